@@ -1,0 +1,210 @@
+/**
+ * The only module that opens DuckDB. Everything else talks to the warehouse through `Database`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBMaterializedResult,
+  type DuckDBType,
+  DuckDBTypeId,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { CrmBiError } from '../errors.ts';
+
+export const DEFAULT_DB_PATH = './data/warehouse.duckdb';
+
+/**
+ * DuckDB's own default is 80% of RAM, which starves everything else on a shared machine; this
+ * default keeps a 10M-line load inside about 2 GB of process memory (see bench/load.bench.ts).
+ */
+export const DEFAULT_MEMORY_LIMIT = '1GB';
+
+export interface OpenOptions {
+  readonly readOnly?: boolean;
+  /** DuckDB memory_limit, e.g. '1GB'. Env CRM_BI_MEMORY_LIMIT overrides the default. */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+}
+
+/** A JSON-safe value: BIGINTs become numbers (or strings past 2^53), dates 'YYYY-MM-DD', timestamps ISO strings. */
+export type SqlValue = string | number | boolean | null | SqlValue[] | { [key: string]: SqlValue };
+export type Row = Record<string, SqlValue>;
+/** Parameters bound positionally to `$1, $2, ...` (or `?`). Values never enter SQL text. */
+export type Params = readonly (string | number | boolean | bigint | null)[];
+
+export class Database {
+  readonly path: string;
+  private readonly instance: DuckDBInstance;
+  readonly connection: DuckDBConnection;
+  private inTransaction = false;
+
+  private constructor(path: string, instance: DuckDBInstance, connection: DuckDBConnection) {
+    this.path = path;
+    this.instance = instance;
+    this.connection = connection;
+  }
+
+  /** Opens (and creates, unless read-only) a warehouse file; ':memory:' gives a throwaway one. */
+  static async open(path: string = DEFAULT_DB_PATH, options: OpenOptions = {}): Promise<Database> {
+    const memoryLimit = options.memoryLimit ?? process.env.CRM_BI_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT;
+    const isMemory = path === ':memory:';
+    const fullPath = isMemory ? path : resolve(path);
+    if (!isMemory && !options.readOnly) mkdirSync(dirname(fullPath), { recursive: true });
+    const config: Record<string, string> = {};
+    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    config.memory_limit = memoryLimit;
+    if (options.threads !== undefined) config.threads = String(options.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(fullPath, config);
+    } catch (e) {
+      throw openError(path, e);
+    }
+    const connection = await instance.connect();
+    return new Database(fullPath, instance, connection);
+  }
+
+  /** Runs a query and returns JSON-safe rows. */
+  async all(sql: string, params?: Params): Promise<Row[]> {
+    const result = await this.read(sql, params);
+    return toRows(result);
+  }
+
+  /** The first row, or undefined. */
+  async one(sql: string, params?: Params): Promise<Row | undefined> {
+    return (await this.all(sql, params))[0];
+  }
+
+  /** The first column of the first row. */
+  async scalar(sql: string, params?: Params): Promise<SqlValue | undefined> {
+    const row = await this.one(sql, params);
+    return row === undefined ? undefined : Object.values(row)[0];
+  }
+
+  /** Runs statements for their effect (several may be separated by ';' when there are no params). */
+  async run(sql: string, params?: Params): Promise<void> {
+    if (params && params.length > 0) await this.connection.run(sql, params as DuckDBValue[]);
+    else await this.connection.run(sql);
+  }
+
+  /** Materialized DuckDB result, for callers that need column types (e.g. Arrow encoding). */
+  async read(sql: string, params?: Params): Promise<DuckDBMaterializedResult> {
+    const reader =
+      params && params.length > 0
+        ? await this.connection.run(sql, params as DuckDBValue[])
+        : await this.connection.run(sql);
+    return reader;
+  }
+
+  /**
+   * Runs `fn` in one transaction: committed when it returns, rolled back when it throws.
+   * Nested calls join the outer transaction.
+   */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn();
+    await this.connection.run('BEGIN TRANSACTION');
+    this.inTransaction = true;
+    try {
+      const value = await fn();
+      await this.connection.run('COMMIT');
+      return value;
+    } catch (e) {
+      try {
+        await this.connection.run('ROLLBACK');
+      } catch {
+        // the transaction may already be aborted by DuckDB; the original error matters
+      }
+      throw e;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function openError(path: string, e: unknown): CrmBiError {
+  const text = e instanceof Error ? e.message : String(e);
+  if (/Could not set lock|Conflicting lock/i.test(text)) {
+    const pid = /PID (\d+)/.exec(text)?.[1];
+    return new CrmBiError(
+      'warehouse_locked',
+      `warehouse ${path} is in use by another process${pid ? ` (pid ${pid})` : ''}; wait for it to finish or use another --db`,
+      { file: path },
+    );
+  }
+  if (/No such file|does not exist|Cannot open database/i.test(text)) {
+    return new CrmBiError('warehouse_not_found', `warehouse ${path} cannot be opened: ${text}`, {
+      file: path,
+    });
+  }
+  return new CrmBiError('warehouse_open_failed', `warehouse ${path} cannot be opened: ${text}`, {
+    file: path,
+  });
+}
+
+async function toRows(result: DuckDBMaterializedResult): Promise<Row[]> {
+  const names = result.columnNames();
+  const convert = result.columnTypes().map(converterFor);
+  const rows: Row[] = [];
+  for (const values of await result.getRowsJS()) {
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) {
+      const fn = convert[i] as (v: unknown) => SqlValue;
+      row[names[i] as string] = fn(values[i]);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Converts one value (as `getRowsJS` gives it) of a given column type into its JSON-safe form. */
+export function converterFor(type: DuckDBType): (v: unknown) => SqlValue {
+  switch (type.typeId) {
+    case DuckDBTypeId.DATE:
+      return (v) => (v instanceof Date ? v.toISOString().slice(0, 10) : genericToJson(v));
+    case DuckDBTypeId.TIMESTAMP_TZ:
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return (v) => (v instanceof Date ? v.toISOString() : genericToJson(v));
+    default:
+      return genericToJson;
+  }
+}
+
+function bigToJson(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
+}
+
+function genericToJson(v: unknown): SqlValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return bigToJson(v);
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(genericToJson);
+  if (typeof v === 'object') {
+    const out: { [key: string]: SqlValue } = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = genericToJson(x);
+    return out;
+  }
+  return String(v);
+}
+
+/** Quotes an identifier for DuckDB SQL (the one place identifiers are quoted). */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A SQL string literal, for the few places DuckDB cannot bind a parameter (e.g. table function file paths). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

@@ -1,0 +1,311 @@
+/**
+ * Warehouse migrations. Each entry upgrades the schema by one version; `migrate()` applies the
+ * missing ones in order inside one transaction, so an older warehouse file is upgraded in place.
+ *
+ * The tables and columns named in ARCHITECTURE.md ("Warehouse contract") are public: never rename
+ * or drop them here without a new migration and a note.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** Money columns: exact decimals, as the contract fixes. */
+const MONEY = 'DECIMAL(18,4)';
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'schemas staging, core, mining, meta; star schema and ETL bookkeeping',
+    sql: `
+CREATE SCHEMA IF NOT EXISTS staging;
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS mining;
+CREATE SCHEMA IF NOT EXISTS meta;
+
+CREATE TABLE meta.etl_load (
+  load_id BIGINT PRIMARY KEY,
+  source VARCHAR NOT NULL,
+  profile VARCHAR NOT NULL,
+  checksum VARCHAR NOT NULL,
+  rows_read BIGINT NOT NULL DEFAULT 0,
+  rows_loaded BIGINT NOT NULL DEFAULT 0,
+  rows_rejected BIGINT NOT NULL DEFAULT 0,
+  status VARCHAR NOT NULL CHECK (status IN ('succeeded', 'failed', 'skipped')),
+  started_at TIMESTAMPTZ NOT NULL,
+  finished_at TIMESTAMPTZ,
+  source_system VARCHAR,
+  rejects_by_reason JSON,
+  warnings_by_reason JSON,
+  rows_by_table JSON,
+  message VARCHAR
+);
+
+CREATE TABLE meta.etl_reject (
+  load_id BIGINT NOT NULL,
+  source_file VARCHAR NOT NULL,
+  line BIGINT,
+  column_name VARCHAR,
+  reason VARCHAR NOT NULL,
+  raw VARCHAR
+);
+
+CREATE TABLE core.dim_customer (
+  customer_key BIGINT NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  source VARCHAR NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  name VARCHAR,
+  email VARCHAR,
+  phone VARCHAR,
+  region VARCHAR,
+  country VARCHAR,
+  city VARCHAR,
+  channel VARCHAR,
+  segment VARCHAR,
+  signup_date DATE,
+  valid_from TIMESTAMPTZ NOT NULL,
+  valid_to TIMESTAMPTZ NOT NULL,
+  is_current BOOLEAN NOT NULL,
+  attributes_hash UBIGINT NOT NULL,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.dim_contact (
+  contact_key BIGINT NOT NULL,
+  source VARCHAR NOT NULL,
+  contact_id VARCHAR NOT NULL,
+  customer_durable_key BIGINT,
+  name VARCHAR,
+  email VARCHAR,
+  phone VARCHAR,
+  role VARCHAR,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.dim_product (
+  product_key BIGINT NOT NULL,
+  source VARCHAR NOT NULL,
+  product_id VARCHAR NOT NULL,
+  name VARCHAR,
+  category VARCHAR,
+  subcategory VARCHAR,
+  list_price ${MONEY},
+  unit_cost ${MONEY},
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.dim_date (
+  date_key INTEGER NOT NULL,
+  date DATE NOT NULL,
+  year INTEGER NOT NULL,
+  quarter INTEGER NOT NULL,
+  month INTEGER NOT NULL,
+  month_name VARCHAR NOT NULL,
+  day INTEGER NOT NULL,
+  day_of_week INTEGER NOT NULL,
+  day_name VARCHAR NOT NULL,
+  iso_week INTEGER NOT NULL,
+  iso_year INTEGER NOT NULL,
+  is_weekend BOOLEAN NOT NULL
+);
+
+CREATE TABLE core.dim_region (
+  region_key BIGINT NOT NULL,
+  region VARCHAR,
+  country VARCHAR
+);
+
+CREATE TABLE core.dim_channel (
+  channel_key BIGINT NOT NULL,
+  channel VARCHAR NOT NULL
+);
+
+CREATE TABLE core.dim_campaign (
+  campaign_key BIGINT NOT NULL,
+  source VARCHAR NOT NULL,
+  campaign_id VARCHAR NOT NULL,
+  name VARCHAR,
+  channel VARCHAR,
+  started_at TIMESTAMPTZ,
+  ended_at TIMESTAMPTZ,
+  budget ${MONEY},
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_order_line (
+  source VARCHAR NOT NULL,
+  order_id VARCHAR NOT NULL,
+  line_no INTEGER NOT NULL,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  product_key BIGINT,
+  ordered_at TIMESTAMPTZ NOT NULL,
+  ordered_date DATE NOT NULL,
+  order_type VARCHAR NOT NULL,
+  channel VARCHAR,
+  quantity DECIMAL(18,4) NOT NULL,
+  unit_price ${MONEY},
+  discount DECIMAL(9,6) NOT NULL DEFAULT 0,
+  revenue ${MONEY} NOT NULL,
+  cost ${MONEY},
+  margin ${MONEY},
+  ship_city VARCHAR,
+  ship_state VARCHAR,
+  ship_region VARCHAR,
+  ship_postal_code VARCHAR,
+  ship_mode VARCHAR,
+  shipped_at TIMESTAMPTZ,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_payment (
+  source VARCHAR NOT NULL,
+  payment_id VARCHAR NOT NULL,
+  order_id VARCHAR,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  paid_at TIMESTAMPTZ NOT NULL,
+  amount ${MONEY} NOT NULL,
+  method VARCHAR,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_campaign_touch (
+  source VARCHAR NOT NULL,
+  touch_id VARCHAR NOT NULL,
+  campaign_key BIGINT,
+  campaign_id VARCHAR NOT NULL,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  touched_at TIMESTAMPTZ NOT NULL,
+  event VARCHAR NOT NULL,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_ticket (
+  source VARCHAR NOT NULL,
+  ticket_id VARCHAR NOT NULL,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  opened_at TIMESTAMPTZ NOT NULL,
+  closed_at TIMESTAMPTZ,
+  priority VARCHAR,
+  status VARCHAR,
+  category VARCHAR,
+  satisfaction INTEGER,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_lead (
+  source VARCHAR NOT NULL,
+  lead_id VARCHAR NOT NULL,
+  name VARCHAR,
+  email VARCHAR,
+  lead_source VARCHAR,
+  created_at TIMESTAMPTZ NOT NULL,
+  status VARCHAR,
+  converted_customer_durable_key BIGINT,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_opportunity (
+  source VARCHAR NOT NULL,
+  opportunity_id VARCHAR NOT NULL,
+  lead_id VARCHAR,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  created_at TIMESTAMPTZ NOT NULL,
+  closed_at TIMESTAMPTZ,
+  stage VARCHAR NOT NULL,
+  amount ${MONEY},
+  probability DOUBLE,
+  owner VARCHAR,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_interaction (
+  source VARCHAR NOT NULL,
+  interaction_id VARCHAR NOT NULL,
+  customer_key BIGINT,
+  customer_durable_key BIGINT,
+  contact_id VARCHAR,
+  kind VARCHAR NOT NULL,
+  occurred_at TIMESTAMPTZ NOT NULL,
+  duration_minutes DOUBLE,
+  direction VARCHAR,
+  outcome VARCHAR,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE core.fact_subscription (
+  source VARCHAR NOT NULL,
+  customer_key BIGINT,
+  customer_durable_key BIGINT NOT NULL,
+  contract VARCHAR,
+  tenure_months INTEGER,
+  monthly_charges ${MONEY},
+  total_charges ${MONEY},
+  payment_method VARCHAR,
+  churned BOOLEAN,
+  attributes JSON,
+  load_id BIGINT NOT NULL
+);
+
+CREATE TABLE mining.mining_run (
+  run_id BIGINT PRIMARY KEY,
+  as_of DATE NOT NULL,
+  kind VARCHAR NOT NULL,
+  params JSON NOT NULL,
+  metrics JSON NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE mining.customer_rfm (
+  run_id BIGINT NOT NULL,
+  as_of DATE NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  recency_days INTEGER,
+  frequency INTEGER NOT NULL,
+  monetary_total ${MONEY} NOT NULL,
+  monetary_avg DOUBLE,
+  r_score INTEGER,
+  f_score INTEGER,
+  m_score INTEGER,
+  rfm_segment VARCHAR,
+  btyd_frequency INTEGER NOT NULL,
+  btyd_recency DOUBLE NOT NULL,
+  btyd_t DOUBLE NOT NULL,
+  btyd_monetary DOUBLE
+);
+
+CREATE TABLE mining.customer_segment (
+  run_id BIGINT NOT NULL,
+  as_of DATE NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  cluster INTEGER NOT NULL,
+  cluster_name VARCHAR NOT NULL
+);
+
+CREATE TABLE mining.customer_churn (
+  run_id BIGINT NOT NULL,
+  as_of DATE NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  p_alive DOUBLE,
+  churn_probability DOUBLE NOT NULL
+);
+
+CREATE TABLE mining.customer_clv (
+  run_id BIGINT NOT NULL,
+  as_of DATE NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  expected_purchases DOUBLE NOT NULL,
+  expected_avg_value DOUBLE,
+  clv DOUBLE NOT NULL
+);
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
