@@ -68,7 +68,6 @@ CREATE TABLE core.dim_customer (
   valid_from TIMESTAMPTZ NOT NULL,
   valid_to TIMESTAMPTZ NOT NULL,
   is_current BOOLEAN NOT NULL,
-  attributes_hash UBIGINT NOT NULL,
   load_id BIGINT NOT NULL
 );
 

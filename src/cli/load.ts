@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { openWarehouse } from '../db/open-warehouse.ts';
+import { DEFAULT_MAX_REJECT_RATE, type LoadResult, loadSource } from '../etl/load.ts';
+import { PROFILES } from '../etl/profiles/index.ts';
+import { action, printJson, withDb, withJson } from './common.ts';
+import { stepReporter } from './progress.ts';
+
+interface LoadFlags {
+  source: string;
+  profile: string;
+  sourceName?: string;
+  maxRejectRate: number;
+  keepStaging: boolean;
+  db: string;
+  json: boolean;
+  memoryLimit?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('load')
+    .description(
+      'load a CRM export (file or directory) into the warehouse: validate, quarantine bad rows, upsert',
+    )
+    .requiredOption('--source <path>', 'file or directory to load')
+    .option('--profile <name>', `source format: ${PROFILES.map((p) => p.name).join(', ')}`, 'canonical')
+    .option('--source-name <name>', "source-system name stored with the rows (default: the profile's)")
+    .option(
+      '--max-reject-rate <rate>',
+      'fail the load (and change nothing) when more than this share of rows is rejected',
+      parseRate,
+      DEFAULT_MAX_REJECT_RATE,
+    )
+    .option('--keep-staging', 'also keep the raw rows in staging.* (with their load_id)', false)
+    .option('--memory-limit <size>', "DuckDB memory limit, e.g. '2GB' (default 1GB or $CRM_BI_MEMORY_LIMIT)");
+  withJson(withDb(cmd)).action(
+    action(async (flags: LoadFlags) => {
+      const db = await openWarehouse(flags.db, flags.memoryLimit ? { memoryLimit: flags.memoryLimit } : {});
+      const progress = stepReporter('load', db, flags.json);
+      try {
+        const result = await loadSource(db, {
+          source: flags.source,
+          profile: flags.profile,
+          maxRejectRate: flags.maxRejectRate,
+          keepStaging: flags.keepStaging,
+          onStep: (s) => progress.step(s),
+          ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+        });
+        progress.done();
+        if (flags.json) printJson(result);
+        else process.stdout.write(`${describeLoad(result)}\n`);
+      } catch (e) {
+        progress.abort();
+        throw e;
+      } finally {
+        db.close();
+      }
+    }),
+  );
+}
+
+function parseRate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new Error(`--max-reject-rate must be between 0 and 1, got '${value}'`);
+  return n;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The human summary of a load. */
+export function describeLoad(r: LoadResult): string {
+  if (r.status === 'skipped') {
+    return `load ${r.load_id} skipped: ${r.source} is identical to load ${r.skipped_because}; nothing changed`;
+  }
+  const reasons = Object.entries(r.rejects_by_reason)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join(', ');
+  const lines = [
+    `load ${r.load_id} ${r.status}: ${fmt(r.rows_read)} rows read, ${fmt(r.rows_loaded)} loaded, ${fmt(r.rows_rejected)} rejected${reasons ? ` (${reasons})` : ''} in ${r.seconds.toFixed(1)} s`,
+  ];
+  const warnings = Object.entries(r.warnings_by_reason);
+  if (warnings.length > 0) lines.push(`warnings: ${warnings.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  if (r.ignored_files.length > 0) lines.push(`ignored files: ${r.ignored_files.join(', ')}`);
+  if (r.rows_rejected > 0) {
+    lines.push(`rejected rows: crm-bi sql "SELECT * FROM meta.etl_reject WHERE load_id = ${r.load_id}"`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,100 @@
+/**
+ * Progress for long work. On a terminal: one live bar per step, fed by DuckDB's query progress.
+ * Otherwise (pipes, CI, logs): one plain line per step with the time the previous step took.
+ * Everything goes to stderr, so stdout stays clean for --json and data.
+ */
+import { SingleBar } from 'cli-progress';
+import type { Database } from '../db/duckdb.ts';
+
+export interface StepReporter {
+  step(label: string): void;
+  done(summary?: string): void;
+  /** Stops without reporting the unfinished step (the error says what happened). */
+  abort(): void;
+}
+
+export function stepReporter(task: string, db?: Database, quiet = false): StepReporter {
+  if (quiet) return { step() {}, done() {}, abort() {} };
+  return process.stderr.isTTY ? new BarReporter(task, db) : new LineReporter(task);
+}
+
+class LineReporter implements StepReporter {
+  private current: string | undefined;
+  private startedAt = performance.now();
+  private readonly t0 = performance.now();
+
+  constructor(private readonly task: string) {}
+
+  step(label: string): void {
+    this.finishCurrent();
+    this.current = label;
+    this.startedAt = performance.now();
+  }
+
+  done(summary?: string): void {
+    this.finishCurrent();
+    if (summary) process.stderr.write(`${this.task}: ${summary}\n`);
+  }
+
+  abort(): void {
+    this.current = undefined;
+  }
+
+  private finishCurrent(): void {
+    if (this.current === undefined) return;
+    const s = (performance.now() - this.startedAt) / 1000;
+    const total = (performance.now() - this.t0) / 1000;
+    process.stderr.write(`${this.task}: ${this.current} (${s.toFixed(1)} s, ${total.toFixed(1)} s total)\n`);
+    this.current = undefined;
+  }
+}
+
+class BarReporter implements StepReporter {
+  private readonly bar = new SingleBar({
+    format: '{task} {bar} {percentage}% | {step} | {elapsed}s',
+    hideCursor: true,
+    clearOnComplete: true,
+    stream: process.stderr,
+  });
+  private timer: NodeJS.Timeout | undefined;
+  private readonly t0 = performance.now();
+  private started = false;
+
+  constructor(
+    private readonly task: string,
+    private readonly db?: Database,
+  ) {}
+
+  step(label: string): void {
+    const payload = { task: this.task, step: label, elapsed: this.elapsed() };
+    if (!this.started) {
+      this.bar.start(100, 0, payload);
+      this.started = true;
+      if (this.db) {
+        void this.db
+          .run('SET enable_progress_bar = true; SET enable_progress_bar_print = false')
+          .catch(() => {});
+        this.timer = setInterval(() => this.poll(), 200);
+      }
+    } else this.bar.update(0, payload);
+  }
+
+  done(summary?: string): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.started) this.bar.stop();
+    if (summary) process.stderr.write(`${this.task}: ${summary}\n`);
+  }
+
+  abort(): void {
+    this.done();
+  }
+
+  private poll(): void {
+    const p = this.db?.connection.progress.percentage ?? -1;
+    this.bar.update(p >= 0 ? Math.round(p) : 0, { elapsed: this.elapsed() });
+  }
+
+  private elapsed(): string {
+    return ((performance.now() - this.t0) / 1000).toFixed(1);
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * Takes the conformed temp tables (see profiles/profile.ts) into the core star schema:
+ * customers as SCD2 versions, products/campaigns/contacts updated in place (stable keys), facts
+ * upserted by natural key, and the calendar and lookup dimensions extended to cover the data.
+ * Runs inside the load's transaction; every statement is set-based.
+ */
+import { type Database, quoteLiteral } from '../db/duckdb.ts';
+import type { ConformedTable } from './profiles/profile.ts';
+
+/** Start and end of time for SCD2 validity (portable sentinels rather than DuckDB's infinities). */
+export const BEGINNING_OF_TIME = '1900-01-01 00:00:00+00';
+export const END_OF_TIME = '9999-12-31 00:00:00+00';
+
+const CUSTOMER_ATTRIBUTES = [
+  'name',
+  'email',
+  'phone',
+  'region',
+  'country',
+  'city',
+  'channel',
+  'segment',
+  'signup_date',
+] as const;
+
+export interface CoreLoadContext {
+  readonly db: Database;
+  readonly loadId: number;
+  readonly source: string;
+  /** When a customer change without its own `updated_at` takes effect. */
+  readonly loadStartedAt: Date;
+  readonly tables: ReadonlySet<ConformedTable>;
+  readonly step: (label: string) => void;
+}
+
+/** Rows written per core table. */
+export type TableCounts = Record<string, number>;
+
+export async function loadCore(ctx: CoreLoadContext): Promise<TableCounts> {
+  const counts: TableCounts = {};
+  const has = (t: ConformedTable) => ctx.tables.has(t);
+  if (has('c_customers')) {
+    ctx.step('customers (SCD2)');
+    Object.assign(counts, await upsertCustomers(ctx));
+  }
+  if (has('c_products')) {
+    ctx.step('products');
+    counts['core.dim_product'] = await upsertProducts(ctx);
+  }
+  if (has('c_contacts')) counts['core.dim_contact'] = await upsertContacts(ctx);
+  if (has('c_campaigns')) counts['core.dim_campaign'] = await upsertCampaigns(ctx);
+  if (has('c_order_lines')) {
+    ctx.step('order lines');
+    counts['core.fact_order_line'] = await loadOrderLines(ctx);
+  }
+  if (has('c_payments')) {
+    counts['core.fact_payment'] = await replaceFacts(ctx, 'core.fact_payment', 'c_payments', ['payment_id'], {
+      time: 'paid_at',
+      select: `t.payment_id, t.order_id, d.customer_key, d.customer_durable_key, t.paid_at, t.amount, t.method`,
+    });
+  }
+  if (has('c_campaign_touches')) {
+    counts['core.fact_campaign_touch'] = await replaceFacts(
+      ctx,
+      'core.fact_campaign_touch',
+      'c_campaign_touches',
+      ['touch_id'],
+      {
+        time: 'touched_at',
+        select: `t.touch_id, (SELECT campaign_key FROM core.dim_campaign c WHERE c.source = ${quoteLiteral(ctx.source)} AND c.campaign_id = t.campaign_id),
+                 t.campaign_id, d.customer_key, d.customer_durable_key, t.touched_at, t.event`,
+      },
+    );
+  }
+  if (has('c_tickets')) {
+    counts['core.fact_ticket'] = await replaceFacts(ctx, 'core.fact_ticket', 'c_tickets', ['ticket_id'], {
+      time: 'opened_at',
+      select: `t.ticket_id, d.customer_key, d.customer_durable_key, t.opened_at, t.closed_at, t.priority, t.status,
+               t.category, t.satisfaction`,
+    });
+  }
+  if (has('c_leads')) {
+    counts['core.fact_lead'] = await replaceFacts(ctx, 'core.fact_lead', 'c_leads', ['lead_id'], {
+      time: 'created_at',
+      customerColumn: 'converted_customer_id',
+      select: `t.lead_id, t.name, t.email, t.lead_source, t.created_at, t.status, d.customer_durable_key`,
+    });
+  }
+  if (has('c_opportunities')) {
+    counts['core.fact_opportunity'] = await replaceFacts(
+      ctx,
+      'core.fact_opportunity',
+      'c_opportunities',
+      ['opportunity_id'],
+      {
+        time: 'created_at',
+        select: `t.opportunity_id, t.lead_id, d.customer_key, d.customer_durable_key, t.created_at, t.closed_at,
+                 t.stage, t.amount, t.probability, t.owner`,
+      },
+    );
+  }
+  if (has('c_interactions')) {
+    counts['core.fact_interaction'] = await replaceFacts(
+      ctx,
+      'core.fact_interaction',
+      'c_interactions',
+      ['interaction_id'],
+      {
+        time: 'occurred_at',
+        select: `t.interaction_id, d.customer_key, d.customer_durable_key, t.contact_id, t.kind, t.occurred_at,
+                 t.duration_minutes, t.direction, t.outcome`,
+      },
+    );
+  }
+  if (has('c_subscriptions')) counts['core.fact_subscription'] = await loadSubscriptions(ctx);
+  ctx.step('calendar and lookups');
+  await refreshLookups(ctx.db);
+  return counts;
+}
+
+async function count(db: Database, sql: string): Promise<number> {
+  return Number((await db.scalar(sql)) ?? 0);
+}
+
+/**
+ * SCD2: a new customer gets a first version valid from the beginning of time (so every historical
+ * order finds it); a customer whose attributes changed gets its current version closed at the
+ * change time (`updated_at`, else the load's start) and a new current version; facts at or after
+ * the change are re-pointed to the new version.
+ */
+async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
+  const { db } = ctx;
+  const src = quoteLiteral(ctx.source);
+  const attrs = CUSTOMER_ATTRIBUTES.join(', ');
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE cust_in AS
+     SELECT customer_id, ${attrs}, coalesce(updated_at, $1::TIMESTAMPTZ) AS changed_at
+     FROM c_customers WHERE _problem IS NULL`,
+    [ctx.loadStartedAt.toISOString()],
+  );
+  const differs = CUSTOMER_ATTRIBUTES.map((a) => `i.${a} IS DISTINCT FROM c.${a}`).join(' OR ');
+  await db.run(`CREATE OR REPLACE TEMP TABLE cust_changed AS
+    SELECT i.*, c.customer_key AS old_key, c.customer_durable_key AS durable,
+           greatest(i.changed_at, c.valid_from + INTERVAL 1 SECOND) AS change_ts
+    FROM cust_in i JOIN core.dim_customer c
+      ON c.source = ${src} AND c.is_current AND c.customer_id = i.customer_id
+    WHERE ${differs}`);
+  await db.run(`UPDATE core.dim_customer SET valid_to = ch.change_ts, is_current = false
+    FROM cust_changed ch WHERE core.dim_customer.customer_key = ch.old_key`);
+  const changed = await count(db, 'SELECT count(*) FROM cust_changed');
+  await db.run(
+    `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, ${attrs},
+       valid_from, valid_to, is_current, load_id)
+     SELECT (SELECT coalesce(max(customer_key), 0) FROM core.dim_customer) + row_number() OVER (ORDER BY customer_id),
+            durable, ${src}, customer_id, ${attrs}, change_ts, TIMESTAMPTZ '${END_OF_TIME}', true, $1
+     FROM cust_changed`,
+    [ctx.loadId],
+  );
+  await db.run(
+    `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, ${attrs},
+       valid_from, valid_to, is_current, load_id)
+     SELECT k.max_key + row_number() OVER (ORDER BY i.customer_id),
+            k.max_durable + row_number() OVER (ORDER BY i.customer_id),
+            ${src}, i.customer_id, ${attrs.replaceAll(/(\w+)/g, 'i.$1')},
+            TIMESTAMPTZ '${BEGINNING_OF_TIME}', TIMESTAMPTZ '${END_OF_TIME}', true, $1
+     FROM cust_in i
+     CROSS JOIN (SELECT coalesce(max(customer_key), 0) AS max_key, coalesce(max(customer_durable_key), 0) AS max_durable
+                 FROM core.dim_customer) k
+     WHERE NOT EXISTS (SELECT 1 FROM core.dim_customer c WHERE c.source = ${src} AND c.customer_id = i.customer_id)`,
+    [ctx.loadId],
+  );
+  const inserted = await count(db, `SELECT count(*) FROM core.dim_customer WHERE load_id = ${ctx.loadId}`);
+  if (changed > 0) await repointFacts(db);
+  return { 'core.dim_customer': inserted, customer_versions_closed: changed };
+}
+
+/** Facts that carry a customer version, with the time that picks the version. */
+const CUSTOMER_FACTS: readonly [string, string][] = [
+  ['core.fact_order_line', 'ordered_at'],
+  ['core.fact_payment', 'paid_at'],
+  ['core.fact_campaign_touch', 'touched_at'],
+  ['core.fact_ticket', 'opened_at'],
+  ['core.fact_opportunity', 'created_at'],
+  ['core.fact_interaction', 'occurred_at'],
+];
+
+async function repointFacts(db: Database): Promise<void> {
+  for (const [table, time] of CUSTOMER_FACTS) {
+    await db.run(`UPDATE ${table} SET customer_key = d.customer_key
+      FROM core.dim_customer d
+      WHERE ${table}.customer_durable_key = d.customer_durable_key
+        AND d.customer_durable_key IN (SELECT durable FROM cust_changed)
+        AND ${table}.${time} >= d.valid_from AND ${table}.${time} < d.valid_to
+        AND ${table}.customer_key <> d.customer_key`);
+  }
+  await db.run(`UPDATE core.fact_subscription SET customer_key = d.customer_key
+    FROM core.dim_customer d
+    WHERE fact_subscription.customer_durable_key = d.customer_durable_key AND d.is_current
+      AND d.customer_durable_key IN (SELECT durable FROM cust_changed)`);
+}
+
+/** Updates a dimension keyed by (source, natural id) in place and appends new members with fresh keys. */
+async function upsertDimension(
+  ctx: CoreLoadContext,
+  table: string,
+  keyColumn: string,
+  idColumn: string,
+  columns: readonly string[],
+  from: string,
+): Promise<number> {
+  const { db } = ctx;
+  const src = quoteLiteral(ctx.source);
+  const set = columns.map((c) => `${c} = t.${c}`).join(', ');
+  await db.run(
+    `UPDATE ${table} SET ${set}, load_id = $1 FROM (SELECT * FROM ${from} WHERE _problem IS NULL) t
+     WHERE ${table}.source = ${src} AND ${table}.${idColumn} = t.${idColumn}`,
+    [ctx.loadId],
+  );
+  await db.run(
+    `INSERT INTO ${table} (${keyColumn}, source, ${idColumn}, ${columns.join(', ')}, load_id)
+     SELECT (SELECT coalesce(max(${keyColumn}), 0) FROM ${table}) + row_number() OVER (ORDER BY t.${idColumn}),
+            ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
+     FROM ${from} t
+     WHERE t._problem IS NULL
+       AND NOT EXISTS (SELECT 1 FROM ${table} d WHERE d.source = ${src} AND d.${idColumn} = t.${idColumn})`,
+    [ctx.loadId],
+  );
+  return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
+}
+
+function upsertProducts(ctx: CoreLoadContext): Promise<number> {
+  return upsertDimension(
+    ctx,
+    'core.dim_product',
+    'product_key',
+    'product_id',
+    ['name', 'category', 'subcategory', 'list_price', 'unit_cost'],
+    'c_products',
+  );
+}
+
+function upsertCampaigns(ctx: CoreLoadContext): Promise<number> {
+  return upsertDimension(
+    ctx,
+    'core.dim_campaign',
+    'campaign_key',
+    'campaign_id',
+    ['name', 'channel', 'started_at', 'ended_at', 'budget'],
+    'c_campaigns',
+  );
+}
+
+async function upsertContacts(ctx: CoreLoadContext): Promise<number> {
+  const src = quoteLiteral(ctx.source);
+  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE contacts_in AS
+    SELECT t.contact_id, d.customer_durable_key, t.name, t.email, t.phone, t.role, t._problem
+    FROM c_contacts t LEFT JOIN core.dim_customer d
+      ON d.source = ${src} AND d.customer_id = t.customer_id AND d.is_current`);
+  return upsertDimension(
+    ctx,
+    'core.dim_contact',
+    'contact_key',
+    'contact_id',
+    ['customer_durable_key', 'name', 'email', 'phone', 'role'],
+    'contacts_in',
+  );
+}
+
+/** Joins a conformed table to the customer version valid at `time`. */
+function customerJoin(ctx: CoreLoadContext, time: string, customerColumn = 'customer_id'): string {
+  return `LEFT JOIN core.dim_customer d ON d.source = ${quoteLiteral(ctx.source)} AND d.customer_id = t.${customerColumn}
+    AND t.${time} >= d.valid_from AND t.${time} < d.valid_to`;
+}
+
+/** Order lines: an order in the load replaces all its earlier lines (lines may have been removed). */
+async function loadOrderLines(ctx: CoreLoadContext): Promise<number> {
+  const { db } = ctx;
+  const src = quoteLiteral(ctx.source);
+  const existing = await count(
+    db,
+    `SELECT count(*) FROM (SELECT 1 FROM core.fact_order_line WHERE source = ${src} LIMIT 1)`,
+  );
+  if (existing > 0) {
+    await db.run(`DELETE FROM core.fact_order_line WHERE source = ${src}
+      AND order_id IN (SELECT DISTINCT order_id FROM c_order_lines WHERE _problem IS NULL)`);
+  }
+  await db.run(
+    `INSERT INTO core.fact_order_line
+     SELECT ${src}, t.order_id, t.line_no, d.customer_key, d.customer_durable_key, p.product_key, t.ordered_at,
+            t.ordered_date, t.order_type, t.channel, t.quantity, t.unit_price, t.discount, t.revenue, x.cost,
+            t.revenue - x.cost, t.ship_city, t.ship_state, t.ship_region, t.ship_postal_code, t.ship_mode,
+            t.shipped_at, $1
+     FROM c_order_lines t
+     ${customerJoin(ctx, 'ordered_at')}
+     LEFT JOIN core.dim_product p ON p.source = ${src} AND p.product_id = t.product_id
+     CROSS JOIN LATERAL (SELECT CAST(coalesce(t.cost, round(t.quantity * p.unit_cost, 4)) AS DECIMAL(18,4)) AS cost) x
+     WHERE t._problem IS NULL`,
+    [ctx.loadId],
+  );
+  return count(db, `SELECT count(*) FROM core.fact_order_line WHERE load_id = ${ctx.loadId}`);
+}
+
+interface FactSpec {
+  /** Time column of the conformed table that picks the customer version. */
+  readonly time: string;
+  readonly customerColumn?: string;
+  /** Select list after `source` (in the target table's column order, without load_id). */
+  readonly select: string;
+}
+
+/** Replaces facts by natural key: rows of the load delete their earlier versions, then are inserted. */
+async function replaceFacts(
+  ctx: CoreLoadContext,
+  table: string,
+  from: string,
+  key: readonly string[],
+  spec: FactSpec,
+): Promise<number> {
+  const { db } = ctx;
+  const src = quoteLiteral(ctx.source);
+  const match = key.map((k) => `${table}.${k} = t.${k}`).join(' AND ');
+  await db.run(`DELETE FROM ${table} WHERE source = ${src}
+    AND EXISTS (SELECT 1 FROM ${from} t WHERE t._problem IS NULL AND ${match})`);
+  await db.run(
+    `INSERT INTO ${table} SELECT ${src}, ${spec.select}, $1 FROM ${from} t
+     ${customerJoin(ctx, spec.time, spec.customerColumn)} WHERE t._problem IS NULL`,
+    [ctx.loadId],
+  );
+  return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
+}
+
+async function loadSubscriptions(ctx: CoreLoadContext): Promise<number> {
+  const { db } = ctx;
+  const src = quoteLiteral(ctx.source);
+  await db.run(`DELETE FROM core.fact_subscription WHERE source = ${src} AND customer_durable_key IN (
+      SELECT d.customer_durable_key FROM c_subscriptions t
+      JOIN core.dim_customer d ON d.source = ${src} AND d.customer_id = t.customer_id AND d.is_current
+      WHERE t._problem IS NULL)`);
+  await db.run(
+    `INSERT INTO core.fact_subscription
+     SELECT ${src}, d.customer_key, d.customer_durable_key, t.contract, t.tenure_months, t.monthly_charges,
+            t.total_charges, t.payment_method, t.churned, t.attributes, $1
+     FROM c_subscriptions t
+     JOIN core.dim_customer d ON d.source = ${src} AND d.customer_id = t.customer_id AND d.is_current
+     WHERE t._problem IS NULL`,
+    [ctx.loadId],
+  );
+  return count(db, `SELECT count(*) FROM core.fact_subscription WHERE load_id = ${ctx.loadId}`);
+}
+
+/** Extends dim_date over every date the facts and customers use, and adds new regions and channels. */
+export async function refreshLookups(db: Database): Promise<void> {
+  await db.run(`INSERT INTO core.dim_date
+    SELECT CAST(strftime(d, '%Y%m%d') AS INTEGER), d, year(d), quarter(d), month(d), monthname(d), day(d),
+           isodow(d), dayname(d), week(d), isoyear(d), isodow(d) >= 6
+    FROM (SELECT CAST(unnest(generate_series(lo, hi, INTERVAL 1 DAY)) AS DATE) AS d
+          FROM (SELECT min(x) AS lo, max(x) AS hi FROM (
+                  SELECT min(ordered_date) AS x FROM core.fact_order_line
+                  UNION ALL SELECT max(ordered_date) FROM core.fact_order_line
+                  UNION ALL SELECT min(signup_date) FROM core.dim_customer
+                  UNION ALL SELECT max(signup_date) FROM core.dim_customer)
+                WHERE x IS NOT NULL)
+          WHERE lo IS NOT NULL)
+    WHERE d NOT IN (SELECT date FROM core.dim_date)`);
+  await db.run(`INSERT INTO core.dim_region
+    SELECT (SELECT coalesce(max(region_key), 0) FROM core.dim_region) + row_number() OVER (ORDER BY region, country),
+           region, country
+    FROM (SELECT DISTINCT region, country FROM core.dim_customer WHERE is_current) n
+    WHERE NOT EXISTS (SELECT 1 FROM core.dim_region r
+                      WHERE r.region IS NOT DISTINCT FROM n.region AND r.country IS NOT DISTINCT FROM n.country)`);
+  await db.run(`INSERT INTO core.dim_channel
+    SELECT (SELECT coalesce(max(channel_key), 0) FROM core.dim_channel) + row_number() OVER (ORDER BY channel), channel
+    FROM (SELECT channel FROM core.dim_customer WHERE channel IS NOT NULL
+          UNION SELECT DISTINCT channel FROM core.fact_order_line WHERE channel IS NOT NULL) n
+    WHERE channel NOT IN (SELECT channel FROM core.dim_channel)`);
+}

@@ -1,0 +1,265 @@
+/**
+ * One load = one transaction: extract and validate the source with its profile, take the
+ * conformed rows into core.*, quarantine rejects in meta.etl_reject, record meta.etl_load.
+ * A repeated source (same checksum) is skipped; a failed load is rolled back and leaves only its
+ * meta.etl_load row with the reason.
+ */
+import { z } from 'zod';
+import { type Database, quoteIdent } from '../db/duckdb.ts';
+import { CrmBiError } from '../errors.ts';
+import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
+import { loadCore } from './load-core.ts';
+import { getProfile } from './profiles/index.ts';
+import { createRejectsTable, REJECTS_TABLE, rejectCounts, warningCounts } from './rejects.ts';
+
+export const DEFAULT_MAX_REJECT_RATE = 0.1;
+
+export interface LoadOptions {
+  /** A file or directory. */
+  readonly source: string;
+  readonly profile: string;
+  /** Source-system name for core.*.source; defaults to the profile's. */
+  readonly sourceName?: string;
+  /** Fail the load when more than this share of rows is rejected (0..1). */
+  readonly maxRejectRate?: number;
+  /** Keep the raw text rows in staging.<profile>_<file> with the load_id. */
+  readonly keepStaging?: boolean;
+  /** Progress: called at the start of each step. */
+  readonly onStep?: (label: string) => void;
+  /** Clock, for tests. */
+  readonly now?: () => Date;
+}
+
+export const LoadResultSchema = z.object({
+  load_id: z.number().int(),
+  status: z.enum(['succeeded', 'failed', 'skipped']),
+  source: z.string(),
+  profile: z.string(),
+  source_system: z.string(),
+  checksum: z.string(),
+  rows_read: z.number().int(),
+  rows_loaded: z.number().int(),
+  rows_rejected: z.number().int(),
+  rejects_by_reason: z.record(z.string(), z.number().int()),
+  warnings_by_reason: z.record(z.string(), z.number().int()),
+  rows_by_table: z.record(z.string(), z.number().int()),
+  files: z.array(z.object({ file: z.string(), entity: z.string(), rows_read: z.number().int() })),
+  ignored_files: z.array(z.string()),
+  skipped_because: z.number().int().nullable(),
+  seconds: z.number(),
+});
+export type LoadResult = z.infer<typeof LoadResultSchema>;
+
+async function nextLoadId(db: Database): Promise<number> {
+  return Number(await db.scalar('SELECT coalesce(max(load_id), 0) + 1 FROM meta.etl_load')) || 1;
+}
+
+/** Loads a source into the warehouse. Throws a CrmBiError (after recording the failure) when the load fails. */
+export async function loadSource(db: Database, options: LoadOptions): Promise<LoadResult> {
+  const t0 = performance.now();
+  const now = options.now ?? (() => new Date());
+  const profile = getProfile(options.profile);
+  const sourceName = options.sourceName ?? profile.sourceName;
+  const maxRejectRate = options.maxRejectRate ?? DEFAULT_MAX_REJECT_RATE;
+  const step = (label: string) => {
+    options.onStep?.(label);
+    crashHook(label);
+  };
+  step('scanning source');
+  const files = listSourceFiles(options.source);
+  step('checksum');
+  const checksum = await checksumFiles(files, `${profile.name}\0${sourceName}`);
+  const loadId = await nextLoadId(db);
+  const startedAt = now();
+  const base = {
+    load_id: loadId,
+    source: options.source,
+    profile: profile.name,
+    source_system: sourceName,
+    checksum,
+  };
+
+  const previous = await db.one(
+    "SELECT load_id FROM meta.etl_load WHERE checksum = $1 AND status = 'succeeded' ORDER BY load_id DESC LIMIT 1",
+    [checksum],
+  );
+  if (previous) {
+    const result: LoadResult = {
+      ...base,
+      status: 'skipped',
+      rows_read: 0,
+      rows_loaded: 0,
+      rows_rejected: 0,
+      rejects_by_reason: {},
+      warnings_by_reason: {},
+      rows_by_table: {},
+      files: [],
+      ignored_files: [],
+      skipped_because: Number(previous.load_id),
+      seconds: (performance.now() - t0) / 1000,
+    };
+    await recordLoad(db, result, startedAt, now(), `identical to load ${previous.load_id}; nothing changed`);
+    return result;
+  }
+
+  try {
+    const result = await db.transaction(async () => {
+      await createRejectsTable(db);
+      const extracted = await profile.extract({
+        db,
+        files,
+        source: sourceName,
+        timezone: profile.timezone,
+        step,
+      });
+      const rowsByTable = await loadCore({
+        db,
+        loadId,
+        source: sourceName,
+        loadStartedAt: startedAt,
+        tables: new Set(extracted.tables),
+        step,
+      });
+      step('quarantine');
+      await db.run(
+        `INSERT INTO meta.etl_reject SELECT $1, source_file, line, column_name, reason, raw FROM ${REJECTS_TABLE}
+         ORDER BY source_file, line`,
+        [loadId],
+      );
+      if (options.keepStaging) await keepStaging(db, profile.name, loadId, extracted.rawTables);
+      const rejects = await rejectCounts(db);
+      const rowsRead = extracted.files.reduce((n, f) => n + f.rowsRead, 0);
+      const rowsRejected = Object.values(rejects).reduce((n, c) => n + c, 0);
+      const r: LoadResult = {
+        ...base,
+        status: 'succeeded',
+        rows_read: rowsRead,
+        rows_loaded: rowsRead - rowsRejected,
+        rows_rejected: rowsRejected,
+        rejects_by_reason: rejects,
+        warnings_by_reason: await warningCounts(db, extracted.warningTables),
+        rows_by_table: rowsByTable,
+        files: extracted.files.map((f) => ({ file: f.file, entity: f.entity, rows_read: f.rowsRead })),
+        ignored_files: [...extracted.ignoredFiles],
+        skipped_because: null,
+        seconds: 0,
+      };
+      if (rowsRead > 0 && rowsRejected / rowsRead > maxRejectRate) {
+        throw new CrmBiError(
+          'too_many_rejects',
+          `${rowsRejected} of ${rowsRead} rows rejected (${((100 * rowsRejected) / rowsRead).toFixed(1)}%), above the limit of ${(100 * maxRejectRate).toFixed(1)}% (--max-reject-rate); reasons: ${formatCounts(rejects)}`,
+          { file: options.source },
+        );
+      }
+      r.seconds = (performance.now() - t0) / 1000;
+      step('commit');
+      await recordLoad(db, r, startedAt, now(), null);
+      return r;
+    });
+    await dropTempTables(db);
+    return result;
+  } catch (e) {
+    await dropTempTables(db);
+    const error = asLoadError(e, options.source);
+    await recordLoad(
+      db,
+      {
+        ...base,
+        status: 'failed',
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_rejected: 0,
+        rejects_by_reason: {},
+        warnings_by_reason: {},
+        rows_by_table: {},
+        files: [],
+        ignored_files: [],
+        skipped_because: null,
+        seconds: (performance.now() - t0) / 1000,
+      },
+      startedAt,
+      now(),
+      error.message,
+    );
+    throw error;
+  }
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function asLoadError(e: unknown, source: string): CrmBiError {
+  if (e instanceof CrmBiError) return e;
+  const text = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
+  return new CrmBiError('load_failed', `load of ${source} failed and was rolled back: ${text}`, {
+    file: source,
+  });
+}
+
+async function recordLoad(
+  db: Database,
+  r: LoadResult,
+  startedAt: Date,
+  finishedAt: Date,
+  message: string | null,
+): Promise<void> {
+  await db.run(
+    `INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status,
+       started_at, finished_at, source_system, rejects_by_reason, warnings_by_reason, rows_by_table, message)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::TIMESTAMPTZ, $10::TIMESTAMPTZ, $11, $12::JSON, $13::JSON, $14::JSON, $15)`,
+    [
+      r.load_id,
+      r.source,
+      r.profile,
+      r.checksum,
+      r.rows_read,
+      r.rows_loaded,
+      r.rows_rejected,
+      r.status,
+      startedAt.toISOString(),
+      finishedAt.toISOString(),
+      r.source_system,
+      JSON.stringify(r.rejects_by_reason),
+      JSON.stringify(r.warnings_by_reason),
+      JSON.stringify(r.rows_by_table),
+      message,
+    ],
+  );
+}
+
+async function keepStaging(
+  db: Database,
+  profile: string,
+  loadId: number,
+  raws: readonly { file: string; name: string; table: string }[],
+): Promise<void> {
+  for (const r of raws) {
+    const target = `staging.${quoteIdent(`${profile}_${r.name}`.replaceAll(/[^A-Za-z0-9_]/g, '_'))}`;
+    await db.run(`CREATE TABLE IF NOT EXISTS ${target} AS
+      SELECT NULL::BIGINT AS load_id, NULL::VARCHAR AS source_file, * FROM ${quoteIdent(r.table)} WHERE false`);
+    await db.run(
+      `INSERT INTO ${target} BY NAME SELECT $1 AS load_id, $2 AS source_file, * FROM ${quoteIdent(r.table)}`,
+      [loadId, r.file],
+    );
+  }
+}
+
+async function dropTempTables(db: Database): Promise<void> {
+  const temps = await db.all(
+    "SELECT table_name FROM duckdb_tables() WHERE temporary AND database_name = 'temp'",
+  );
+  for (const t of temps) await db.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(String(t.table_name))}`);
+}
+
+/**
+ * Fault injection for the crash tests: CRM_BI_CRASH_AT=<step label> kills the process the moment
+ * that step starts, as a power cut would, so tests can prove the warehouse survives it unchanged.
+ */
+function crashHook(label: string): void {
+  const at = process.env.CRM_BI_CRASH_AT;
+  if (at && label.startsWith(at)) process.kill(process.pid, 'SIGKILL');
+}
