@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { register as demo } from './demo.ts';
+import { register as generate } from './generate.ts';
 import { register as load } from './load.ts';
 
 /** Every subcommand registers itself here (one file per subcommand in src/cli/). */
-export const COMMANDS: readonly ((program: Command) => void)[] = [load];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, generate, load];

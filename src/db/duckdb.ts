@@ -15,6 +15,9 @@ import { CrmBiError } from '../errors.ts';
 
 export const DEFAULT_DB_PATH = './data/warehouse.duckdb';
 
+/** CRM_BI_SQL_TIMING=1 logs every statement that takes 50 ms or more (for tuning). */
+const SQL_TIMING = process.env.CRM_BI_SQL_TIMING === '1';
+
 /**
  * DuckDB's own default is 80% of RAM, which starves everything else on a shared machine; this
  * default keeps a 10M-line load inside about 2 GB of process memory (see bench/load.bench.ts).
@@ -63,6 +66,8 @@ export class Database {
       throw openError(path, e);
     }
     const connection = await instance.connect();
+    // Sessions work in UTC unless a step says otherwise; results never depend on the host's zone.
+    await connection.run("SET TimeZone = 'UTC'");
     return new Database(fullPath, instance, connection);
   }
 
@@ -85,17 +90,21 @@ export class Database {
 
   /** Runs statements for their effect (several may be separated by ';' when there are no params). */
   async run(sql: string, params?: Params): Promise<void> {
-    if (params && params.length > 0) await this.connection.run(sql, params as DuckDBValue[]);
-    else await this.connection.run(sql);
+    await this.read(sql, params);
   }
 
   /** Materialized DuckDB result, for callers that need column types (e.g. Arrow encoding). */
   async read(sql: string, params?: Params): Promise<DuckDBMaterializedResult> {
-    const reader =
+    const t0 = SQL_TIMING ? performance.now() : 0;
+    const result =
       params && params.length > 0
         ? await this.connection.run(sql, params as DuckDBValue[])
         : await this.connection.run(sql);
-    return reader;
+    if (SQL_TIMING) {
+      const ms = performance.now() - t0;
+      if (ms >= 50) process.stderr.write(`[sql ${ms.toFixed(0)} ms] ${sql.replaceAll(/\s+/g, ' ').slice(0, 160)}\n`);
+    }
+    return result;
   }
 
   /**

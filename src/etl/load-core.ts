@@ -5,7 +5,7 @@
  * Runs inside the load's transaction; every statement is set-based.
  */
 import { type Database, quoteLiteral } from '../db/duckdb.ts';
-import type { ConformedTable } from './profiles/profile.ts';
+import { CONFORMED_TABLES, type ConformedTable } from './profiles/profile.ts';
 
 /** Start and end of time for SCD2 validity (portable sentinels rather than DuckDB's infinities). */
 export const BEGINNING_OF_TIME = '1900-01-01 00:00:00+00';
@@ -36,86 +36,110 @@ export interface CoreLoadContext {
 /** Rows written per core table. */
 export type TableCounts = Record<string, number>;
 
+/** Loads the listed conformed tables in dependency order, then extends the lookups. */
 export async function loadCore(ctx: CoreLoadContext): Promise<TableCounts> {
   const counts: TableCounts = {};
-  const has = (t: ConformedTable) => ctx.tables.has(t);
-  if (has('c_customers')) {
-    ctx.step('customers (SCD2)');
-    Object.assign(counts, await upsertCustomers(ctx));
+  for (const table of CONFORMED_TABLES) {
+    if (ctx.tables.has(table)) addCounts(counts, await loadConformed(ctx, table));
   }
-  if (has('c_products')) {
-    ctx.step('products');
-    counts['core.dim_product'] = await upsertProducts(ctx);
+  await finishCore(ctx);
+  return counts;
+}
+
+export function addCounts(into: TableCounts, more: TableCounts): void {
+  for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** Takes one conformed table into core.* (customers and products must come before the facts). */
+export async function loadConformed(ctx: CoreLoadContext, table: ConformedTable): Promise<TableCounts> {
+  switch (table) {
+    case 'c_customers':
+      ctx.step('customers (SCD2)');
+      return upsertCustomers(ctx);
+    case 'c_products':
+      return { 'core.dim_product': await upsertProducts(ctx) };
+    case 'c_contacts':
+      return { 'core.dim_contact': await upsertContacts(ctx) };
+    case 'c_campaigns':
+      return { 'core.dim_campaign': await upsertCampaigns(ctx) };
+    case 'c_order_lines':
+      ctx.step('order lines');
+      return { 'core.fact_order_line': await loadOrderLines(ctx) };
+    case 'c_payments':
+      return {
+        'core.fact_payment': await replaceFacts(ctx, 'core.fact_payment', 'c_payments', ['payment_id'], {
+          time: 'paid_at',
+          select:
+            't.payment_id, t.order_id, d.customer_key, d.customer_durable_key, t.paid_at, t.amount, t.method',
+        }),
+      };
+    case 'c_campaign_touches':
+      return {
+        'core.fact_campaign_touch': await replaceFacts(
+          ctx,
+          'core.fact_campaign_touch',
+          'c_campaign_touches',
+          ['touch_id'],
+          {
+            time: 'touched_at',
+            select: `t.touch_id, k.campaign_key, t.campaign_id, d.customer_key, d.customer_durable_key, t.touched_at, t.event`,
+            join: `LEFT JOIN core.dim_campaign k ON k.source = ${quoteLiteral(ctx.source)} AND k.campaign_id = t.campaign_id`,
+          },
+        ),
+      };
+    case 'c_tickets':
+      return {
+        'core.fact_ticket': await replaceFacts(ctx, 'core.fact_ticket', 'c_tickets', ['ticket_id'], {
+          time: 'opened_at',
+          select: `t.ticket_id, d.customer_key, d.customer_durable_key, t.opened_at, t.closed_at, t.priority, t.status,
+                   t.category, t.satisfaction`,
+        }),
+      };
+    case 'c_leads':
+      return {
+        'core.fact_lead': await replaceFacts(ctx, 'core.fact_lead', 'c_leads', ['lead_id'], {
+          time: 'created_at',
+          customerColumn: 'converted_customer_id',
+          select: 't.lead_id, t.name, t.email, t.lead_source, t.created_at, t.status, d.customer_durable_key',
+        }),
+      };
+    case 'c_opportunities':
+      return {
+        'core.fact_opportunity': await replaceFacts(
+          ctx,
+          'core.fact_opportunity',
+          'c_opportunities',
+          ['opportunity_id'],
+          {
+            time: 'created_at',
+            select: `t.opportunity_id, t.lead_id, d.customer_key, d.customer_durable_key, t.created_at, t.closed_at,
+                   t.stage, t.amount, t.probability, t.owner`,
+          },
+        ),
+      };
+    case 'c_interactions':
+      return {
+        'core.fact_interaction': await replaceFacts(
+          ctx,
+          'core.fact_interaction',
+          'c_interactions',
+          ['interaction_id'],
+          {
+            time: 'occurred_at',
+            select: `t.interaction_id, d.customer_key, d.customer_durable_key, t.contact_id, t.kind, t.occurred_at,
+                   t.duration_minutes, t.direction, t.outcome`,
+          },
+        ),
+      };
+    case 'c_subscriptions':
+      return { 'core.fact_subscription': await loadSubscriptions(ctx) };
   }
-  if (has('c_contacts')) counts['core.dim_contact'] = await upsertContacts(ctx);
-  if (has('c_campaigns')) counts['core.dim_campaign'] = await upsertCampaigns(ctx);
-  if (has('c_order_lines')) {
-    ctx.step('order lines');
-    counts['core.fact_order_line'] = await loadOrderLines(ctx);
-  }
-  if (has('c_payments')) {
-    counts['core.fact_payment'] = await replaceFacts(ctx, 'core.fact_payment', 'c_payments', ['payment_id'], {
-      time: 'paid_at',
-      select: `t.payment_id, t.order_id, d.customer_key, d.customer_durable_key, t.paid_at, t.amount, t.method`,
-    });
-  }
-  if (has('c_campaign_touches')) {
-    counts['core.fact_campaign_touch'] = await replaceFacts(
-      ctx,
-      'core.fact_campaign_touch',
-      'c_campaign_touches',
-      ['touch_id'],
-      {
-        time: 'touched_at',
-        select: `t.touch_id, (SELECT campaign_key FROM core.dim_campaign c WHERE c.source = ${quoteLiteral(ctx.source)} AND c.campaign_id = t.campaign_id),
-                 t.campaign_id, d.customer_key, d.customer_durable_key, t.touched_at, t.event`,
-      },
-    );
-  }
-  if (has('c_tickets')) {
-    counts['core.fact_ticket'] = await replaceFacts(ctx, 'core.fact_ticket', 'c_tickets', ['ticket_id'], {
-      time: 'opened_at',
-      select: `t.ticket_id, d.customer_key, d.customer_durable_key, t.opened_at, t.closed_at, t.priority, t.status,
-               t.category, t.satisfaction`,
-    });
-  }
-  if (has('c_leads')) {
-    counts['core.fact_lead'] = await replaceFacts(ctx, 'core.fact_lead', 'c_leads', ['lead_id'], {
-      time: 'created_at',
-      customerColumn: 'converted_customer_id',
-      select: `t.lead_id, t.name, t.email, t.lead_source, t.created_at, t.status, d.customer_durable_key`,
-    });
-  }
-  if (has('c_opportunities')) {
-    counts['core.fact_opportunity'] = await replaceFacts(
-      ctx,
-      'core.fact_opportunity',
-      'c_opportunities',
-      ['opportunity_id'],
-      {
-        time: 'created_at',
-        select: `t.opportunity_id, t.lead_id, d.customer_key, d.customer_durable_key, t.created_at, t.closed_at,
-                 t.stage, t.amount, t.probability, t.owner`,
-      },
-    );
-  }
-  if (has('c_interactions')) {
-    counts['core.fact_interaction'] = await replaceFacts(
-      ctx,
-      'core.fact_interaction',
-      'c_interactions',
-      ['interaction_id'],
-      {
-        time: 'occurred_at',
-        select: `t.interaction_id, d.customer_key, d.customer_durable_key, t.contact_id, t.kind, t.occurred_at,
-                 t.duration_minutes, t.direction, t.outcome`,
-      },
-    );
-  }
-  if (has('c_subscriptions')) counts['core.fact_subscription'] = await loadSubscriptions(ctx);
+}
+
+/** After the last table: the calendar and lookup dimensions cover the new data. */
+export async function finishCore(ctx: CoreLoadContext): Promise<void> {
   ctx.step('calendar and lookups');
   await refreshLookups(ctx.db);
-  return counts;
 }
 
 async function count(db: Database, sql: string): Promise<number> {
@@ -164,9 +188,9 @@ async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
             ${src}, i.customer_id, ${attrs.replaceAll(/(\w+)/g, 'i.$1')},
             TIMESTAMPTZ '${BEGINNING_OF_TIME}', TIMESTAMPTZ '${END_OF_TIME}', true, $1
      FROM cust_in i
+     ANTI JOIN (SELECT customer_id FROM core.dim_customer WHERE source = ${src}) e ON e.customer_id = i.customer_id
      CROSS JOIN (SELECT coalesce(max(customer_key), 0) AS max_key, coalesce(max(customer_durable_key), 0) AS max_durable
-                 FROM core.dim_customer) k
-     WHERE NOT EXISTS (SELECT 1 FROM core.dim_customer c WHERE c.source = ${src} AND c.customer_id = i.customer_id)`,
+                 FROM core.dim_customer) k`,
     [ctx.loadId],
   );
   const inserted = await count(db, `SELECT count(*) FROM core.dim_customer WHERE load_id = ${ctx.loadId}`);
@@ -221,8 +245,8 @@ async function upsertDimension(
      SELECT (SELECT coalesce(max(${keyColumn}), 0) FROM ${table}) + row_number() OVER (ORDER BY t.${idColumn}),
             ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
      FROM ${from} t
-     WHERE t._problem IS NULL
-       AND NOT EXISTS (SELECT 1 FROM ${table} d WHERE d.source = ${src} AND d.${idColumn} = t.${idColumn})`,
+     ANTI JOIN (SELECT ${idColumn} FROM ${table} WHERE source = ${src}) e ON e.${idColumn} = t.${idColumn}
+     WHERE t._problem IS NULL`,
     [ctx.loadId],
   );
   return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
@@ -272,6 +296,9 @@ function customerJoin(ctx: CoreLoadContext, time: string, customerColumn = 'cust
     AND t.${time} >= d.valid_from AND t.${time} < d.valid_to`;
 }
 
+/** A line's cost: the source's own, else quantity times the product's unit cost. */
+const COST = 'CAST(coalesce(t.cost, round(t.quantity * p.unit_cost, 4)) AS DECIMAL(18,4))';
+
 /** Order lines: an order in the load replaces all its earlier lines (lines may have been removed). */
 async function loadOrderLines(ctx: CoreLoadContext): Promise<number> {
   const { db } = ctx;
@@ -287,13 +314,12 @@ async function loadOrderLines(ctx: CoreLoadContext): Promise<number> {
   await db.run(
     `INSERT INTO core.fact_order_line
      SELECT ${src}, t.order_id, t.line_no, d.customer_key, d.customer_durable_key, p.product_key, t.ordered_at,
-            t.ordered_date, t.order_type, t.channel, t.quantity, t.unit_price, t.discount, t.revenue, x.cost,
-            t.revenue - x.cost, t.ship_city, t.ship_state, t.ship_region, t.ship_postal_code, t.ship_mode,
+            t.ordered_date, t.order_type, t.channel, t.quantity, t.unit_price, t.discount, t.revenue, ${COST},
+            t.revenue - ${COST}, t.ship_city, t.ship_state, t.ship_region, t.ship_postal_code, t.ship_mode,
             t.shipped_at, $1
      FROM c_order_lines t
      ${customerJoin(ctx, 'ordered_at')}
      LEFT JOIN core.dim_product p ON p.source = ${src} AND p.product_id = t.product_id
-     CROSS JOIN LATERAL (SELECT CAST(coalesce(t.cost, round(t.quantity * p.unit_cost, 4)) AS DECIMAL(18,4)) AS cost) x
      WHERE t._problem IS NULL`,
     [ctx.loadId],
   );
@@ -306,6 +332,8 @@ interface FactSpec {
   readonly customerColumn?: string;
   /** Select list after `source` (in the target table's column order, without load_id). */
   readonly select: string;
+  /** Extra joins (alias `t` is the conformed table, `d` the customer version). */
+  readonly join?: string;
 }
 
 /** Replaces facts by natural key: rows of the load delete their earlier versions, then are inserted. */
@@ -323,7 +351,7 @@ async function replaceFacts(
     AND EXISTS (SELECT 1 FROM ${from} t WHERE t._problem IS NULL AND ${match})`);
   await db.run(
     `INSERT INTO ${table} SELECT ${src}, ${spec.select}, $1 FROM ${from} t
-     ${customerJoin(ctx, spec.time, spec.customerColumn)} WHERE t._problem IS NULL`,
+     ${customerJoin(ctx, spec.time, spec.customerColumn)} ${spec.join ?? ''} WHERE t._problem IS NULL`,
     [ctx.loadId],
   );
   return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
-import { loadCore } from './load-core.ts';
+import { addCounts, finishCore, loadConformed, loadCore, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
 import { createRejectsTable, REJECTS_TABLE, rejectCounts, warningCounts } from './rejects.ts';
 
@@ -105,29 +105,40 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   try {
     const result = await db.transaction(async () => {
       await createRejectsTable(db);
+      const core = { db, loadId, source: sourceName, loadStartedAt: startedAt, step };
+      const rowsByTable: TableCounts = {};
       const extracted = await profile.extract({
         db,
         files,
         source: sourceName,
         timezone: profile.timezone,
         step,
+        emit: async (table) => {
+          addCounts(rowsByTable, await loadConformed({ ...core, tables: new Set([table]) }, table));
+          await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+        },
+        keepRaw: async (file, name, table) => {
+          if (options.keepStaging) await keepStaging(db, profile.name, loadId, [{ file, name, table }]);
+        },
       });
-      const rowsByTable = await loadCore({
-        db,
-        loadId,
-        source: sourceName,
-        loadStartedAt: startedAt,
-        tables: new Set(extracted.tables),
-        step,
-      });
+      if (extracted.tables && extracted.tables.length > 0) {
+        addCounts(rowsByTable, await loadCore({ ...core, tables: new Set(extracted.tables) }));
+      } else {
+        await finishCore({ ...core, tables: new Set() });
+      }
+      await db.run("SET TimeZone = 'UTC'");
       step('quarantine');
       await db.run(
         `INSERT INTO meta.etl_reject SELECT $1, source_file, line, column_name, reason, raw FROM ${REJECTS_TABLE}
          ORDER BY source_file, line`,
         [loadId],
       );
-      if (options.keepStaging) await keepStaging(db, profile.name, loadId, extracted.rawTables);
+      if (options.keepStaging && extracted.rawTables) {
+        await keepStaging(db, profile.name, loadId, extracted.rawTables);
+      }
       const rejects = await rejectCounts(db);
+      const warnings = { ...(extracted.warnings ?? {}) };
+      addCounts(warnings, await warningCounts(db, extracted.warningTables ?? []));
       const rowsRead = extracted.files.reduce((n, f) => n + f.rowsRead, 0);
       const rowsRejected = Object.values(rejects).reduce((n, c) => n + c, 0);
       const r: LoadResult = {
@@ -137,7 +148,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
         rows_loaded: rowsRead - rowsRejected,
         rows_rejected: rowsRejected,
         rejects_by_reason: rejects,
-        warnings_by_reason: await warningCounts(db, extracted.warningTables),
+        warnings_by_reason: warnings,
         rows_by_table: rowsByTable,
         files: extracted.files.map((f) => ({ file: f.file, entity: f.entity, rows_read: f.rowsRead })),
         ignored_files: [...extracted.ignoredFiles],
@@ -159,6 +170,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
     await dropTempTables(db);
     return result;
   } catch (e) {
+    await db.run("SET TimeZone = 'UTC'");
     await dropTempTables(db);
     const error = asLoadError(e, options.source);
     await recordLoad(

@@ -17,8 +17,6 @@ export interface ValidateOptions {
 }
 
 const DATE_RE = '\\d{4}-\\d{2}-\\d{2}';
-const TS_RE = `${DATE_RE}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?)?\\s*(Z|[+-]\\d{2}(:?\\d{2})?)?`;
-const OFFSET_RE = '(Z|[+-]\\d{2}(:?\\d{2})?)$';
 const EMAIL_RE = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
 /** Largest magnitude that fits DECIMAL(18,4). */
 const DECIMAL_LIMIT = 1e14;
@@ -112,11 +110,10 @@ function columnSql(spec: ColumnSpec, options: ValidateOptions): ColumnSql {
       return { value, helpers, checks, warnings };
     }
     case 'timestamp': {
-      const value = `CASE WHEN NOT regexp_full_match(${s}, ${lit(TS_RE)}) THEN NULL
-        WHEN regexp_matches(${s}, ${lit(OFFSET_RE)}) THEN TRY_CAST(${s} AS TIMESTAMPTZ)
-        ELSE timezone(${lit(options.timezone)}, TRY_CAST(${s} AS TIMESTAMP)) END`;
+      // The session time zone is the profile's (set by validateInto), so a value without an
+      // offset is local time there; DuckDB's cast refuses impossible dates and times.
       checks.push([`${v} IS NULL`, 'invalid_date']);
-      return { value, helpers, checks, warnings };
+      return { value: `TRY_CAST(${s} AS TIMESTAMPTZ)`, helpers, checks, warnings };
     }
     case 'enum': {
       const values = (spec.values ?? []).map(lit).join(', ');
@@ -165,6 +162,7 @@ export async function validateInto(
     sql.warnings.map(([cond, reason]) => `WHEN ${cond} THEN ${lit(`${reason}:${spec.name}`)}`),
   );
   const outCols = specs.map((c) => quoteIdent(c.name)).join(', ');
+  await db.run(`SET TimeZone = ${lit(options.timezone)}`);
   await db.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS
     SELECT _row, ${outCols},
       ${problem.length > 0 ? `CASE ${problem.join('\n      ')} END` : 'NULL::VARCHAR'} AS _problem,

@@ -1,15 +1,18 @@
 /**
  * The `canonical` profile: one file per entity as described in canonical.ts (what `crm-bi generate`
  * writes). Validates types, natural keys and references between the files (and to what the
- * warehouse already holds for the same source), then builds the conformed tables.
+ * warehouse already holds for the same source), then emits each conformed table as soon as it is
+ * ready, so memory holds about one entity at a time.
+ *
+ * Per entity: raw text table → typed table (`v_*`, validate.ts) → conformed table (`c_*`, one
+ * statement adding duplicate-key and reference problems) → rejects recorded → loaded and dropped.
  */
 import { type Database, quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { CANONICAL_ENTITIES, type EntityName, type EntitySpec } from '../canonical.ts';
 import { readValidated, recordsRead } from '../extract/read-file.ts';
-import type { RawTable } from '../extract/read-raw.ts';
 import type { SourceFile } from '../extract/source-files.ts';
-import { markDuplicateKeys, recordRowRejects } from '../rejects.ts';
+import { recordRowRejects } from '../rejects.ts';
 import type { ConformedTable, ExtractContext, ExtractResult, FileStats, Profile } from './profile.ts';
 
 const SINGULAR: Record<EntityName, string> = {
@@ -29,16 +32,38 @@ const SINGULAR: Record<EntityName, string> = {
 
 /** Keys of an entity already in the warehouse for this source (so later files may refer to them). */
 const WAREHOUSE_KEYS: Partial<Record<EntityName, string>> = {
-  customers: 'SELECT customer_id AS k FROM core.dim_customer WHERE source = $1 AND is_current',
-  products: 'SELECT product_id AS k FROM core.dim_product WHERE source = $1',
-  campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $1',
-  contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $1',
-  leads: 'SELECT lead_id AS k FROM core.fact_lead WHERE source = $1',
-  orders: 'SELECT DISTINCT order_id AS k FROM core.fact_order_line WHERE source = $1',
+  customers: 'SELECT customer_id AS k FROM core.dim_customer WHERE source = $src AND is_current',
+  products: 'SELECT product_id AS k FROM core.dim_product WHERE source = $src',
+  campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $src',
+  contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $src',
+  leads: 'SELECT lead_id AS k FROM core.fact_lead WHERE source = $src',
+  orders: 'SELECT DISTINCT order_id AS k FROM core.fact_order_line WHERE source = $src',
+};
+
+const CONFORMED: Record<EntityName, ConformedTable | undefined> = {
+  customers: 'c_customers',
+  contacts: 'c_contacts',
+  products: 'c_products',
+  orders: undefined,
+  order_lines: 'c_order_lines',
+  payments: 'c_payments',
+  campaigns: 'c_campaigns',
+  campaign_touches: 'c_campaign_touches',
+  tickets: 'c_tickets',
+  leads: 'c_leads',
+  opportunities: 'c_opportunities',
+  interactions: 'c_interactions',
 };
 
 const vTable = (e: EntityName) => `v_${e}`;
+/** Accepted keys of an entity in this load. */
 const okTable = (e: EntityName) => `ok_${e}`;
+/** Rejected keys of an entity in this load (for `rejected_parent`). */
+const rejTable = (e: EntityName) => `rej_${e}`;
+/** Entities other files refer to: only their keys are kept after they are loaded. */
+const REFERENCED = new Set(
+  CANONICAL_ENTITIES.flatMap((e) => e.columns.flatMap((c) => (c.ref ? [c.ref] : []))),
+);
 
 export const canonicalProfile: Profile = {
   name: 'canonical',
@@ -49,7 +74,8 @@ export const canonicalProfile: Profile = {
     const { db } = ctx;
     const byEntity = matchFiles(ctx.files);
     const stats: FileStats[] = [];
-    const raws = new Map<EntityName, { file: SourceFile; raw: RawTable }>();
+    const present = new Set<EntityName>();
+    const warnings: Record<string, number> = {};
     for (const spec of CANONICAL_ENTITIES) {
       const file = byEntity.get(spec.name);
       if (!file) continue;
@@ -58,59 +84,28 @@ export const canonicalProfile: Profile = {
         timezone: ctx.timezone,
         emailWarnings: spec.name === 'customers',
       });
-      raws.set(spec.name, { file, raw });
       stats.push({ file: file.path, entity: spec.name, rowsRead: recordsRead(raw) });
+      await ctx.keepRaw(file.path, spec.name, raw.table);
       ctx.step(`checking ${spec.name}`);
-      await markDuplicateKeys(db, vTable(spec.name), spec.key);
+      const target = CONFORMED[spec.name] ?? 'c_orders';
       if (spec.name === 'order_lines')
-        await buildOrderLines(db, ctx.source, ctx.timezone, raws.has('products'));
-      else await resolveReferences(db, spec, ctx.source, raws);
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE ${okTable(spec.name)} AS
-         SELECT ${spec.key.map(quoteIdent).join(', ')} FROM ${vTable(spec.name)} WHERE _problem IS NULL`,
-      );
+        await buildOrderLines(db, ctx.source, ctx.timezone, present.has('products'));
+      else if (spec.name === 'payments') await buildPayments(db, spec, ctx.source, present);
+      else await conform(db, spec, ctx.source, present, target);
+      await recordRowRejects(db, file.path, raw, target);
+      if (spec.name === 'customers') Object.assign(warnings, await countWarnings(db, target));
+      if (REFERENCED.has(spec.name)) await keepKeys(db, spec, target);
+      present.add(spec.name);
+      await dropTables(db, [raw.table, vTable(spec.name)]);
+      const conformed = CONFORMED[spec.name];
+      if (conformed) await ctx.emit(conformed);
     }
-    const tables: ConformedTable[] = [];
-    const conform = async (entity: EntityName, table: ConformedTable, select: string) => {
-      if (!raws.has(entity)) return;
-      await db.run(`CREATE OR REPLACE TEMP TABLE ${table} AS ${select}`);
-      tables.push(table);
-    };
-    await conform('customers', 'c_customers', 'SELECT * EXCLUDE (_warning) FROM v_customers');
-    await conform('contacts', 'c_contacts', 'SELECT * FROM v_contacts');
-    await conform('products', 'c_products', 'SELECT * FROM v_products');
-    if (raws.has('order_lines')) tables.push('c_order_lines');
-    await conform(
-      'payments',
-      'c_payments',
-      `SELECT p.*, coalesce(o.customer_id, w.customer_id) AS customer_id
-       FROM v_payments p
-       LEFT JOIN (SELECT order_id, customer_id FROM v_orders WHERE _problem IS NULL) o USING (order_id)
-       LEFT JOIN (SELECT DISTINCT f.order_id, c.customer_id FROM core.fact_order_line f
-                  JOIN core.dim_customer c ON c.customer_key = f.customer_key
-                  WHERE f.source = ${quoteLiteral(ctx.source)}) w ON w.order_id = p.order_id AND o.order_id IS NULL`,
-    );
-    await conform('campaigns', 'c_campaigns', 'SELECT * FROM v_campaigns');
-    await conform('campaign_touches', 'c_campaign_touches', 'SELECT * FROM v_campaign_touches');
-    await conform('tickets', 'c_tickets', 'SELECT * FROM v_tickets');
-    await conform('leads', 'c_leads', 'SELECT * FROM v_leads');
-    await conform('opportunities', 'c_opportunities', 'SELECT * FROM v_opportunities');
-    await conform('interactions', 'c_interactions', 'SELECT * FROM v_interactions');
-    for (const [entity, { file, raw }] of raws) {
-      const table = entity === 'order_lines' ? 'c_order_lines' : vTable(entity);
-      await recordRowRejects(db, file.path, raw, table);
-    }
-    const used = new Set([...raws.values()].map((r) => r.file.path));
+    await dropTables(db, ['c_orders', ...[...present].flatMap((e) => [okTable(e), rejTable(e)])]);
+    const used = new Set([...byEntity.values()].map((f) => f.path));
     return {
       files: stats,
-      tables,
-      warningTables: raws.has('customers') ? ['v_customers'] : [],
+      warnings,
       ignoredFiles: ctx.files.filter((f) => !used.has(f.path)).map((f) => f.path),
-      rawTables: [...raws].map(([entity, { file, raw }]) => ({
-        file: file.path,
-        name: entity,
-        table: raw.table,
-      })),
     };
   },
 };
@@ -146,50 +141,102 @@ function matchFiles(files: readonly SourceFile[]): Map<EntityName, SourceFile> {
   if (missing.length > 0) {
     throw new CrmBiError(
       'missing_file',
-      `the canonical export lacks ${missing.map((m) => `${m}.csv`).join(', ')}`,
+      `the canonical export lacks ${missing.map((m) => `${m}.csv`).join(', ')} (pass the export's directory as --source)`,
       {},
     );
   }
   return byEntity;
 }
 
-/**
- * Marks rows whose references do not resolve: `rejected_parent` when the referenced row is in this
- * load but was rejected, `unknown_<entity>` when it is nowhere (neither in this load nor in the warehouse).
- */
-async function resolveReferences(
-  db: Database,
-  spec: EntitySpec,
-  source: string,
-  present: ReadonlyMap<EntityName, unknown>,
-): Promise<void> {
-  const v = vTable(spec.name);
-  for (const col of spec.columns) {
-    if (!col.ref) continue;
-    const ref = col.ref;
-    const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
-    const known = [
-      present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
-      WAREHOUSE_KEYS[ref]?.replace('$1', quoteLiteral(source)),
-    ].filter((s): s is string => s !== undefined);
-    const rejected = present.has(ref)
-      ? `SELECT DISTINCT ${quoteIdent(refKey)} AS k FROM ${vTable(ref)} WHERE _problem IS NOT NULL`
-      : 'SELECT NULL::VARCHAR AS k WHERE false';
-    const c = quoteIdent(col.name);
-    await db.run(`UPDATE ${v} SET _problem = bad.problem FROM (
-        SELECT t._row, CASE WHEN r.k IS NOT NULL THEN ${quoteLiteral(`rejected_parent:${col.name}`)}
-                            ELSE ${quoteLiteral(`unknown_${SINGULAR[ref]}:${col.name}`)} END AS problem
-        FROM ${v} t
-        LEFT JOIN (${known.length > 0 ? known.join(' UNION ') : 'SELECT NULL::VARCHAR AS k WHERE false'}) ok ON ok.k = t.${c}
-        LEFT JOIN (${rejected}) r ON r.k = t.${c}
-        WHERE t._problem IS NULL AND t.${c} IS NOT NULL AND ok.k IS NULL) bad
-      WHERE ${v}._row = bad._row`);
-  }
+/** A left join of `alias` onto the keys accepted in this load or already in the warehouse. */
+function knownKeys(ref: EntityName, source: string, present: ReadonlySet<EntityName>): string {
+  const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
+  const parts = [
+    present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
+    WAREHOUSE_KEYS[ref]?.replace('$src', quoteLiteral(source)),
+  ].filter((s): s is string => s !== undefined);
+  return parts.length > 0 ? parts.join(' UNION ') : 'SELECT NULL::VARCHAR AS k WHERE false';
+}
+
+function rejectedKeys(ref: EntityName, present: ReadonlySet<EntityName>): string {
+  return present.has(ref) ? `SELECT k FROM ${rejTable(ref)}` : 'SELECT NULL::VARCHAR AS k WHERE false';
 }
 
 /**
- * Order lines in one pass: joins each line to its order (customer, time, type) and product,
- * applies the reference and sign rules, and computes net revenue.
+ * SQL pieces that add duplicate-key and reference problems to `v` in one statement:
+ * `duplicate_key` for every repeat of a natural key after its first row (in file order),
+ * `rejected_parent` when a referenced row is in this load but was rejected,
+ * `unknown_<entity>` when it is nowhere (neither in this load nor in the warehouse).
+ */
+async function problemJoins(
+  db: Database,
+  spec: EntitySpec,
+  source: string,
+  present: ReadonlySet<EntityName>,
+): Promise<{ joins: string[]; cases: string[] }> {
+  const v = vTable(spec.name);
+  const keyCols = spec.key.map(quoteIdent).join(', ');
+  await db.run(`CREATE OR REPLACE TEMP TABLE dups AS
+    SELECT ${keyCols}, min(_row) AS keep FROM ${v} WHERE _problem IS NULL GROUP BY ALL HAVING count(*) > 1`);
+  const joins = [
+    `LEFT JOIN dups ON ${spec.key.map((k) => `dups.${quoteIdent(k)} = v.${quoteIdent(k)}`).join(' AND ')}`,
+  ];
+  const cases = [
+    `WHEN v._problem IS NOT NULL THEN v._problem`,
+    `WHEN dups.keep IS NOT NULL AND v._row <> dups.keep THEN ${quoteLiteral(`duplicate_key:${spec.key.join('+')}`)}`,
+  ];
+  spec.columns.forEach((col, i) => {
+    if (!col.ref) return;
+    const c = `v.${quoteIdent(col.name)}`;
+    joins.push(`LEFT JOIN (${knownKeys(col.ref, source, present)}) ok${i} ON ok${i}.k = ${c}`);
+    joins.push(`LEFT JOIN (${rejectedKeys(col.ref, present)}) rj${i} ON rj${i}.k = ${c}`);
+    cases.push(`WHEN ${c} IS NOT NULL AND ok${i}.k IS NULL AND rj${i}.k IS NOT NULL
+      THEN ${quoteLiteral(`rejected_parent:${col.name}`)}`);
+    cases.push(`WHEN ${c} IS NOT NULL AND ok${i}.k IS NULL
+      THEN ${quoteLiteral(`unknown_${SINGULAR[col.ref]}:${col.name}`)}`);
+  });
+  return { joins, cases };
+}
+
+async function conform(
+  db: Database,
+  spec: EntitySpec,
+  source: string,
+  present: ReadonlySet<EntityName>,
+  target: string,
+): Promise<void> {
+  const { joins, cases } = await problemJoins(db, spec, source, present);
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${target} AS
+    SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem)
+    FROM ${vTable(spec.name)} v ${joins.join('\n    ')}`);
+}
+
+/** Payments take their customer from their order (in this load, or already in the warehouse). */
+async function buildPayments(
+  db: Database,
+  spec: EntitySpec,
+  source: string,
+  present: ReadonlySet<EntityName>,
+): Promise<void> {
+  const { joins, cases } = await problemJoins(db, spec, source, present);
+  await db.run(`CREATE OR REPLACE TEMP TABLE pay_order AS
+    SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL`);
+  // orders paid now but loaded earlier: look their customer up in the warehouse (usually none)
+  await db.run(`INSERT INTO pay_order
+    SELECT DISTINCT f.order_id, c.customer_id FROM core.fact_order_line f
+    JOIN core.dim_customer c ON c.customer_key = f.customer_key
+    WHERE f.source = ${quoteLiteral(source)}
+      AND f.order_id IN (SELECT order_id FROM v_payments EXCEPT SELECT order_id FROM pay_order)`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE c_payments AS
+    SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem), o.customer_id
+    FROM v_payments v ${joins.join('\n    ')}
+    LEFT JOIN pay_order o ON o.order_id = v.order_id`);
+  await db.run('DROP TABLE pay_order');
+}
+
+/**
+ * Order lines in one statement: joins each line to its order (customer, time, type) and product,
+ * applies the key, reference and sign rules, and computes net revenue.
  */
 async function buildOrderLines(
   db: Database,
@@ -197,35 +244,60 @@ async function buildOrderLines(
   timezone: string,
   haveProducts: boolean,
 ): Promise<void> {
+  const spec = CANONICAL_ENTITIES.find((e) => e.name === 'order_lines') as EntitySpec;
   const products = [
-    haveProducts ? 'SELECT product_id AS k FROM v_products WHERE _problem IS NULL' : undefined,
+    haveProducts ? `SELECT product_id AS k FROM ${okTable('products')}` : undefined,
     `SELECT product_id AS k FROM core.dim_product WHERE source = ${quoteLiteral(source)}`,
   ]
     .filter(Boolean)
     .join(' UNION ');
   const rejectedProducts = haveProducts
-    ? 'SELECT DISTINCT product_id FROM v_products WHERE _problem IS NOT NULL'
-    : 'SELECT NULL::VARCHAR AS product_id WHERE false';
+    ? `SELECT k FROM ${rejTable('products')}`
+    : 'SELECT NULL::VARCHAR AS k WHERE false';
+  await db.run(`CREATE OR REPLACE TEMP TABLE dups AS
+    SELECT order_id, line_no, min(_row) AS keep FROM v_order_lines WHERE _problem IS NULL GROUP BY ALL HAVING count(*) > 1`);
   await db.run(`CREATE OR REPLACE TEMP TABLE c_order_lines AS
-    SELECT l._row, l.order_id, l.line_no, o.customer_id, l.product_id, o.ordered_at,
+    SELECT v._row, v.order_id, v.line_no, o.customer_id, v.product_id, o.ordered_at,
       CAST(timezone(${quoteLiteral(timezone)}, o.ordered_at) AS DATE) AS ordered_date,
-      o.order_type, o.channel, l.quantity, l.unit_price, coalesce(l.discount, 0) AS discount,
-      CAST(round(l.quantity * l.unit_price * (1 - coalesce(l.discount, 0)), 4) AS DECIMAL(18,4)) AS revenue,
+      o.order_type, o.channel, v.quantity, v.unit_price, coalesce(v.discount, 0) AS discount,
+      CAST(round(v.quantity * v.unit_price * (1 - coalesce(v.discount, 0)), 4) AS DECIMAL(18,4)) AS revenue,
       NULL::DECIMAL(18,4) AS cost, NULL::VARCHAR AS ship_city, NULL::VARCHAR AS ship_state,
       NULL::VARCHAR AS ship_region, NULL::VARCHAR AS ship_postal_code, NULL::VARCHAR AS ship_mode,
       NULL::TIMESTAMPTZ AS shipped_at,
-      CASE WHEN l._problem IS NOT NULL THEN l._problem
-           WHEN o.order_id IS NULL AND ro.order_id IS NOT NULL THEN 'rejected_parent:order_id'
+      CASE WHEN v._problem IS NOT NULL THEN v._problem
+           WHEN dups.keep IS NOT NULL AND v._row <> dups.keep THEN ${quoteLiteral(`duplicate_key:${spec.key.join('+')}`)}
+           WHEN o.order_id IS NULL AND ro.k IS NOT NULL THEN 'rejected_parent:order_id'
            WHEN o.order_id IS NULL THEN 'unknown_order:order_id'
-           WHEN p.k IS NULL AND rp.product_id IS NOT NULL THEN 'rejected_parent:product_id'
+           WHEN p.k IS NULL AND rp.k IS NOT NULL THEN 'rejected_parent:product_id'
            WHEN p.k IS NULL THEN 'unknown_product:product_id'
-           WHEN l.quantity = 0 THEN 'zero_quantity:quantity'
-           WHEN o.order_type = 'sale' AND l.quantity < 0 THEN 'negative_quantity:quantity'
-           WHEN o.order_type = 'return' AND l.quantity > 0 THEN 'positive_return_quantity:quantity'
+           WHEN v.quantity = 0 THEN 'zero_quantity:quantity'
+           WHEN o.order_type = 'sale' AND v.quantity < 0 THEN 'negative_quantity:quantity'
+           WHEN o.order_type = 'return' AND v.quantity > 0 THEN 'positive_return_quantity:quantity'
       END AS _problem
-    FROM v_order_lines l
-    LEFT JOIN (SELECT * FROM v_orders WHERE _problem IS NULL) o ON o.order_id = l.order_id
-    LEFT JOIN (SELECT DISTINCT order_id FROM v_orders WHERE _problem IS NOT NULL) ro ON ro.order_id = l.order_id
-    LEFT JOIN (${products}) p ON p.k = l.product_id
-    LEFT JOIN (${rejectedProducts}) rp ON rp.product_id = l.product_id`);
+    FROM v_order_lines v
+    LEFT JOIN dups ON dups.order_id = v.order_id AND dups.line_no = v.line_no
+    LEFT JOIN (SELECT * FROM c_orders WHERE _problem IS NULL) o ON o.order_id = v.order_id
+    LEFT JOIN (SELECT k FROM ${rejTable('orders')}) ro ON ro.k = v.order_id
+    LEFT JOIN (${products}) p ON p.k = v.product_id
+    LEFT JOIN (${rejectedProducts}) rp ON rp.k = v.product_id`);
+}
+
+/** Keeps the accepted and the rejected keys of an entity for the entities that refer to it. */
+async function keepKeys(db: Database, spec: EntitySpec, table: string): Promise<void> {
+  const key = quoteIdent(spec.key[0] as string);
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${okTable(spec.name)} AS
+    SELECT DISTINCT ${spec.key.map(quoteIdent).join(', ')} FROM ${table} WHERE _problem IS NULL`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${rejTable(spec.name)} AS
+    SELECT DISTINCT ${key} AS k FROM ${table} WHERE _problem IS NOT NULL AND ${key} IS NOT NULL
+    EXCEPT SELECT ${key} FROM ${okTable(spec.name)}`);
+}
+
+async function countWarnings(db: Database, table: string): Promise<Record<string, number>> {
+  const rows = await db.all(`SELECT split_part(_warning, ':', 1) AS reason, count(*) AS n FROM ${table}
+    WHERE _warning IS NOT NULL AND _problem IS NULL GROUP BY 1 ORDER BY 1`);
+  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
+}
+
+async function dropTables(db: Database, tables: readonly string[]): Promise<void> {
+  for (const t of tables) await db.run(`DROP TABLE IF EXISTS ${quoteIdent(t)}`);
 }

@@ -1,8 +1,12 @@
 /**
  * A profile maps one known export format onto the canonical model. It reads and validates its
- * files and leaves canonical temp tables behind (see CONFORMED_TABLES); the shared loader
- * (load-core.ts) takes them into the warehouse. Rows with a problem stay in the tables with
- * `_problem` set and are recorded as rejects by the profile; loaders only take `_problem IS NULL`.
+ * files and builds canonical temp tables (see CONFORMED_TABLES); the shared loader (load-core.ts)
+ * takes them into the warehouse. Rows with a problem stay in the tables with `_problem` set and
+ * are recorded as rejects by the profile; loaders only take `_problem IS NULL`.
+ *
+ * Two ways to hand tables over: `ctx.emit(table)` loads a table at once and drops it (large
+ * sources: memory holds one entity at a time; emit in dependency order, customers and products
+ * before facts), or list them in `ExtractResult.tables` to have them loaded after `extract`.
  */
 import type { Database } from '../../db/duckdb.ts';
 import type { SourceFile } from '../extract/source-files.ts';
@@ -15,6 +19,10 @@ export interface ExtractContext {
   readonly timezone: string;
   /** Reports a step of work (for progress output). */
   readonly step: (label: string) => void;
+  /** Loads a conformed table into core.* now and drops it. */
+  readonly emit: (table: ConformedTable) => Promise<void>;
+  /** Keeps a raw text table in staging.* when the load asked for it (--keep-staging). */
+  readonly keepRaw: (file: string, name: string, table: string) => Promise<void>;
 }
 
 export interface FileStats {
@@ -26,14 +34,16 @@ export interface FileStats {
 
 export interface ExtractResult {
   readonly files: readonly FileStats[];
-  /** Conformed temp tables present (subset of CONFORMED_TABLES). */
-  readonly tables: readonly ConformedTable[];
-  /** Tables carrying `_warning` columns, for warnings_by_reason. */
-  readonly warningTables: readonly string[];
+  /** Conformed temp tables not emitted yet, loaded after extract (subset of CONFORMED_TABLES). */
+  readonly tables?: readonly ConformedTable[];
+  /** Tables (still present) carrying `_warning` columns, for warnings_by_reason. */
+  readonly warningTables?: readonly string[];
+  /** Warnings already counted by the profile, by reason. */
+  readonly warnings?: Readonly<Record<string, number>>;
   /** Files of the source that the profile did not use. */
   readonly ignoredFiles: readonly string[];
-  /** Raw text tables per file (kept in staging.* with --keep-staging). */
-  readonly rawTables: readonly { readonly file: string; readonly name: string; readonly table: string }[];
+  /** Raw text tables (still present) per file, kept in staging.* with --keep-staging. */
+  readonly rawTables?: readonly { readonly file: string; readonly name: string; readonly table: string }[];
 }
 
 export interface Profile {

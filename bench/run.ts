@@ -1,0 +1,30 @@
+/**
+ * `npm run bench [-- --only load,cube --customers 1000000 --work /tmp/crm-bi-bench]`
+ * Prints every figure with its baseline measured in the same run, and the ratio.
+ */
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    customers: { type: 'string', default: '1000000' },
+    work: { type: 'string', default: '/tmp/crm-bi-bench' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const customers = Number(values.customers);
+const runs = Number(values.runs);
+const work = values.work as string;
+mkdirSync(work, { recursive: true });
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const wanted = (name: string) => !only || only.has(name);
+
+console.log(
+  `crm-bi benchmarks — ${new Date().toISOString()} — node ${process.version}, ${customers.toLocaleString('en-US')} customers`,
+);
+
+if (wanted('load')) {
+  const { benchLoad } = await import('./load.bench.ts');
+  await benchLoad(customers, work, runs);
+}
