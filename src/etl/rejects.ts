@@ -37,11 +37,19 @@ export async function recordRowRejects(
   table: string,
   delimiter = ',',
 ): Promise<void> {
-  const rawText = raw.columns.map((c) => `coalesce(r.${quoteIdent(c)}, '')`).join(', ');
+  // fields are re-quoted as in CSV, so a rejected row's text parses back into the same fields
+  const d = quoteLiteral(delimiter);
+  const rawText = raw.columns
+    .map((c) => {
+      const v = `r.${quoteIdent(c)}`;
+      return `CASE WHEN ${v} IS NULL THEN '' WHEN contains(${v}, ${d}) OR regexp_matches(${v}, '["\r\n]')
+        THEN '"' || replace(${v}, '"', '""') || '"' ELSE ${v} END`;
+    })
+    .join(', ');
   await db.run(
     `INSERT INTO ${REJECTS_TABLE}
      SELECT $1, ${lineExpr(raw, 't._row')}, nullif(split_part(t._problem, ':', 2), ''), split_part(t._problem, ':', 1),
-            concat_ws(${quoteLiteral(delimiter)}, ${rawText})
+            concat_ws(${d}, ${rawText})
      FROM ${quoteIdent(table)} t JOIN ${quoteIdent(raw.table)} r ON r.rowid = t._row
      WHERE t._problem IS NOT NULL`,
     [file],

@@ -163,10 +163,15 @@ export async function validateInto(
   );
   const outCols = specs.map((c) => quoteIdent(c.name)).join(', ');
   await db.run(`SET TimeZone = ${lit(options.timezone)}`);
-  await db.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS
+  try {
+    await db.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS
     SELECT _row, ${outCols},
       ${problem.length > 0 ? `CASE ${problem.join('\n      ')} END` : 'NULL::VARCHAR'} AS _problem,
       ${warning.length > 0 ? `CASE ${warning.join('\n      ')} END` : 'NULL::VARCHAR'} AS _warning
     FROM (SELECT _row, ${level2.join(', ')}
           FROM (SELECT rowid AS _row, ${level1.join(', ')} FROM ${quoteIdent(raw.table)}))`);
+  } finally {
+    // sessions work in UTC everywhere else
+    await db.run("SET TimeZone = 'UTC'");
+  }
 }

@@ -295,7 +295,7 @@ C1,"Lee, Ann ""The Boss""",ann@example.com,,North,Germany,Berlin,web,,2024-01-01
 C2,"Bob
 Roe",,,South,Italy,Rome,store,,2024-01-05,
 C3,Cy Moe,cy@example.com,,North,Germany,Hamburg,web,,2024-01-09,
-C4,Di,,,North,Germany,Bonn,web,,2024-13-01,
+C4,"Di, ""D"" Ann",,,North,Germany,Bonn,web,,2024-13-01,
 `),
         ),
       ]),
