@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openWarehouse } from '../db/open-warehouse.ts';
-import { DEFAULT_MAX_REJECT_RATE, type LoadResult, loadSource } from '../etl/load.ts';
+import { DEFAULT_MAX_REJECT_RATE, type LoadResult, LoadResultSchema, loadSource } from '../etl/load.ts';
 import { PROFILES } from '../etl/profiles/index.ts';
 import { action, printJson, withDb, withJson } from './common.ts';
 import { stepReporter } from './progress.ts';
@@ -47,7 +47,7 @@ export function register(program: Command): void {
           ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
         });
         progress.done();
-        if (flags.json) printJson(result);
+        if (flags.json) printJson(LoadResultSchema.parse(result));
         else process.stdout.write(`${describeLoad(result)}\n`);
       } catch (e) {
         progress.abort();

@@ -1,0 +1,14 @@
+/**
+ * The JSON outputs of the command line, as zod schemas. `npm run schemas` writes them as JSON
+ * Schema files to schemas/ (a test keeps those files in step with the code).
+ */
+import { z } from 'zod';
+import { LoadResultSchema } from './etl/load.ts';
+
+export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
+  'load-result': LoadResultSchema,
+};
+
+export function jsonSchemaOf(schema: z.ZodType): unknown {
+  return z.toJSONSchema(schema, { target: 'draft-2020-12' });
+}
