@@ -1,0 +1,145 @@
+/**
+ * Customer-value models at scale: simulates n customers from known BG/NBD and Gamma-Gamma
+ * parameters (CDNOW-like, in weeks, first purchases over 12 weeks, calibration to week 52, times
+ * at day resolution as the warehouse computes them), then times each step.
+ * Run alone: `npx tsx bench/btyd.bench.ts [n]`.
+ */
+import { fileURLToPath } from 'node:url';
+import { type BgNbdParams, type BtydColumns, fitBgNbd, scoreBgNbd } from '../src/mining/bgnbd.ts';
+import { customerLifetimeValue, PERIODS_PER_MONTH } from '../src/mining/clv.ts';
+import { fitGammaGamma, type GammaGammaParams } from '../src/mining/gamma-gamma.ts';
+import { fitLogistic } from '../src/mining/logistic.ts';
+import { betaDraw, createRng, gammaDraw, normal } from '../src/mining/special.ts';
+
+export interface SimulationOptions {
+  readonly seed?: number;
+  /** First purchases fall uniformly in [0, cohortSpan) (default 12). */
+  readonly cohortSpan?: number;
+  /** End of the observation window (default 52). */
+  readonly end?: number;
+  /** Round times down to this grid (e.g. 1/7 for days when the unit is weeks); 0 keeps them exact (default 0). */
+  readonly resolution?: number;
+}
+
+/**
+ * Draws customers from the BG/NBD story: λ ~ Gamma(r, rate α), p ~ Beta(a, b); purchases follow a
+ * Poisson(λ) process from the first purchase and after each repeat purchase the customer drops out
+ * with probability p.
+ */
+export function simulateBgNbd(n: number, params: BgNbdParams, options: SimulationOptions = {}): BtydColumns {
+  const rng = createRng(options.seed ?? 1);
+  const span = options.cohortSpan ?? 12;
+  const end = options.end ?? 52;
+  const res = options.resolution ?? 0;
+  const snap = (t: number): number => (res > 0 ? Math.floor(t / res) * res : t);
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const T = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const birth = snap(rng() * span);
+    const age = end - birth;
+    const lambda = gammaDraw(rng, params.r, params.alpha);
+    const p = betaDraw(rng, params.a, params.b);
+    let t = 0;
+    let count = 0;
+    let last = 0;
+    for (;;) {
+      t += -Math.log(1 - rng()) / lambda;
+      if (t > age) break;
+      count++;
+      last = t;
+      if (rng() < p) break;
+    }
+    x[i] = count;
+    T[i] = snap(age);
+    tx[i] = Math.min(snap(last), T[i] as number);
+  }
+  return { x, tx, T };
+}
+
+/** Mean repeat spend: ν ~ Gamma(q, rate γ) per customer, m_x ~ Gamma(p·x, rate ν·x); 0 when x = 0. */
+export function simulateGammaGamma(x: Float64Array, params: GammaGammaParams, seed = 2): Float64Array {
+  const rng = createRng(seed);
+  return Float64Array.from(x, (xi) => {
+    const nu = gammaDraw(rng, params.q, params.gamma);
+    return xi > 0 ? gammaDraw(rng, params.p * xi, nu * xi) : 0;
+  });
+}
+
+const time = <T>(f: () => T): [T, number] => {
+  const t0 = performance.now();
+  const v = f();
+  return [v, (performance.now() - t0) / 1000];
+};
+
+/** Seconds per step and peak RSS (MB) for n simulated customers. */
+export async function benchBtyd(n = 1_000_000): Promise<Record<string, number>> {
+  const truth: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+  const spend: GammaGammaParams = { p: 6.25, q: 3.74, gamma: 15.44 };
+  const [data, simulate] = time(() => simulateBgNbd(n, truth, { seed: 7, resolution: 1 / 7 }));
+  const mx = simulateGammaGamma(data.x, spend, 8);
+  const [bg, fit] = time(() => fitBgNbd(data));
+  const [, score] = time(() => scoreBgNbd(bg.params, data, 52));
+  const [gg, ggFit] = time(() => fitGammaGamma(data.x, mx));
+  const input = { ...data, mx };
+  const [, clvPoint] = time(() =>
+    customerLifetimeValue(bg, gg, input, {
+      periodsPerMonth: PERIODS_PER_MONTH.week,
+      horizonMonths: 12,
+      draws: 0,
+    }),
+  );
+  const [, clvBand] = time(() =>
+    customerLifetimeValue(bg, gg, input, {
+      periodsPerMonth: PERIODS_PER_MONTH.week,
+      horizonMonths: 12,
+      draws: 200,
+    }),
+  );
+  const p = 10;
+  const rng = createRng(9);
+  const X = new Float64Array(n * p);
+  const y = new Uint8Array(n);
+  const beta = Float64Array.from({ length: p }, (_, j) => (j % 2 === 0 ? 0.5 : -0.3) / (1 + j / 5));
+  for (let i = 0; i < n; i++) {
+    let eta = -1;
+    for (let j = 0; j < p; j++) {
+      const v = normal(rng);
+      X[i * p + j] = v;
+      eta += (beta[j] as number) * v;
+    }
+    y[i] = rng() < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
+  }
+  const [, logistic] = time(() => fitLogistic(X, n, p, y));
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  return {
+    customers: n,
+    patterns: bg.patterns,
+    simulate_s: simulate,
+    bgnbd_fit_s: fit,
+    bgnbd_iterations: bg.iterations,
+    score_palive_expected_s: score,
+    gamma_gamma_fit_s: ggFit,
+    clv_point_s: clvPoint,
+    clv_with_band_200_draws_s: clvBand,
+    logistic_10_features_s: logistic,
+    peak_rss_mb: peakRssMb,
+    fit_r: bg.params.r,
+    fit_alpha: bg.params.alpha,
+    fit_a: bg.params.a,
+    fit_b: bg.params.b,
+    fit_p: gg.params.p,
+    fit_q: gg.params.q,
+    fit_gamma: gg.params.gamma,
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const n = Number(process.argv[2] ?? 1_000_000);
+  const figures = await benchBtyd(n);
+  for (const [k, v] of Object.entries(figures))
+    console.log(`${k.padEnd(28)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+  console.log(
+    `targets: fit < 10 s (${(figures.bgnbd_fit_s ?? 0).toFixed(2)}), scoring 1M < 5 s (${(figures.score_palive_expected_s ?? 0).toFixed(2)})`,
+  );
+}
