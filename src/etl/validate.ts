@@ -18,8 +18,6 @@ export interface ValidateOptions {
 
 const DATE_RE = '\\d{4}-\\d{2}-\\d{2}';
 const EMAIL_RE = '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
-/** Largest magnitude that fits DECIMAL(18,4). */
-const DECIMAL_LIMIT = 1e14;
 const TRUE_WORDS = ['true', 't', 'yes', 'y', '1'];
 const FALSE_WORDS = ['false', 'f', 'no', 'n', '0'];
 
@@ -45,85 +43,86 @@ export function sqlType(spec: ColumnSpec): string {
   }
 }
 
+/** A check's reason: a fixed code, or SQL that computes the code (to tell why a cast failed). */
+type Reason = string | { readonly sql: string };
+
 interface ColumnSql {
   /** Typed value from `<name>__s` (the trimmed text, NULL when empty). */
   readonly value: string;
-  /** Extra helper columns computed next to the value (name → expression over `<name>__s`). */
-  readonly helpers: Record<string, string>;
-  /** Ordered checks: [condition over helpers/value, reason]. */
-  readonly checks: [string, string][];
+  /** Ordered checks: [condition over `<name>__s` and the typed value, reason]. */
+  readonly checks: [string, Reason][];
   readonly warnings: [string, string][];
+}
+
+/** Why text did not cast to a number: evaluated only for the rows whose cast failed. */
+function numberProblem(s: string): Reason {
+  return {
+    sql: `CASE WHEN TRY_CAST(${s} AS DOUBLE) IS NULL THEN 'invalid_number'
+      WHEN isnan(TRY_CAST(${s} AS DOUBLE)) OR isinf(TRY_CAST(${s} AS DOUBLE)) THEN 'non_finite_number'
+      ELSE 'number_out_of_range' END`,
+  };
 }
 
 function columnSql(spec: ColumnSpec, options: ValidateOptions): ColumnSql {
   const s = quoteIdent(`${spec.name}__s`);
   const v = quoteIdent(spec.name);
-  const checks: [string, string][] = [];
+  const checks: [string, Reason][] = [];
   const warnings: [string, string][] = [];
-  const helpers: Record<string, string> = {};
   if (spec.required) checks.push([`${s} IS NULL`, 'missing_value']);
-  const range = (expr: string) => {
-    if (spec.min !== undefined) checks.push([`${expr} < ${spec.min}`, 'number_out_of_range']);
-    if (spec.max !== undefined) checks.push([`${expr} > ${spec.max}`, 'number_out_of_range']);
+  const range = () => {
+    if (spec.min !== undefined) checks.push([`${v} < ${spec.min}`, 'number_out_of_range']);
+    if (spec.max !== undefined) checks.push([`${v} > ${spec.max}`, 'number_out_of_range']);
   };
   switch (spec.type) {
     case 'id':
       checks.push([`length(${s}) > 200 OR regexp_matches(${s}, '[\\x00-\\x1f\\x7f]')`, 'invalid_id']);
-      return { value: s, helpers, checks, warnings };
+      return { value: s, checks, warnings };
     case 'string':
-      return { value: s, helpers, checks, warnings };
+      return { value: s, checks, warnings };
     case 'email': {
       const value = `CASE WHEN regexp_matches(${s}, ${lit(EMAIL_RE)}) THEN lower(${s}) END`;
       if (options.emailWarnings) {
         warnings.push([`${s} IS NULL`, 'missing_email']);
         warnings.push([`${v} IS NULL`, 'invalid_email']);
       }
-      return { value, helpers, checks, warnings };
+      return { value, checks, warnings };
     }
-    case 'int': {
-      const d = quoteIdent(`${spec.name}__d`);
-      helpers[`${spec.name}__d`] = `TRY_CAST(${s} AS DOUBLE)`;
-      checks.push([`${d} IS NULL`, 'invalid_number']);
-      checks.push([`isnan(${d}) OR isinf(${d})`, 'non_finite_number']);
-      checks.push([`${d} <> trunc(${d})`, 'invalid_number']);
-      checks.push([`abs(${d}) >= 9e15`, 'number_out_of_range']);
-      range(d);
-      return { value: `TRY_CAST(${s} AS BIGINT)`, helpers, checks, warnings };
-    }
+    case 'int':
+      checks.push([`${v} IS NULL`, numberProblem(s)]);
+      // the BIGINT cast rounds '12.5'; an integer is only what the double reads back equal
+      checks.push([`TRY_CAST(${s} AS DOUBLE) <> ${v}`, 'invalid_number']);
+      range();
+      return { value: `TRY_CAST(${s} AS BIGINT)`, checks, warnings };
     case 'decimal':
-    case 'double': {
-      const d = quoteIdent(`${spec.name}__d`);
-      helpers[`${spec.name}__d`] = `TRY_CAST(${s} AS DOUBLE)`;
-      checks.push([`${d} IS NULL`, 'invalid_number']);
-      checks.push([`isnan(${d}) OR isinf(${d})`, 'non_finite_number']);
-      if (spec.type === 'decimal') checks.push([`abs(${d}) >= ${DECIMAL_LIMIT}`, 'number_out_of_range']);
-      range(d);
-      const value =
-        spec.type === 'decimal'
-          ? `coalesce(TRY_CAST(${s} AS DECIMAL(18,4)), CASE WHEN abs(TRY_CAST(${s} AS DOUBLE)) < ${DECIMAL_LIMIT} THEN TRY_CAST(TRY_CAST(${s} AS DOUBLE) AS DECIMAL(18,4)) END)`
-          : `CASE WHEN NOT isnan(TRY_CAST(${s} AS DOUBLE)) AND NOT isinf(TRY_CAST(${s} AS DOUBLE)) THEN TRY_CAST(${s} AS DOUBLE) END`;
-      return { value, helpers, checks, warnings };
-    }
+      // DECIMAL(18,4) refuses NaN, Infinity and anything of 1e14 or more, so one cast decides
+      checks.push([`${v} IS NULL`, numberProblem(s)]);
+      range();
+      return { value: `TRY_CAST(${s} AS DECIMAL(18,4))`, checks, warnings };
+    case 'double':
+      checks.push([`${v} IS NULL`, 'invalid_number']);
+      checks.push([`isnan(${v}) OR isinf(${v})`, 'non_finite_number']);
+      range();
+      return { value: `TRY_CAST(${s} AS DOUBLE)`, checks, warnings };
     case 'date': {
       const value = `CASE WHEN regexp_full_match(${s}, ${lit(DATE_RE)}) THEN TRY_CAST(${s} AS DATE) END`;
       checks.push([`${v} IS NULL`, 'invalid_date']);
-      return { value, helpers, checks, warnings };
+      return { value, checks, warnings };
     }
     case 'timestamp': {
       // The session time zone is the profile's (set by validateInto), so a value without an
       // offset is local time there; DuckDB's cast refuses impossible dates and times.
       checks.push([`${v} IS NULL`, 'invalid_date']);
-      return { value: `TRY_CAST(${s} AS TIMESTAMPTZ)`, helpers, checks, warnings };
+      return { value: `TRY_CAST(${s} AS TIMESTAMPTZ)`, checks, warnings };
     }
     case 'enum': {
       const values = (spec.values ?? []).map(lit).join(', ');
       checks.push([`lower(${s}) NOT IN (${values})`, 'invalid_value']);
-      return { value: `lower(${s})`, helpers, checks, warnings };
+      return { value: `lower(${s})`, checks, warnings };
     }
     case 'boolean': {
       const value = `CASE WHEN lower(${s}) IN (${TRUE_WORDS.map(lit).join(', ')}) THEN true WHEN lower(${s}) IN (${FALSE_WORDS.map(lit).join(', ')}) THEN false END`;
       checks.push([`${v} IS NULL`, 'invalid_boolean']);
-      return { value, helpers, checks, warnings };
+      return { value, checks, warnings };
     }
   }
 }
@@ -148,14 +147,17 @@ export async function validateInto(
   const level2 = parts.flatMap(({ spec, sql }) => [
     `${quoteIdent(`${spec.name}__s`)}`,
     `CAST(${sql.value} AS ${sqlType(spec)}) AS ${quoteIdent(spec.name)}`,
-    ...Object.entries(sql.helpers).map(([name, expr]) => `${expr} AS ${quoteIdent(name)}`),
   ]);
   // A check applies only when the field has a value, except the required check itself.
   const problem = parts.flatMap(({ spec, sql }) =>
     sql.checks.map(([cond, reason]) => {
       const guarded =
         reason === 'missing_value' ? cond : `${quoteIdent(`${spec.name}__s`)} IS NOT NULL AND (${cond})`;
-      return `WHEN ${guarded} THEN ${lit(`${reason}:${spec.name}`)}`;
+      const code =
+        typeof reason === 'string'
+          ? lit(`${reason}:${spec.name}`)
+          : `(${reason.sql}) || ${lit(`:${spec.name}`)}`;
+      return `WHEN ${guarded} THEN ${code}`;
     }),
   );
   const warning = parts.flatMap(({ spec, sql }) =>

@@ -258,7 +258,7 @@ async function buildOrderLines(
     SELECT order_id, line_no, min(_row) AS keep FROM v_order_lines WHERE _problem IS NULL GROUP BY ALL HAVING count(*) > 1`);
   await db.run(`CREATE OR REPLACE TEMP TABLE c_order_lines AS
     SELECT v._row, v.order_id, v.line_no, o.customer_id, v.product_id, o.ordered_at,
-      CAST(timezone(${quoteLiteral(timezone)}, o.ordered_at) AS DATE) AS ordered_date,
+      o.ordered_date,
       o.order_type, o.channel, v.quantity, v.unit_price, coalesce(v.discount, 0) AS discount,
       CAST(round(v.quantity * v.unit_price * (1 - coalesce(v.discount, 0)), 4) AS DECIMAL(18,4)) AS revenue,
       NULL::DECIMAL(18,4) AS cost, NULL::VARCHAR AS ship_city, NULL::VARCHAR AS ship_state,
@@ -276,7 +276,8 @@ async function buildOrderLines(
       END AS _problem
     FROM v_order_lines v
     LEFT JOIN dups ON dups.order_id = v.order_id AND dups.line_no = v.line_no
-    LEFT JOIN (SELECT * FROM c_orders WHERE _problem IS NULL) o ON o.order_id = v.order_id
+    LEFT JOIN (SELECT *, CAST(timezone(${quoteLiteral(timezone)}, ordered_at) AS DATE) AS ordered_date
+               FROM c_orders WHERE _problem IS NULL) o ON o.order_id = v.order_id
     LEFT JOIN (SELECT k FROM ${rejTable('orders')}) ro ON ro.k = v.order_id
     LEFT JOIN (${products}) p ON p.k = v.product_id
     LEFT JOIN (${rejectedProducts}) rp ON rp.k = v.product_id`);
