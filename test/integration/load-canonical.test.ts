@@ -386,6 +386,21 @@ describe('failures leave the warehouse as it was', () => {
     expect(await warehouseState(db)).toEqual(before);
   });
 
+  it('a garbled file and an export loaded with the wrong profile fail with a clear error', async () => {
+    writeSmallExport(dir);
+    await loadSource(db, { source: dir, profile: 'canonical' });
+    const before = await warehouseState(db);
+    const wrongProfile = await loadSource(db, { source: dir, profile: 'superstore' }).catch((e) => e);
+    expect(wrongProfile).toBeInstanceOf(CrmBiError);
+    expect(wrongProfile.message).toContain('no superstore file found');
+    const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256));
+    writeSmallExport(dir, { 'order_lines.csv': noise });
+    const garbled = await loadSource(db, { source: dir, profile: 'canonical' }).catch((e) => e);
+    expect(garbled).toBeInstanceOf(CrmBiError);
+    expect(garbled.message).toContain('order_lines.csv');
+    expect(await warehouseState(db)).toEqual(before);
+  });
+
   it('a truncated gzip file fails with its name and rolls back everything', async () => {
     writeSmallExport(dir);
     await loadSource(db, { source: dir, profile: 'canonical' });
