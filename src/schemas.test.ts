@@ -6,7 +6,9 @@ import { jsonSchemaOf, OUTPUT_SCHEMAS } from './schemas.ts';
 describe('JSON Schemas in schemas/', () => {
   for (const [name, schema] of Object.entries(OUTPUT_SCHEMAS)) {
     it(`schemas/${name}.json matches the zod schema that produces the output (npm run schemas)`, () => {
-      const file = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schemas', `${name}.json`), 'utf8'));
+      const file = JSON.parse(
+        readFileSync(join(import.meta.dirname, '..', 'schemas', `${name}.json`), 'utf8'),
+      );
       expect(file).toEqual(jsonSchemaOf(schema));
     });
   }

@@ -102,7 +102,8 @@ export class Database {
         : await this.connection.run(sql);
     if (SQL_TIMING) {
       const ms = performance.now() - t0;
-      if (ms >= 50) process.stderr.write(`[sql ${ms.toFixed(0)} ms] ${sql.replaceAll(/\s+/g, ' ').slice(0, 160)}\n`);
+      if (ms >= 50)
+        process.stderr.write(`[sql ${ms.toFixed(0)} ms] ${sql.replaceAll(/\s+/g, ' ').slice(0, 160)}\n`);
     }
     return result;
   }
