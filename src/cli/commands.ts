@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { register as demo } from './demo.ts';
 import { register as generate } from './generate.ts';
 import { register as load } from './load.ts';
+import { register as meta } from './meta.ts';
+import { register as query } from './query.ts';
 
 /** Every subcommand registers itself here (one file per subcommand in src/cli/). */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, generate, load];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, generate, load, query, meta];

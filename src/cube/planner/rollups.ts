@@ -1,0 +1,194 @@
+/**
+ * Routing to pre-aggregations. A measure group can read a rollup of its cube when every piece
+ * of the query is answerable from the rollup's rows: its measures are stored and re-aggregable
+ * (sum, count → sum; min, max; avg from sum and count; count_distinct only over a stored key),
+ * its dimensions and filter members are rollup dimensions, time buckets are the rollup's or
+ * coarser (day → week/month/quarter/year; month → quarter/year; quarter → year), date bounds fall
+ * on bucket boundaries in the rollup's time zone, and there are no segments or measureFilters.
+ */
+import {
+  AggregateNode,
+  BinaryNode,
+  ColumnNode,
+  FunctionNode,
+  InNode,
+  LiteralNode,
+  LogicalNode,
+  type Node,
+  TableNode,
+  TimeTruncNode,
+  ValueNode,
+} from '../ir/nodes.ts';
+import { sameTemplate } from '../model/template.ts';
+import type { ModelDimension, ModelMeasure, PreAggregation } from '../model/types.ts';
+import type { FilterTree, Test } from '../query/types.ts';
+import {
+  type Granularity,
+  pointToLocal,
+  sameLocal,
+  startOf,
+  type TimePoint,
+  type TimeRange,
+} from '../time.ts';
+import type { GroupParts, Planner } from './plan.ts';
+import type { Source } from './render.ts';
+
+export const ROLLUP_SCHEMA = 'rollup';
+
+const COARSER: Record<Granularity, readonly Granularity[]> = {
+  day: ['day', 'week', 'month', 'quarter', 'year'],
+  week: ['week'],
+  month: ['month', 'quarter', 'year'],
+  quarter: ['quarter', 'year'],
+  year: ['year'],
+};
+
+const RANK: Record<Granularity, number> = { day: 0, week: 1, month: 2, quarter: 3, year: 4 };
+
+/** The smallest fresh rollup that answers this measure group, if any. */
+export function matchRollup(
+  p: Planner,
+  root: string,
+  measures: readonly ModelMeasure[],
+  secured: boolean,
+): PreAggregation | null {
+  const available = p.options.rollups;
+  if (!available || available.size === 0) return null;
+  const candidates = p.model.preAggregations
+    .filter((pre) => pre.cube === root && available.has(pre.fullName))
+    .sort(
+      (a, b) =>
+        a.dimensions.length - b.dimensions.length ||
+        RANK[b.granularity ?? 'year'] - RANK[a.granularity ?? 'year'],
+    );
+  for (const pre of candidates) if (fits(p, pre, measures, secured)) return pre;
+  return null;
+}
+
+function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[], secured: boolean): boolean {
+  const q = p.query;
+  if (!measures.every((m) => pre.measures.includes(m.fullName))) return false;
+  let usesTime = false;
+  for (const spec of p.specs) {
+    if (spec.granularity) {
+      if (spec.dim.fullName !== pre.timeDimension || !pre.granularity) return false;
+      if (!COARSER[pre.granularity].includes(spec.granularity)) return false;
+      usesTime = true;
+    } else if (spec.dim.type === 'time' || !pre.dimensions.includes(spec.dim.fullName)) return false;
+  }
+  const aligned = (point: TimePoint): boolean => {
+    if (!pre.granularity) return false;
+    const local = pointToLocal(point, q.timezone);
+    return sameLocal(local, startOf(local, pre.granularity));
+  };
+  const rangeAligned = (r: TimeRange): boolean => !r.endInclusive && aligned(r.start) && aligned(r.end);
+  for (const t of q.timeDimensions) {
+    if (!t.dateRange) continue;
+    if (t.dimension.fullName !== pre.timeDimension || !rangeAligned(t.dateRange)) return false;
+    usesTime = true;
+  }
+  const testFits = (test: Test): boolean => {
+    switch (test.kind) {
+      case 'null':
+        return true;
+      case 'compare':
+        return (
+          (test.op === '>=' || test.op === '<') && test.value.kind === 'time' && aligned(test.value.point)
+        );
+      case 'range':
+        return rangeAligned(test.range);
+      default:
+        return false;
+    }
+  };
+  const treeFits = (tree: FilterTree): boolean => {
+    switch (tree.kind) {
+      case 'and':
+      case 'or':
+        return tree.items.every(treeFits);
+      case 'segment':
+      case 'measureFilter':
+        return false;
+      case 'condition': {
+        const d = tree.member as ModelDimension;
+        if (d.type === 'time') {
+          usesTime = true;
+          return d.fullName === pre.timeDimension && testFits(tree.test);
+        }
+        return pre.dimensions.includes(d.fullName);
+      }
+    }
+  };
+  if (q.where && !treeFits(q.where)) return false;
+  if (secured && (p.model.securityMember === undefined || !pre.dimensions.includes(p.model.securityMember)))
+    return false;
+  if (usesTime && q.timezone !== pre.timezone) return false;
+  return true;
+}
+
+/** A measure group read from a rollup table. */
+export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): GroupParts {
+  const col = (key: string) => ColumnNode.create(key, 'r');
+  const bucket = `${pre.timeDimension}.${pre.granularity}`;
+  const src: Source = {
+    dimension: (d) => col(d.fullName),
+    timeOperand: () => ({ node: col(bucket), mode: 'local' }),
+    output: (spec) => {
+      if (!spec.granularity) return col(spec.dim.fullName);
+      return spec.granularity === pre.granularity
+        ? col(bucket)
+        : TimeTruncNode.create(spec.granularity, col(bucket));
+    },
+    segment: () => {
+      throw new Error('segments are not routed to rollups');
+    },
+    measureFilter: () => {
+      throw new Error('measureFilter is not routed to rollups');
+    },
+  };
+  let security: Node | null = null;
+  if (secured) {
+    const regions = p.options.security?.regions ?? [];
+    security =
+      regions.length === 0
+        ? LiteralNode.create(false)
+        : InNode.create(
+            col(p.model.securityMember as string),
+            regions.map((v) => ValueNode.create(v)),
+            false,
+          );
+  }
+  const sum = (key: string) => AggregateNode.create('sum', col(key));
+  return {
+    from: TableNode.create(pre.table, ROLLUP_SCHEMA, 'r'),
+    joins: [],
+    where: LogicalNode.create('and', [security, p.whereFor(src)]),
+    dims: p.specs.map((s) => ({ key: s.key, node: src.output(s) })),
+    aggregate: (m) => {
+      switch (m.type) {
+        case 'sum':
+        case 'count':
+          return sum(m.fullName);
+        case 'min':
+        case 'max':
+          return AggregateNode.create(m.type, col(m.fullName));
+        case 'avg':
+          return BinaryNode.create(
+            '/',
+            sum(`${m.fullName}.sum`),
+            FunctionNode.create('nullif', [sum(`${m.fullName}.count`), LiteralNode.create(0)]),
+          );
+        default: {
+          const key = pre.dimensions.find((d) =>
+            sameTemplate((p.model.members.get(d) as ModelDimension).sql, m.sql),
+          ) as string;
+          return AggregateNode.create(
+            m.type === 'count_distinct_approx' ? 'count_distinct_approx' : 'count_distinct',
+            col(key),
+          );
+        }
+      }
+    },
+    rollup: pre.fullName,
+  };
+}

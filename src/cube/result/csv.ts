@@ -1,0 +1,27 @@
+/**
+ * CSV (RFC 4180): comma-separated, CRLF line ends, fields with a comma, quote, CR or LF quoted
+ * and quotes doubled; NULL is an empty field. With `safeFormulas`, text that a spreadsheet would
+ * run as a formula (starting with = + - @ tab or CR) gets a leading apostrophe; numbers are left alone.
+ */
+import { flatRows, responseColumns } from './columns.ts';
+import type { CellValue, CubeResponse } from './response.ts';
+
+export interface CsvOptions {
+  readonly safeFormulas?: boolean;
+}
+
+function field(v: CellValue, safe: boolean): string {
+  if (v === null) return '';
+  let text = typeof v === 'string' ? v : String(v);
+  if (safe && typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function toCsv(response: CubeResponse, options: CsvOptions = {}): string {
+  const safe = options.safeFormulas ?? false;
+  const columns = responseColumns(response);
+  const lines = [columns.map((c) => field(c.key, false)).join(',')];
+  for (const row of flatRows(response).rows)
+    lines.push(columns.map((c) => field(row[c.key] ?? null, safe)).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,132 @@
+/**
+ * runQuery: parse → route to fresh rollups → compile → (cache) → DuckDB → Cube response.
+ *
+ * @example
+ * const res = await runQuery(db, model, { measures: ['customers.count'], dimensions: ['customers.region'] });
+ * res.data; // [{ 'customers.region': 'EU', 'customers.count': 120 }, ...]
+ */
+import type { Database } from '../db/duckdb.ts';
+import type { QueryCache } from './cache.ts';
+import { type CompiledQuery, type CompiledStatement, type CompileOptions, compileQuery } from './compile.ts';
+import { dataVersion } from './data-version.ts';
+import type { Model } from './model/types.ts';
+import { parseQuery } from './query/parse.ts';
+import {
+  annotate,
+  type CompareResponse,
+  type CubeResponse,
+  convertRows,
+  type LoadResponse,
+} from './result/response.ts';
+import { freshRollups } from './rollups.ts';
+
+export interface RunOptions extends CompileOptions {
+  /** A result cache; off when absent or false. */
+  readonly cache?: QueryCache<CubeResponse> | false | null;
+  /** Route to built, fresh rollups (default true). */
+  readonly useRollups?: boolean;
+}
+
+const dbIds = new WeakMap<Database, number>();
+let nextDbId = 1;
+
+function dbId(db: Database): number {
+  let id = dbIds.get(db);
+  if (id === undefined) {
+    id = nextDbId++;
+    dbIds.set(db, id);
+  }
+  return id;
+}
+
+/** Compiles with the rollups that are fresh in this warehouse (what `--sql-only` shows). */
+export async function explainQuery(
+  db: Database,
+  model: Model,
+  input: unknown,
+  options: RunOptions = {},
+): Promise<CompiledQuery> {
+  const query = parseQuery(model, input, options);
+  const rollups =
+    options.rollups ?? (options.useRollups === false ? new Set<string>() : await freshRollups(db, model));
+  return compileQuery(model, query, { ...options, rollups });
+}
+
+/** Runs a Cube query on a warehouse and returns Cube's response shape. */
+export async function runQuery(
+  db: Database,
+  model: Model,
+  input: unknown,
+  options: RunOptions = {},
+): Promise<CubeResponse> {
+  const query = parseQuery(model, input, options);
+  const needVersion =
+    Boolean(options.cache) || (options.useRollups !== false && model.preAggregations.length > 0);
+  const version = needVersion ? await dataVersion(db) : '';
+  const rollups =
+    options.rollups ??
+    (options.useRollups === false || model.preAggregations.length === 0
+      ? new Set<string>()
+      : await freshRollups(db, model, version));
+  const compiled = compileQuery(model, query, { ...options, rollups });
+  const cache = options.cache || null;
+  let key = '';
+  if (cache) {
+    const statements = compiled.compare ?? [compiled];
+    key = JSON.stringify([dbId(db), version, statements.map((s) => [s.sql, s.params])]);
+    const hit = cache.get(key);
+    if (hit) return hit;
+  }
+  let response: CubeResponse;
+  if (compiled.compare) {
+    const results: CompareResponse['results'] = [];
+    const rawTds = query.raw.timeDimensions ?? [];
+    const at = rawTds.findIndex((t) => t.compareDateRange !== undefined);
+    for (const [i, c] of compiled.compare.entries()) {
+      const r = await execute(db, model, c);
+      const rawRange = rawTds[at]?.compareDateRange?.[i];
+      const timeDimensions = rawTds.map((t, j) => {
+        if (j !== at) return t;
+        const { compareDateRange: _, ...rest } = t;
+        return rawRange === undefined ? rest : { ...rest, dateRange: rawRange };
+      });
+      results.push({
+        ...r,
+        query: { ...query.raw, timeDimensions },
+        data: r.data.map((row) => ({ ...row, compareDateRange: c.dateRange })),
+        compareDateRange: c.dateRange,
+      });
+    }
+    response = { queryType: 'compareDateRangeQuery', results };
+  } else {
+    response = await execute(db, model, compiled);
+  }
+  if (cache) {
+    const rows =
+      'results' in response ? response.results.reduce((n, r) => n + r.data.length, 0) : response.data.length;
+    cache.set(key, response, 512 + rows * Math.max(1, compiled.columns.length) * 40);
+  }
+  return response;
+}
+
+async function execute(db: Database, model: Model, c: CompiledStatement): Promise<LoadResponse> {
+  const result = await db.read(c.sql, c.params);
+  const { data, total } = await convertRows(result, c.columns);
+  const q = c.query;
+  const usedPreAggregations: LoadResponse['usedPreAggregations'] = {};
+  for (const name of c.rollups) {
+    const pre = model.preAggregations.find((p) => p.fullName === name);
+    if (pre) usedPreAggregations[name] = { targetTableName: `rollup.${pre.table}` };
+  }
+  return {
+    query: q.raw,
+    data,
+    annotation: annotate(model, q, c.columns),
+    ...(q.total ? { total: total ?? 0 } : {}),
+    ...(q.subtotals ? { subtotals: { over: q.subtotals.over } } : {}),
+    lastRefreshTime: new Date().toISOString(),
+    usedPreAggregations,
+    dataSource: 'default',
+    dbType: 'duckdb',
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Pre-aggregations: every declared rollup answers the queries it can with the same rows as the
+ * warehouse tables; queries it cannot answer go to the raw tables; a load makes rollups stale.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileQuery } from '../../src/cube/compile.ts';
+import type { Model } from '../../src/cube/model/types.ts';
+import type { LoadResponse } from '../../src/cube/result/response.ts';
+import { buildRollups, freshRollups } from '../../src/cube/rollups.ts';
+import { runQuery } from '../../src/cube/run.ts';
+import type { Database } from '../../src/db/duckdb.ts';
+import { fixtureWarehouse } from '../golden/fixture.ts';
+import { defaultModel, NOW, sorted } from '../golden/helpers.ts';
+
+let db: Database;
+let model: Model;
+beforeAll(async () => {
+  db = await fixtureWarehouse();
+  model = await defaultModel();
+  const built = await buildRollups(db, model);
+  expect(built.map((b) => b.name)).toEqual(model.preAggregations.map((p) => p.fullName));
+});
+afterAll(() => db.close());
+
+function round(rows: readonly Record<string, unknown>[]) {
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v]),
+    ),
+  );
+}
+
+async function both(
+  query: Record<string, unknown>,
+  only: string,
+  options: { security?: { regions: string[] } } = {},
+) {
+  const rollups = new Set([only]);
+  const routed = compileQuery(model, query, { now: NOW, rollups, ...options });
+  const viaRollup = (await runQuery(db, model, query, { now: NOW, rollups, ...options })) as LoadResponse;
+  const raw = (await runQuery(db, model, query, { now: NOW, useRollups: false, ...options })) as LoadResponse;
+  return { routed, viaRollup, raw };
+}
+
+const ROUTED: Record<string, Record<string, unknown>[]> = {
+  'sales.daily': [
+    {
+      measures: [
+        'sales.revenue',
+        'sales.margin',
+        'sales.avg_unit_price',
+        'sales.min_line_revenue',
+        'sales.max_line_revenue',
+      ],
+      dimensions: ['customers.region'],
+      timeDimensions: [
+        { dimension: 'sales.ordered_at', granularity: 'month', dateRange: ['2024-01-01', '2024-06-30'] },
+      ],
+    },
+    {
+      measures: ['sales.quantity', 'sales.line_count', 'sales.return_revenue', 'sales.cost'],
+      dimensions: ['products.category'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'week' }],
+      filters: [{ member: 'customers.country', operator: 'in', values: ['DE', 'FR'] }],
+    },
+    {
+      measures: ['sales.revenue', 'sales.margin_rate'],
+      dimensions: ['customers.country'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
+      subtotals: 'rollup',
+    },
+    {
+      measures: ['sales.revenue'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'day' }],
+      filters: [{ member: 'sales.ordered_at', operator: 'afterOrOnDate', values: ['2024-04-01'] }],
+      calculations: [
+        { measure: 'sales.revenue', type: 'runningTotal' },
+        { measure: 'sales.revenue', type: 'percentOfTotal' },
+      ],
+    },
+    {
+      measures: ['sales.revenue'],
+      dimensions: ['products.category'],
+      filters: [{ member: 'sales.revenue', operator: 'gt', values: [100] }],
+    },
+  ],
+  'sales.monthly_by_region': [
+    {
+      measures: ['sales.revenue', 'sales.quantity'],
+      dimensions: ['customers.region'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'quarter' }],
+    },
+    {
+      measures: ['sales.revenue', 'sales.line_count'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year', dateRange: 'this year' }],
+    },
+  ],
+  'sales.customers_monthly': [
+    {
+      measures: ['sales.customer_count', 'sales.revenue'],
+      dimensions: ['customers.region'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
+    },
+    {
+      measures: ['sales.customer_count'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
+    },
+  ],
+};
+
+describe('rollup vs raw parity', () => {
+  it('every declared rollup has parity queries', () => {
+    expect(Object.keys(ROUTED).sort()).toEqual(model.preAggregations.map((p) => p.fullName).sort());
+  });
+
+  for (const [name, queries] of Object.entries(ROUTED)) {
+    queries.forEach((query, i) => {
+      it(`${name} #${i + 1} is routed to the rollup and returns the raw rows`, async () => {
+        const { routed, viaRollup, raw } = await both(query, name);
+        expect(routed.rollup).toBe(name);
+        expect(routed.sql).toContain(`"rollup"."${name.replace('.', '__')}"`);
+        expect(viaRollup.usedPreAggregations).toHaveProperty([name]);
+        expect(raw.data.length).toBeGreaterThan(0);
+        expect(sorted(round(viaRollup.data))).toEqual(sorted(round(raw.data)));
+      });
+    });
+  }
+
+  it('region-limited users use a rollup that holds the region, with the same rows', async () => {
+    const query = { measures: ['sales.revenue'], dimensions: ['products.category'] };
+    const { routed, viaRollup, raw } = await both(query, 'sales.daily', { security: { regions: ['North'] } });
+    expect(routed.rollup).toBe('sales.daily');
+    expect(routed.params).toContain('North');
+    expect(sorted(viaRollup.data)).toEqual(sorted(raw.data));
+  });
+
+  it('the smallest fitting rollup is chosen', () => {
+    const c = compileQuery(
+      model,
+      {
+        measures: ['sales.revenue'],
+        dimensions: ['customers.region'],
+        timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
+      },
+      { rollups: new Set(model.preAggregations.map((p) => p.fullName)) },
+    );
+    expect(c.rollup).toBe('sales.monthly_by_region');
+  });
+});
+
+describe('queries a rollup cannot answer go to the warehouse tables', () => {
+  const all = () => new Set(model.preAggregations.map((p) => p.fullName));
+  const cases: [string, Record<string, unknown>][] = [
+    ['a dimension the rollup lacks', { measures: ['sales.revenue'], dimensions: ['customers.city'] }],
+    ['a non-additive measure', { measures: ['sales.order_count'], dimensions: ['customers.region'] }],
+    ['a segment', { measures: ['sales.revenue'], segments: ['sales.returns'] }],
+    [
+      'a measureFilter',
+      {
+        measures: ['sales.revenue'],
+        filters: [{ member: 'sales.return_revenue', operator: 'measureFilter' }],
+      },
+    ],
+    [
+      'another time zone',
+      {
+        measures: ['sales.revenue'],
+        timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
+        timezone: 'Europe/Berlin',
+      },
+    ],
+    [
+      'a date bound inside a bucket',
+      {
+        measures: ['sales.revenue'],
+        filters: [{ member: 'sales.ordered_at', operator: 'afterDate', values: ['2024-01-01T12:00:00'] }],
+      },
+    ],
+    [
+      'a finer granularity than any rollup',
+      {
+        measures: ['sales.customer_count'],
+        timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'day' }],
+      },
+    ],
+    ['ungrouped rows', { measures: ['sales.revenue'], dimensions: ['customers.region'], ungrouped: true }],
+  ];
+  for (const [why, query] of cases) {
+    it(why, async () => {
+      expect(compileQuery(model, query, { now: NOW, rollups: all() }).rollup).toBeNull();
+    });
+  }
+
+  it('a monthly rollup does not serve a range that starts mid-month', () => {
+    const q = {
+      measures: ['sales.revenue'],
+      timeDimensions: [
+        { dimension: 'sales.ordered_at', granularity: 'month', dateRange: ['2024-01-15', '2024-03-31'] },
+      ],
+    };
+    expect(compileQuery(model, q, { rollups: new Set(['sales.monthly_by_region']) }).rollup).toBeNull();
+    expect(compileQuery(model, q, { rollups: new Set(['sales.daily']) }).rollup).toBe('sales.daily');
+  });
+});
+
+describe('freshness', () => {
+  it('runQuery routes to built rollups by itself, and a new load makes them stale', async () => {
+    const query = { measures: ['sales.revenue'], dimensions: ['customers.region'] };
+    expect((await freshRollups(db, model)).size).toBe(3);
+    const before = (await runQuery(db, model, query)) as LoadResponse;
+    expect(Object.keys(before.usedPreAggregations)).toEqual(['sales.monthly_by_region']);
+    await db.run(
+      `INSERT INTO meta.etl_load (load_id, source, profile, checksum, status, started_at) VALUES (2, 'x', 'canonical', 'y', 'succeeded', now())`,
+    );
+    expect((await freshRollups(db, model)).size).toBe(0);
+    const after = (await runQuery(db, model, query)) as LoadResponse;
+    expect(after.usedPreAggregations).toEqual({});
+    expect(sorted(after.data)).toEqual(sorted(before.data));
+    await buildRollups(db, model, { only: ['sales.daily'] });
+    expect([...(await freshRollups(db, model))]).toEqual(['sales.daily']);
+  });
+});
