@@ -105,6 +105,8 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   try {
     const result = await db.transaction(async () => {
       await createRejectsTable(db);
+      // local timestamps without an offset are read in the profile's zone until extraction ends
+      await db.run(`SET TimeZone = '${profile.timezone.replaceAll("'", "''")}'`);
       const core = { db, loadId, source: sourceName, loadStartedAt: startedAt, step };
       const rowsByTable: TableCounts = {};
       const extracted = await profile.extract({

@@ -14,6 +14,12 @@ export interface ValidateOptions {
   readonly timezone: string;
   /** Emit missing_email / invalid_email warnings for email columns. */
   readonly emailWarnings?: boolean;
+  /**
+   * Build a view instead of a table (default: table). A view costs nothing until it is read, so a
+   * single consumer saves a full copy of the data; its timestamps are read in the session's zone,
+   * which the load keeps at the profile's zone until extraction ends.
+   */
+  readonly view?: boolean;
 }
 
 const DATE_RE = '\\d{4}-\\d{2}-\\d{2}';
@@ -109,8 +115,8 @@ function columnSql(spec: ColumnSpec, options: ValidateOptions): ColumnSql {
       return { value, checks, warnings };
     }
     case 'timestamp': {
-      // The session time zone is the profile's (set by validateInto), so a value without an
-      // offset is local time there; DuckDB's cast refuses impossible dates and times.
+      // The session time zone is the profile's (set by validateInto and kept by the load), so a
+      // value without an offset is local time there; DuckDB's cast refuses impossible dates.
       checks.push([`${v} IS NULL`, 'invalid_date']);
       return { value: `TRY_CAST(${s} AS TIMESTAMPTZ)`, checks, warnings };
     }
@@ -165,15 +171,10 @@ export async function validateInto(
   );
   const outCols = specs.map((c) => quoteIdent(c.name)).join(', ');
   await db.run(`SET TimeZone = ${lit(options.timezone)}`);
-  try {
-    await db.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS
+  await db.run(`CREATE TEMP ${options.view ? 'VIEW' : 'TABLE'} ${quoteIdent(target)} AS
     SELECT _row, ${outCols},
       ${problem.length > 0 ? `CASE ${problem.join('\n      ')} END` : 'NULL::VARCHAR'} AS _problem,
       ${warning.length > 0 ? `CASE ${warning.join('\n      ')} END` : 'NULL::VARCHAR'} AS _warning
     FROM (SELECT _row, ${level2.join(', ')}
           FROM (SELECT rowid AS _row, ${level1.join(', ')} FROM ${quoteIdent(raw.table)}))`);
-  } finally {
-    // sessions work in UTC everywhere else
-    await db.run("SET TimeZone = 'UTC'");
-  }
 }

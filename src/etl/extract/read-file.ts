@@ -15,6 +15,8 @@ import type { SourceFile } from './source-files.ts';
 export interface ReadValidatedOptions extends CsvOptions {
   readonly timezone: string;
   readonly emailWarnings?: boolean;
+  /** Validate through a view rather than a table (see ValidateOptions.view). */
+  readonly view?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function readValidated(
   await validateInto(db, raw, specs, target, {
     timezone: options.timezone,
     emailWarnings: options.emailWarnings ?? false,
+    view: options.view ?? false,
   });
   return raw;
 }

@@ -83,6 +83,7 @@ export const canonicalProfile: Profile = {
       const raw = await readValidated(db, file, spec.columns, vTable(spec.name), {
         timezone: ctx.timezone,
         emailWarnings: spec.name === 'customers',
+        view: true,
       });
       stats.push({ file: file.path, entity: spec.name, rowsRead: recordsRead(raw) });
       await ctx.keepRaw(file.path, spec.name, raw.table);
@@ -96,7 +97,8 @@ export const canonicalProfile: Profile = {
       if (spec.name === 'customers') Object.assign(warnings, await countWarnings(db, target));
       if (REFERENCED.has(spec.name)) await keepKeys(db, spec, target);
       present.add(spec.name);
-      await dropTables(db, [raw.table, vTable(spec.name)]);
+      await db.run(`DROP VIEW IF EXISTS ${quoteIdent(vTable(spec.name))}`);
+      await dropTables(db, [raw.table]);
       const conformed = CONFORMED[spec.name];
       if (conformed) await ctx.emit(conformed);
     }
@@ -175,9 +177,7 @@ async function problemJoins(
   present: ReadonlySet<EntityName>,
 ): Promise<{ joins: string[]; cases: string[] }> {
   const v = vTable(spec.name);
-  const keyCols = spec.key.map(quoteIdent).join(', ');
-  await db.run(`CREATE OR REPLACE TEMP TABLE dups AS
-    SELECT ${keyCols}, min(_row) AS keep FROM ${v} WHERE _problem IS NULL GROUP BY ALL HAVING count(*) > 1`);
+  await createDups(db, v, spec.key);
   const joins = [
     `LEFT JOIN dups ON ${spec.key.map((k) => `dups.${quoteIdent(k)} = v.${quoteIdent(k)}`).join(' AND ')}`,
   ];
@@ -254,8 +254,7 @@ async function buildOrderLines(
   const rejectedProducts = haveProducts
     ? `SELECT k FROM ${rejTable('products')}`
     : 'SELECT NULL::VARCHAR AS k WHERE false';
-  await db.run(`CREATE OR REPLACE TEMP TABLE dups AS
-    SELECT order_id, line_no, min(_row) AS keep FROM v_order_lines WHERE _problem IS NULL GROUP BY ALL HAVING count(*) > 1`);
+  await createDups(db, 'v_order_lines', spec.key);
   await db.run(`CREATE OR REPLACE TEMP TABLE c_order_lines AS
     SELECT v._row, v.order_id, v.line_no, o.customer_id, v.product_id, o.ordered_at,
       o.ordered_date,
@@ -281,6 +280,19 @@ async function buildOrderLines(
     LEFT JOIN (SELECT k FROM ${rejTable('orders')}) ro ON ro.k = v.order_id
     LEFT JOIN (${products}) p ON p.k = v.product_id
     LEFT JOIN (${rejectedProducts}) rp ON rp.k = v.product_id`);
+}
+
+/**
+ * Repeated natural keys and the row that keeps each: the first in file order. Only the key columns
+ * are read, so a validating view computes just those. A repeat is a duplicate even when the first
+ * row is rejected for another reason: which of the two was meant is unknown, so both go to
+ * quarantine.
+ */
+async function createDups(db: Database, table: string, key: readonly string[]): Promise<void> {
+  const cols = key.map(quoteIdent);
+  await db.run(`CREATE OR REPLACE TEMP TABLE dups AS
+    SELECT ${cols.join(', ')}, min(_row) AS keep FROM ${quoteIdent(table)}
+    WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')} GROUP BY ALL HAVING count(*) > 1`);
 }
 
 /** Keeps the accepted and the rejected keys of an entity for the entities that refer to it. */

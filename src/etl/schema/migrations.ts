@@ -305,6 +305,20 @@ CREATE TABLE mining.customer_clv (
 );
 `,
   },
+  {
+    version: 2,
+    description: 'API tokens (only a SHA-256 hash of each token is stored)',
+    sql: `
+CREATE TABLE meta.api_token (
+  token_id VARCHAR PRIMARY KEY,
+  token_hash VARCHAR NOT NULL UNIQUE,
+  role VARCHAR NOT NULL CHECK (role IN ('executive', 'marketing', 'analyst', 'admin')),
+  regions JSON,
+  created_at TIMESTAMPTZ NOT NULL,
+  revoked_at TIMESTAMPTZ
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
