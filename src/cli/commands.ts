@@ -4,6 +4,18 @@ import { register as generate } from './generate.ts';
 import { register as load } from './load.ts';
 import { register as meta } from './meta.ts';
 import { register as query } from './query.ts';
+import { register as serve } from './serve.ts';
+import { register as sql } from './sql.ts';
+import { register as token } from './token.ts';
 
 /** Every subcommand registers itself here (one file per subcommand in src/cli/). */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, generate, load, query, meta];
+export const COMMANDS: readonly ((program: Command) => void)[] = [
+  demo,
+  generate,
+  load,
+  query,
+  meta,
+  sql,
+  token,
+  serve,
+];

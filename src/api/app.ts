@@ -1,0 +1,85 @@
+/**
+ * The HTTP API: a Hono app over a warehouse and a semantic model.
+ *
+ * @example
+ * const app = createApp({ db, model, sandbox: createSandbox({ snapshot }) });
+ * const res = await app.request('/v1/load', { method: 'POST', headers: { authorization: `Bearer ${token}` },
+ *   body: JSON.stringify({ query: { measures: ['sales.revenue'] } }) });
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { CubeResponse, Model, QueryCache } from '../cube/index.ts';
+import type { Database } from '../db/duckdb.ts';
+import { type ApiEnv, authenticate } from './auth.ts';
+import { apiError, handleError } from './errors.ts';
+import { adhocRoutes } from './routes/adhoc.ts';
+import { cubeRoutes } from './routes/cube.ts';
+import { customerRoutes } from './routes/customers.ts';
+import { healthRoutes } from './routes/health.ts';
+import { miningRoutes } from './routes/mining.ts';
+import { openApiRoutes } from './routes/openapi.ts';
+import { segmentRoutes } from './routes/segments.ts';
+import type { Sandbox } from './sandbox/sandbox.ts';
+
+export interface AppOptions {
+  /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
+  readonly db: Database | (() => Database);
+  readonly model: Model;
+  readonly cache?: QueryCache<CubeResponse> | null;
+  /** Ad hoc SQL; the route answers 404 when absent. */
+  readonly sandbox?: Sandbox | null;
+  /** Requests without a token act as admin (the local demo only). */
+  readonly demoMode?: boolean;
+  /** Largest request body in bytes (default 1 MB). */
+  readonly maxBodyBytes?: number;
+  /** One JSON line per request on stderr (default true). */
+  readonly log?: boolean;
+}
+
+export function createApp(options: AppOptions): Hono<ApiEnv> {
+  const db = typeof options.db === 'function' ? options.db : () => options.db as Database;
+  const app = new Hono<ApiEnv>();
+  app.onError(handleError);
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  if (options.log !== false) {
+    app.use('*', async function requestLog(c, next) {
+      const t0 = performance.now();
+      await next();
+      const line = {
+        time: new Date().toISOString(),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - t0),
+      };
+      process.stderr.write(`${JSON.stringify(line)}\n`);
+    });
+  }
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1024 * 1024,
+      onError: () => {
+        throw apiError('too_large', 'the request body is too large');
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes({ db }));
+  app.route('/', openApiRoutes());
+
+  const auth = authenticate({ db, demoMode: options.demoMode ?? false });
+  const cube = cubeRoutes({ db, model: options.model, cache: options.cache ?? null });
+  for (const prefix of ['/v1', '/cubejs-api/v1']) {
+    app.use(`${prefix}/*`, auth);
+    app.route(prefix, cube);
+  }
+  app.route('/v1/customers', customerRoutes({ db }));
+  app.route('/v1/mining', miningRoutes({ db }));
+  app.route('/v1/segments', segmentRoutes({ db }));
+  app.route('/v1/adhoc', adhocRoutes({ sandbox: options.sandbox ?? null }));
+  return app;
+}

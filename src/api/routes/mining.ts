@@ -1,0 +1,37 @@
+import { Hono } from 'hono';
+import type { Database, SqlValue } from '../../db/duckdb.ts';
+import { type ApiEnv, requireRole } from '../auth.ts';
+
+export interface MiningRoutesOptions {
+  readonly db: () => Database;
+}
+
+function json(v: SqlValue | undefined): unknown {
+  if (typeof v !== 'string') return v ?? null;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/** `GET /v1/mining/runs`: every mining run, newest first. */
+export function miningRoutes(options: MiningRoutesOptions): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.get('/runs', requireRole('executive'), async function miningRuns(c) {
+    const rows = await options
+      .db()
+      .all(
+        'SELECT run_id, as_of, kind, params, metrics, created_at FROM mining.mining_run ORDER BY created_at DESC, run_id DESC',
+      );
+    return c.json({
+      runs: rows.map((r) => ({
+        ...r,
+        run_id: Number(r.run_id),
+        params: json(r.params),
+        metrics: json(r.metrics),
+      })),
+    });
+  });
+  return app;
+}
