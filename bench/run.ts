@@ -28,3 +28,9 @@ if (wanted('load')) {
   const { benchLoad } = await import('./load.bench.ts');
   await benchLoad(customers, work, runs);
 }
+
+if (wanted('api')) {
+  // its own warehouse (50,000 generated customers), built on the first run and kept in --work
+  const { benchApi } = await import('./api.bench.ts');
+  await benchApi(`${work}/bench-api.duckdb`);
+}

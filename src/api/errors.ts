@@ -53,6 +53,10 @@ export function handleError(e: unknown, c: Context): Response {
       `${JSON.stringify({ level: 'error', msg: e instanceof Error ? (e.stack ?? e.message) : String(e) })}\n`,
     );
   }
+  // Cube's REST protocol (and its client library) expects `error` to be the message string.
+  if (c.req.path.startsWith('/cubejs-api/')) {
+    return c.json({ error: body.error.message, code: body.error.code }, status);
+  }
   return c.json(body, status);
 }
 

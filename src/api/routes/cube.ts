@@ -8,6 +8,8 @@ import { Hono } from 'hono';
 import {
   type CubeResponse,
   explainQuery,
+  isCompareResponse,
+  type LoadResponse,
   type Model,
   modelMeta,
   type QueryCache,
@@ -29,18 +31,46 @@ export interface CubeRoutesOptions {
 
 const ARROW = 'application/vnd.apache.arrow.stream';
 
-async function queryOf(c: Context<ApiEnv>): Promise<unknown> {
+interface QueryRequest {
+  readonly query: unknown;
+  /** `multi`: Cube's client (@cubejs-client/core) asks for `{ queryType, results: [...] }`. */
+  readonly queryType?: unknown;
+}
+
+async function requestOf(c: Context<ApiEnv>): Promise<QueryRequest> {
   if (c.req.method === 'GET') {
     const text = c.req.query('query');
     if (text === undefined) throw apiError('bad_request', 'give the query as ?query={...}');
-    return text;
+    return { query: text, queryType: c.req.query('queryType') };
   }
-  return validate(LoadRequest, await readJson(c)).query;
+  const body = validate(LoadRequest, await readJson(c));
+  return { query: body.query, queryType: body.queryType };
+}
+
+async function queryOf(c: Context<ApiEnv>): Promise<unknown> {
+  return (await requestOf(c)).query;
+}
+
+/**
+ * Cube's client sends `queryType=multi` on every load and reads `{ queryType, results, pivotQuery }`:
+ * `results` holds one answer per query (a compareDateRange answer already has that shape), and
+ * `pivotQuery` (the first query with its queryType) drives ResultSet's tablePivot/chartPivot/series.
+ */
+function multiOf(response: CubeResponse): MultiResponse {
+  const results: readonly LoadResponse[] = isCompareResponse(response) ? response.results : [response];
+  const queryType = isCompareResponse(response) ? response.queryType : 'regularQuery';
+  return { queryType, results, pivotQuery: { ...results[0]?.query, queryType } };
 }
 
 function security(c: Context<ApiEnv>) {
   const { regions } = c.get('principal');
   return regions === undefined ? {} : { security: { regions } };
+}
+
+interface MultiResponse {
+  readonly queryType: 'regularQuery' | 'compareDateRangeQuery';
+  readonly results: readonly LoadResponse[];
+  readonly pivotQuery: Record<string, unknown>;
 }
 
 export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
@@ -53,7 +83,7 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
   });
 
   const load = async function cubeLoad(c: Context<ApiEnv>) {
-    const query = await queryOf(c);
+    const { query, queryType } = await requestOf(c);
     const response = await runQuery(options.db(), options.model, query, {
       ...security(c),
       cache: options.cache ?? null,
@@ -68,7 +98,7 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       const bytes = toArrow(response);
       return c.body(bytes.slice().buffer as ArrayBuffer, 200, { 'content-type': ARROW });
     }
-    return c.json(response);
+    return c.json(queryType === 'multi' ? multiOf(response) : response);
   };
   app.get('/load', load);
   app.post('/load', load);
