@@ -6,6 +6,12 @@
  * reporting requests/s, p50 and p99 latency. Baseline: the same two queries run in-process
  * through the cube (`runQuery` on a read-only connection), median latency over 50 calls.
  *
+ * Then isolation from ad hoc SQL: the uncached query from one client, one request at a time, ~8 s
+ * with nothing else running and ~8 s while another client (analyst token) loops hostile
+ * `POST /v1/adhoc` queries (a 10^12-row scan the sandbox kills at its time limit, and a list of
+ * 10^9 values past its memory limit); p50/p99 of both and the ratio, what became of the hostile
+ * queries, and whether /healthz still answers afterwards.
+ *
  * `npx tsx bench/api.bench.ts [warehouse.duckdb] [--seconds 8]` — a warehouse that does not
  * exist is built first (50,000 generated customers). The lead's runner calls `benchApi(dbPath)`.
  */
@@ -26,6 +32,14 @@ import { median, ROOT, report } from './util.ts';
 const CONNECTIONS = 10;
 const BASELINE_CALLS = 50;
 const DEFAULT_CUSTOMERS = 50_000;
+
+/** Hostile ad hoc queries, sent in turn: a scan the sandbox kills at its time limit, a memory hog. */
+const HOSTILE_SQL = [
+  'SELECT count(*) FROM range(1000000000000) a',
+  'SELECT list(range) FROM range(1000000000)',
+] as const;
+/** The hostile loop starts this long before the timed phase, so a kill and a sandbox restart fall inside it. */
+const HOSTILE_LEAD_MS = 4000;
 
 /** The dashboard query: revenue by region × month. */
 const CACHED_QUERY = {
@@ -143,6 +157,102 @@ async function cannon(
   };
 }
 
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? Number.NaN;
+}
+
+interface SerialFigures {
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  readonly failures: number;
+}
+
+/** One client, one request at a time: the uncached query (`uncachedQuery(first + k)`) for `seconds`. */
+async function serialLoad(
+  url: string,
+  token: string,
+  seconds: number,
+  first: number,
+): Promise<SerialFigures> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const times: number[] = [];
+  let failures = 0;
+  const end = performance.now() + seconds * 1000;
+  for (let i = first; performance.now() < end; i++) {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(`${url}/cubejs-api/v1/load`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: uncachedQuery(i) }),
+      });
+      await res.arrayBuffer();
+      if (res.ok) times.push(performance.now() - t0);
+      else failures++;
+    } catch {
+      failures++;
+    }
+  }
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), requests: times.length, failures };
+}
+
+interface HostileTally {
+  readonly sent: number;
+  /** Stopped by the sandbox's time limit (`query_timeout`) or by its child dying (`query_failed`). */
+  readonly killed: number;
+  /** Refused by the sandbox itself (`out_of_memory`, `statement_not_allowed`). */
+  readonly refused: number;
+  /** Answered 2xx: the hostile query got through. */
+  readonly completed: number;
+  /** Anything else (a `sql_error` means the hostile SQL itself is broken), 5xx, network errors. */
+  readonly other: number;
+  readonly codes: Readonly<Record<string, number>>;
+}
+
+/** Loops the hostile queries from their own client until `stop()`, which waits for the one in flight. */
+function startHostile(url: string, token: string): { stop(): Promise<HostileTally> } {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  const codes: Record<string, number> = {};
+  let sent = 0;
+  let killed = 0;
+  let refused = 0;
+  let completed = 0;
+  let other = 0;
+  let running = true;
+  const loop = (async () => {
+    for (let k = 0; running; k++) {
+      sent++;
+      let code: string;
+      try {
+        const res = await fetch(`${url}/v1/adhoc`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ sql: HOSTILE_SQL[k % HOSTILE_SQL.length] }),
+        });
+        const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
+        code = res.ok ? 'ok' : (body.error?.code ?? `http_${res.status}`);
+        if (res.ok) completed++;
+        else if (code === 'query_timeout' || code === 'query_failed') killed++;
+        else if (code === 'out_of_memory' || code === 'statement_not_allowed') refused++;
+        else other++;
+      } catch (e) {
+        code = `network: ${e instanceof Error ? e.message : String(e)}`;
+        other++;
+      }
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { sent, killed, refused, completed, other, codes };
+    },
+  };
+}
+
 export interface ApiBenchOptions {
   /** autocannon duration of each run in seconds (default 8). */
   readonly seconds?: number;
@@ -164,8 +274,10 @@ export async function benchApi(
     // a token on the copy, so every request goes through token authentication as in production
     const writable = await openWarehouse(copy);
     let token: string;
+    let analystToken: string;
     try {
       token = (await createToken(writable, { role: 'executive' })).token;
+      analystToken = (await createToken(writable, { role: 'analyst' })).token;
       await writable.run('CHECKPOINT');
     } finally {
       writable.close();
@@ -229,6 +341,34 @@ export async function benchApi(
     const cached = await cannon(url, token, seconds, () => CACHED_QUERY, false);
     const uncached = await cannon(url, token, seconds, uncachedQuery, true);
 
+    // isolation: the uncached query alone, then while a hostile ad hoc loop runs from another client
+    const alone = await serialLoad(url, token, seconds, 1_000_000);
+    const hostile = startHostile(url, analystToken);
+    await new Promise((r) => setTimeout(r, HOSTILE_LEAD_MS));
+    const contended = await serialLoad(url, token, seconds, 2_000_000);
+    const tally = await hostile.stop();
+    let healthy = false;
+    try {
+      const res = await fetch(`${url}/healthz`);
+      await res.arrayBuffer();
+      healthy = res.ok && child.exitCode === null;
+    } catch {
+      healthy = false;
+    }
+    // and the sandbox answers again after its kills
+    let adhocAfter = 'network error';
+    try {
+      const res = await fetch(`${url}/v1/adhoc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${analystToken}` },
+        body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM core.dim_customer' }),
+      });
+      await res.arrayBuffer();
+      adhocAfter = String(res.status);
+    } catch {
+      // keeps 'network error'
+    }
+
     console.log(
       `\n## HTTP API: POST /cubejs-api/v1/load, ${CONNECTIONS} connections, ${seconds} s each (server in a child process, warehouse ${dbPath})`,
     );
@@ -248,6 +388,34 @@ export async function benchApi(
     report('uncached: p50 latency', uncached.p50, 'ms', { label: 'in-process median', value: inUncached });
     report('uncached: p99 latency', uncached.p99, 'ms', { label: 'in-process median', value: inUncached });
 
+    console.log(
+      `\n## Cube query under a hostile ad hoc query: uncached query, 1 client serial, ${seconds} s each (alone: ${alone.requests} requests; with hostile /v1/adhoc loop: ${contended.requests})`,
+    );
+    if (alone.failures || contended.failures) {
+      console.log(`!! cube failures: alone ${alone.failures}, with hostile ${contended.failures}`);
+    }
+    report('cube p50 latency, hostile ad hoc running', contended.p50, 'ms', {
+      label: 'alone',
+      value: alone.p50,
+    });
+    report('cube p99 latency, hostile ad hoc running', contended.p99, 'ms', {
+      label: 'alone',
+      value: alone.p99,
+    });
+    if (tally.killed + tally.refused === 0 || tally.completed + tally.other > 0) {
+      console.log(
+        '!! the hostile queries were not all killed or refused: the figure above is not meaningful',
+      );
+    }
+    report('hostile ad hoc queries sent', tally.sent, 'queries');
+    report('  killed (time limit / child died)', tally.killed, 'queries');
+    report('  refused (out of memory / not allowed)', tally.refused, 'queries');
+    report('  completed (should be 0)', tally.completed, 'queries');
+    report('  other (sql_error, 5xx, network)', tally.other, 'queries');
+    console.log(
+      `hostile outcomes by code: ${JSON.stringify(tally.codes)}; afterwards GET /healthz ${healthy ? 'ok' : 'FAILED'}, POST /v1/adhoc ${adhocAfter}`,
+    );
+
     return {
       cachedRps: cached.rps,
       cachedP50Ms: cached.p50,
@@ -260,6 +428,19 @@ export async function benchApi(
       non2xx: cached.non2xx + uncached.non2xx,
       inProcessCachedMs: inCached,
       inProcessUncachedMs: inUncached,
+      isolationAloneP50Ms: alone.p50,
+      isolationAloneP99Ms: alone.p99,
+      isolationHostileP50Ms: contended.p50,
+      isolationHostileP99Ms: contended.p99,
+      isolationP50Ratio: contended.p50 / alone.p50,
+      isolationP99Ratio: contended.p99 / alone.p99,
+      isolationCubeFailures: alone.failures + contended.failures,
+      hostileSent: tally.sent,
+      hostileKilled: tally.killed,
+      hostileRefused: tally.refused,
+      hostileCompleted: tally.completed,
+      hostileOther: tally.other,
+      healthyAfter: healthy ? 1 : 0,
     };
   } finally {
     if (child && child.exitCode === null) {
