@@ -1,8 +1,9 @@
 /**
  * Generate and load a synthetic CRM of N customers (1M ≈ 10M order lines), against DuckDB's raw
- * `read_csv` → table of the same files, each in its own process; median of `runs`.
+ * `read_csv` → table of the same files, each in its own process; median of `runs`. The last
+ * loaded warehouse stays at <work>/bench-load.duckdb for the cube and mining sections.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../src/etl/synthetic/generate.ts';
 import { median, report, runChild } from './util.ts';
@@ -35,7 +36,6 @@ export async function benchLoad(customers: number, workDir: string, runs = 3): P
     raw.push(runChild(['raw-copy', exportDir, dbFile]));
     ours.push(runChild(['load', exportDir, dbFile]));
   }
-  rmSync(dbFile, { force: true });
   const result: LoadBenchResult = {
     customers,
     orderLines: truth.rows.order_lines,

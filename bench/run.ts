@@ -2,7 +2,7 @@
  * `npm run bench [-- --only load,cube --customers 1000000 --work /tmp/crm-bi-bench]`
  * Prints every figure with its baseline measured in the same run, and the ratio.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -27,6 +27,29 @@ console.log(
 if (wanted('load')) {
   const { benchLoad } = await import('./load.bench.ts');
   await benchLoad(customers, work, runs);
+}
+
+/** The warehouse the load section leaves behind (10M order lines at the default size). */
+const warehouse = `${work}/bench-load.duckdb`;
+
+if (wanted('cube')) {
+  const { benchCube } = await import('./cube.bench.ts');
+  if (existsSync(warehouse)) {
+    console.log(`\n## Cube on ${warehouse}`);
+    await benchCube(warehouse);
+  } else console.log(`\n## Cube: skipped, run the load section first (${warehouse} is missing)`);
+}
+
+if (wanted('mining')) {
+  const { benchMining } = await import('./mining.bench.ts');
+  console.log('\n## Mining I: RFM and k-means');
+  await benchMining(existsSync(warehouse) ? warehouse : undefined);
+}
+
+if (wanted('btyd')) {
+  const { benchBtyd } = await import('./btyd.bench.ts');
+  console.log('\n## Mining II: BG/NBD, Gamma-Gamma, CLV, churn on 1,000,000 simulated customers');
+  await benchBtyd(1_000_000);
 }
 
 if (wanted('api')) {

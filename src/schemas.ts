@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { LoadResultSchema } from './etl/load.ts';
+import { MiningRunSummarySchema } from './mining/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'load-result': LoadResultSchema,
+  'mining-run': MiningRunSummarySchema,
 };
 
 export function jsonSchemaOf(schema: z.ZodType): unknown {

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { register as demo } from './demo.ts';
+import { register as exportAudience } from './export-audience.ts';
 import { register as generate } from './generate.ts';
 import { register as load } from './load.ts';
 import { register as meta } from './meta.ts';
+import { register as mine } from './mine.ts';
 import { register as query } from './query.ts';
 import { register as serve } from './serve.ts';
 import { register as sql } from './sql.ts';
@@ -13,6 +15,8 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   demo,
   generate,
   load,
+  mine,
+  exportAudience,
   query,
   meta,
   sql,

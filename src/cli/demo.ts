@@ -6,7 +6,8 @@ import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError } from '../errors.ts';
 import { loadSource } from '../etl/load.ts';
 import { generate } from '../etl/synthetic/generate.ts';
-import { action, intOption, printJson, withDb, withJson } from './common.ts';
+import { runMining } from '../mining/mine.ts';
+import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { describeLoad } from './load.ts';
 import { stepReporter } from './progress.ts';
 
@@ -49,12 +50,15 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       onStep: (s) => loadProgress.step(s),
     });
     loadProgress.done();
+    progress.step('mining: RFM, segments, customer value');
+    const mined = await runMining(db, { seed: flags.seed, progress: flags.json ? () => {} : log });
     progress.done();
     const summary = await summarise(db);
     if (flags.json) {
       printJson({
         generated: { out: generated.out, files: generated.files, dirt: generated.dirt },
         load: loaded,
+        mining: mined,
         summary,
       });
       return;
@@ -99,6 +103,9 @@ async function ensureDemoWarehouse(path: string): Promise<void> {
 
 interface Summary {
   customers: number;
+  mean_clv: number | null;
+  at_risk: number | null;
+  segments: string | null;
   orders: number;
   order_lines: number;
   revenue: number;
@@ -114,7 +121,13 @@ async function summarise(db: Database): Promise<Summary> {
       count(DISTINCT order_id) AS orders, count(*) AS order_lines,
       coalesce(sum(revenue), 0) AS revenue, coalesce(sum(margin), 0) AS margin,
       min(ordered_date) AS first_order, max(ordered_date) AS last_order,
-      (SELECT count(*) FROM meta.etl_reject) AS rejected_rows
+      (SELECT count(*) FROM meta.etl_reject) AS rejected_rows,
+      (SELECT avg(clv) FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS mean_clv,
+      (SELECT count(*) FILTER (WHERE churn_probability >= 0.5) FROM mining.customer_churn
+        WHERE run_id = (SELECT max(run_id) FROM mining.customer_churn)) AS at_risk,
+      (SELECT string_agg(rfm_segment || ' ' || n, ', ' ORDER BY n DESC) FROM (
+         SELECT rfm_segment, count(*) AS n FROM mining.customer_rfm
+         WHERE run_id = (SELECT max(run_id) FROM mining.customer_rfm) AND rfm_segment IS NOT NULL GROUP BY 1)) AS segments
     FROM core.fact_order_line`);
   return r as unknown as Summary;
 }
@@ -126,6 +139,8 @@ function formatSummary(s: Summary, dbPath: string): string {
   orders         ${n(s.orders)} (${n(s.order_lines)} lines, ${s.first_order} to ${s.last_order})
   revenue        ${n(s.revenue)}   margin ${n(s.margin)}
   quarantined    ${n(s.rejected_rows)} rows (planted dirt; see meta.etl_reject)
+  mean CLV       ${s.mean_clv === null ? 'n/a' : n(s.mean_clv)} (12 months, discounted)   at risk ${s.at_risk === null ? 'n/a' : n(s.at_risk)}
+  RFM segments   ${s.segments ?? 'n/a'}
 
 Next: crm-bi load --source DIR --profile superstore|online-retail|cdnow|telco, or crm-bi --help
 `;

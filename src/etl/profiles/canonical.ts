@@ -222,7 +222,13 @@ async function buildPayments(
   await db.run(`CREATE OR REPLACE TEMP TABLE pay_order AS
     SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL`);
   // orders paid now but loaded earlier: look their customer up in the warehouse (usually none)
-  await db.run(`INSERT INTO pay_order
+  const missing = Number(
+    await db.scalar(
+      'SELECT count(*) FROM (SELECT order_id FROM v_payments EXCEPT SELECT order_id FROM pay_order)',
+    ),
+  );
+  if (missing > 0)
+    await db.run(`INSERT INTO pay_order
     SELECT DISTINCT f.order_id, c.customer_id FROM core.fact_order_line f
     JOIN core.dim_customer c ON c.customer_key = f.customer_key
     WHERE f.source = ${quoteLiteral(source)}

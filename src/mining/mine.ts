@@ -1,0 +1,212 @@
+/**
+ * One mining run: a list of steps (RFM, segmentation; CLV and churn join as further steps) run in
+ * order inside one transaction, then one mining.mining_run row with every step's params and metrics.
+ * A failing step rolls the whole run back: a run is all there or not at all.
+ */
+import { z } from 'zod';
+import type { Database } from '../db/duckdb.ts';
+import { CrmBiError } from '../errors.ts';
+import { PERIOD_DAYS, type Period, parseDay } from './btyd-summary.ts';
+import { computeRfm } from './rfm.ts';
+import { loadSegmentRules, type SegmentRules } from './rfm-segments.ts';
+import { codeVersion, dataVersion, defaultAsOf, insertRun, nextRunId } from './runs.ts';
+import { segmentCustomers } from './segmentation.ts';
+import { valueStep } from './value-step.ts';
+
+export interface MiningOptions {
+  /** As-of day YYYY-MM-DD, inclusive (default: the last order day in the warehouse). */
+  readonly asOf?: string;
+  /** End of the calibration window for holdout checks (CLV, churn); must not be after as-of. */
+  readonly calibrationEnd?: string;
+  readonly period?: Period;
+  /** Force the number of clusters. */
+  readonly k?: number;
+  readonly seed?: number;
+  /** The RFM segment rule table (default: model/rfm-segments.yml). */
+  readonly rules?: SegmentRules;
+  /** `mining_run.kind` (default 'full': one run row per `mine` invocation, whatever its steps). */
+  readonly kind?: string;
+  /** Progress lines (the CLI prints them on stderr). */
+  readonly progress?: (message: string) => void;
+}
+
+/** What a step sees: the run being written and what earlier steps left in params and metrics. */
+export interface MiningContext {
+  readonly db: Database;
+  readonly runId: number;
+  readonly asOf: string;
+  readonly calibrationEnd: string | null;
+  readonly period: Period;
+  readonly periodDays: number;
+  readonly seed: number;
+  readonly options: MiningOptions;
+  readonly rules: SegmentRules;
+  /** Params and metrics of the steps already run, by step name. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly metrics: Readonly<Record<string, unknown>>;
+  readonly progress: (message: string) => void;
+}
+
+export interface StepOutcome {
+  readonly params?: Record<string, unknown>;
+  readonly metrics?: Record<string, unknown>;
+  /** Headline figures copied to the top of the run's metrics (e.g. k, silhouette). */
+  readonly summary?: Record<string, unknown>;
+}
+
+/**
+ * A step of a run. It writes its score rows keyed by `ctx.runId` and returns what it fitted and
+ * measured; it runs inside the run's transaction, and later steps can read its rows.
+ */
+export interface MiningStep {
+  readonly name: string;
+  run(ctx: MiningContext): Promise<StepOutcome>;
+}
+
+export const rfmStep: MiningStep = {
+  name: 'rfm',
+  async run(ctx) {
+    const metrics = await computeRfm(ctx.db, {
+      runId: ctx.runId,
+      asOf: ctx.asOf,
+      period: ctx.period,
+      rules: ctx.rules,
+    });
+    ctx.progress(
+      `rfm: ${metrics.customers_scored} customers scored` +
+        (metrics.customers_returns_only > 0
+          ? `, ${metrics.customers_returns_only} with returns only not scored`
+          : ''),
+    );
+    return {
+      params: {
+        rules: { source: ctx.rules.source, segments: ctx.rules.segments, cells: ctx.rules.cells },
+        score_rule: '1 + floor(5 * (customers strictly worse) / n); ties share a score',
+      },
+      metrics: { ...metrics },
+      summary: { customers_scored: metrics.customers_scored },
+    };
+  },
+};
+
+export const segmentationStep: MiningStep = {
+  name: 'segmentation',
+  async run(ctx) {
+    const outcome = await segmentCustomers(ctx.db, {
+      runId: ctx.runId,
+      asOf: ctx.asOf,
+      periodDays: ctx.periodDays,
+      seed: ctx.seed,
+      ...(ctx.options.k !== undefined ? { k: ctx.options.k } : {}),
+      progress: ctx.progress,
+    });
+    const m = outcome.metrics;
+    ctx.progress(
+      `segmentation: k = ${m.k} (${m.chosen_by}), silhouette ${m.silhouette}: ${m.clusters.map((c) => `${c.name} ${c.size}`).join('; ')}`,
+    );
+    return {
+      params: { ...outcome.params },
+      metrics: { ...m },
+      summary: { k: m.k, silhouette: m.silhouette, inertia: m.inertia },
+    };
+  },
+};
+
+/** The steps of `crm-bi mine`, in order: RFM, clusters, then customer value (CLV, P(alive), churn risk). */
+export const DEFAULT_STEPS: readonly MiningStep[] = [rfmStep, segmentationStep, valueStep()];
+
+export const MiningRunSummarySchema = z.object({
+  run_id: z.number().int(),
+  as_of: z.string(),
+  kind: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), z.unknown()),
+});
+export type MiningRunSummary = z.infer<typeof MiningRunSummarySchema>;
+
+/**
+ * Runs the steps as one mining run and returns `{ run_id, as_of, kind, params, metrics }` (what
+ * `crm-bi mine --json` prints). metrics has customers_scored, k, silhouette, inertia, seconds per
+ * step, the data version and the code version, then each step's own metrics under its name.
+ *
+ * @example
+ * const run = await runMining(db, { asOf: '1998-06-30', seed: 42 });
+ * run.metrics.k // e.g. 4
+ */
+export async function runMining(
+  db: Database,
+  options: MiningOptions = {},
+  steps: readonly MiningStep[] = DEFAULT_STEPS,
+): Promise<MiningRunSummary> {
+  const progress = options.progress ?? (() => {});
+  const period = options.period ?? 'week';
+  if (!(period in PERIOD_DAYS))
+    throw new CrmBiError('invalid_period', `invalid period: ${period} (use day, week or month)`);
+  const seed = options.seed ?? 42;
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new CrmBiError('invalid_seed', `invalid seed: ${seed} (use a whole number >= 0)`);
+  }
+  if (options.k !== undefined && (!Number.isInteger(options.k) || options.k < 1)) {
+    throw new CrmBiError('invalid_k', `invalid k: ${options.k} (use a whole number of clusters, at least 1)`);
+  }
+  const rules = options.rules ?? loadSegmentRules();
+  const asOf = options.asOf !== undefined ? parseDay(options.asOf, 'as-of date') : await defaultAsOf(db);
+  const calibrationEnd =
+    options.calibrationEnd !== undefined ? parseDay(options.calibrationEnd, 'calibration end') : null;
+  if (calibrationEnd !== null && calibrationEnd > asOf) {
+    throw new CrmBiError(
+      'invalid_calibration_end',
+      `calibration end ${calibrationEnd} is after the as-of date ${asOf}; it must be on or before it`,
+    );
+  }
+  const kind = options.kind ?? 'full';
+  const started = performance.now();
+  return db.transaction(async () => {
+    const runId = await nextRunId(db);
+    progress(`mine: run ${runId}, as of ${asOf}, period ${period}, seed ${seed}`);
+    const params: Record<string, unknown> = {
+      as_of: asOf,
+      calibration_end: calibrationEnd,
+      period,
+      period_days: PERIOD_DAYS[period],
+      seed,
+      k: options.k ?? null,
+      steps: steps.map((s) => s.name),
+    };
+    const stepMetrics: Record<string, unknown> = {};
+    const summary: Record<string, unknown> = {};
+    const seconds: Record<string, number> = {};
+    for (const step of steps) {
+      const t0 = performance.now();
+      const outcome = await step.run({
+        db,
+        runId,
+        asOf,
+        calibrationEnd,
+        period,
+        periodDays: PERIOD_DAYS[period],
+        seed,
+        options,
+        rules,
+        params,
+        metrics: stepMetrics,
+        progress,
+      });
+      seconds[step.name] = Math.round(performance.now() - t0) / 1000;
+      params[step.name] = outcome.params ?? {};
+      stepMetrics[step.name] = outcome.metrics ?? {};
+      Object.assign(summary, outcome.summary ?? {});
+    }
+    seconds.total = Math.round(performance.now() - started) / 1000;
+    const metrics: Record<string, unknown> = {
+      ...summary,
+      seconds,
+      data_version: await dataVersion(db),
+      code_version: codeVersion(),
+      ...stepMetrics,
+    };
+    await insertRun(db, { run_id: runId, as_of: asOf, kind, params, metrics });
+    progress(`mine: run ${runId} written in ${seconds.total} s`);
+    return MiningRunSummarySchema.parse({ run_id: runId, as_of: asOf, kind, params, metrics });
+  });
+}
