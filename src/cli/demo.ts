@@ -10,11 +10,13 @@ import { runMining } from '../mining/mine.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { describeLoad } from './load.ts';
 import { stepReporter } from './progress.ts';
+import { serveUntilStopped } from './serve.ts';
 
 /** Source-system name of demo data; the demo only ever replaces a warehouse holding nothing else. */
 export const DEMO_SOURCE = 'demo';
 
 interface DemoFlags {
+  serve: boolean;
   customers: number;
   seed: number;
   port: number;
@@ -30,7 +32,8 @@ export function register(program: Command): void {
     )
     .option('--customers <n>', 'customers to generate', intOption('--customers', 1), 20_000)
     .option('--seed <s>', 'random seed (same seed, same data)', intOption('--seed', 0), 42)
-    .option('--port <p>', 'HTTP port for the dashboards', intOption('--port', 1), 3000);
+    .option('--port <p>', 'HTTP port of the API on localhost', intOption('--port', 1), 3000)
+    .option('--no-serve', 'stop after loading and mining instead of serving the API');
   withJson(withDb(cmd)).action(action(runDemo));
 }
 
@@ -67,6 +70,15 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     process.stdout.write(formatSummary(summary, flags.db));
   } finally {
     db.close();
+  }
+  if (flags.serve && !flags.json) {
+    process.stdout.write(`
+Serving the API on http://127.0.0.1:${flags.port} (demo mode: no token needed on localhost). Try:
+  curl -s 'http://127.0.0.1:${flags.port}/v1/load' -H 'content-type: application/json' \\
+    -d '{"query":{"measures":["sales.revenue","customers.count"],"dimensions":["customers.region"]}}'
+Ctrl-C stops it.
+`);
+    await serveUntilStopped({ dbPath: flags.db, port: flags.port, demoMode: true });
   }
 }
 

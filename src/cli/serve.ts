@@ -19,26 +19,41 @@ export function register(program: Command): void {
     .option('--demo', 'DEMO MODE: requests without a token act as admin (local use only)', false);
   withDb(cmd).action(
     action(async (flags: ServeFlags) => {
-      const server = await startServer({
+      await serveUntilStopped({
         dbPath: flags.db,
         port: flags.port,
         hostname: flags.host,
         demoMode: flags.demo,
       });
-      log(`crm-bi API listening on ${server.url} (warehouse ${flags.db}, read through a published copy)`);
-      if (flags.demo) {
-        log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-        log('!! DEMO MODE: requests WITHOUT A TOKEN ACT AS ADMIN. Do not expose this server. !!');
-        log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-      }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log(`${signal}: shutting down`);
-          server.close().then(resolve, resolve);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
     }),
   );
+}
+
+/** Starts the API, says where (and loudly if in demo mode), and serves until SIGINT or SIGTERM. */
+export async function serveUntilStopped(options: {
+  dbPath: string;
+  port: number;
+  hostname?: string;
+  demoMode: boolean;
+}): Promise<void> {
+  const server = await startServer({
+    dbPath: options.dbPath,
+    port: options.port,
+    hostname: options.hostname ?? '127.0.0.1',
+    demoMode: options.demoMode,
+  });
+  log(`crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read through a published copy)`);
+  if (options.demoMode) {
+    log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    log('!! DEMO MODE: requests WITHOUT A TOKEN ACT AS ADMIN. Do not expose this server. !!');
+    log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log(`${signal}: shutting down`);
+      server.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }
