@@ -73,3 +73,47 @@ describe('GET /v1/segments/:name/audience.csv', () => {
     expect(csvField(null)).toBe('');
   });
 });
+
+describe('GET /v1/segments', () => {
+  it('lists the latest run segments with their sizes, within the caller regions', async () => {
+    const all = await app.request('/v1/segments', { headers: bearer(f.tokens.executive) });
+    expect(all.status).toBe(200);
+    const body = (await all.json()) as {
+      segments: { kind: string; name: string; run_id: number; customers: number }[];
+    };
+    // run 2 is the latest: 40 "At Risk", the rest "Loyal"; run 1's "Champions" is history
+    const total = Number(await f.db.scalar('SELECT count(*) FROM core.dim_customer WHERE is_current'));
+    expect(body.segments).toEqual([
+      { kind: 'rfm_segment', name: 'Loyal', run_id: 2, customers: total - 40 },
+      { kind: 'rfm_segment', name: 'At Risk', run_id: 2, customers: 40 },
+    ]);
+    const europe = await app.request('/v1/segments', { headers: bearer(f.tokens.europe) });
+    const eu = (await europe.json()) as { segments: { customers: number }[] };
+    const euCustomers = Number(
+      await f.db.scalar("SELECT count(*) FROM core.dim_customer WHERE is_current AND region = 'Europe'"),
+    );
+    expect(eu.segments.reduce((n, s) => n + s.customers, 0)).toBe(euCustomers);
+    expect((await app.request('/v1/segments')).status).toBe(401);
+  });
+});
+
+describe('GET /v1/mining/runs/:id', () => {
+  it('gives one run with parsed params and metrics, 404 for an unknown run, 400 for a bad id', async () => {
+    await f.db.run(`INSERT INTO mining.mining_run VALUES (7, DATE '2024-06-01', 'full', '{"period":"week"}',
+      '{"k":3}', now())`);
+    const res = await app.request('/v1/mining/runs/7', { headers: bearer(f.tokens.executive) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      run_id: 7,
+      as_of: '2024-06-01',
+      params: { period: 'week' },
+      metrics: { k: 3 },
+    });
+    expect((await app.request('/v1/mining/runs/8', { headers: bearer(f.tokens.executive) })).status).toBe(
+      404,
+    );
+    expect((await app.request('/v1/mining/runs/x', { headers: bearer(f.tokens.executive) })).status).toBe(
+      400,
+    );
+  });
+});

@@ -59,8 +59,29 @@ LEFT JOIN churn ON churn.customer_durable_key = m.customer_durable_key
 WHERE $2::VARCHAR IS NULL OR list_contains(from_json($2::VARCHAR, '["VARCHAR"]'), c.region)
 ORDER BY c.customer_id`;
 
+/** Sizes of the latest run's RFM segments and clusters, within the caller's regions. */
+const LIST_SQL = `
+WITH allowed AS (
+  SELECT customer_durable_key FROM core.dim_customer
+  WHERE is_current AND ($1::VARCHAR IS NULL OR list_contains(from_json($1::VARCHAR, '["VARCHAR"]'), region))),
+members AS (
+  SELECT 'rfm_segment' AS kind, rfm_segment AS name, customer_durable_key, run_id FROM mining.customer_rfm
+  WHERE run_id = (SELECT max(run_id) FROM mining.customer_rfm) AND rfm_segment IS NOT NULL
+  UNION ALL
+  SELECT 'cluster', cluster_name, customer_durable_key, run_id FROM mining.customer_segment
+  WHERE run_id = (SELECT max(run_id) FROM mining.customer_segment))
+SELECT m.kind, m.name, any_value(m.run_id) AS run_id, count(*) AS customers
+FROM members m JOIN allowed USING (customer_durable_key)
+GROUP BY 1, 2 ORDER BY 1, customers DESC, 2`;
+
 export function segmentRoutes(options: SegmentRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  /** `GET /v1/segments`: what can be exported, with sizes (executive and above). */
+  app.get('/', requireRole('executive'), async function segmentList(c) {
+    const { regions } = c.get('principal');
+    const rows = await options.db().all(LIST_SQL, [regions === undefined ? null : JSON.stringify(regions)]);
+    return c.json({ segments: rows });
+  });
   app.get('/:name/audience.csv', requireRole('marketing'), async function audienceCsv(c) {
     const { id: name } = validate(CustomerParams, { id: c.req.param('name') });
     const { regions } = c.get('principal');
