@@ -5,23 +5,17 @@
  * Runs inside the load's transaction; every statement is set-based.
  */
 import { type Database, quoteLiteral } from '../db/duckdb.ts';
+import { entitySpec } from './canonical.ts';
 import { CONFORMED_TABLES, type ConformedTable } from './profiles/profile.ts';
 
 /** Start and end of time for SCD2 validity (portable sentinels rather than DuckDB's infinities). */
 export const BEGINNING_OF_TIME = '1900-01-01 00:00:00+00';
 export const END_OF_TIME = '9999-12-31 00:00:00+00';
 
-const CUSTOMER_ATTRIBUTES = [
-  'name',
-  'email',
-  'phone',
-  'region',
-  'country',
-  'city',
-  'channel',
-  'segment',
-  'signup_date',
-] as const;
+/** Attributes whose change makes a new SCD2 version: every canonical customer column but the id and the change time. */
+const CUSTOMER_ATTRIBUTES = entitySpec('customers')
+  .columns.map((c) => c.name)
+  .filter((n) => n !== 'customer_id' && n !== 'updated_at');
 
 export interface CoreLoadContext {
   readonly db: Database;

@@ -5,8 +5,10 @@
  */
 import { type Database, quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
+import { entitySpec } from '../canonical.ts';
 import { type CsvOptions, readCsvHeader } from '../extract/read-raw.ts';
 import type { SourceFile } from '../extract/source-files.ts';
+import { sqlType } from '../validate.ts';
 import type { ConformedTable, ExtractContext } from './profile.ts';
 
 export interface PickedFile {
@@ -100,38 +102,14 @@ export function repeatedRowWarning(columns: readonly string[]): string {
  * profile only writes what it knows: `customerColumns({ segment: 'x.segment' })`.
  */
 export function customerColumns(values: Partial<Record<CustomerColumn, string>>): string {
-  return CUSTOMER_COLUMNS.map((c) => `CAST(${values[c] ?? 'NULL'} AS ${CUSTOMER_TYPES[c]}) AS ${c}`).join(
+  return CUSTOMER_SPECS.map((c) => `CAST(${values[c.name] ?? 'NULL'} AS ${sqlType(c)}) AS ${c.name}`).join(
     ', ',
   );
 }
 
-const CUSTOMER_COLUMNS = [
-  'customer_id',
-  'name',
-  'email',
-  'phone',
-  'region',
-  'country',
-  'city',
-  'channel',
-  'segment',
-  'signup_date',
-  'updated_at',
-] as const;
-type CustomerColumn = (typeof CUSTOMER_COLUMNS)[number];
-const CUSTOMER_TYPES: Record<CustomerColumn, string> = {
-  customer_id: 'VARCHAR',
-  name: 'VARCHAR',
-  email: 'VARCHAR',
-  phone: 'VARCHAR',
-  region: 'VARCHAR',
-  country: 'VARCHAR',
-  city: 'VARCHAR',
-  channel: 'VARCHAR',
-  segment: 'VARCHAR',
-  signup_date: 'DATE',
-  updated_at: 'TIMESTAMPTZ',
-};
+/** The canonical customer columns (canonical.ts), typed as validation types them. */
+const CUSTOMER_SPECS = entitySpec('customers').columns;
+type CustomerColumn = (typeof CUSTOMER_SPECS)[number]['name'];
 
 /**
  * The order-line columns load-core reads, in a fixed order and type; a source fills what it has.
