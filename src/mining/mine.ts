@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { PERIOD_DAYS, type Period, parseDay } from './btyd-summary.ts';
+import { churnModelStep } from './churn-step.ts';
 import { computeRfm } from './rfm.ts';
 import { loadSegmentRules, type SegmentRules } from './rfm-segments.ts';
 import { codeVersion, dataVersion, defaultAsOf, insertRun, nextRunId } from './runs.ts';
@@ -112,8 +113,16 @@ export const segmentationStep: MiningStep = {
   },
 };
 
-/** The steps of `crm-bi mine`, in order: RFM, clusters, then customer value (CLV, P(alive), churn risk). */
-export const DEFAULT_STEPS: readonly MiningStep[] = [rfmStep, segmentationStep, valueStep()];
+/**
+ * The steps of `crm-bi mine`, in order: RFM, clusters, customer value (CLV, P(alive), churn risk),
+ * then the supervised churn model for customers with a churn label (subscriptions).
+ */
+export const DEFAULT_STEPS: readonly MiningStep[] = [
+  rfmStep,
+  segmentationStep,
+  valueStep(),
+  churnModelStep(),
+];
 
 export const MiningRunSummarySchema = z.object({
   run_id: z.number().int(),
