@@ -170,7 +170,8 @@ async function writeScores(
   churnProbability: Float64Array,
 ): Promise<void> {
   await db.run(`CREATE OR REPLACE TEMP TABLE value_scores (customer_durable_key BIGINT, p_alive DOUBLE,
-    churn_probability DOUBLE, expected_purchases DOUBLE, expected_avg_value DOUBLE, clv DOUBLE)`);
+    churn_probability DOUBLE, expected_purchases DOUBLE, expected_avg_value DOUBLE, clv DOUBLE,
+    clv_p10 DOUBLE, clv_p90 DOUBLE, clv_tier VARCHAR)`);
   const appender = await db.connection.createAppender('value_scores', 'main', 'temp');
   try {
     for (let i = 0; i < keys.length; i++) {
@@ -180,6 +181,14 @@ async function writeScores(
       appender.appendDouble(clv.expectedPurchases[i] as number);
       appender.appendDouble(clv.expectedValue[i] as number);
       appender.appendDouble(clv.clv[i] as number);
+      if (clv.p10 && clv.p90) {
+        appender.appendDouble(clv.p10[i] as number);
+        appender.appendDouble(clv.p90[i] as number);
+      } else {
+        appender.appendNull();
+        appender.appendNull();
+      }
+      appender.appendVarchar(clv.tier(i));
       appender.endRow();
     }
     appender.flushSync();
@@ -191,7 +200,9 @@ async function writeScores(
     [ctx.runId, ctx.asOf],
   );
   await db.run(
-    `INSERT INTO mining.customer_clv SELECT $1, $2::DATE, customer_durable_key, expected_purchases, expected_avg_value, clv
+    `INSERT INTO mining.customer_clv (run_id, as_of, customer_durable_key, expected_purchases, expected_avg_value, clv,
+       clv_p10, clv_p90, clv_tier)
+     SELECT $1, $2::DATE, customer_durable_key, expected_purchases, expected_avg_value, clv, clv_p10, clv_p90, clv_tier
      FROM value_scores`,
     [ctx.runId, ctx.asOf],
   );

@@ -2,6 +2,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEnv } from '../../src/api/auth.ts';
+import { LATEST_SCHEMA_VERSION } from '../../src/etl/schema/migrate.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
 let f: ApiFixture;
@@ -28,7 +29,7 @@ describe('health and openapi', () => {
     expect(res.status).toBe(200);
     const b = await body(res);
     expect(b.status).toBe('ok');
-    expect(b.schema_version).toBe(2);
+    expect(b.schema_version).toBe(LATEST_SCHEMA_VERSION);
     expect(b.last_load).toMatchObject({ status: 'succeeded' });
   });
 

@@ -97,6 +97,31 @@ describe('customer value on a synthetic CRM with known parameters', () => {
     expect(Math.abs((ce.at(-1) as number) - (ca.at(-1) as number)) / (ca.at(-1) as number)).toBeLessThan(0.1);
   });
 
+  it('stores a P10–P90 band around each CLV and quantile tiers', async () => {
+    const steps = [
+      rfmStep,
+      valueStep({ horizonMonths: 12, annualDiscountRate: 0.1, draws: 40, atRiskThreshold: 0.5 }),
+    ];
+    const banded = await runMining(db, { period: 'day', seed: 3 }, steps);
+    const r = await db.one(
+      `SELECT count(*) AS n,
+              count(*) FILTER (WHERE clv_p10 <= clv_p90) AS ordered,
+              count(*) FILTER (WHERE clv BETWEEN clv_p10 * 0.999 AND clv_p90 * 1.001) AS inside,
+              count(*) FILTER (WHERE clv_tier = 'Platinum') AS platinum,
+              count(*) FILTER (WHERE clv_tier = 'Bronze') AS bronze
+       FROM mining.customer_clv WHERE run_id = $1`,
+      [banded.run_id],
+    );
+    const n = Number(r?.n);
+    expect(Number(r?.ordered)).toBe(n);
+    // the point estimate sits inside its own parameter-uncertainty band for nearly everyone
+    expect(Number(r?.inside) / n).toBeGreaterThan(0.95);
+    // tiers are quantiles: top 10% Platinum, bottom 40% Bronze (ties go to the lower tier)
+    expect(Number(r?.platinum) / n).toBeLessThanOrEqual(0.1);
+    expect(Number(r?.platinum) / n).toBeGreaterThan(0.08);
+    expect(Number(r?.bronze) / n).toBeGreaterThanOrEqual(0.4);
+  });
+
   it('writes one churn and one CLV row per scored customer, with no NaN', async () => {
     const r = await db.one(
       `SELECT (SELECT count(*) FROM mining.customer_rfm WHERE run_id = $1) AS rfm,

@@ -319,6 +319,15 @@ CREATE TABLE meta.api_token (
 );
 `,
   },
+  {
+    version: 3,
+    description: 'CLV uncertainty band (P10/P90) and tier per customer',
+    sql: `
+ALTER TABLE mining.customer_clv ADD COLUMN clv_p10 DOUBLE;
+ALTER TABLE mining.customer_clv ADD COLUMN clv_p90 DOUBLE;
+ALTER TABLE mining.customer_clv ADD COLUMN clv_tier VARCHAR;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
