@@ -350,7 +350,8 @@ export async function generateBenchWarehouse(path: string, lines = 1_000_000): P
         FROM range(1, ${customers + 1}) t(i)`);
       await db.run(`INSERT INTO mining.customer_churn SELECT 1, DATE '2024-12-31', i, 1 - (i % 100) / 100.0, (i % 100) / 100.0
         FROM range(1, ${customers + 1}) t(i)`);
-      await db.run(`INSERT INTO mining.customer_clv SELECT 1, DATE '2024-12-31', i, i % 7, 50 + i % 500, (i % 7) * (50 + i % 500)
+      await db.run(`INSERT INTO mining.customer_clv (run_id, as_of, customer_durable_key, expected_purchases,
+        expected_avg_value, clv) SELECT 1, DATE '2024-12-31', i, i % 7, 50 + i % 500, (i % 7) * (50 + i % 500)
         FROM range(1, ${customers + 1}) t(i)`);
     });
   } finally {
