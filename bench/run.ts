@@ -49,7 +49,11 @@ if (wanted('mining')) {
 if (wanted('btyd')) {
   const { benchBtyd } = await import('./btyd.bench.ts');
   console.log('\n## Mining II: BG/NBD, Gamma-Gamma, CLV, churn on 1,000,000 simulated customers');
-  await benchBtyd(1_000_000);
+  const figures = await benchBtyd(1_000_000);
+  for (const [k, v] of Object.entries(figures)) {
+    console.log(`${k.padEnd(44)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+  }
+  console.log('targets: BG/NBD fit < 10 s, scoring 1M customers < 5 s');
 }
 
 if (wanted('api')) {
