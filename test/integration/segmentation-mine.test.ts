@@ -88,13 +88,23 @@ describe('a mining run end to end', () => {
     const out = JSON.parse(stdout);
     expect(Object.keys(out)).toEqual(['run_id', 'as_of', 'kind', 'params', 'metrics']);
     expect(out).toMatchObject({ run_id: 1, as_of: '2024-12-31', kind: 'full' });
-    expect(out.params).toMatchObject({ period: 'week', seed: 7, steps: ['rfm', 'segmentation', 'value', 'churn_model'] });
+    expect(out.params).toMatchObject({
+      period: 'week',
+      seed: 7,
+      steps: ['rfm', 'segmentation', 'value', 'churn_model'],
+    });
     expect(out.params.segmentation.model.pipeline.steps.length).toBeGreaterThan(3);
     expect(out.metrics).toMatchObject({ customers_scored: 3000 });
     expect(out.metrics.k).toBe(3);
     expect(out.metrics.silhouette).toBeGreaterThan(0.5);
     expect(out.metrics.inertia).toBeGreaterThan(0);
-    expect(Object.keys(out.metrics.seconds)).toEqual(['rfm', 'segmentation', 'value', 'churn_model', 'total']);
+    expect(Object.keys(out.metrics.seconds)).toEqual([
+      'rfm',
+      'segmentation',
+      'value',
+      'churn_model',
+      'total',
+    ]);
     expect(out.metrics.data_version).toMatchObject({ order_lines: expect.any(Number), customers: 3000 });
     expect(out.metrics.code_version.package).toBe('0.1.0');
     expect(stderr).toMatch(/rfm: 3000 customers scored/);
