@@ -8,15 +8,7 @@
  * what their few hundred thousand distinct patterns cost.
  */
 import { CrmBiError } from '../errors.ts';
-import {
-  bfgs,
-  checkOptimizer,
-  hessianFromGradient,
-  invertSpd,
-  type MinimizeResult,
-  nelderMead,
-  type Optimizer,
-} from './optimize.ts';
+import { checkOptimizer, type Optimizer, searchLogMle } from './optimize.ts';
 import { digamma, gammaln, hyp2f1ScaledTail, type SeriesOptions } from './special.ts';
 
 export interface BtydColumns {
@@ -95,9 +87,6 @@ export interface BtydPatterns {
 }
 
 const PARAM_NAMES = ['r', 'alpha', 'a', 'b'] as const;
-/** Log-parameters beyond ±10 (a factor 2.2e4) mean the data do not pin the parameter down. */
-const LOG_BOUND = 10;
-const PENALTY_RETRIES = [1e-4, 1e-3, 1e-2];
 
 /**
  * Checks the columns: equal lengths, whole x ≥ 0, 0 ≤ tx ≤ T, finite values, positive weights.
@@ -415,78 +404,31 @@ export function fitBgNbd(data: BtydColumns, options: BgNbdFitOptions = {}): BgNb
     { r: 0.25, alpha: 0.25 / rate, a: 0.5, b: 2 },
     { r: 4, alpha: 4 / rate, a: 2, b: 8 },
   ];
-  const scratch = new Float64Array(4);
-  const objective =
-    (penalizer: number) =>
-    (theta: Float64Array, gradient?: Float64Array): number => {
-      for (const t of theta) if (!(Math.abs(t) <= 30)) return Number.POSITIVE_INFINITY;
-      const params = toParams(theta);
-      const ll = patternLogLikelihood(params, patterns, undefined, gradient ? scratch : undefined);
-      const v = [params.r, params.alpha, params.a, params.b];
-      if (gradient) {
-        for (let k = 0; k < 4; k++) {
-          const vk = v[k] as number;
-          gradient[k] = (-(scratch[k] as number) * vk) / customers + 2 * penalizer * vk * vk;
-        }
-      }
-      return -ll / customers + penalizer * v.reduce((s, x) => s + x * x, 0);
-    };
   const maxIterations = options.maxIterations ?? 5000;
-  const optimizer = checkOptimizer(options.optimizer ?? 'auto');
-  const tolerance = options.tolerance ?? 1e-9;
-  /** Why a run is not acceptable, or its covariance of the log-parameters when it is. */
-  const judge = (run: MinimizeResult, f: ReturnType<typeof objective>): string | Float64Array => {
-    if (!run.converged || !Number.isFinite(run.value))
-      return `the optimiser did not converge in ${maxIterations} iterations`;
-    const outside = Array.from(run.x).findIndex((t) => Math.abs(t) > LOG_BOUND);
-    if (outside >= 0) return runaway(outside, run.x[outside] as number);
-    const H = hessianFromGradient((t, g) => f(t, g), run.x);
-    for (let i = 0; i < H.length; i++) H[i] = (H[i] as number) * customers;
-    return (
-      invertSpd(H, 4) ??
-      'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified'
-    );
-  };
-
-  let accepted: { theta: Float64Array; penalizer: number; cov: Float64Array } | undefined;
-  let attempts = 0;
-  let iterations = 0;
-  let evaluations = 0;
-  let lastCause = 'the optimiser did not converge';
-  let shrinkable = false;
-  search: for (const penalizer of [penalizer0, ...PENALTY_RETRIES.filter((p) => p > penalizer0)]) {
-    const f = objective(penalizer);
-    for (const s of starts) {
-      const theta0 = [Math.log(s.r), Math.log(s.alpha), Math.log(s.a), Math.log(s.b)];
-      // BFGS on the analytic gradient first; the simplex from the same start if it does not converge
-      for (const method of optimizer === 'auto'
-        ? (['bfgs', 'nelder-mead'] as const)
-        : (['nelder-mead'] as const)) {
-        attempts++;
-        const run =
-          method === 'bfgs'
-            ? bfgs(f, theta0, { maxIterations, gradientTolerance: tolerance })
-            : nelderMead(f, theta0, { maxIterations, fTolerance: tolerance * 1e-2 });
-        iterations += run.iterations;
-        evaluations += run.evaluations;
-        const verdict = judge(run, f);
-        if (typeof verdict !== 'string') {
-          accepted = { theta: run.x, penalizer, cov: verdict };
-          break search;
-        }
-        lastCause = verdict;
-        if (!Array.from(run.x).some((t) => t < -LOG_BOUND)) shrinkable = true;
-        // a run that settled on a runaway or flat point is the likelihood's answer, not the optimiser's failure
-        if (run.converged) break;
-      }
-    }
-    // the penalty pulls parameters toward 0, so it cannot stop one that runs off toward 0
-    if (!shrinkable) break;
-  }
+  const search = searchLogMle({
+    logLikelihood: (v, gradient) =>
+      patternLogLikelihood(
+        { r: v[0] as number, alpha: v[1] as number, a: v[2] as number, b: v[3] as number },
+        patterns,
+        undefined,
+        gradient,
+      ),
+    totalWeight: customers,
+    starts: starts.map((s) => [s.r, s.alpha, s.a, s.b]),
+    penalizer: penalizer0,
+    optimizer: checkOptimizer(options.optimizer ?? 'auto'),
+    maxIterations,
+    tolerance: options.tolerance ?? 1e-9,
+    runaway,
+    notConverged: `the optimiser did not converge in ${maxIterations} iterations`,
+    flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified',
+    retryOnlyIfShrinkable: true,
+  });
+  const { accepted, attempts, iterations, evaluations } = search;
   if (!accepted) {
     throw new CrmBiError(
       'bgnbd_fit_failed',
-      `the BG/NBD fit failed after ${attempts} attempts${shrinkable ? ` (with penalties up to ${PENALTY_RETRIES.at(-1)})` : ''}: ${lastCause}; check that x, t_x and T use one period unit and that the window holds repeat purchases`,
+      `the BG/NBD fit failed after ${attempts} attempts${search.shrinkable ? ` (with penalties up to ${search.penaltyRetries.at(-1)})` : ''}: ${search.cause}; check that x, t_x and T use one period unit and that the window holds repeat purchases`,
     );
   }
 

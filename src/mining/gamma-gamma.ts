@@ -10,14 +10,7 @@
  * and scored with the population mean p·γ/(q − 1), like a customer without repeat purchases.
  */
 import { CrmBiError } from '../errors.ts';
-import {
-  bfgs,
-  checkOptimizer,
-  hessianFromGradient,
-  invertSpd,
-  nelderMead,
-  type Optimizer,
-} from './optimize.ts';
+import { checkOptimizer, type Optimizer, searchLogMle } from './optimize.ts';
 import { digamma, gammaln } from './special.ts';
 
 export interface GammaGammaParams {
@@ -61,8 +54,6 @@ export interface GammaGammaFit {
 }
 
 const NAMES = ['p', 'q', 'gamma'] as const;
-const LOG_BOUND = 10;
-const PENALTY_RETRIES = [1e-4, 1e-3, 1e-2];
 
 /** Pearson correlation; 0 when either column is constant (no linear association to report). */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -206,73 +197,32 @@ export function fitGammaGamma(
     q: Math.exp(t[1] as number),
     gamma: Math.exp(t[2] as number),
   });
-  const scratch = new Float64Array(3);
-  const objective =
-    (penalizer: number) =>
-    (t: Float64Array, gradient?: Float64Array): number => {
-      for (const v of t) if (!(Math.abs(v) <= 30)) return Number.POSITIVE_INFINITY;
-      const prm = toParams(t);
-      const ll = logLik(prm, gradient ? scratch : undefined);
-      const v = [prm.p, prm.q, prm.gamma];
-      if (gradient) {
-        for (let k = 0; k < 3; k++) {
-          const vk = v[k] as number;
-          gradient[k] = (-(scratch[k] as number) * vk) / totalW + 2 * penalizer * vk * vk;
-        }
-      }
-      return -ll / totalW + penalizer * v.reduce((s, x) => s + x * x, 0);
-    };
   const penalizer0 = options.penalizer ?? 0;
   const starts: GammaGammaParams[] = [
     { p: 2, q: 3, gamma: meanM },
     { p: 1, q: 1, gamma: 1 },
     { p: 10, q: 10, gamma: (9 * meanM) / 10 },
   ];
-  const maxIterations = options.maxIterations ?? 5000;
-  const optimizer = checkOptimizer(options.optimizer ?? 'auto');
-  const tolerance = options.tolerance ?? 1e-9;
-  let accepted: { theta: Float64Array; penalizer: number; cov: Float64Array } | undefined;
-  let iterations = 0;
-  let evaluations = 0;
-  let cause = 'the optimiser did not converge';
-  search: for (const penalizer of [penalizer0, ...PENALTY_RETRIES.filter((v) => v > penalizer0)]) {
-    const f = objective(penalizer);
-    for (const s of starts) {
-      const theta0 = [Math.log(s.p), Math.log(s.q), Math.log(s.gamma)];
-      for (const method of optimizer === 'auto'
-        ? (['bfgs', 'nelder-mead'] as const)
-        : (['nelder-mead'] as const)) {
-        const run =
-          method === 'bfgs'
-            ? bfgs(f, theta0, { maxIterations, gradientTolerance: tolerance })
-            : nelderMead(f, theta0, { maxIterations, fTolerance: tolerance * 1e-2 });
-        iterations += run.iterations;
-        evaluations += run.evaluations;
-        const outside = Array.from(run.x).findIndex((v) => Math.abs(v) > LOG_BOUND);
-        if (!run.converged || !Number.isFinite(run.value)) {
-          cause = 'the optimiser did not converge';
-          continue;
-        }
-        if (outside >= 0) {
-          cause = `parameter ${NAMES[outside]} ran off to ${Math.exp(run.x[outside] as number).toExponential(2)} (the data do not identify it)`;
-          break;
-        }
-        const H = hessianFromGradient((t, g) => f(t, g), run.x);
-        for (let i = 0; i < H.length; i++) H[i] = (H[i] as number) * totalW;
-        const cov = invertSpd(H, 3);
-        if (!cov) {
-          cause = 'the likelihood is flat at the estimate (its Hessian is not positive definite)';
-          break;
-        }
-        accepted = { theta: run.x, penalizer, cov };
-        break search;
-      }
-    }
-  }
+  const search = searchLogMle({
+    logLikelihood: (v, gradient) =>
+      logLik({ p: v[0] as number, q: v[1] as number, gamma: v[2] as number }, gradient),
+    totalWeight: totalW,
+    starts: starts.map((s) => [s.p, s.q, s.gamma]),
+    penalizer: penalizer0,
+    optimizer: checkOptimizer(options.optimizer ?? 'auto'),
+    maxIterations: options.maxIterations ?? 5000,
+    tolerance: options.tolerance ?? 1e-9,
+    runaway: (i, theta) =>
+      `parameter ${NAMES[i]} ran off to ${Math.exp(theta).toExponential(2)} (the data do not identify it)`,
+    notConverged: 'the optimiser did not converge',
+    flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite)',
+    retryOnlyIfShrinkable: false,
+  });
+  const { accepted, iterations, evaluations } = search;
   if (!accepted) {
     throw new CrmBiError(
       'gamma_gamma_fit_failed',
-      `the Gamma-Gamma fit failed: ${cause}; check that m_x is the mean value of repeat transactions in one currency`,
+      `the Gamma-Gamma fit failed: ${search.cause}; check that m_x is the mean value of repeat transactions in one currency`,
     );
   }
   const params = toParams(accepted.theta);

@@ -433,3 +433,124 @@ export function checkOptimizer(name: string): Optimizer {
   }
   return name as Optimizer;
 }
+
+/** Log-parameters beyond ±LOG_BOUND (a factor of e^10 either way) are not identified by the data. */
+const LOG_BOUND = 10;
+/** Penalties tried, in order, when the unpenalised fit does not settle (lifetimes' penalizer_coef scale). */
+const PENALTY_RETRIES = [1e-4, 1e-3, 1e-2];
+
+export interface LogMleProblem {
+  /** Weighted log-likelihood at natural (positive) parameters; fills d ll / d v into `gradient` when given. */
+  readonly logLikelihood: (v: Float64Array, gradient?: Float64Array) => number;
+  /** Total weight: the objective is the mean negative log-likelihood, so tolerances do not scale with n. */
+  readonly totalWeight: number;
+  /** Starting points in natural parameters, tried in order. */
+  readonly starts: readonly (readonly number[])[];
+  readonly penalizer: number;
+  readonly optimizer: Optimizer;
+  readonly maxIterations: number;
+  readonly tolerance: number;
+  /** Why a converged point with parameter `index` at log value `theta` beyond the bound is rejected. */
+  readonly runaway: (index: number, theta: number) => string;
+  readonly notConverged: string;
+  readonly flat: string;
+  /**
+   * Stop the penalty retries when no attempt ended short of running off toward 0 (the L2 penalty
+   * pulls toward 0, so it cannot stop such a parameter).
+   */
+  readonly retryOnlyIfShrinkable: boolean;
+}
+
+export interface LogMleSearch {
+  readonly accepted?: {
+    readonly theta: Float64Array;
+    readonly penalizer: number;
+    readonly cov: Float64Array;
+  };
+  readonly attempts: number;
+  readonly iterations: number;
+  readonly evaluations: number;
+  /** Why the last rejected attempt was rejected. */
+  readonly cause: string;
+  readonly shrinkable: boolean;
+  readonly penaltyRetries: readonly number[];
+}
+
+/**
+ * Maximum likelihood over log-parameters, shared by the BG/NBD and Gamma-Gamma fits: the mean
+ * negative log-likelihood plus an optional L2 penalty on the natural parameters, minimised by BFGS
+ * from each start (the simplex from the same start when BFGS does not converge), then again with
+ * growing penalties. A converged point is accepted when no parameter ran off and the Hessian is
+ * positive definite; its inverse is the covariance of the log-parameters.
+ */
+export function searchLogMle(problem: LogMleProblem): LogMleSearch {
+  const dims = problem.starts[0]?.length ?? 0;
+  const W = problem.totalWeight;
+  const scratch = new Float64Array(dims);
+  const objective =
+    (penalizer: number) =>
+    (theta: Float64Array, gradient?: Float64Array): number => {
+      for (const t of theta) if (!(Math.abs(t) <= 30)) return Number.POSITIVE_INFINITY;
+      const v = theta.map(Math.exp);
+      const ll = problem.logLikelihood(v, gradient ? scratch : undefined);
+      if (gradient) {
+        for (let k = 0; k < dims; k++) {
+          const vk = v[k] as number;
+          gradient[k] = (-(scratch[k] as number) * vk) / W + 2 * penalizer * vk * vk;
+        }
+      }
+      return -ll / W + penalizer * v.reduce((s, x) => s + x * x, 0);
+    };
+  const judge = (run: MinimizeResult, f: ReturnType<typeof objective>): string | Float64Array => {
+    if (!run.converged || !Number.isFinite(run.value)) return problem.notConverged;
+    const outside = Array.from(run.x).findIndex((t) => Math.abs(t) > LOG_BOUND);
+    if (outside >= 0) return problem.runaway(outside, run.x[outside] as number);
+    const H = hessianFromGradient((t, g) => f(t, g), run.x);
+    for (let i = 0; i < H.length; i++) H[i] = (H[i] as number) * W;
+    return invertSpd(H, dims) ?? problem.flat;
+  };
+  const penalties = [problem.penalizer, ...PENALTY_RETRIES.filter((p) => p > problem.penalizer)];
+  let attempts = 0;
+  let iterations = 0;
+  let evaluations = 0;
+  let cause = problem.notConverged;
+  let shrinkable = false;
+  for (const penalizer of penalties) {
+    const f = objective(penalizer);
+    for (const start of problem.starts) {
+      const theta0 = start.map(Math.log);
+      for (const method of problem.optimizer === 'auto'
+        ? (['bfgs', 'nelder-mead'] as const)
+        : (['nelder-mead'] as const)) {
+        attempts++;
+        const run =
+          method === 'bfgs'
+            ? bfgs(f, theta0, { maxIterations: problem.maxIterations, gradientTolerance: problem.tolerance })
+            : nelderMead(f, theta0, {
+                maxIterations: problem.maxIterations,
+                fTolerance: problem.tolerance * 1e-2,
+              });
+        iterations += run.iterations;
+        evaluations += run.evaluations;
+        const verdict = judge(run, f);
+        if (typeof verdict !== 'string') {
+          return {
+            accepted: { theta: run.x, penalizer, cov: verdict },
+            attempts,
+            iterations,
+            evaluations,
+            cause,
+            shrinkable,
+            penaltyRetries: PENALTY_RETRIES,
+          };
+        }
+        cause = verdict;
+        if (!Array.from(run.x).some((t) => t < -LOG_BOUND)) shrinkable = true;
+        // a run that settled on a runaway or flat point is the likelihood's answer, not the optimiser's failure
+        if (run.converged) break;
+      }
+    }
+    if (problem.retryOnlyIfShrinkable && !shrinkable) break;
+  }
+  return { attempts, iterations, evaluations, cause, shrinkable, penaltyRetries: PENALTY_RETRIES };
+}
