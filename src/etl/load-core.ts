@@ -6,7 +6,7 @@
  */
 import { type Database, quoteLiteral } from '../db/duckdb.ts';
 import { entitySpec } from './canonical.ts';
-import { CONFORMED_TABLES, type ConformedTable } from './profiles/profile.ts';
+import type { ConformedTable } from './profiles/profile.ts';
 
 /** Start and end of time for SCD2 validity (portable sentinels rather than DuckDB's infinities). */
 export const BEGINNING_OF_TIME = '1900-01-01 00:00:00+00';
@@ -23,22 +23,11 @@ export interface CoreLoadContext {
   readonly source: string;
   /** When a customer change without its own `updated_at` takes effect. */
   readonly loadStartedAt: Date;
-  readonly tables: ReadonlySet<ConformedTable>;
   readonly step: (label: string) => void;
 }
 
 /** Rows written per core table. */
 export type TableCounts = Record<string, number>;
-
-/** Loads the listed conformed tables in dependency order, then extends the lookups. */
-export async function loadCore(ctx: CoreLoadContext): Promise<TableCounts> {
-  const counts: TableCounts = {};
-  for (const table of CONFORMED_TABLES) {
-    if (ctx.tables.has(table)) addCounts(counts, await loadConformed(ctx, table));
-  }
-  await finishCore(ctx);
-  return counts;
-}
 
 export function addCounts(into: TableCounts, more: TableCounts): void {
   for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;

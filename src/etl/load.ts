@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
-import { addCounts, finishCore, loadConformed, loadCore, type TableCounts } from './load-core.ts';
+import { addCounts, finishCore, loadConformed, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
-import { createRejectsTable, REJECTS_TABLE, rejectCounts, warningCounts } from './rejects.ts';
+import { createRejectsTable, REJECTS_TABLE, rejectCounts } from './rejects.ts';
 
 export const DEFAULT_MAX_REJECT_RATE = 0.1;
 
@@ -84,20 +84,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
     [checksum],
   );
   if (previous) {
-    const result: LoadResult = {
-      ...base,
-      status: 'skipped',
-      rows_read: 0,
-      rows_loaded: 0,
-      rows_rejected: 0,
-      rejects_by_reason: {},
-      warnings_by_reason: {},
-      rows_by_table: {},
-      files: [],
-      ignored_files: [],
-      skipped_because: Number(previous.load_id),
-      seconds: (performance.now() - t0) / 1000,
-    };
+    const result = nothingLoaded(base, 'skipped', t0, Number(previous.load_id));
     await recordLoad(db, result, startedAt, now(), `identical to load ${previous.load_id}; nothing changed`);
     return result;
   }
@@ -116,18 +103,14 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
         timezone: profile.timezone,
         step,
         emit: async (table) => {
-          addCounts(rowsByTable, await loadConformed({ ...core, tables: new Set([table]) }, table));
+          addCounts(rowsByTable, await loadConformed(core, table));
           await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
         },
         keepRaw: async (file, name, table) => {
           if (options.keepStaging) await keepStaging(db, profile.name, loadId, [{ file, name, table }]);
         },
       });
-      if (extracted.tables && extracted.tables.length > 0) {
-        addCounts(rowsByTable, await loadCore({ ...core, tables: new Set(extracted.tables) }));
-      } else {
-        await finishCore({ ...core, tables: new Set() });
-      }
+      await finishCore(core);
       await db.run("SET TimeZone = 'UTC'");
       step('quarantine');
       await db.run(
@@ -135,12 +118,8 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
          ORDER BY source_file, line`,
         [loadId],
       );
-      if (options.keepStaging && extracted.rawTables) {
-        await keepStaging(db, profile.name, loadId, extracted.rawTables);
-      }
       const rejects = await rejectCounts(db);
       const warnings = { ...(extracted.warnings ?? {}) };
-      addCounts(warnings, await warningCounts(db, extracted.warningTables ?? []));
       const rowsRead = extracted.files.reduce((n, f) => n + f.rowsRead, 0);
       const rowsRejected = Object.values(rejects).reduce((n, c) => n + c, 0);
       const r: LoadResult = {
@@ -175,28 +154,32 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
     await db.run("SET TimeZone = 'UTC'");
     await dropTempTables(db);
     const error = asLoadError(e, options.source);
-    await recordLoad(
-      db,
-      {
-        ...base,
-        status: 'failed',
-        rows_read: 0,
-        rows_loaded: 0,
-        rows_rejected: 0,
-        rejects_by_reason: {},
-        warnings_by_reason: {},
-        rows_by_table: {},
-        files: [],
-        ignored_files: [],
-        skipped_because: null,
-        seconds: (performance.now() - t0) / 1000,
-      },
-      startedAt,
-      now(),
-      error.message,
-    );
+    await recordLoad(db, nothingLoaded(base, 'failed', t0, null), startedAt, now(), error.message);
     throw error;
   }
+}
+
+/** The result of a load that wrote no rows: a skipped repeat, or a failure after its rollback. */
+function nothingLoaded(
+  base: Pick<LoadResult, 'load_id' | 'source' | 'profile' | 'source_system' | 'checksum'>,
+  status: 'skipped' | 'failed',
+  t0: number,
+  skippedBecause: number | null,
+): LoadResult {
+  return {
+    ...base,
+    status,
+    rows_read: 0,
+    rows_loaded: 0,
+    rows_rejected: 0,
+    rejects_by_reason: {},
+    warnings_by_reason: {},
+    rows_by_table: {},
+    files: [],
+    ignored_files: [],
+    skipped_because: skippedBecause,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 function formatCounts(counts: Record<string, number>): string {

@@ -83,18 +83,11 @@ export async function rejectCounts(db: Database): Promise<Record<string, number>
   return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
 }
 
-/** Counts of warnings by reason over tables carrying `_warning`. */
-export async function warningCounts(
-  db: Database,
-  tables: readonly string[],
-): Promise<Record<string, number>> {
-  const out: Record<string, number> = Object.create(null);
-  for (const t of tables) {
-    const rows = await db.all(
-      `SELECT split_part(_warning, ':', 1) AS reason, count(*) AS n FROM ${quoteIdent(t)}
-       WHERE _warning IS NOT NULL AND _problem IS NULL GROUP BY 1`,
-    );
-    for (const r of rows) out[String(r.reason)] = (out[String(r.reason)] ?? 0) + Number(r.n);
-  }
-  return out;
+/** Counts of warnings by reason in a table carrying `_warning`, among the rows that load. */
+export async function countWarnings(db: Database, table: string): Promise<Record<string, number>> {
+  const rows = await db.all(
+    `SELECT split_part(_warning, ':', 1) AS reason, count(*) AS n FROM ${quoteIdent(table)}
+     WHERE _warning IS NOT NULL AND _problem IS NULL GROUP BY 1 ORDER BY 1`,
+  );
+  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
 }

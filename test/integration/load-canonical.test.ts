@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { CrmBiError } from '../../src/errors.ts';
 import { loadSource } from '../../src/etl/load.ts';
-import { EXPECTED, writeExport, writeSmallExport } from '../fixtures/canonical.ts';
+import { EXPECTED, ORDERS, writeExport, writeSmallExport } from '../fixtures/canonical.ts';
 import { tempDir, warehouseState } from '../helpers/warehouse.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -41,6 +41,22 @@ describe('a clean canonical export', () => {
       `SELECT r.rows_read, r.rows_loaded, r.rows_rejected, r.status FROM meta.etl_load r WHERE load_id = ${r.load_id}`,
     );
     expect(row).toEqual({ rows_read: 14, rows_loaded: 14, rows_rejected: 0, status: 'succeeded' });
+  });
+
+  it('keeps the raw rows in staging.* with their load_id only when asked', async () => {
+    writeSmallExport(dir);
+    await loadSource(db, { source: dir, profile: 'canonical' });
+    expect(await num("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'staging'")).toBe(0);
+    writeSmallExport(dir, { 'orders.csv': ORDERS.replace('done', 'shipped') });
+    const r = await loadSource(db, { source: dir, profile: 'canonical', keepStaging: true });
+    expect(
+      await db.all('SELECT load_id, customer_id, city FROM staging.canonical_customers ORDER BY customer_id'),
+    ).toEqual([
+      { load_id: r.load_id, customer_id: 'C1', city: 'Berlin' },
+      { load_id: r.load_id, customer_id: 'C2', city: 'Rome' },
+      { load_id: r.load_id, customer_id: 'C3', city: 'Hamburg' },
+    ]);
+    expect(await num('SELECT count(*) FROM staging.canonical_order_lines')).toBe(EXPECTED.lines);
   });
 
   it('computes net revenue, cost and margin per line as hand-computed', async () => {

@@ -12,7 +12,7 @@ import { CrmBiError } from '../../errors.ts';
 import { CANONICAL_ENTITIES, type EntityName, type EntitySpec } from '../canonical.ts';
 import { readValidated, recordsRead } from '../extract/read-file.ts';
 import type { SourceFile } from '../extract/source-files.ts';
-import { recordRowRejects } from '../rejects.ts';
+import { countWarnings, recordRowRejects } from '../rejects.ts';
 import type { ConformedTable, ExtractContext, ExtractResult, FileStats, Profile } from './profile.ts';
 
 const SINGULAR: Record<EntityName, string> = {
@@ -309,12 +309,6 @@ async function keepKeys(db: Database, spec: EntitySpec, table: string): Promise<
   await db.run(`CREATE OR REPLACE TEMP TABLE ${rejTable(spec.name)} AS
     SELECT DISTINCT ${key} AS k FROM ${table} WHERE _problem IS NOT NULL AND ${key} IS NOT NULL
     EXCEPT SELECT ${key} FROM ${okTable(spec.name)}`);
-}
-
-async function countWarnings(db: Database, table: string): Promise<Record<string, number>> {
-  const rows = await db.all(`SELECT split_part(_warning, ':', 1) AS reason, count(*) AS n FROM ${table}
-    WHERE _warning IS NOT NULL AND _problem IS NULL GROUP BY 1 ORDER BY 1`);
-  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
 }
 
 async function dropTables(db: Database, tables: readonly string[]): Promise<void> {

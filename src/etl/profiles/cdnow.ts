@@ -26,15 +26,8 @@ import { CrmBiError } from '../../errors.ts';
 import { recordsRead } from '../extract/read-file.ts';
 import { readCsvRaw } from '../extract/read-raw.ts';
 import { readHead, type SourceFile } from '../extract/source-files.ts';
-import { recordParseRejects, recordRowRejects } from '../rejects.ts';
-import {
-  countWarnings,
-  customerColumns,
-  emitAll,
-  localMidnight,
-  orderLineColumns,
-  repeatedRowWarning,
-} from './derive.ts';
+import { countWarnings, recordParseRejects, recordRowRejects } from '../rejects.ts';
+import { customerColumns, emitAll, localMidnight, orderLineColumns, repeatedRowWarning } from './derive.ts';
 import type { ExtractContext, ExtractResult, Profile } from './profile.ts';
 
 /** A character that never occurs in the files, so each line is read as one field. */

@@ -3,7 +3,7 @@
  * picking the one data file of a source, deriving dimension rows from order lines (a customer's first
  * order, a product's most frequent name), local midnights and repeated-row warnings. All set-based SQL.
  */
-import { type Database, quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
+import { quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { entitySpec } from '../canonical.ts';
 import { type CsvOptions, readCsvHeader } from '../extract/read-raw.ts';
@@ -155,15 +155,6 @@ const ORDER_LINE_TYPES = {
 type OrderLineColumn = keyof typeof ORDER_LINE_TYPES;
 const ORDER_LINE_COLUMNS = Object.keys(ORDER_LINE_TYPES) as OrderLineColumn[];
 const ORDER_LINE_DEFAULTS: Partial<Record<OrderLineColumn, string>> = { order_type: "'sale'", discount: '0' };
-
-/** Warnings of the rows that load (`_problem IS NULL`) of `table`, by reason. */
-export async function countWarnings(db: Database, table: string): Promise<Record<string, number>> {
-  const rows = await db.all(
-    `SELECT split_part(_warning, ':', 1) AS reason, count(*) AS n FROM ${quoteIdent(table)}
-     WHERE _warning IS NOT NULL AND _problem IS NULL GROUP BY 1 ORDER BY 1`,
-  );
-  return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
-}
 
 /**
  * Hands the conformed tables to the loader in order (dimensions before facts) after dropping the

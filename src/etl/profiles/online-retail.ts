@@ -31,9 +31,8 @@
 import { quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import type { ColumnSpec } from '../canonical.ts';
 import { readValidated, recordsRead } from '../extract/read-file.ts';
-import { recordRowRejects } from '../rejects.ts';
+import { countWarnings, recordRowRejects } from '../rejects.ts';
 import {
-  countWarnings,
   customerColumns,
   emitAll,
   firstRowSql,

@@ -4,9 +4,9 @@
  * takes them into the warehouse. Rows with a problem stay in the tables with `_problem` set and
  * are recorded as rejects by the profile; loaders only take `_problem IS NULL`.
  *
- * Two ways to hand tables over: `ctx.emit(table)` loads a table at once and drops it (large
- * sources: memory holds one entity at a time; emit in dependency order, customers and products
- * before facts), or list them in `ExtractResult.tables` to have them loaded after `extract`.
+ * A profile hands each table over with `ctx.emit(table)`, which loads it at once and drops it, so
+ * memory holds about one entity at a time; emit in dependency order (customers and products before
+ * facts).
  */
 import type { Database } from '../../db/duckdb.ts';
 import type { SourceFile } from '../extract/source-files.ts';
@@ -34,16 +34,10 @@ export interface FileStats {
 
 export interface ExtractResult {
   readonly files: readonly FileStats[];
-  /** Conformed temp tables not emitted yet, loaded after extract (subset of CONFORMED_TABLES). */
-  readonly tables?: readonly ConformedTable[];
-  /** Tables (still present) carrying `_warning` columns, for warnings_by_reason. */
-  readonly warningTables?: readonly string[];
-  /** Warnings already counted by the profile, by reason. */
+  /** Warnings counted by the profile (rejects.ts countWarnings), by reason. */
   readonly warnings?: Readonly<Record<string, number>>;
   /** Files of the source that the profile did not use. */
   readonly ignoredFiles: readonly string[];
-  /** Raw text tables (still present) per file, kept in staging.* with --keep-staging. */
-  readonly rawTables?: readonly { readonly file: string; readonly name: string; readonly table: string }[];
 }
 
 export interface Profile {

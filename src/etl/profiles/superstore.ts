@@ -26,9 +26,8 @@
 import { quoteIdent } from '../../db/duckdb.ts';
 import type { ColumnSpec } from '../canonical.ts';
 import { readValidated, recordsRead } from '../extract/read-file.ts';
-import { markDuplicateKeys, recordRowRejects } from '../rejects.ts';
+import { countWarnings, markDuplicateKeys, recordRowRejects } from '../rejects.ts';
 import {
-  countWarnings,
   customerColumns,
   emitAll,
   firstRowSql,
