@@ -58,6 +58,46 @@ export async function createToken(
   return { token, token_id: tokenId, role: role.data, regions };
 }
 
+export interface TokenInfo {
+  readonly token_id: string;
+  readonly role: Role;
+  readonly regions: readonly string[] | null;
+  readonly created_at: string;
+  readonly revoked_at: string | null;
+}
+
+function parseRegions(v: unknown): string[] | undefined {
+  if (v === null || v === undefined) return undefined;
+  return z.array(z.string()).parse(typeof v === 'string' ? JSON.parse(v) : v);
+}
+
+/** Every token (never the secret or its hash), oldest first. */
+export async function listTokens(db: Database): Promise<TokenInfo[]> {
+  const rows = await db.all(
+    `SELECT token_id, role, regions, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS created_at,
+            strftime(revoked_at, '%Y-%m-%dT%H:%M:%SZ') AS revoked_at
+     FROM meta.api_token ORDER BY created_at, token_id`,
+  );
+  return rows.map((r) => ({
+    token_id: String(r.token_id),
+    role: RoleSchema.parse(r.role),
+    regions: parseRegions(r.regions) ?? null,
+    created_at: String(r.created_at),
+    revoked_at: r.revoked_at === null ? null : String(r.revoked_at),
+  }));
+}
+
+/** Revokes a token by id; an unknown or already revoked id is an error that names it. */
+export async function revokeToken(db: Database, tokenId: string): Promise<TokenInfo> {
+  const row = await db.one('SELECT revoked_at FROM meta.api_token WHERE token_id = $1', [tokenId]);
+  if (!row) throw new CrmBiError('not_found', `no token with id '${tokenId}' (see crm-bi token list)`);
+  if (row.revoked_at !== null) throw new CrmBiError('usage', `token '${tokenId}' is already revoked`);
+  await db.run('UPDATE meta.api_token SET revoked_at = now() WHERE token_id = $1', [tokenId]);
+  const info = (await listTokens(db)).find((t) => t.token_id === tokenId);
+  if (!info) throw new CrmBiError('internal', `token '${tokenId}' vanished while being revoked`);
+  return info;
+}
+
 /** The principal a token stands for, or undefined when it is unknown or revoked. */
 export async function lookupToken(db: Database, token: string): Promise<Principal | undefined> {
   const row = await db.one(
@@ -66,10 +106,7 @@ export async function lookupToken(db: Database, token: string): Promise<Principa
   );
   if (!row) return undefined;
   const role = RoleSchema.parse(row.role);
-  const regions =
-    row.regions === null || row.regions === undefined
-      ? undefined
-      : z.array(z.string()).parse(typeof row.regions === 'string' ? JSON.parse(row.regions) : row.regions);
+  const regions = parseRegions(row.regions);
   return { role, tokenId: String(row.token_id), ...(regions ? { regions } : {}) };
 }
 

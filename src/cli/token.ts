@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createToken, ROLES, type Role } from '../api/auth.ts';
+import { createToken, listTokens, ROLES, type Role, revokeToken, type TokenInfo } from '../api/auth.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError } from '../errors.ts';
 import { action, log, printJson, withDb, withJson } from './common.ts';
@@ -11,7 +11,22 @@ interface TokenFlags {
   json: boolean;
 }
 
-/** `crm-bi token create`: makes an API token; prints it once, stores only its SHA-256 hash. */
+interface DbFlags {
+  db: string;
+  json: boolean;
+}
+
+function describeToken(t: TokenInfo): string {
+  const regions = t.regions ? t.regions.join(',') : 'all';
+  const state = t.revoked_at ? `revoked ${t.revoked_at}` : 'active';
+  return `${t.token_id}\t${t.role}\t${regions}\t${t.created_at}\t${state}`;
+}
+
+/**
+ * `crm-bi token create|list|revoke`: API tokens. A token is printed once at creation; only its
+ * SHA-256 hash is stored. A revocation reaches a running server when it republishes the warehouse
+ * (within seconds, see src/api/published.ts).
+ */
 export function register(program: Command): void {
   const token = program.command('token').description('manage API tokens');
   const create = token
@@ -38,6 +53,40 @@ export function register(program: Command): void {
             `token ${created.token_id}: role ${created.role}${created.regions ? `, regions ${created.regions.join(', ')}` : ''} (shown once; store it now)`,
           );
         }
+      } finally {
+        db.close();
+      }
+    }),
+  );
+
+  const list = token.command('list').description('list tokens (id, role, regions, created, revoked)');
+  withJson(withDb(list)).action(
+    action(async (flags: DbFlags) => {
+      const db = await openWarehouse(flags.db);
+      try {
+        const tokens = await listTokens(db);
+        if (flags.json) printJson({ tokens });
+        else {
+          process.stdout.write('token_id\trole\tregions\tcreated_at\tstate\n');
+          for (const t of tokens) process.stdout.write(`${describeToken(t)}\n`);
+        }
+      } finally {
+        db.close();
+      }
+    }),
+  );
+
+  const revoke = token
+    .command('revoke')
+    .description('revoke a token by its id; requests with it are refused from then on')
+    .argument('<token-id>', 'the id shown by token create / token list');
+  withJson(withDb(revoke)).action(
+    action(async (tokenId: string, flags: DbFlags) => {
+      const db = await openWarehouse(flags.db);
+      try {
+        const revoked = await revokeToken(db, tokenId);
+        if (flags.json) printJson(revoked);
+        else log(`token ${revoked.token_id} revoked at ${revoked.revoked_at}`);
       } finally {
         db.close();
       }
