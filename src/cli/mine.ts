@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { loadModel } from '../cube/index.ts';
+import { buildRollups } from '../cube/rollups.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
-import { CrmBiError } from '../errors.ts';
+import { CrmBiError, describeError } from '../errors.ts';
 import { parsePeriod } from '../mining/btyd-summary.ts';
 import { MiningRunSummarySchema, runMining } from '../mining/mine.ts';
 import { loadSegmentRules } from '../mining/rfm-segments.ts';
@@ -15,6 +17,7 @@ interface MineFlags {
   readonly k?: string;
   readonly seed: string;
   readonly rules?: string;
+  readonly rollups: boolean;
 }
 
 function wholeNumber(flag: string, value: string, min: number): number {
@@ -35,7 +38,11 @@ export function register(program: Command): void {
     .option('--period <unit>', 'BTYD time unit: day, week or month', 'week')
     .option('--k <k>', 'number of clusters (default: chosen by silhouette and elbow)')
     .option('--seed <seed>', 'seed for every random choice', '42')
-    .option('--rules <file>', 'RFM segment rule table (default: model/rfm-segments.yml)');
+    .option('--rules <file>', 'RFM segment rule table (default: model/rfm-segments.yml)')
+    .option(
+      '--no-rollups',
+      'do not rebuild the cube rollups afterwards (they then stay unused until rebuilt)',
+    );
   withJson(withDb(cmd)).action(
     action(async (flags: MineFlags) => {
       const period = parsePeriod(flags.period);
@@ -53,6 +60,7 @@ export function register(program: Command): void {
           rules,
           progress: log,
         });
+        if (flags.rollups) await rebuildRollups(db);
         if (flags.json) {
           printJson(MiningRunSummarySchema.parse(run));
           return;
@@ -67,4 +75,21 @@ export function register(program: Command): void {
       }
     }),
   );
+}
+
+/**
+ * A mining run changes the data version, so every rollup is stale and unused until rebuilt. The
+ * scores are committed already; a failed rebuild only costs speed (queries read the base tables),
+ * so it is reported and the command still succeeds.
+ */
+async function rebuildRollups(db: Parameters<typeof buildRollups>[0]): Promise<void> {
+  const started = performance.now();
+  try {
+    const built = await buildRollups(db, await loadModel());
+    log(`rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    log(
+      `rollups: not rebuilt (${describeError(e)}); cube queries read the base tables until the next rebuild`,
+    );
+  }
 }

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/cube/index.ts';
+import { freshRollups } from '../../src/cube/rollups.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { readFeatures } from '../../src/mining/features.ts';
@@ -109,11 +111,24 @@ describe('a mining run end to end', () => {
     expect(out.metrics.code_version.package).toBe('0.1.0');
     expect(stderr).toMatch(/rfm: 3000 customers scored/);
     expect(stderr).toMatch(/segmentation: k = 3/);
+    // The run changed the data version; mine rebuilt every rollup for the new version.
+    const w = await openWarehouse(dbPath);
+    try {
+      const model = await loadModel();
+      expect(model.preAggregations.length).toBeGreaterThan(0);
+      expect([...(await freshRollups(w, model))].sort()).toEqual(
+        model.preAggregations.map((p) => p.fullName).sort(),
+      );
+    } finally {
+      w.close();
+    }
   }, 60_000);
 
   it('a second run a half-year earlier keeps the first; the migration matrix shows who moved', async () => {
-    await cli('mine', '--db', dbPath, '--as-of', '2024-06-30', '--k', '3', '--seed', '7');
+    await cli('mine', '--db', dbPath, '--as-of', '2024-06-30', '--k', '3', '--seed', '7', '--no-rollups');
     db = await openWarehouse(dbPath);
+    // --no-rollups: the rollups of run 1 are stale now and no query may use them.
+    expect((await freshRollups(db, await loadModel())).size).toBe(0);
     expect(
       await db.all('SELECT run_id, as_of, count(*) AS n FROM mining.customer_rfm GROUP BY ALL ORDER BY 1'),
     ).toEqual([
