@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.ts';
 import { miningRoutes } from './routes/mining.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
+import type { RegionalSandboxes } from './sandbox/regional.ts';
 import type { Sandbox } from './sandbox/sandbox.ts';
 
 export interface AppOptions {
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Ad hoc SQL; the route answers 404 when absent. */
   readonly sandbox?: Sandbox | null;
+  /** Ad hoc SQL for region-limited tokens (403 for them when absent). */
+  readonly regionalSandboxes?: RegionalSandboxes | null;
   /** Requests without a token act as admin (the local demo only). */
   readonly demoMode?: boolean;
   /** Largest request body in bytes (default 1 MB). */
@@ -80,6 +83,9 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   app.route('/v1/customers', customerRoutes({ db }));
   app.route('/v1/mining', miningRoutes({ db }));
   app.route('/v1/segments', segmentRoutes({ db }));
-  app.route('/v1/adhoc', adhocRoutes({ sandbox: options.sandbox ?? null }));
+  app.route(
+    '/v1/adhoc',
+    adhocRoutes({ sandbox: options.sandbox ?? null, regional: options.regionalSandboxes ?? null }),
+  );
   return app;
 }

@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { createQueryCache, loadModel } from '../cube/index.ts';
 import { createApp } from './app.ts';
 import { publishWarehouse } from './published.ts';
+import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
 
 export interface ServerOptions {
@@ -33,18 +34,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = (m: string) =>
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
+  let regionalRef: RegionalSandboxes | null = null;
   const published = await publishWarehouse(options.dbPath, {
     intervalMs: options.refreshMs ?? 3000,
-    onSwap: () => sandboxRef?.restart(),
+    onSwap: () => {
+      sandboxRef?.restart();
+      regionalRef?.restart();
+    },
     log,
   });
   const sandbox = createSandbox({ snapshot: published.sandboxPath });
   sandboxRef = sandbox;
+  const regionalSandboxes = createRegionalSandboxes({ source: published.sandboxPath });
+  regionalRef = regionalSandboxes;
   const app = createApp({
     db: published.current,
     model,
     cache: createQueryCache(),
     sandbox,
+    regionalSandboxes,
     demoMode: options.demoMode ?? false,
     log: options.log ?? true,
   });
@@ -68,6 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           (server as { closeIdleConnections(): void }).closeIdleConnections();
       });
       sandbox.close();
+      regionalSandboxes.close();
       published.close();
     },
   };

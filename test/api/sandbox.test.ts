@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEnv } from '../../src/api/auth.ts';
+import { createToken } from '../../src/api/auth.ts';
+import { createRegionalSandboxes, type RegionalSandboxes } from '../../src/api/sandbox/regional.ts';
 import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
 import { type ApiFixture, apiFixture, postJson, quietApp } from './fixture.ts';
@@ -10,16 +12,19 @@ import { type ApiFixture, apiFixture, postJson, quietApp } from './fixture.ts';
 let f: ApiFixture;
 let sandbox: Sandbox;
 let app: Hono<ApiEnv>;
+let regional: RegionalSandboxes;
 
 beforeAll(async () => {
   f = await apiFixture();
   const snapshot = join(f.dir, 'warehouse.sandbox.duckdb');
   await publishSnapshot(f.dbPath, snapshot, { schemas: ['core', 'mining'] });
   sandbox = createSandbox({ snapshot, timeoutMs: 4000, rowCap: 1000 });
-  app = quietApp(f, { sandbox });
+  regional = createRegionalSandboxes({ source: snapshot, timeoutMs: 8000, rowCap: 1000, max: 2 });
+  app = quietApp(f, { sandbox, regionalSandboxes: regional });
 });
 afterAll(() => {
   sandbox?.close();
+  regional?.close();
   f?.cleanup();
 });
 
@@ -123,5 +128,75 @@ describe('ad hoc SQL sandbox', () => {
       "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta'",
     );
     expect((body.rows as unknown[][])[0]?.[0]).toBe(0);
+  });
+});
+
+describe('ad hoc SQL for region-limited tokens', () => {
+  const rows = (body: Record<string, unknown>) => body.rows as unknown[][];
+
+  it('sees only its regions: customers, order lines and scores, matching SQL on the warehouse', async () => {
+    const token = f.tokens.europeAnalyst;
+    const regions = await adhoc('SELECT DISTINCT region FROM core.dim_customer ORDER BY 1', token);
+    expect(regions.status).toBe(200);
+    expect(rows(regions.body)).toEqual([['Europe']]);
+
+    const revenue = await adhoc(
+      'SELECT count(*) AS lines, sum(revenue)::DOUBLE AS revenue FROM core.fact_order_line',
+      token,
+    );
+    const expected = await f.db.one(
+      `SELECT count(*) AS lines, sum(o.revenue)::DOUBLE AS revenue
+       FROM core.fact_order_line o JOIN core.dim_customer c USING (customer_key) WHERE c.region = 'Europe'`,
+    );
+    expect(Number(expected?.lines)).toBeGreaterThan(0);
+    expect(rows(revenue.body)[0]).toEqual([Number(expected?.lines), expected?.revenue]);
+
+    // The whole warehouse has more, and anonymous sales are not shown to a regional token.
+    const all = await f.db.one('SELECT count(*) AS n FROM core.fact_order_line');
+    expect(Number(all?.n)).toBeGreaterThan(Number(expected?.lines));
+    const anonymous = await adhoc(
+      'SELECT count(*) FROM core.fact_order_line WHERE customer_key IS NULL',
+      token,
+    );
+    expect(rows(anonymous.body)[0]?.[0]).toBe(0);
+  });
+
+  it('leaves out tables that cannot be cut by region (default deny)', async () => {
+    const token = f.tokens.europeAnalyst;
+    const listed = await adhoc(
+      "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1",
+      token,
+    );
+    const full = await adhoc(
+      "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1",
+    );
+    const regionalTables = rows(listed.body).map((r) => r[0]);
+    const fullTables = rows(full.body).map((r) => r[0]);
+    const missing = fullTables.filter((t) => !regionalTables.includes(t));
+    expect(missing).toEqual(expect.arrayContaining(['core.fact_lead', 'mining.mining_run']));
+    expect(regionalTables).toEqual(
+      expect.arrayContaining([
+        'core.dim_customer',
+        'core.dim_product',
+        'core.fact_order_line',
+        'core.fact_ticket',
+        'mining.customer_rfm',
+        'mining.customer_clv',
+      ]),
+    );
+    expect(regionalTables.every((t) => fullTables.includes(t))).toBe(true);
+    const lead = await adhoc('SELECT count(*) FROM core.fact_lead', token);
+    expect(lead.status).toBe(400);
+    expect((lead.body.error as { message: string }).message).toMatch(/fact_lead/);
+  });
+
+  it('a region name that looks like SQL is a value, not code', async () => {
+    const { token } = await createToken(f.db, { role: 'analyst', regions: ["Europe' OR '1'='1"] });
+    const res = await adhoc('SELECT count(*) FROM core.dim_customer', token);
+    expect(res.status).toBe(200);
+    expect(rows(res.body)[0]?.[0]).toBe(0);
+    await f.db.run('DELETE FROM meta.api_token WHERE regions IS NOT NULL AND regions::VARCHAR LIKE $1', [
+      '%OR%',
+    ]);
   });
 });

@@ -1,27 +1,33 @@
 /**
  * `POST /v1/adhoc` `{ sql }`: one read-only SELECT over a snapshot of core.* and mining.*, run in
- * the sandbox child process (see sandbox/). Analysts and admins only; region-limited tokens are
- * refused, since the snapshot holds every region.
+ * the sandbox child process (see sandbox/). Analysts and admins only. A region-limited token runs
+ * in a sandbox over a snapshot cut to its regions (sandbox/regional.ts), or is refused when the
+ * server has none.
  */
 import { Hono } from 'hono';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
+import type { RegionalSandboxes } from '../sandbox/regional.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { AdhocRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
 
 export interface AdhocRoutesOptions {
   readonly sandbox?: Sandbox | null;
+  /** Sandboxes for region-limited tokens; without them such tokens get 403. */
+  readonly regional?: RegionalSandboxes | null;
 }
 
 export function adhocRoutes(options: AdhocRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.post('/', requireRole('analyst'), async function adhoc(c) {
-    if (c.get('principal').regions !== undefined)
-      throw apiError('forbidden', 'ad hoc SQL is not available to region-limited tokens');
+    const { regions } = c.get('principal');
+    if (regions !== undefined && !options.regional)
+      throw apiError('forbidden', 'ad hoc SQL is not available to region-limited tokens on this server');
     const { sql } = validate(AdhocRequest, await readJson(c));
-    const sandbox = options.sandbox;
-    if (!sandbox) throw apiError('not_found', 'ad hoc SQL is not enabled on this server');
+    if (!options.sandbox) throw apiError('not_found', 'ad hoc SQL is not enabled on this server');
+    const sandbox =
+      regions !== undefined && options.regional ? await options.regional.get(regions) : options.sandbox;
     return c.json(await sandbox.query(sql));
   });
   return app;

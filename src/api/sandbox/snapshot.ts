@@ -8,10 +8,13 @@ import { resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
+import { ALLOWED_REGIONS, regionalCopySql } from './regional-snapshot.ts';
 
 export interface SnapshotOptions {
   /** Copy only these schemas (tables only); all of the database (COPY FROM DATABASE) when absent. */
   readonly schemas?: readonly string[];
+  /** Cut the copied tables to these regions (see regional-snapshot.ts); needs `schemas`. */
+  readonly regions?: readonly string[];
 }
 
 export async function publishSnapshot(
@@ -45,13 +48,32 @@ export async function publishSnapshot(
       const reader = await c.runAndReadAll(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'src' ORDER BY 1, 2",
       );
+      const regions = options.regions;
+      if (regions) {
+        await c.run(`CREATE TEMP TABLE ${ALLOWED_REGIONS} (region VARCHAR)`);
+        for (const region of new Set(regions))
+          await c.run(`INSERT INTO ${ALLOWED_REGIONS} VALUES ($1)`, [region]);
+      }
       for (const [schema, table] of reader.getRowsJS() as [string, string][]) {
         if (!options.schemas.includes(schema)) continue;
         const s = quoteIdent(schema);
+        const t = quoteIdent(table);
+        let sql = `CREATE TABLE dst.${s}.${t} AS SELECT * FROM src.${s}.${t}`;
+        if (regions) {
+          const cols = await c.runAndReadAll(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND schema_name = $1 AND table_name = $2",
+            [schema, table],
+          );
+          const cut = regionalCopySql(
+            schema,
+            table,
+            cols.getRowsJS().map((r) => String(r[0])),
+          );
+          if (cut === null) continue;
+          sql = cut;
+        }
         await c.run(`CREATE SCHEMA IF NOT EXISTS dst.${s}`);
-        await c.run(
-          `CREATE TABLE dst.${s}.${quoteIdent(table)} AS SELECT * FROM src.${s}.${quoteIdent(table)}`,
-        );
+        await c.run(sql);
       }
       for (const schema of options.schemas)
         await c.run(`CREATE SCHEMA IF NOT EXISTS dst.${quoteIdent(schema)}`);
