@@ -15,7 +15,9 @@ import { apiError, handleError } from './errors.ts';
 import { adhocRoutes } from './routes/adhoc.ts';
 import { cubeRoutes } from './routes/cube.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
+import { insightRoutes } from './routes/insights.ts';
 import { miningRoutes } from './routes/mining.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
@@ -37,6 +39,8 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   /** One JSON line per request on stderr (default true). */
   readonly log?: boolean;
+  /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
+  readonly web?: Hono<ApiEnv> | null;
 }
 
 export function createApp(options: AppOptions): Hono<ApiEnv> {
@@ -82,10 +86,13 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   }
   app.route('/v1/customers', customerRoutes({ db }));
   app.route('/v1/mining', miningRoutes({ db }));
+  app.route('/v1/insights', insightRoutes({ db }));
   app.route('/v1/segments', segmentRoutes({ db }));
   app.route(
     '/v1/adhoc',
     adhocRoutes({ sandbox: options.sandbox ?? null, regional: options.regionalSandboxes ?? null }),
   );
+  app.route('/v1', exploreRoutes({ db, model: options.model }));
+  if (options.web) app.route('/', options.web);
   return app;
 }

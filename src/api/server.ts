@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { createQueryCache, loadModel } from '../cube/index.ts';
 import { createApp } from './app.ts';
 import { publishWarehouse } from './published.ts';
+import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
 
@@ -19,6 +20,8 @@ export interface ServerOptions {
   /** How often to look for warehouse changes (ms). */
   readonly refreshMs?: number;
   readonly log?: boolean;
+  /** Serve the dashboards (default true). */
+  readonly dashboards?: boolean;
 }
 
 export interface RunningServer {
@@ -31,6 +34,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const model = await loadModel(options.modelDir);
+  const web = options.dashboards === false ? null : await webRoutes();
   const log = (m: string) =>
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
@@ -55,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     regionalSandboxes,
     demoMode: options.demoMode ?? false,
     log: options.log ?? true,
+    web,
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

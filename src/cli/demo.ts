@@ -73,7 +73,9 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   }
   if (flags.serve && !flags.json) {
     process.stdout.write(`
-Serving the API on http://127.0.0.1:${flags.port} (demo mode: no token needed on localhost). Try:
+Serving the API on http://127.0.0.1:${flags.port} (demo mode: no token needed on localhost).
+Dashboards: http://127.0.0.1:${flags.port}/executive
+Try:
   curl -s 'http://127.0.0.1:${flags.port}/v1/load' -H 'content-type: application/json' \\
     -d '{"query":{"measures":["sales.revenue","customers.count"],"dimensions":["customers.region"]}}'
 Ctrl-C stops it.

@@ -13,7 +13,7 @@ interface ServeFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('serve the HTTP API (Cube REST, customer 360, mining runs, ad hoc SQL)')
+    .description('serve the HTTP API (Cube REST, customer 360, mining runs, ad hoc SQL) and the dashboards')
     .option('--port <p>', 'HTTP port', intOption('--port', 0), 3000)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--demo', 'DEMO MODE: requests without a token act as admin (local use only)', false);
@@ -43,6 +43,7 @@ export async function serveUntilStopped(options: {
     demoMode: options.demoMode,
   });
   log(`crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read through a published copy)`);
+  log(`dashboards: ${server.url}/executive`);
   if (options.demoMode) {
     log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
     log('!! DEMO MODE: requests WITHOUT A TOKEN ACT AS ADMIN. Do not expose this server. !!');

@@ -5,6 +5,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from '../auth.ts';
 import * as S from '../schemas.ts';
+import { explorePaths } from './explore-openapi.ts';
+import { insightPaths } from './insights-openapi.ts';
 
 function schema(s: z.ZodType): Record<string, unknown> {
   const { $schema: _, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any' });
@@ -79,6 +81,8 @@ export function openApiDocument(): Record<string, unknown> {
         requestBody: { required: true, content: { 'application/json': { schema: schema(S.AdhocRequest) } } },
       }),
     },
+    ...explorePaths({ op, json, schema }),
+    ...insightPaths({ op, json }),
   };
   for (const prefix of ['/v1', '/cubejs-api/v1']) {
     paths[`${prefix}/meta`] = { get: op('cubes and members', 'executive', json(S.MetaResponse, 'meta')) };

@@ -1,7 +1,8 @@
 /**
  * `GET /v1/segments/:name/audience.csv` (marketing and above): the customers of an RFM segment or
  * cluster of the latest mining run, as CSV for a campaign tool. Cells a spreadsheet would run as a
- * formula get a leading apostrophe. A region-limited token gets only its regions' customers.
+ * formula get a leading apostrophe. A region-limited token gets only its regions' customers;
+ * `region`, `country` and `channel` query parameters (repeatable) narrow the list.
  *
  * The rows are read from DuckDB in one go (the server's connection is shared, and a pending
  * streamed result would be invalidated by the next query on it); the CSV is sent in chunks.
@@ -12,6 +13,7 @@ import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError } from '../errors.ts';
 import { CustomerParams } from '../schemas.ts';
 import { validate } from '../validate.ts';
+import { effectiveRegions } from './explore.ts';
 
 export interface SegmentRoutesOptions {
   readonly db: () => Database;
@@ -56,7 +58,9 @@ FROM members m
 JOIN core.dim_customer c ON c.customer_durable_key = m.customer_durable_key AND c.is_current
 LEFT JOIN clv ON clv.customer_durable_key = m.customer_durable_key
 LEFT JOIN churn ON churn.customer_durable_key = m.customer_durable_key
-WHERE $2::VARCHAR IS NULL OR list_contains(from_json($2::VARCHAR, '["VARCHAR"]'), c.region)
+WHERE ($2::VARCHAR IS NULL OR list_contains(from_json($2::VARCHAR, '["VARCHAR"]'), c.region))
+  AND ($3::VARCHAR IS NULL OR list_contains(from_json($3::VARCHAR, '["VARCHAR"]'), c.country))
+  AND ($4::VARCHAR IS NULL OR list_contains(from_json($4::VARCHAR, '["VARCHAR"]'), c.channel))
 ORDER BY c.customer_id`;
 
 /** Sizes of the latest run's RFM segments and clusters, within the caller's regions. */
@@ -84,8 +88,20 @@ export function segmentRoutes(options: SegmentRoutesOptions): Hono<ApiEnv> {
   });
   app.get('/:name/audience.csv', requireRole('marketing'), async function audienceCsv(c) {
     const { id: name } = validate(CustomerParams, { id: c.req.param('name') });
-    const { regions } = c.get('principal');
-    const rows = await options.db().all(SQL, [name, regions === undefined ? null : JSON.stringify(regions)]);
+    // ?region=, ?country=, ?channel= (repeatable) narrow the audience; never past the token's regions
+    const regions = effectiveRegions(c.get('principal').regions, c.req.queries('region') ?? []);
+    const listOf = (key: string) => {
+      const values = (c.req.queries(key) ?? []).filter((v) => v !== '');
+      return values.length > 0 ? JSON.stringify(values) : null;
+    };
+    const rows = await options
+      .db()
+      .all(SQL, [
+        name,
+        regions === null ? null : JSON.stringify(regions),
+        listOf('country'),
+        listOf('channel'),
+      ]);
     if (rows.length === 0) {
       const known = await options.db().scalar(
         `SELECT count(*) FROM (SELECT 1 FROM mining.customer_rfm WHERE rfm_segment = $1

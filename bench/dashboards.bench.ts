@@ -1,0 +1,239 @@
+/**
+ * Dashboards in headless Chromium: for every page of the router (web/router.ts), the time to the
+ * first chart (`[data-chart] svg`) and to the fully rendered page (`[data-page-ready]`), cold (a
+ * fresh server: empty query cache, new browser profile) and warm (a second load of the same page
+ * in the same profile), and the bytes transferred. Baseline: the same page's API requests (recorded
+ * from the warm load) sent directly with fetch, in parallel, cold (a fresh server) and warm.
+ * Target: warm page under 1.5 s.
+ *
+ * The warehouse: `--customers 1000000` copies `<work>/bench-load.duckdb` (the load section's) to
+ * `<work>/bench-dashboards-1000000.duckdb` and mines the copy; a smaller size builds
+ * `<work>/bench-dashboards-<n>.duckdb` (generate, load); either is mined twice (an earlier as-of,
+ * then a holdout check with that day as calibration end) on the first run and kept.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Page, type Request, type Response } from 'playwright-core';
+import { startServer } from '../src/api/server.ts';
+import { Database } from '../src/db/duckdb.ts';
+import { openWarehouse } from '../src/db/open-warehouse.ts';
+import { loadSource } from '../src/etl/load.ts';
+import { generate } from '../src/etl/synthetic/generate.ts';
+import { runMining } from '../src/mining/mine.ts';
+import { ROUTES } from '../web/router.ts';
+import { report } from './util.ts';
+
+const CHROMIUM = process.env.CRM_BI_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const TARGET_WARM_MS = 1500;
+
+async function hasScores(path: string): Promise<boolean> {
+  const db = await Database.open(path, { readOnly: true });
+  try {
+    const n = await db.scalar(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mining' AND table_name = 'customer_clv'",
+    );
+    if (Number(n) === 0) return false;
+    return Number(await db.scalar('SELECT count(*) FROM mining.customer_clv')) > 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** Day before the last order minus about six months, as the earlier as-of and the calibration end. */
+async function mineTwice(path: string): Promise<void> {
+  const db = await openWarehouse(path);
+  try {
+    const end = String(
+      await db.scalar(
+        'SELECT (max(ordered_at)::DATE - INTERVAL 183 DAY)::DATE::VARCHAR FROM core.fact_order_line',
+      ),
+    );
+    const t0 = performance.now();
+    await runMining(db, { asOf: end, progress: () => {} });
+    await runMining(db, { calibrationEnd: end, progress: () => {} });
+    console.log(
+      `mined ${path} twice (as-of ${end}, then calibration end ${end}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+async function warehouseFor(customers: number, work: string): Promise<string> {
+  if (customers >= 1_000_000) {
+    // a copy, so mining it never holds the lock on the file other sections read
+    const loaded = join(work, 'bench-load.duckdb');
+    const path = join(work, `bench-dashboards-${customers}.duckdb`);
+    if (existsSync(path) && (await hasScores(path))) return path;
+    if (!existsSync(loaded)) throw new Error(`${loaded} is missing: run the load section first`);
+    copyFileSync(loaded, path);
+    await mineTwice(path);
+    return path;
+  }
+  const path = join(work, `bench-dashboards-${customers}.duckdb`);
+  if (existsSync(path) && (await hasScores(path))) return path;
+  const src = join(work, `export-dashboards-${customers}`);
+  const t0 = performance.now();
+  await generate({ out: src, customers, seed: 42 });
+  const db = await openWarehouse(path);
+  try {
+    await loadSource(db, { source: src, profile: 'canonical', sourceName: 'demo' });
+  } finally {
+    db.close();
+  }
+  console.log(`built ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await mineTwice(path);
+  return path;
+}
+
+interface Load {
+  firstChartMs: number | null;
+  readyMs: number;
+  bytes: number;
+  /** Error states shown on the page and API answers >= 400: a figure is only worth its page. */
+  problems: string[];
+  requests: { method: string; url: string; body: string | null }[];
+}
+
+async function loadPage(page: Page, url: string): Promise<Load> {
+  const finished: Request[] = [];
+  const problems: string[] = [];
+  const onFinished = (r: Request) => finished.push(r);
+  const onResponse = (r: Response) => {
+    if (r.status() >= 400)
+      problems.push(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  };
+  page.on('requestfinished', onFinished);
+  page.on('response', onResponse);
+  const t0 = performance.now();
+  let firstChartMs: number | null = null;
+  const nav = page.goto(url);
+  const firstChart = page
+    .waitForSelector('[data-chart] svg', { timeout: 120_000 })
+    .then(() => {
+      firstChartMs = performance.now() - t0;
+    })
+    .catch(() => {});
+  await nav;
+  await page.waitForSelector('[data-page-ready]', { timeout: 120_000 });
+  const readyMs = performance.now() - t0;
+  await Promise.race([firstChart, new Promise((r) => setTimeout(r, 10))]);
+  page.off('requestfinished', onFinished);
+  page.off('response', onResponse);
+  for (const t of await page.locator('.state.error').allTextContents()) problems.push(t);
+  let bytes = 0;
+  for (const r of finished) {
+    const s = await r.sizes().catch(() => null);
+    if (s) bytes += s.responseBodySize + s.responseHeadersSize + s.requestBodySize + s.requestHeadersSize;
+  }
+  const requests = finished
+    .filter((r) => new URL(r.url()).pathname.startsWith('/v1/') || new URL(r.url()).pathname === '/healthz')
+    .map((r) => ({ method: r.method(), url: r.url(), body: r.postData() }));
+  return { firstChartMs, readyMs, bytes, requests, problems };
+}
+
+async function replay(base: string, requests: Load['requests']): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    requests.map(async (r) => {
+      const u = new URL(r.url);
+      const res = await fetch(`${base}${u.pathname}${u.search}`, {
+        method: r.method,
+        headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip' },
+        ...(r.body === null ? {} : { body: r.body }),
+      });
+      await res.arrayBuffer();
+    }),
+  );
+  return performance.now() - t0;
+}
+
+export async function benchDashboards(customers: number, work: string): Promise<void> {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`\n## Dashboards: skipped, Chromium missing at ${CHROMIUM}`);
+    return;
+  }
+  const dbPath = await warehouseFor(customers, work);
+  const db = await Database.open(dbPath, { readOnly: true });
+  const topId = String(
+    await db.scalar(
+      `SELECT c.customer_id FROM mining.customer_clv v JOIN core.dim_customer c ON c.customer_durable_key = v.customer_durable_key AND c.is_current
+       WHERE v.run_id = (SELECT max(run_id) FROM mining.customer_clv) ORDER BY v.clv DESC LIMIT 1`,
+    ),
+  );
+  const lines = Number(await db.scalar('SELECT count(*) FROM core.fact_order_line'));
+  const people = Number(await db.scalar('SELECT count(*) FROM core.dim_customer WHERE is_current'));
+  db.close();
+  console.log(
+    `\n## Dashboards on ${dbPath} (${people.toLocaleString('en-US')} customers, ${lines.toLocaleString('en-US')} order lines)`,
+  );
+  // CRM_BI_BENCH_PAGES=/executive,/clv limits the run to some pages
+  const only = process.env.CRM_BI_BENCH_PAGES?.split(',');
+  const pages = ROUTES.map((r) => r.path.replace(':id', encodeURIComponent(topId))).filter(
+    (p) => !only || only.some((o) => p.startsWith(o)),
+  );
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const warmTimes: number[] = [];
+  try {
+    for (const path of pages) {
+      // cold: fresh server (empty query cache) and a fresh browser profile
+      let server = await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      let cold: Load;
+      let warm: Load;
+      try {
+        cold = await loadPage(page, `${server.url}${path}`);
+        warm = await loadPage(page, `${server.url}${path}`);
+      } finally {
+        await context.close();
+        await server.close();
+      }
+      server = await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 });
+      let apiCold: number;
+      let apiWarm: number;
+      try {
+        apiCold = await replay(server.url, warm.requests);
+        apiWarm = await replay(server.url, warm.requests);
+      } finally {
+        await server.close();
+      }
+      warmTimes.push(warm.readyMs);
+      const name = path.startsWith('/customers/') ? '/customers/:id' : path;
+      const apiBase = (v: number) => ({ label: `${warm.requests.length} API calls`, value: v });
+      if (cold.firstChartMs !== null)
+        report(`${name} cold: first chart`, cold.firstChartMs, 'ms', apiBase(apiCold));
+      report(`${name} cold: page ready`, cold.readyMs, 'ms', apiBase(apiCold));
+      if (warm.firstChartMs !== null)
+        report(`${name} warm: first chart`, warm.firstChartMs, 'ms', apiBase(apiWarm));
+      report(`${name} warm: page ready`, warm.readyMs, 'ms', apiBase(apiWarm));
+      if (cold.firstChartMs === null) console.log(`${name}: no chart on the page`);
+      for (const [when, l] of [
+        ['cold', cold],
+        ['warm', warm],
+      ] as const) {
+        if (l.problems.length > 0) console.log(`${name} ${when}: PAGE ERRORS ${l.problems.join(' | ')}`);
+      }
+      report(`${name} bytes cold / warm`, cold.bytes / 1024, 'KiB', {
+        label: 'warm',
+        value: warm.bytes / 1024,
+      });
+    }
+  } finally {
+    await browser.close();
+  }
+  const worst = Math.max(...warmTimes);
+  console.log(
+    `target: every page warm under ${TARGET_WARM_MS} ms — slowest warm page ${worst.toFixed(0)} ms: ${worst < TARGET_WARM_MS ? 'met' : 'NOT met'}`,
+  );
+}

@@ -1,0 +1,228 @@
+/**
+ * Routes behind the Segmentation and Explorer pages, mounted under /v1:
+ * - `POST /explore/drill` `{ query, member, value }` and `POST /explore/rollup` `{ query, member }`:
+ *   the cube's drill-down / roll-up (src/cube/olap/drill.ts) applied to a query, so the page follows
+ *   the model's hierarchies without knowing them;
+ * - `GET /segmentation/{rfm-grid,rfm-grid/customers,segments,clusters,migration,cohorts}`: the
+ *   figures of the Segmentation page.
+ * All need the executive role or above. A region-limited token sees only its regions; a `region`
+ * query parameter (repeatable) narrows further and can never widen the token's limit. Segmentation
+ * answers are cached until the server swaps in a new warehouse copy (`x-cache: hit`).
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { drillDown, type Model, type RawQuery, rollUp } from '../../cube/index.ts';
+import type { Database } from '../../db/duckdb.ts';
+import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/migration.ts';
+import { type ApiEnv, requireRole } from '../auth.ts';
+import { apiError, readJson } from '../errors.ts';
+import { validate } from '../validate.ts';
+import {
+  clusterProfiles,
+  cohortRetention,
+  customerKeysIn,
+  rfmCellCustomers,
+  rfmGrid,
+  scoredRun,
+  segmentCards,
+} from './segmentation-sql.ts';
+
+export interface ExploreRoutesOptions {
+  readonly db: () => Database;
+  readonly model: Model;
+}
+
+const Query = z.record(z.string(), z.unknown());
+const Cell = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export const DrillRequest = z.object({ query: Query, member: z.string().min(1).max(200), value: Cell });
+export const RollUpRequest = z.object({ query: Query, member: z.string().min(1).max(200) });
+
+const Int = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD');
+
+export const RunParams = z.object({ run: Int('run', 1, Number.MAX_SAFE_INTEGER).optional() });
+export const CellParams = RunParams.extend({
+  r: Int('r', 1, 5),
+  f: Int('f', 1, 5),
+  limit: Int('limit', 1, 1000).default(100),
+});
+export const MigrationParams = z.object({
+  from: Int('from', 1, Number.MAX_SAFE_INTEGER),
+  to: Int('to', 1, Number.MAX_SAFE_INTEGER),
+  by: z.enum(['rfm_segment', 'cluster_name']).default('rfm_segment'),
+});
+export const CohortParams = z.object({
+  from: Day.optional(),
+  to: Day.optional(),
+  months: Int('months', 1, 120).default(12),
+});
+
+function params(c: Context<ApiEnv>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.req.query())) if (k !== 'region') out[k] = v;
+  return out;
+}
+
+/**
+ * The regions to show as JSON text for SQL, or null for all: the token's limit, narrowed by the
+ * `region` parameters (an empty intersection shows nothing).
+ */
+export function effectiveRegions(
+  limit: readonly string[] | undefined,
+  asked: readonly string[],
+): string[] | null {
+  const wanted = asked.filter((r) => r !== '');
+  if (limit === undefined) return wanted.length > 0 ? wanted : null;
+  return wanted.length > 0 ? wanted.filter((r) => limit.includes(r)) : [...limit];
+}
+
+function regionsOf(c: Context<ApiEnv>): string | null {
+  const regions = effectiveRegions(c.get('principal').regions, c.req.queries('region') ?? []);
+  return regions === null ? null : JSON.stringify(regions);
+}
+
+async function runOf(db: Database, run: number | undefined): Promise<{ run_id: number; as_of: string }> {
+  const row = await scoredRun(db, run);
+  if (!row) {
+    throw apiError(
+      'not_found',
+      run === undefined
+        ? 'no mining run has scored customers yet; run crm-bi mine first'
+        : `no mining run ${run}`,
+    );
+  }
+  return { run_id: Number(row.run_id), as_of: String(row.as_of) };
+}
+
+/** Keeps only the customers in `keys`, recounting cells and the matrix. */
+function narrowMigration(m: SegmentMigration, keys: Set<number>): SegmentMigration {
+  const cells = m.cells
+    .map(({ keys: members, ...cell }) => ({
+      ...cell,
+      customers: (members ?? []).filter((k) => keys.has(k)).length,
+    }))
+    .filter((cell) => cell.customers > 0)
+    .sort((a, b) => b.customers - a.customers || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+  const fromLabels = m.from_labels.filter((l) => cells.some((c) => c.from === l));
+  const toLabels = m.to_labels.filter((l) => cells.some((c) => c.to === l));
+  const matrix = fromLabels.map((f) =>
+    toLabels.map((t) => cells.find((c) => c.from === f && c.to === t)?.customers ?? 0),
+  );
+  return { ...m, from_labels: fromLabels, to_labels: toLabels, matrix, cells };
+}
+
+const CACHE_ENTRIES = 200;
+
+/**
+ * Keeps the segmentation answers per (path, sorted query, caller's regions) while the warehouse copy
+ * is the same object; a swapped snapshot (after a load or a mining run) starts afresh. The cohort
+ * query reads every order line, so a page's second visit should not pay for it again.
+ */
+function answerCache(dbOf: () => Database): MiddlewareHandler<ApiEnv> {
+  const cache = new Map<string, string>();
+  let cachedFor: Database | null = null;
+  return async function segmentationCache(c, next) {
+    const db = dbOf();
+    if (db !== cachedFor) {
+      cache.clear();
+      cachedFor = db;
+    }
+    const params = new URL(c.req.url).searchParams;
+    params.sort();
+    const key = `${c.req.path}?${params.toString()}|${JSON.stringify(c.get('principal').regions ?? null)}`;
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      return c.body(hit, 200, { 'content-type': 'application/json; charset=utf-8', 'x-cache': 'hit' });
+    }
+    await next();
+    if (c.res.status === 200 && db === cachedFor) {
+      cache.set(key, await c.res.clone().text());
+      if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+    }
+  };
+}
+
+export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.use('/explore/*', requireRole('executive'));
+  app.use('/segmentation/*', requireRole('executive'), answerCache(options.db));
+
+  app.post('/explore/drill', async function exploreDrill(c) {
+    const body = validate(DrillRequest, await readJson(c));
+    const query = drillDown(options.model, body.query as RawQuery, {
+      member: body.member,
+      value: body.value,
+    });
+    return c.json({ query });
+  });
+
+  app.post('/explore/rollup', async function exploreRollUp(c) {
+    const body = validate(RollUpRequest, await readJson(c));
+    return c.json({ query: rollUp(options.model, body.query as RawQuery, body.member) });
+  });
+
+  app.get('/segmentation/rfm-grid', async function rfmGridRoute(c) {
+    const { run } = validate(RunParams, params(c));
+    const db = options.db();
+    const r = await runOf(db, run);
+    return c.json({ ...r, cells: await rfmGrid(db, r.run_id, regionsOf(c)) });
+  });
+
+  app.get('/segmentation/rfm-grid/customers', async function rfmCellRoute(c) {
+    const p = validate(CellParams, params(c));
+    const db = options.db();
+    const r = await runOf(db, p.run);
+    const cell = await rfmCellCustomers(db, r.run_id, regionsOf(c), p.r, p.f, p.limit);
+    return c.json({ ...r, r_score: p.r, f_score: p.f, ...cell });
+  });
+
+  app.get('/segmentation/segments', async function segmentCardsRoute(c) {
+    const { run } = validate(RunParams, params(c));
+    const db = options.db();
+    const r = await runOf(db, run);
+    return c.json({ ...r, segments: await segmentCards(db, r.run_id, regionsOf(c)) });
+  });
+
+  app.get('/segmentation/clusters', async function clustersRoute(c) {
+    const { run } = validate(RunParams, params(c));
+    const db = options.db();
+    const r = await runOf(db, run);
+    return c.json({ ...r, clusters: await clusterProfiles(db, r.run_id, regionsOf(c)) });
+  });
+
+  app.get('/segmentation/migration', async function migrationRoute(c) {
+    const p = validate(MigrationParams, params(c));
+    const db = options.db();
+    const regions = regionsOf(c);
+    const by: MigrationBy = p.by;
+    const m = await segmentMigration(db, p.from, p.to, { by, withCustomers: regions !== null });
+    const out = regions === null ? m : narrowMigration(m, await customerKeysIn(db, regions));
+    return c.json({ ...out, cells: out.cells.map(({ keys: _keys, ...cell }) => cell) });
+  });
+
+  app.get('/segmentation/cohorts', async function cohortsRoute(c) {
+    const p = validate(CohortParams, params(c));
+    const rows = await cohortRetention(options.db(), regionsOf(c), p.from ?? null, p.to ?? null, p.months);
+    const sizes = new Map<string, number>();
+    for (const r of rows) if (Number(r.months_since) === 0) sizes.set(String(r.cohort), Number(r.customers));
+    const cells = rows.map((r) => {
+      const size = sizes.get(String(r.cohort)) ?? 0;
+      const customers = Number(r.customers);
+      return {
+        cohort: String(r.cohort),
+        months_since: Number(r.months_since),
+        customers,
+        size,
+        retention: size > 0 ? customers / size : 0,
+      };
+    });
+    return c.json({ months: p.months, cells });
+  });
+  return app;
+}

@@ -1,0 +1,164 @@
+/**
+ * Executive overview in headless Chromium: the KPI cards show what hand-written SQL on the
+ * warehouse gives for the same period and filters, the filter bar and a bar click change the URL
+ * and the numbers, and the page renders without console errors at 1280×800, 390 wide and in dark.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFormatted } from '../../web/format.ts';
+import { type Harness, haveChromium, startHarness } from './harness.ts';
+
+const PERIOD = { from: '2024-01-01', to: '2024-12-31' };
+const PREVIOUS = { from: '2022-12-31', to: '2023-12-31' }; // 2024 has 366 days
+
+describe.skipIf(!haveChromium())('executive overview page', () => {
+  let hx: Harness;
+  beforeAll(async () => {
+    hx = await startHarness();
+  });
+  afterAll(async () => {
+    await hx?.close();
+  });
+
+  /** Revenue, margin and active customers of a period, optionally for one region, by SQL. */
+  async function periodSql(p: { from: string; to: string }, region?: string) {
+    const r = await hx.sql(
+      `SELECT sum(o.revenue)::DOUBLE AS revenue, sum(o.margin)::DOUBLE AS margin,
+              count(DISTINCT o.customer_durable_key) AS active
+       FROM core.fact_order_line o JOIN core.dim_customer c ON c.customer_durable_key = o.customer_durable_key AND c.is_current
+       WHERE o.ordered_at >= $1::DATE AND o.ordered_at < $2::DATE + 1 AND ($3::VARCHAR IS NULL OR c.region = $3)`,
+      [p.from, p.to, region ?? null],
+    );
+    return { revenue: Number(r[0]?.revenue), margin: Number(r[0]?.margin), active: Number(r[0]?.active) };
+  }
+
+  async function kpi(page: import('playwright-core').Page, id: string) {
+    const card = page.locator(`[data-kpi="${id}"]`);
+    return {
+      raw: Number(await card.getAttribute('data-value')),
+      text: parseFormatted((await card.locator('.kpi-value').textContent()) ?? ''),
+      change: (await card.locator('.kpi-change').textContent()) ?? '',
+    };
+  }
+
+  it('shows revenue, margin, active, new customers, retention and average CLV equal to SQL on the warehouse', async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+    const { page } = o;
+    const cur = await periodSql(PERIOD);
+    const prev = await periodSql(PREVIOUS);
+    const revenue = await kpi(page, 'revenue');
+    expect(revenue.raw).toBeCloseTo(cur.revenue, 2);
+    expect(revenue.text).toBeCloseTo(cur.revenue, 0);
+    const expectedChange = ((cur.revenue - prev.revenue) / prev.revenue) * 100;
+    expect(revenue.change).toContain(`${Math.abs(expectedChange).toFixed(1)}%`);
+    expect((await kpi(page, 'margin')).raw).toBeCloseTo(cur.margin, 2);
+    expect((await kpi(page, 'active')).text).toBe(cur.active);
+
+    const firsts = await hx.sql(
+      `WITH f AS (SELECT customer_durable_key, min(ordered_at) AS first_at FROM core.fact_order_line GROUP BY 1)
+       SELECT count(DISTINCT o.customer_durable_key) AS n FROM core.fact_order_line o JOIN f USING (customer_durable_key)
+       WHERE o.ordered_at >= $1::DATE AND o.ordered_at < $2::DATE + 1 AND f.first_at >= $1::DATE`,
+      [PERIOD.from, PERIOD.to],
+    );
+    expect((await kpi(page, 'new')).text).toBe(Number(firsts[0]?.n));
+
+    const retained = await hx.sql(
+      `WITH a AS (SELECT DISTINCT customer_durable_key FROM core.fact_order_line WHERE ordered_at >= $1::DATE AND ordered_at < $2::DATE + 1),
+            b AS (SELECT DISTINCT customer_durable_key FROM core.fact_order_line WHERE ordered_at >= $3::DATE AND ordered_at < $4::DATE + 1)
+       SELECT (SELECT count(*) FROM b WHERE customer_durable_key IN (SELECT * FROM a)) / (SELECT count(*) FROM b) AS r`,
+      [PERIOD.from, PERIOD.to, PREVIOUS.from, PREVIOUS.to],
+    );
+    expect((await kpi(page, 'retention')).raw).toBeCloseTo(Number(retained[0]?.r), 10);
+
+    const clv = await hx.sql(
+      'SELECT avg(clv) AS a FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)',
+    );
+    expect((await kpi(page, 'avg_clv')).raw).toBeCloseTo(Number(clv[0]?.a), 6);
+
+    const top = await hx.sql(
+      `SELECT c.customer_id, v.clv FROM mining.customer_clv v JOIN core.dim_customer c ON c.customer_durable_key = v.customer_durable_key AND c.is_current
+       WHERE v.run_id = (SELECT max(run_id) FROM mining.customer_clv) ORDER BY v.clv DESC, c.customer_id LIMIT 10`,
+    );
+    const ids = await page.locator('#top-customers td[data-col="id"]').allTextContents();
+    expect(ids).toEqual(top.map((r) => String(r.customer_id)));
+
+    const load = await hx.sql('SELECT max(finished_at)::DATE::VARCHAR AS d FROM meta.etl_load');
+    expect(await page.locator('#freshness').textContent()).toContain(String(load[0]?.d));
+    expect(o.errors).toEqual([]);
+    await hx.screenshot(page, 'executive-1280');
+    await o.close();
+  });
+
+  it('a region chosen in the filter bar goes into the URL and limits every figure', async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+    const { page } = o;
+    await page.selectOption('#filter-region', 'Europe');
+    await page.waitForURL(/region=Europe/);
+    await page.waitForSelector('[data-page-ready]');
+    expect(new URL(page.url()).searchParams.getAll('region')).toEqual(['Europe']);
+    const eu = await periodSql(PERIOD, 'Europe');
+    expect((await kpi(page, 'revenue')).raw).toBeCloseTo(eu.revenue, 2);
+    expect((await kpi(page, 'active')).text).toBe(eu.active);
+    const labels = await page
+      .locator('[data-chart="revenue-by-region"] rect[data-label]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
+    expect(labels).toEqual(['Europe']);
+    expect(o.errors).toEqual([]);
+    await o.close();
+  });
+
+  it('clicking a region bar filters the page by that region (cross-filter) and the browser back button undoes it', async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+    const { page } = o;
+    const bar = page.locator('[data-chart="revenue-by-region"] rect[data-label="Asia Pacific"]');
+    const barValue = Number(await bar.getAttribute('data-value'));
+    const ap = await periodSql(PERIOD, 'Asia Pacific');
+    expect(barValue).toBeCloseTo(ap.revenue, 2);
+    await bar.click();
+    await page.waitForURL(/region=Asia\+Pacific/);
+    await page.waitForSelector('[data-page-ready]');
+    expect((await kpi(page, 'revenue')).raw).toBeCloseTo(ap.revenue, 2);
+    expect(await page.inputValue('#filter-region')).toBe('Asia Pacific');
+    await page.goBack();
+    await page.waitForSelector('[data-page-ready]');
+    expect(new URL(page.url()).searchParams.has('region')).toBe(false);
+    expect((await kpi(page, 'revenue')).raw).toBeCloseTo((await periodSql(PERIOD)).revenue, 2);
+    expect(o.errors).toEqual([]);
+    await o.close();
+  });
+
+  it('a segment bar is a keyboard button: Enter on it sets the segment filter', async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+    const { page } = o;
+    const bar = page.locator('[data-chart="revenue-by-segment"] rect[data-label="Champions"]');
+    await bar.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/segment=Champions/);
+    await page.waitForSelector('[data-page-ready]');
+    const r = await hx.sql(
+      `SELECT sum(o.revenue)::DOUBLE AS v FROM core.fact_order_line o
+       JOIN mining.customer_rfm r ON r.customer_durable_key = o.customer_durable_key AND r.run_id = (SELECT max(run_id) FROM mining.customer_rfm)
+       WHERE r.rfm_segment = 'Champions' AND o.ordered_at >= $1::DATE AND o.ordered_at < $2::DATE + 1`,
+      [PERIOD.from, PERIOD.to],
+    );
+    expect((await kpi(page, 'revenue')).raw).toBeCloseTo(Number(r[0]?.v), 2);
+    expect(o.errors).toEqual([]);
+    await o.close();
+  });
+
+  it('without dates it shows the last 12 months with data, and renders on a phone and in dark mode', async () => {
+    const o = await hx.open('/', { width: 390, height: 844 });
+    expect(new URL(o.page.url()).pathname).toBe('/executive');
+    expect(await o.page.locator('#period').textContent()).toContain('2024-01-01 – 2024-12-31');
+    const width = await o.page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await hx.screenshot(o.page, 'executive-390');
+    expect(o.errors).toEqual([]);
+    await o.close();
+    const d = await hx.open('/executive', { colorScheme: 'dark' });
+    const bg = await d.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(21, 23, 27)');
+    await hx.screenshot(d.page, 'executive-dark');
+    expect(d.errors).toEqual([]);
+    await d.close();
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Browser-test harness: one demo-like warehouse (2,000 generated customers, loaded, mined twice so
+ * score history, holdout report cards and segment migration exist), the real server on an
+ * ephemeral port in demo mode, and headless Chromium (Debian's /usr/bin/chromium via playwright-core).
+ * Collects console and page errors per page and saves screenshots under test-artifacts/screenshots/.
+ *
+ * Locally a missing Chromium skips with a message; under CI=true it fails.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { createToken } from '../../src/api/auth.ts';
+import { type RunningServer, startServer } from '../../src/api/server.ts';
+import { Database, type Params, type Row } from '../../src/db/duckdb.ts';
+import { openWarehouse } from '../../src/db/open-warehouse.ts';
+import { loadSource } from '../../src/etl/load.ts';
+import { generate } from '../../src/etl/synthetic/generate.ts';
+import { runMining } from '../../src/mining/mine.ts';
+import { tempDir } from '../helpers/warehouse.ts';
+
+export const CHROMIUM = process.env.CRM_BI_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const SCREENSHOT_DIR = resolve(import.meta.dirname, '..', '..', 'test-artifacts', 'screenshots');
+
+/** The as-of day of the first mining run and the calibration end of the second. */
+export const EARLIER_AS_OF = '2024-06-30';
+
+/**
+ * True when Chromium is installed. Otherwise: under CI=true this throws; locally it says why the
+ * tests are skipped and returns false (use with `describe.skipIf(!haveChromium())`).
+ */
+export function haveChromium(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const message = `Chromium missing at ${CHROMIUM} (apt-get install -y chromium, or set CRM_BI_CHROMIUM)`;
+  if (process.env.CI === 'true') throw new Error(`${message}; CI=true forbids skipping`);
+  console.warn(`skipping browser tests: ${message}`);
+  return false;
+}
+
+export interface OpenedPage {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  /** Console errors and uncaught page errors seen so far. */
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly width?: number;
+  readonly height?: number;
+  readonly colorScheme?: 'light' | 'dark';
+  /** A bearer token put in sessionStorage before the page loads. */
+  readonly token?: string;
+  /** Wait for this selector after loading (default `[data-page-ready]`: the page finished rendering). */
+  readonly waitFor?: string | null;
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly dbPath: string;
+  /** Read-only connection to the warehouse the server publishes, for hand-written SQL. */
+  readonly db: Database;
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  /** An executive token limited to Europe. */
+  readonly europeToken: string;
+  /** Opens a page of the dashboards (path with query) at 1280×800 unless told otherwise. */
+  open(path: string, options?: OpenOptions): Promise<OpenedPage>;
+  /** Calls the API directly (demo mode: no token needed unless given). */
+  api<T = unknown>(path: string, body?: unknown, token?: string): Promise<T>;
+  /** POST /v1/load; returns the rows. */
+  load(query: unknown, token?: string): Promise<Row[]>;
+  sql(text: string, params?: Params): Promise<Row[]>;
+  screenshot(page: Page, name: string, fullPage?: boolean): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Builds the warehouse, starts the server and Chromium. Call once per test file (beforeAll). */
+export async function startHarness(options: { customers?: number; seed?: number } = {}): Promise<Harness> {
+  const { dir, cleanup } = tempDir('crm-bi-browser-');
+  const src = join(dir, 'src');
+  const dbPath = join(dir, 'warehouse.duckdb');
+  await generate({ out: src, customers: options.customers ?? 2000, seed: options.seed ?? 42 });
+  const w = await openWarehouse(dbPath);
+  let europeToken: string;
+  try {
+    await loadSource(w, { source: src, profile: 'canonical', sourceName: 'demo' });
+    await runMining(w, { asOf: EARLIER_AS_OF, seed: 42, progress: () => {} });
+    await runMining(w, { calibrationEnd: EARLIER_AS_OF, seed: 42, progress: () => {} });
+    europeToken = (await createToken(w, { role: 'executive', regions: ['Europe'] })).token;
+    await w.run('CHECKPOINT');
+  } finally {
+    w.close();
+  }
+  const server = await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 });
+  const db = await Database.open(dbPath, { readOnly: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+
+  async function api<T>(path: string, body?: unknown, token?: string): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(`${server.url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  return {
+    url: server.url,
+    dbPath,
+    db,
+    server,
+    browser,
+    europeToken,
+    async open(path, o = {}) {
+      const context = await browser.newContext({
+        viewport: { width: o.width ?? 1280, height: o.height ?? 800 },
+        colorScheme: o.colorScheme ?? 'light',
+        acceptDownloads: true,
+      });
+      if (o.token) {
+        const token = o.token;
+        await context.addInitScript((t) => sessionStorage.setItem('crm-bi-token', t), token);
+      }
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+      page.on('response', async (r) => {
+        if (r.status() >= 500) {
+          const body = await r.text().catch(() => '');
+          errors.push(
+            `http ${r.status()} ${r.request().method()} ${r.url()} ${r.request().postData() ?? ''} -> ${body.slice(0, 300)}`,
+          );
+        }
+      });
+      await page.goto(`${server.url}${path}`);
+      const waitFor = o.waitFor === undefined ? '[data-page-ready]' : o.waitFor;
+      if (waitFor) await page.waitForSelector(waitFor, { timeout: 30_000 });
+      return { page, context, errors, close: () => context.close() };
+    },
+    api,
+    async load(query, token) {
+      return (await api<{ data: Row[] }>('/v1/load', { query }, token)).data;
+    },
+    sql: (text, params) => db.all(text, params),
+    async screenshot(page, name, fullPage = true) {
+      const file = join(SCREENSHOT_DIR, `${name}.png`);
+      await page.screenshot({ path: file, fullPage });
+      return file;
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      await server.close();
+      db.close();
+      cleanup();
+    },
+  };
+}

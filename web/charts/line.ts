@@ -1,0 +1,65 @@
+/**
+ * Lines of (x, y) points, one per named series, with a legend: tracking curves (expected vs.
+ * actual), the Pareto curve, calibration (with a diagonal), lift by decile.
+ */
+import * as Plot from '@observablehq/plot';
+
+export interface LinePoint {
+  readonly x: number;
+  readonly y: number;
+  readonly series: string;
+}
+
+export interface LineOptions {
+  readonly document: Document;
+  readonly width?: number;
+  readonly height?: number;
+  readonly xLabel?: string;
+  readonly yLabel?: string;
+  /** Draw y = x (calibration, Pareto equality line). */
+  readonly diagonal?: boolean;
+  /** A vertical rule, e.g. the end of the calibration period. */
+  readonly ruleX?: number;
+  readonly yFormat?: (v: number) => string;
+  readonly xFormat?: (v: number) => string;
+  readonly dots?: boolean;
+}
+
+export function lineChart(points: readonly LinePoint[], options: LineOptions): SVGSVGElement | HTMLElement {
+  const data = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const series = [...new Set(data.map((p) => p.series))];
+  const marks: Plot.Markish[] = [];
+  if (options.diagonal) {
+    const xs = data.map((p) => p.x);
+    const lo = Math.min(0, ...xs);
+    const hi = Math.max(1, ...xs);
+    marks.push(
+      Plot.line(
+        [
+          { x: lo, y: lo },
+          { x: hi, y: hi },
+        ],
+        { x: 'x', y: 'y', stroke: 'var(--muted)', strokeDasharray: '4 3' },
+      ),
+    );
+  }
+  if (options.ruleX !== undefined)
+    marks.push(Plot.ruleX([options.ruleX], { stroke: 'var(--muted)', strokeDasharray: '2 2' }));
+  marks.push(Plot.line(data, { x: 'x', y: 'y', stroke: 'series', strokeWidth: 2 }));
+  if (options.dots) marks.push(Plot.dot(data, { x: 'x', y: 'y', fill: 'series', r: 3 }));
+  const el = Plot.plot({
+    document: options.document,
+    width: options.width ?? 560,
+    height: options.height ?? 260,
+    marginLeft: 56,
+    x: { label: options.xLabel ?? null, ...(options.xFormat ? { tickFormat: options.xFormat } : {}) },
+    y: {
+      label: options.yLabel ?? null,
+      grid: true,
+      ...(options.yFormat ? { tickFormat: options.yFormat } : {}),
+    },
+    color: { domain: series, legend: series.length > 1 },
+    marks,
+  });
+  return el;
+}

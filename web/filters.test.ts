@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { cubeFilters, filtersToSearch, isIsoDate, parseFilters, previousPeriod } from './filters.ts';
+
+describe('filters in the URL', () => {
+  it('reads repeated and comma-separated lists, de-duplicated, and keeps only real dates', () => {
+    const f = parseFilters(
+      '?from=2024-01-01&to=2024-02-30&region=Europe,Asia&region=Europe&segment=At%20Risk',
+    );
+    expect(f).toEqual({ from: '2024-01-01', to: null, region: ['Europe', 'Asia'], segment: ['At Risk'] });
+  });
+
+  it('writes lists as repeated parameters and keeps page-local parameters', () => {
+    const p = filtersToSearch(
+      { from: '2024-01-01', to: null, region: ['Europe', 'Asia'], segment: [] },
+      new URLSearchParams('customer=C1&region=Old'),
+    );
+    expect(p.toString()).toBe('customer=C1&from=2024-01-01&region=Europe&region=Asia');
+    expect(parseFilters(p)).toEqual({
+      from: '2024-01-01',
+      to: null,
+      region: ['Europe', 'Asia'],
+      segment: [],
+    });
+  });
+
+  it('knows calendar dates', () => {
+    expect(isIsoDate('2024-02-29')).toBe(true);
+    expect(isIsoDate('2023-02-29')).toBe(false);
+    expect(isIsoDate('2024-1-01')).toBe(false);
+  });
+});
+
+describe('cubeFilters', () => {
+  it('turns region and segment into equals filters and the dates into a dateRange on sales.ordered_at', () => {
+    expect(
+      cubeFilters({ from: '2024-01-01', to: '2024-03-31', region: ['Europe'], segment: ['Champions'] }),
+    ).toEqual({
+      filters: [
+        { member: 'customers.region', operator: 'equals', values: ['Europe'] },
+        { member: 'customers.rfm_segment', operator: 'equals', values: ['Champions'] },
+      ],
+      timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-03-31'] }],
+    });
+  });
+  it('leaves dates out for snapshot measures and adds a granularity when asked', () => {
+    const f = { from: '2024-01-01', to: null, region: [], segment: [] };
+    expect(cubeFilters(f, { dates: false })).toEqual({ filters: [], timeDimensions: [] });
+    expect(cubeFilters(f, { granularity: 'month' }).timeDimensions).toEqual([
+      { dimension: 'sales.ordered_at', granularity: 'month', dateRange: ['2024-01-01', '2999-12-31'] },
+    ]);
+  });
+});
+
+describe('previousPeriod', () => {
+  it('is the same number of days ending the day before from', () => {
+    expect(previousPeriod({ from: '2024-03-01', to: '2024-03-31', region: [], segment: [] })).toEqual({
+      from: '2024-01-30',
+      to: '2024-02-29',
+    });
+    expect(previousPeriod({ from: '2024-01-01', to: null, region: [], segment: [] })).toBeNull();
+  });
+});
