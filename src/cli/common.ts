@@ -2,9 +2,25 @@ import type { Command } from 'commander';
 import { DEFAULT_DB_PATH } from '../db/duckdb.ts';
 import { describeError, isCrmBiError } from '../errors.ts';
 
+/** Commands that run on a ClickHouse `--db` (the rest need a DuckDB warehouse file). */
+const CLICKHOUSE_COMMANDS = new Set(['query', 'load']);
+
 /** Adds the `--db` option every warehouse command takes. */
 export function withDb(cmd: Command): Command {
-  return cmd.option('--db <file>', 'warehouse file (DuckDB)', process.env.CRM_BI_DB ?? DEFAULT_DB_PATH);
+  cmd.hook('preAction', (command: Command) => {
+    const db = command.opts<{ db?: string }>().db;
+    if (db !== undefined && /^clickhouse:\/\//i.test(db) && !CLICKHOUSE_COMMANDS.has(command.name())) {
+      process.stderr.write(
+        `crm-bi: ${command.name()} needs a DuckDB warehouse file; a ClickHouse --db works with: ${[...CLICKHOUSE_COMMANDS].join(', ')} (see docs/scale-out.md)\n`,
+      );
+      process.exit(2);
+    }
+  });
+  return cmd.option(
+    '--db <file>',
+    'warehouse file (DuckDB), or clickhouse://host:port/database for query and load',
+    process.env.CRM_BI_DB ?? DEFAULT_DB_PATH,
+  );
 }
 
 /** Adds `--json`: one JSON object on stdout instead of the human summary. */

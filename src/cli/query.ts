@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { compileForClickHouse, runClickHouseQuery } from '../clickhouse/run-query.ts';
 import { compileQuery } from '../cube/compile.ts';
 import { defaultModelDir, loadModel } from '../cube/model/load.ts';
 import type { Model } from '../cube/model/types.ts';
@@ -9,6 +10,7 @@ import { toCsv } from '../cube/result/csv.ts';
 import { toTextTable } from '../cube/result/table.ts';
 import { buildRollups } from '../cube/rollups.ts';
 import { explainQuery, runQuery } from '../cube/run.ts';
+import { ClickHouseCluster, isClickHouseUrl } from '../db/clickhouse.ts';
 import { Database, quoteLiteral } from '../db/duckdb.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError, isCrmBiError } from '../errors.ts';
@@ -71,6 +73,27 @@ async function toParquet(db: Database, model: Model, query: string, flags: Query
   log(`wrote ${flags.out}`);
 }
 
+/** `--db clickhouse://...`: the query runs on the cluster (no rollups, no parquet there). */
+async function queryClickHouse(model: Model, q: string, flags: QueryFlags, format: Format): Promise<void> {
+  if (flags.sqlOnly) {
+    const c = compileForClickHouse(model, q);
+    printJson({ sql: c.sql, params: c.params, rollup: null, rollups: [] });
+    return;
+  }
+  if (format === 'parquet') {
+    throw new CrmBiError(
+      'usage',
+      '--format parquet is not supported with a ClickHouse --db; use arrow or csv',
+    );
+  }
+  const response = await runClickHouseQuery(ClickHouseCluster.fromUrl(flags.db), model, q);
+  if (format === 'json') write(flags, `${JSON.stringify(response)}\n`);
+  else if (format === 'csv') write(flags, toCsv(response, { safeFormulas: flags.safeCsv }));
+  else if (format === 'arrow') write(flags, toArrow(response));
+  else write(flags, toTextTable(response));
+  if (flags.out !== undefined) log(`wrote ${flags.out}`);
+}
+
 /** `crm-bi query`: runs a Cube query on the warehouse (or prints its SQL). */
 export function register(program: Command): void {
   const cmd = program
@@ -100,6 +123,12 @@ export function register(program: Command): void {
         throw new CrmBiError('usage', 'give a query as JSON, or --file q.json (or --build-rollups)');
       }
       if (flags.buildRollups) {
+        if (isClickHouseUrl(flags.db)) {
+          throw new CrmBiError(
+            'usage',
+            '--build-rollups needs a DuckDB --db; rollups are not built on ClickHouse',
+          );
+        }
         const db = await openWarehouse(flags.db);
         try {
           for (const r of await buildRollups(db, model))
@@ -110,6 +139,10 @@ export function register(program: Command): void {
         if (query === undefined) return;
       }
       const q = query as string;
+      if (isClickHouseUrl(flags.db)) {
+        await queryClickHouse(model, q, flags, format);
+        return;
+      }
       if (flags.sqlOnly) {
         const db = await openForRead(flags.db);
         try {

@@ -111,7 +111,16 @@ export async function runQuery(
 
 async function execute(db: Database, model: Model, c: CompiledStatement): Promise<LoadResponse> {
   const result = await db.read(c.sql, c.params);
-  const { data, total } = await convertRows(result, c.columns);
+  return loadResponse(model, c, await convertRows(result, c.columns), 'duckdb');
+}
+
+/** Cube's response for one statement's converted rows (shared by every engine). */
+export function loadResponse(
+  model: Model,
+  c: CompiledStatement,
+  { data, total }: { readonly data: LoadResponse['data']; readonly total?: number },
+  dbType: string,
+): LoadResponse {
   const q = c.query;
   const usedPreAggregations: LoadResponse['usedPreAggregations'] = {};
   for (const name of c.rollups) {
@@ -127,6 +136,6 @@ async function execute(db: Database, model: Model, c: CompiledStatement): Promis
     lastRefreshTime: new Date().toISOString(),
     usedPreAggregations,
     dataSource: 'default',
-    dbType: 'duckdb',
+    dbType,
   };
 }

@@ -1,21 +1,40 @@
 /**
- * ClickHouse, as a second dialect over the same planner (a sketch: compiled and tested as SQL
- * text, not yet run against a server). Typed `{pN:Type}` placeholders, toTimeZone/toStartOf*,
- * uniqExact/uniq, -If combinators instead of FILTER. Previous-period windows (RANGE frames over
- * intervals) are not available and are refused.
+ * ClickHouse (18.16 and later), a second dialect over the same planner. Values are rendered by
+ * `clickhouseLiteral` (18.16 cannot bind parameters), so the compiled statement has no
+ * parameters. toTimeZone/toStartOf* for time buckets, uniqExact/uniq for distinct counts,
+ * -If combinators instead of FILTER, subtotals as a UNION ALL of one GROUP BY per grouping set,
+ * CTEs inlined. What 18.16 lacks — window functions (running totals, previous period, percent
+ * of total), more than one JOIN per SELECT — is refused with a typed "not supported on this
+ * engine" error rather than answered with different numbers.
  */
 
 import { QueryCompiler } from '../compiler/query-compiler.ts';
 import { cubeError } from '../errors.ts';
+import { groupingSetIndexes, groupingValue } from '../ir/grouping.ts';
 import type {
   AggregateNode,
+  BinaryNode,
   FrameNode,
-  ParamValue,
+  GroupingNode,
   SqlType,
   StringMatchNode,
   TimeTruncNode,
   ToLocalTimeNode,
+  ValueNode,
+  WindowNode,
 } from '../ir/nodes.ts';
+import {
+  AliasNode,
+  DerivedNode,
+  GroupByNode,
+  LiteralNode,
+  type Node,
+  SelectNode,
+  StarNode,
+  TableNode,
+  UnionNode,
+} from '../ir/nodes.ts';
+import { clickhouseLiteral } from './clickhouse-literal.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -26,31 +45,66 @@ const TRUNC = {
   year: 'toStartOfYear',
 };
 
+function unsupported(what: string): Error {
+  return cubeError('unsupported', `${what} is not supported on this engine (ClickHouse); run it on DuckDB`);
+}
+
 export class ClickHouseQueryCompiler extends QueryCompiler {
+  /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
+  private readonly ctes = new Map<string, SelectNode | UnionNode>();
+
+  protected override visitSelect(node: SelectNode): void {
+    if (node.joins.length > 1) {
+      throw unsupported('a query whose members need more than one JOIN in one SELECT (ClickHouse 18.16)');
+    }
+    for (const cte of node.with) this.ctes.set(cte.name, cte.query);
+    if (node.groupBy?.subtotals) {
+      this.visit(subtotalsAsUnion({ ...node, with: [] }));
+      return;
+    }
+    let from = node.from;
+    if (node.joins.length > 0 && from.kind === 'Table' && from.schema !== undefined) {
+      // 18.16 loses qualified names when a Distributed table on the left of a JOIN is rewritten
+      // for its shards; reading it in a subquery joins on the entry node (correct, not pushed down).
+      const table = TableNode.create(from.table, from.schema);
+      from = DerivedNode.create(
+        SelectNode.create({ selections: [StarNode.create()], from: table }),
+        from.alias ?? from.table,
+      );
+    }
+    super.visitSelect({ ...node, with: [], from });
+  }
+
+  protected override visitTable(node: TableNode): void {
+    const cte = node.schema === undefined ? this.ctes.get(node.table) : undefined;
+    if (cte === undefined) {
+      super.visitTable(node);
+      return;
+    }
+    this.append('(\n');
+    this.visit(cte);
+    this.append('\n)');
+    if (node.alias !== undefined) this.append(` AS ${this.quoteIdentifier(node.alias)}`);
+  }
+
   protected override quoteIdentifier(name: string): string {
     return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
   }
 
-  protected override placeholder(index: number, value: ParamValue): string {
-    const type =
-      typeof value === 'number'
-        ? Number.isInteger(value)
-          ? 'Int64'
-          : 'Float64'
-        : typeof value === 'boolean'
-          ? 'Bool'
-          : value === null
-            ? 'Nullable(String)'
-            : 'String';
-    return `{p${index}:${type}}`;
+  protected override visitValue(node: ValueNode): void {
+    this.append(clickhouseLiteral(node.value, node.cast));
+  }
+
+  protected override visitLiteral(node: LiteralNode): void {
+    if (typeof node.value === 'boolean') this.append(node.value ? '1' : '0');
+    else super.visitLiteral(node);
   }
 
   protected override typeName(type: SqlType): string {
     switch (type) {
       case 'timestamptz':
-        return "DateTime64(3, 'UTC')";
       case 'timestamp':
-        return 'DateTime64(3)';
+        return "DateTime('UTC')";
       case 'date':
         return 'Date';
       case 'double':
@@ -58,7 +112,7 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       case 'varchar':
         return 'String';
       case 'boolean':
-        return 'Bool';
+        return 'UInt8';
       case 'bigint':
         return 'Int64';
     }
@@ -80,11 +134,11 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
 
   protected override visitStringMatch(node: StringMatchNode): void {
     if (node.mode === 'contains') {
-      this.append('(positionCaseInsensitiveUTF8(');
+      this.append('(position(lowerUTF8(');
       this.visit(node.node);
-      this.append(', ');
+      this.append('), lowerUTF8(');
       this.visit(node.value);
-      this.append(') > 0)');
+      this.append(')) > 0)');
       return;
     }
     this.append(node.mode === 'startsWith' ? 'startsWith(lowerUTF8(' : 'endsWith(lowerUTF8(');
@@ -98,24 +152,106 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     const base =
       node.fn === 'count_distinct' ? 'uniqExact' : node.fn === 'count_distinct_approx' ? 'uniq' : node.fn;
     const name = node.filter === null ? base : `${base}If`;
-    this.append(`${name}(`);
+    // DuckDB's sum/avg/min/max over no (non-NULL) input is NULL; ClickHouse's is 0 (or nan), and
+    // 18.16 has no -OrNull combinator, so the NULL is spelled out.
+    const nullWhenEmpty = node.arg !== null && node.fn !== 'count' && base === node.fn;
+    if (nullWhenEmpty && node.arg !== null) {
+      this.append('if(countIf((');
+      this.visit(node.arg);
+      this.append(') IS NOT NULL');
+      if (node.filter !== null) {
+        this.append(' AND (');
+        this.visit(node.filter);
+        this.append(')');
+      }
+      this.append(') = 0, NULL, ');
+    }
+    // sums and averages of Decimal stay Decimal in ClickHouse, and a model's `{a} / {b}` would
+    // then divide at the column's scale; DuckDB divides in DOUBLE, so these leave as Float64
+    const toFloat = node.fn === 'sum' || node.fn === 'avg';
+    this.append(toFloat ? `toFloat64(${name}(` : `${name}(`);
     if (node.arg !== null) this.visit(node.arg);
     if (node.filter !== null) {
       if (node.arg !== null) this.append(', ');
       this.visit(node.filter);
     }
-    this.append(')');
+    this.append(toFloat ? '))' : ')');
+    if (nullWhenEmpty) this.append(')');
   }
 
-  protected override visitFrame(frame: FrameNode): void {
-    if (frame.kind === 'RangeAt') {
-      throw cubeError(
-        'unsupported',
-        'previousPeriod and periodOverPeriod are not available on ClickHouse; use compareDateRange',
-      );
+  protected override visitBinary(node: BinaryNode): void {
+    if (node.op !== '/') {
+      super.visitBinary(node);
+      return;
     }
-    super.visitFrame(frame);
+    // Decimal / Decimal keeps the scale (4 digits) in ClickHouse; DuckDB divides in DOUBLE
+    this.append('(toFloat64(');
+    this.visit(node.left);
+    this.append(') / toFloat64(');
+    this.visit(node.right);
+    this.append('))');
   }
+
+  protected override visitGroupBy(node: GroupByNode): void {
+    if (node.subtotals !== null)
+      throw new Error('subtotals reach the GROUP BY only through subtotalsAsUnion');
+    super.visitGroupBy(node);
+  }
+
+  protected override visitGrouping(_node: GroupingNode): void {
+    throw unsupported('subtotals (GROUPING)');
+  }
+
+  protected override visitWindow(_node: WindowNode): void {
+    throw unsupported('a calculation over windows (running totals, previous period)');
+  }
+
+  protected override visitFrame(_frame: FrameNode): void {
+    throw unsupported('a calculation over windows (running totals, previous period)');
+  }
+}
+
+/**
+ * 18.16 has no GROUPING SETS and no GROUPING() (its WITH ROLLUP marks subtotal rows with default
+ * values, indistinguishable from real ones), so subtotals become a UNION ALL of one GROUP BY per
+ * grouping set: rolled-up dimensions are NULL and GROUPING(...) is the set's constant; order and
+ * paging apply to the union.
+ */
+function subtotalsAsUnion(node: SelectNode): SelectNode {
+  const group = node.groupBy as GroupByNode;
+  const st = group.subtotals as NonNullable<GroupByNode['subtotals']>;
+  const overKeys = st.over.map((n) => {
+    if (n.kind !== 'Column') throw unsupported('subtotals over an expression');
+    return n.column;
+  });
+  const branches = groupingSetIndexes(st.mode, st.over.length, st.sets).map((set) => {
+    const kept = new Set(set.map((i) => overKeys[i]));
+    const selections = node.selections.map((sel) => {
+      if (sel.kind !== 'Alias') return sel;
+      if (sel.node.kind === 'Grouping') {
+        return AliasNode.create(LiteralNode.create(groupingValue(st.over.length, set)), sel.alias);
+      }
+      return overKeys.includes(sel.alias) && !kept.has(sel.alias)
+        ? AliasNode.create(LiteralNode.create(null), sel.alias)
+        : sel;
+    });
+    const items = [...group.items, ...set.map((i) => st.over[i] as Node)];
+    return SelectNode.create({
+      ...node,
+      selections,
+      groupBy: items.length > 0 ? GroupByNode.create(items) : null,
+      orderBy: [],
+      limit: null,
+      offset: null,
+    });
+  });
+  return SelectNode.create({
+    selections: [StarNode.create()],
+    from: DerivedNode.create(UnionNode.create(branches), 'subtotals'),
+    orderBy: node.orderBy,
+    limit: node.limit,
+    offset: node.offset,
+  });
 }
 
 export const clickhouseDialect: Dialect = {

@@ -1,0 +1,130 @@
+/**
+ * DuckDB against the 2-shard ClickHouse cluster as the data grows: for each size, a synthetic
+ * warehouse of N order lines (generateBenchWarehouse) is built in DuckDB, synced to the cluster
+ * (`crm-bi sync`: streamed, reconciled), and the 10 dashboard queries of cube.bench.ts run on both
+ * engines (median of runs, cache and rollups off). Printed as a cost curve: time vs rows per engine.
+ *
+ * Needs $CRM_BI_BENCH_CLICKHOUSE_URL or $CRM_BI_TEST_CLICKHOUSE_URL (scripts/ci/start-clickhouse.sh);
+ * it replaces the warehouse tables on that cluster. Sizes: $CRM_BI_BENCH_CLICKHOUSE_LINES
+ * (comma-separated, default 1000000,10000000).
+ * `npx tsx bench/clickhouse.bench.ts [--lines 1000000,10000000] [--runs 3]`
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runClickHouseQuery } from '../src/clickhouse/run-query.ts';
+import { syncWarehouse } from '../src/clickhouse/sync.ts';
+import { loadModel } from '../src/cube/model/load.ts';
+import { runQuery } from '../src/cube/run.ts';
+import { ClickHouseCluster } from '../src/db/clickhouse.ts';
+import { Database } from '../src/db/duckdb.ts';
+import { generateBenchWarehouse, QUERIES } from './cube.bench.ts';
+import { median } from './util.ts';
+
+interface SizeResult {
+  readonly lines: number;
+  readonly duckLoadS: number;
+  readonly syncS: number;
+  /** per query: [DuckDB ms, ClickHouse ms or null when the engine refuses it] */
+  readonly queries: readonly (readonly [number, number | null])[];
+}
+
+async function time(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+function sizesFromEnv(): number[] {
+  const text = process.env.CRM_BI_BENCH_CLICKHOUSE_LINES ?? '1000000,10000000';
+  return text.split(',').map((s) => Number(s.trim()));
+}
+
+export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs = 3): Promise<SizeResult[]> {
+  const url = process.env.CRM_BI_BENCH_CLICKHOUSE_URL ?? process.env.CRM_BI_TEST_CLICKHOUSE_URL;
+  console.log('\n## Scale-out: DuckDB vs the 2-shard ClickHouse cluster');
+  if (!url) {
+    console.log('skipped: set CRM_BI_BENCH_CLICKHOUSE_URL (or source scripts/ci/start-clickhouse.sh)');
+    return [];
+  }
+  const cluster = ClickHouseCluster.fromUrl(url);
+  const model = await loadModel();
+  mkdirSync(work, { recursive: true });
+  const results: SizeResult[] = [];
+  for (const lines of sizes) {
+    const path = join(work, `bench-clickhouse-${lines}.duckdb`);
+    if (existsSync(path)) rmSync(path);
+    let t0 = performance.now();
+    await generateBenchWarehouse(path, lines);
+    const duckLoadS = (performance.now() - t0) / 1000;
+    const db = await Database.open(path, { readOnly: true });
+    try {
+      t0 = performance.now();
+      await syncWarehouse(db, cluster);
+      const syncS = (performance.now() - t0) / 1000;
+      const queries: [number, number | null][] = [];
+      for (const q of QUERIES) {
+        const duck = await time(
+          () => runQuery(db, model, q.query, { useRollups: false, cache: false }),
+          runs,
+        );
+        let ch: number | null = null;
+        try {
+          ch = await time(() => runClickHouseQuery(cluster, model, q.query), runs);
+        } catch (e) {
+          if (!(e instanceof Error && /not supported on this engine/.test(e.message))) throw e;
+        }
+        queries.push([duck, ch]);
+      }
+      results.push({ lines, duckLoadS, syncS, queries });
+      printSize(results[results.length - 1] as SizeResult);
+    } finally {
+      db.close();
+      rmSync(path, { force: true });
+    }
+  }
+  printCurve(results);
+  return results;
+}
+
+function printSize(r: SizeResult): void {
+  console.log(`\n${r.lines.toLocaleString('en-US')} order lines`);
+  console.log(`${'build DuckDB warehouse (SQL fill)'.padEnd(44)} ${r.duckLoadS.toFixed(2).padStart(9)} s`);
+  console.log(
+    `${'sync to cluster (stream + reconcile)'.padEnd(44)} ${r.syncS.toFixed(2).padStart(9)} s   ${Math.round(r.lines / r.syncS).toLocaleString('en-US')} lines/s`,
+  );
+  console.log(`${'query'.padEnd(44)} ${'DuckDB ms'.padStart(10)} ${'ClickHouse ms'.padStart(14)}   ratio`);
+  QUERIES.forEach((q, i) => {
+    const [duck, ch] = r.queries[i] as readonly [number, number | null];
+    const chText = ch === null ? 'unsupported' : ch.toFixed(1);
+    const ratio = ch === null ? '' : `${(ch / duck).toFixed(2)}x`;
+    console.log(`${q.name.padEnd(44)} ${duck.toFixed(1).padStart(10)} ${chText.padStart(14)}   ${ratio}`);
+  });
+}
+
+/** Time vs rows per engine: the sum over the queries both engines run, and the load. */
+function printCurve(results: readonly SizeResult[]): void {
+  if (results.length === 0) return;
+  console.log('\ncost curve (queries: sum of the medians of the queries both engines run)');
+  console.log(
+    `${'order lines'.padStart(12)} ${'DuckDB q ms'.padStart(12)} ${'cluster q ms'.padStart(13)} ${'DuckDB build s'.padStart(15)} ${'sync s'.padStart(8)}`,
+  );
+  for (const r of results) {
+    const both = r.queries.filter(([, ch]) => ch !== null) as [number, number][];
+    const duck = both.reduce((a, [d]) => a + d, 0);
+    const ch = both.reduce((a, [, c]) => a + c, 0);
+    console.log(
+      `${r.lines.toLocaleString('en-US').padStart(12)} ${duck.toFixed(0).padStart(12)} ${ch.toFixed(0).padStart(13)} ${r.duckLoadS.toFixed(1).padStart(15)} ${r.syncS.toFixed(1).padStart(8)}`,
+    );
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const { values } = parseArgs({ options: { lines: { type: 'string' }, runs: { type: 'string' } } });
+  const sizes = values.lines ? values.lines.split(',').map(Number) : sizesFromEnv();
+  await benchClickHouse('/tmp/crm-bi-bench', sizes, Number(values.runs ?? 3));
+}

@@ -1,0 +1,128 @@
+/**
+ * The warehouse's logical schema on a ClickHouse cluster. The column list is read from a DuckDB
+ * warehouse (so it follows the DuckDB migrations); each table becomes
+ *
+ *   - a local MergeTree table `<database>.<schema>__<table>` on every shard, and
+ *   - a Distributed table `<schema>.<table>` (databases core, meta, mining) on every node,
+ *     sharded by `cityHash64(customer_durable_key)` when the table has that column (so a
+ *     customer's facts and versions live on one shard), by `rand()` otherwise.
+ *
+ * ClickHouse 18.16 has no distributed DDL without ZooKeeper, so DDL is sent to each shard in turn.
+ */
+import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
+import { quoteChIdent } from '../db/clickhouse.ts';
+import type { Database } from '../db/duckdb.ts';
+import { type ColumnMapping, mapColumn } from './types.ts';
+
+export const LOGICAL_SCHEMAS = ['core', 'meta', 'mining'] as const;
+
+export interface TableMapping {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly ColumnMapping[];
+  /** the Distributed table's sharding expression */
+  readonly shardingKey: string;
+}
+
+/** meta.api_token stays with the DuckDB warehouse: the API and its tokens do not run on ClickHouse. */
+const SKIPPED = new Set(['meta.api_token', 'meta.schema_version']);
+
+/** Every warehouse table (not view) of core/meta/mining with its ClickHouse column types. */
+export async function warehouseTables(db: Database): Promise<TableMapping[]> {
+  const rows = await db.all(
+    `SELECT schema_name, table_name, column_name, data_type, is_nullable
+     FROM duckdb_columns()
+     WHERE schema_name IN ('core', 'meta', 'mining') AND NOT internal
+       AND (schema_name, table_name) IN (SELECT (schema_name, table_name) FROM duckdb_tables() WHERE NOT temporary)
+     ORDER BY schema_name, table_name, column_index`,
+  );
+  const byTable = new Map<string, { schema: string; table: string; columns: ColumnMapping[] }>();
+  for (const r of rows) {
+    const schema = String(r.schema_name);
+    const table = String(r.table_name);
+    const key = `${schema}.${table}`;
+    if (SKIPPED.has(key)) continue;
+    let t = byTable.get(key);
+    if (!t) {
+      t = { schema, table, columns: [] };
+      byTable.set(key, t);
+    }
+    t.columns.push(mapColumn(key, String(r.column_name), String(r.data_type), r.is_nullable === true));
+  }
+  return [...byTable.values()].map((t) => ({
+    ...t,
+    shardingKey: t.columns.some((c) => c.name === 'customer_durable_key')
+      ? 'cityHash64(ifNull(customer_durable_key, 0))'
+      : 'rand()',
+  }));
+}
+
+/** Name of a table's local MergeTree table (inside the URL's database). */
+export function localName(t: TableMapping, prefix = ''): string {
+  return `${prefix}${t.schema}__${t.table}`;
+}
+
+/** `db`.`name` */
+export function qualified(database: string, name: string): string {
+  return `${quoteChIdent(database)}.${quoteChIdent(name)}`;
+}
+
+/** CREATE TABLE for a local MergeTree table with the table's columns. */
+export function localTableDdl(database: string, name: string, t: TableMapping): string {
+  const cols = t.columns.map((c) => `${quoteChIdent(c.name)} ${c.chType}`).join(', ');
+  return `CREATE TABLE ${qualified(database, name)} (${cols}) ENGINE = MergeTree ORDER BY tuple()`;
+}
+
+/** CREATE TABLE for a Distributed table over `local` on every shard. */
+export function distributedDdl(
+  cluster: string,
+  database: string,
+  targetDb: string,
+  targetName: string,
+  local: string,
+  shardingKey: string,
+): string {
+  return (
+    `CREATE TABLE ${qualified(targetDb, targetName)} AS ${qualified(database, local)} ` +
+    `ENGINE = Distributed(${quoteChIdent(cluster)}, ${quoteChIdent(database)}, ${quoteChIdent(local)}, ${shardingKey})`
+  );
+}
+
+/** Creates the databases on every shard (idempotent). */
+export async function ensureDatabases(cluster: ClickHouseCluster): Promise<void> {
+  for (const { client } of await cluster.shards()) {
+    for (const name of [cluster.target.database, ...LOGICAL_SCHEMAS]) {
+      await client.exec(`CREATE DATABASE IF NOT EXISTS ${quoteChIdent(name)}`);
+    }
+  }
+}
+
+/** True when the table exists on that node. */
+export async function tableExists(
+  client: ClickHouseClient,
+  database: string,
+  name: string,
+): Promise<boolean> {
+  const n = await client.scalar(
+    `SELECT count() FROM system.tables WHERE database = '${escapeName(database)}' AND name = '${escapeName(name)}'`,
+  );
+  return Number(n) > 0;
+}
+
+/** Names are checked to be [A-Za-z0-9_] before they get here; this keeps the quote safe anyway. */
+function escapeName(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unexpected table name ${name}`);
+  return name;
+}
+
+/** Tables of `database` on one node whose names start with a prefix (leftovers of a crashed sync). */
+export async function tablesWithPrefix(
+  client: ClickHouseClient,
+  database: string,
+  prefix: string,
+): Promise<string[]> {
+  const rows = await client.rows(
+    `SELECT name FROM system.tables WHERE database = '${escapeName(database)}' AND startsWith(name, '${escapeName(prefix)}') ORDER BY name`,
+  );
+  return rows.map((r) => String(r.name));
+}
