@@ -56,8 +56,33 @@ if (wanted('btyd')) {
   console.log('targets: BG/NBD fit < 10 s, scoring 1M customers < 5 s');
 }
 
+if (wanted('postgres')) {
+  // needs $CRM_BI_BENCH_PG_URL or $CRM_BI_TEST_PG_URL (scripts/ci/start-postgres.sh); skipped otherwise
+  const { benchPostgres } = await import('./postgres.bench.ts');
+  await benchPostgres(customers, work);
+}
+
+if (wanted('identity')) {
+  // CRM + shop + desk from the generator: about 200,000 customer records from 120,000 CRM customers
+  const { benchIdentity } = await import('./identity.bench.ts');
+  await benchIdentity(120_000, work);
+}
+
+if (wanted('clickhouse')) {
+  // needs $CRM_BI_TEST_CLICKHOUSE_URL (scripts/ci/start-clickhouse.sh); sizes: $CRM_BI_BENCH_CLICKHOUSE_LINES
+  const { benchClickHouse } = await import('./clickhouse.bench.ts');
+  await benchClickHouse(work, undefined, runs);
+}
+
 if (wanted('api')) {
   // its own warehouse (50,000 generated customers), built on the first run and kept in --work
   const { benchApi } = await import('./api.bench.ts');
   await benchApi(`${work}/bench-api.duckdb`);
+}
+
+if (wanted('dashboards')) {
+  // --customers 1000000 copies the load section's warehouse and mines the copy;
+  // a smaller --customers builds and keeps its own in --work
+  const { benchDashboards } = await import('./dashboards.bench.ts');
+  await benchDashboards(customers, work);
 }

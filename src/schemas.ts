@@ -4,11 +4,13 @@
  */
 import { z } from 'zod';
 import { LoadResultSchema } from './etl/load.ts';
+import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'load-result': LoadResultSchema,
   'mining-run': MiningRunSummarySchema,
+  'resolve-result': ResolveResultSchema,
 };
 
 export function jsonSchemaOf(schema: z.ZodType): unknown {

@@ -42,6 +42,19 @@ export const HealthResponse = z.object({
   last_load: z
     .object({ load_id: z.number(), finished_at: z.string().nullable(), status: z.string() })
     .nullable(),
+  /** Freshness per source system (see docs/postgres.md). */
+  sources: z.array(
+    z.object({
+      source: z.string(),
+      profile: z.string(),
+      last_success: z.object({
+        load_id: z.number(),
+        finished_at: z.string().nullable(),
+        lag_seconds: z.number().nullable(),
+      }),
+      watermark: z.object({ at: z.string(), lag_seconds: z.number() }).nullable(),
+    }),
+  ),
 });
 
 export const AdhocRequest = z.object({ sql: z.string().min(1).max(100_000) });

@@ -18,6 +18,7 @@ interface GenerateFlags {
   readonly format?: string;
   readonly start?: string;
   readonly end?: string;
+  readonly sources?: string;
   readonly json?: boolean;
 }
 
@@ -36,7 +37,12 @@ export function register(program: Command): void {
     .option('--dirt <rate>', 'share of rows with planted problems, 0 to 0.5', String(DEFAULTS.dirt))
     .option('--format <format>', `file format: ${OUTPUT_FORMATS.join(' or ')}`, DEFAULTS.format)
     .option('--start <date>', 'first day of the window (YYYY-MM-DD)', DEFAULTS.start)
-    .option('--end <date>', 'last day of the window (YYYY-MM-DD)', DEFAULTS.end);
+    .option('--end <date>', 'last day of the window (YYYY-MM-DD)', DEFAULTS.end)
+    .option(
+      '--sources <list>',
+      'source systems, e.g. crm,shop,desk: the others go to DIR/shop and DIR/desk with shared people',
+      'crm',
+    );
   withJson(cmd).action(
     action(async (flags: GenerateFlags) => {
       const progress = progressReporter();
@@ -51,6 +57,7 @@ export function register(program: Command): void {
           format: flags.format as GenerateResult['format'],
           start: flags.start,
           end: flags.end,
+          sources: flags.sources,
           onProgress: progress.update,
         });
       } finally {

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
+import { viaClickHouse } from '../clickhouse/load-target.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
+import { DEFAULT_RECONCILE_EVERY, type PostgresLoadOptions } from '../etl/extract/postgres-source.ts';
+import { redactPostgres } from '../etl/extract/postgres-url.ts';
+import { parseDuration, watchLoads } from '../etl/extract/postgres-watch.ts';
 import { DEFAULT_MAX_REJECT_RATE, type LoadResult, LoadResultSchema, loadSource } from '../etl/load.ts';
 import { PROFILES } from '../etl/profiles/index.ts';
-import { action, printJson, withDb, withJson } from './common.ts';
+import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { stepReporter } from './progress.ts';
 
 interface LoadFlags {
@@ -14,6 +18,12 @@ interface LoadFlags {
   db: string;
   json: boolean;
   memoryLimit?: string;
+  watch: boolean;
+  interval: string;
+  fullKeyDiff: boolean;
+  reconcileEvery: number;
+  watermarkLag: string;
+  full: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,9 +42,58 @@ export function register(program: Command): void {
       DEFAULT_MAX_REJECT_RATE,
     )
     .option('--keep-staging', 'also keep the raw rows in staging.* (with their load_id)', false)
-    .option('--memory-limit <size>', "DuckDB memory limit, e.g. '2GB' (default 1GB or $CRM_BI_MEMORY_LIMIT)");
+    .option('--memory-limit <size>', "DuckDB memory limit, e.g. '2GB' (default 1GB or $CRM_BI_MEMORY_LIMIT)")
+    .option(
+      '--watch',
+      'load again every --interval until SIGINT/SIGTERM (incremental for postgres://)',
+      false,
+    )
+    .option('--interval <duration>', 'time between --watch rounds, e.g. 30s, 5m, 1h', '5m')
+    .option('--full-key-diff', 'postgres://: diff all keys on this load to find hard deletes', false)
+    .option(
+      '--reconcile-every <n>',
+      'postgres://: diff all keys on every Nth load of a table (0: only with --full-key-diff)',
+      intOption('--reconcile-every', 0),
+      DEFAULT_RECONCILE_EVERY,
+    )
+    .option('--watermark-lag <duration>', 'postgres://: re-read this much below each watermark', '5m')
+    .option('--full', 'postgres://: ignore the watermarks and read every table in full', false);
   withJson(withDb(cmd)).action(
     action(async (flags: LoadFlags) => {
+      const postgres: PostgresLoadOptions = {
+        fullKeyDiff: flags.fullKeyDiff,
+        reconcileEvery: flags.reconcileEvery,
+        watermarkLagMs: parseDuration(flags.watermarkLag, '--watermark-lag'),
+        full: flags.full,
+      };
+      if (flags.watch) {
+        const intervalMs = parseDuration(flags.interval);
+        await watchLoads({
+          intervalMs,
+          log: (line) => (flags.json ? process.stderr.write(`${line}\n`) : log(line)),
+          round: async () => {
+            const db = await openWarehouse(
+              flags.db,
+              flags.memoryLimit ? { memoryLimit: flags.memoryLimit } : {},
+            );
+            try {
+              const result = await loadSource(db, {
+                source: flags.source,
+                profile: flags.profile,
+                maxRejectRate: flags.maxRejectRate,
+                keepStaging: flags.keepStaging,
+                postgres,
+                ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+              });
+              if (flags.json) printJson(LoadResultSchema.parse(result));
+              return describeLoad(result).split('\n')[0] as string;
+            } finally {
+              db.close();
+            }
+          },
+        });
+        return;
+      }
       const db = await openWarehouse(flags.db, flags.memoryLimit ? { memoryLimit: flags.memoryLimit } : {});
       const progress = stepReporter('load', db, flags.json);
       try {
@@ -43,6 +102,7 @@ export function register(program: Command): void {
           profile: flags.profile,
           maxRejectRate: flags.maxRejectRate,
           keepStaging: flags.keepStaging,
+          postgres,
           onStep: (s) => progress.step(s),
           ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
         });
@@ -57,6 +117,7 @@ export function register(program: Command): void {
       }
     }),
   );
+  viaClickHouse(cmd);
 }
 
 function parseRate(value: string): number {
@@ -71,7 +132,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 /** The human summary of a load. */
 export function describeLoad(r: LoadResult): string {
   if (r.status === 'skipped') {
-    return `load ${r.load_id} skipped: ${r.source} is identical to load ${r.skipped_because}; nothing changed`;
+    return `load ${r.load_id} skipped: ${redactPostgres(r.source)} is identical to load ${r.skipped_because}; nothing changed`;
   }
   const reasons = Object.entries(r.rejects_by_reason)
     .sort((a, b) => b[1] - a[1])

@@ -7,6 +7,13 @@
 import { z } from 'zod';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
+import { resolveIdentities } from '../identity/resolve.ts';
+import {
+  type PostgresLoadOptions,
+  type PreparedPostgres,
+  preparePostgres,
+} from './extract/postgres-source.ts';
+import { isPostgresUrl, redactPostgres } from './extract/postgres-url.ts';
 import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
 import { addCounts, finishCore, loadConformed, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
@@ -28,6 +35,8 @@ export interface LoadOptions {
   readonly onStep?: (label: string) => void;
   /** Clock, for tests. */
   readonly now?: () => Date;
+  /** PostgreSQL sources: incremental extraction and delete detection (see extract/postgres-source.ts). */
+  readonly postgres?: PostgresLoadOptions;
 }
 
 export const LoadResultSchema = z.object({
@@ -60,20 +69,63 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   const now = options.now ?? (() => new Date());
   const profile = getProfile(options.profile);
   const sourceName = options.sourceName ?? profile.sourceName;
-  const maxRejectRate = options.maxRejectRate ?? DEFAULT_MAX_REJECT_RATE;
   const step = (label: string) => {
     options.onStep?.(label);
     crashHook(label);
   };
+  const shownSource = redactPostgres(options.source);
+  let pg: PreparedPostgres | undefined;
+  if (isPostgresUrl(options.source)) {
+    // a snapshot of the tables into temp files; a failure here is recorded like any failed load
+    const pgStarted = now();
+    try {
+      pg = await preparePostgres(db, {
+        source: options.source,
+        profile: profile.name,
+        sourceName,
+        options: options.postgres ?? {},
+        step,
+      });
+    } catch (e) {
+      const error = asLoadError(e, shownSource);
+      const failed = { load_id: await nextLoadId(db), source: shownSource, profile: profile.name };
+      await recordLoad(
+        db,
+        nothingLoaded({ ...failed, source_system: sourceName, checksum: '' }, 'failed', t0, null),
+        pgStarted,
+        now(),
+        error.message,
+      );
+      throw error;
+    }
+  }
+  try {
+    return await loadFiles(db, options, profile, sourceName, pg, t0, now, step);
+  } finally {
+    pg?.cleanup();
+  }
+}
+
+async function loadFiles(
+  db: Database,
+  options: LoadOptions,
+  profile: ReturnType<typeof getProfile>,
+  sourceName: string,
+  pg: PreparedPostgres | undefined,
+  t0: number,
+  now: () => Date,
+  step: (label: string) => void,
+): Promise<LoadResult> {
+  const maxRejectRate = options.maxRejectRate ?? DEFAULT_MAX_REJECT_RATE;
   step('scanning source');
-  const files = listSourceFiles(options.source);
+  const files = pg ? pg.files : listSourceFiles(options.source);
   step('checksum');
-  const checksum = await checksumFiles(files, `${profile.name}\0${sourceName}`);
+  const checksum = pg ? pg.checksum : await checksumFiles(files, `${profile.name}\0${sourceName}`);
   const loadId = await nextLoadId(db);
   const startedAt = now();
   const base = {
     load_id: loadId,
-    source: options.source,
+    source: pg ? pg.label : options.source,
     profile: profile.name,
     source_system: sourceName,
     checksum,
@@ -111,11 +163,17 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
         },
       });
       await finishCore(core);
+      if (pg) addCounts(rowsByTable, await pg.finish(core));
       await db.run("SET TimeZone = 'UTC'");
+      step('identity resolution');
+      await resolveIdentities(db, { loadId, now, onlyAcrossSources: true });
       step('quarantine');
+      if (pg) await pg.relabelRejects(db);
+      const key = pg ? ', source_key' : '';
       await db.run(
-        `INSERT INTO meta.etl_reject SELECT $1, source_file, line, column_name, reason, raw FROM ${REJECTS_TABLE}
-         ORDER BY source_file, line`,
+        `INSERT INTO meta.etl_reject (load_id, source_file, line, column_name, reason, raw${key})
+         SELECT $1, source_file, line, column_name, reason, raw${key} FROM ${REJECTS_TABLE}
+         ORDER BY source_file, line${pg ? ', source_key' : ''}`,
         [loadId],
       );
       const rejects = await rejectCounts(db);
@@ -131,7 +189,11 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
         rejects_by_reason: rejects,
         warnings_by_reason: warnings,
         rows_by_table: rowsByTable,
-        files: extracted.files.map((f) => ({ file: f.file, entity: f.entity, rows_read: f.rowsRead })),
+        files: extracted.files.map((f) => ({
+          file: pg ? pg.displayFile(f.file) : f.file,
+          entity: f.entity,
+          rows_read: f.rowsRead,
+        })),
         ignored_files: [...extracted.ignoredFiles],
         skipped_because: null,
         seconds: 0,
@@ -140,7 +202,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
         throw new CrmBiError(
           'too_many_rejects',
           `${rowsRejected} of ${rowsRead} rows rejected (${((100 * rowsRejected) / rowsRead).toFixed(1)}%), above the limit of ${(100 * maxRejectRate).toFixed(1)}% (--max-reject-rate); reasons: ${formatCounts(rejects)}`,
-          { file: options.source },
+          { file: base.source },
         );
       }
       r.seconds = (performance.now() - t0) / 1000;
@@ -153,7 +215,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   } catch (e) {
     await db.run("SET TimeZone = 'UTC'");
     await dropTempTables(db);
-    const error = asLoadError(e, options.source);
+    const error = asLoadError(e, base.source);
     await recordLoad(db, nothingLoaded(base, 'failed', t0, null), startedAt, now(), error.message);
     throw error;
   }

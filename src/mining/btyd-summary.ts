@@ -53,6 +53,9 @@ export function parseDay(value: string, what = 'date'): string {
  * the end day) and `customer_summary` (one row per customer with any line up to the end day).
  * `end` is a SQL expression for the end day, e.g. `$1::DATE`. Anonymous lines (no customer) are left out.
  *
+ * Customers are golden customers: lines of a record merged into another count for its golden
+ * customer, whose key (the golden_customer_key, itself a durable key) is `customer_durable_key` here.
+ *
  * customer_summary columns: customer_durable_key, sale_days, first_sale, last_sale, net_total
  * (sales + returns), gross_sales, returned (positive amount), first_day_sales (value of the first
  * purchase day), keep_rate.
@@ -63,13 +66,17 @@ export function customerSummaryCtes(end: string): string {
   // 10^14): the customer-level sums then run on 64-bit values. sale_day is NULL on return-only days,
   // so min/max/arg_min skip those days without FILTER clauses. Together this halves the cost of the
   // customer-level aggregation.
+  // The join side holds merged records only (golden_customer_key differs): empty for one source.
   return `purchase_days AS (
-  SELECT customer_durable_key, ordered_date AS day,
-    (sum(revenue) FILTER (WHERE order_type = 'sale'))::DOUBLE AS sales,
-    sum(revenue)::DECIMAL(18,4) AS net
-  FROM core.fact_order_line
-  WHERE customer_durable_key IS NOT NULL AND ordered_date <= ${end}
-  GROUP BY customer_durable_key, ordered_date
+  SELECT coalesce(g.golden_customer_key, f.customer_durable_key) AS customer_durable_key, f.ordered_date AS day,
+    (sum(f.revenue) FILTER (WHERE f.order_type = 'sale'))::DOUBLE AS sales,
+    sum(f.revenue)::DECIMAL(18,4) AS net
+  FROM core.fact_order_line f
+  LEFT JOIN (SELECT customer_durable_key, golden_customer_key FROM core.dim_customer
+             WHERE is_current AND golden_customer_key <> customer_durable_key) g
+    ON g.customer_durable_key = f.customer_durable_key
+  WHERE f.customer_durable_key IS NOT NULL AND f.ordered_date <= ${end}
+  GROUP BY 1, 2
 ),
 customer_summary AS (
   SELECT customer_durable_key,

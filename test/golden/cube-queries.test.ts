@@ -109,7 +109,7 @@ describe('time dimensions', () => {
     };
     const { sql, params } = sqlOf(model, query);
     expect(sql).toMatchInlineSnapshot(`
-      "SELECT count(*) AS "customers.count"
+      "SELECT count(DISTINCT coalesce("customers".golden_customer_key, "customers".customer_durable_key)) AS "customers.count"
       FROM (SELECT * FROM core.dim_customer WHERE is_current) AS "customers"
       WHERE ((CAST("customers"."signup_date" AS TIMESTAMP) >= CAST($1 AS TIMESTAMP)) AND (CAST("customers"."signup_date" AS TIMESTAMP) < CAST($2 AS TIMESTAMP)))
       ORDER BY "customers.count" DESC
@@ -183,12 +183,12 @@ describe('fan-out across joins', () => {
     const query = { measures: ['customers.count', 'customers.total_clv'], dimensions: ['products.category'] };
     const { sql } = sqlOf(model, query);
     expect(sql).toMatchInlineSnapshot(`
-      "SELECT "k"."products.category" AS "products.category", count(*) AS "customers.count", sum("k"."__m1") AS "customers.total_clv"
+      "SELECT "k"."products.category" AS "products.category", count(DISTINCT "k"."__m0") AS "customers.count", sum("k"."__m1") FILTER (WHERE "k"."__f1") AS "customers.total_clv"
       FROM (
-      SELECT DISTINCT "products"."category" AS "products.category", "customers"."customer_durable_key" AS "__pk0", "clv_scores"."clv" AS "__m1"
+      SELECT DISTINCT "products"."category" AS "products.category", "customers"."customer_durable_key" AS "__pk0", coalesce("customers".golden_customer_key, "customers".customer_durable_key) AS "__m0", "clv_scores"."clv" AS "__m1", ("customers".customer_durable_key = coalesce("customers".golden_customer_key, "customers".customer_durable_key)) AS "__f1"
       FROM (SELECT * FROM core.dim_customer WHERE is_current) AS "customers"
       LEFT JOIN "core"."fact_order_line" AS "sales" ON "sales".customer_durable_key = "customers".customer_durable_key
-      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS "clv_scores" ON "customers".customer_durable_key = "clv_scores".customer_durable_key
+      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS "clv_scores" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "clv_scores".customer_durable_key
       LEFT JOIN "core"."dim_product" AS "products" ON "sales".product_key = "products".product_key
       ) AS "k"
       GROUP BY "products.category"

@@ -1,6 +1,7 @@
 import { CrmBiError } from '../../errors.ts';
 import { canonicalProfile } from './canonical.ts';
 import { cdnowProfile } from './cdnow.ts';
+import { northwindProfile } from './northwind.ts';
 import { onlineRetailProfile } from './online-retail.ts';
 import type { Profile } from './profile.ts';
 import { superstoreProfile } from './superstore.ts';
@@ -13,6 +14,7 @@ export const PROFILES: readonly Profile[] = [
   onlineRetailProfile,
   cdnowProfile,
   telcoProfile,
+  northwindProfile,
 ];
 
 export function getProfile(name: string): Profile {

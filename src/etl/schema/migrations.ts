@@ -328,6 +328,75 @@ ALTER TABLE mining.customer_clv ADD COLUMN clv_p90 DOUBLE;
 ALTER TABLE mining.customer_clv ADD COLUMN clv_tier VARCHAR;
 `,
   },
+  {
+    version: 4,
+    description: 'incremental extraction: updated_at watermark per (source, table); reject source keys',
+    sql: `
+ALTER TABLE meta.etl_reject ADD COLUMN source_key VARCHAR;
+CREATE TABLE meta.etl_watermark (
+  source VARCHAR NOT NULL,
+  table_name VARCHAR NOT NULL,
+  watermark TIMESTAMPTZ,
+  rows_extracted BIGINT NOT NULL DEFAULT 0,
+  loads_since_reconcile BIGINT NOT NULL DEFAULT 0,
+  reconciled_at TIMESTAMPTZ,
+  load_id BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (source, table_name)
+);
+`,
+  },
+  {
+    version: 5,
+    description: 'identity resolution: match edges, golden customer history, dim_golden_customer',
+    sql: `
+ALTER TABLE core.dim_customer ADD COLUMN golden_customer_key BIGINT;
+CREATE TABLE meta.identity_run (
+  run_id BIGINT PRIMARY KEY,
+  load_id BIGINT,
+  started_at TIMESTAMPTZ NOT NULL,
+  settings JSON NOT NULL,
+  metrics JSON NOT NULL
+);
+CREATE TABLE core.customer_match (
+  left_customer_durable_key BIGINT NOT NULL,
+  right_customer_durable_key BIGINT NOT NULL,
+  rule VARCHAR NOT NULL,
+  score DOUBLE NOT NULL,
+  reason VARCHAR NOT NULL,
+  decision VARCHAR NOT NULL,
+  matched_in_load BIGINT,
+  matched_in_run BIGINT NOT NULL,
+  ended_in_run BIGINT,
+  valid_from TIMESTAMPTZ NOT NULL,
+  valid_to TIMESTAMPTZ NOT NULL,
+  is_current BOOLEAN NOT NULL
+);
+CREATE TABLE core.customer_identity (
+  customer_durable_key BIGINT NOT NULL,
+  golden_customer_key BIGINT NOT NULL,
+  valid_from TIMESTAMPTZ NOT NULL,
+  valid_to TIMESTAMPTZ NOT NULL,
+  is_current BOOLEAN NOT NULL,
+  assigned_in_run BIGINT NOT NULL,
+  assigned_in_load BIGINT
+);
+CREATE VIEW core.dim_golden_customer AS
+SELECT coalesce(golden_customer_key, customer_durable_key) AS golden_customer_key,
+  count(*) AS member_count,
+  list(DISTINCT source ORDER BY source) AS sources,
+  arg_min(name, customer_durable_key) FILTER (WHERE name IS NOT NULL) AS name,
+  arg_min(email, customer_durable_key) FILTER (WHERE email IS NOT NULL) AS email,
+  arg_min(phone, customer_durable_key) FILTER (WHERE phone IS NOT NULL) AS phone,
+  arg_max({'region': region, 'country': country, 'city': city}, (load_id, customer_durable_key))
+    FILTER (WHERE country IS NOT NULL OR city IS NOT NULL) AS address,
+  arg_min(channel, (signup_date, customer_durable_key)) FILTER (WHERE channel IS NOT NULL) AS channel,
+  arg_min(segment, customer_durable_key) FILTER (WHERE segment IS NOT NULL) AS segment,
+  min(signup_date) AS signup_date
+FROM core.dim_customer WHERE is_current
+GROUP BY 1;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -24,6 +24,7 @@ import {
   resolveOptions,
 } from './options.ts';
 import { OrderHistory, OrderWriter } from './orders.ts';
+import { type OtherSourcesSummary, TRUTH_IDENTITIES_FILE, writeOtherSources } from './other-sources.ts';
 import { csvToParquet } from './parquet.ts';
 import { CustomerDraw, Population } from './population.ts';
 import { Profile, ProfileMaker } from './profiles.ts';
@@ -37,7 +38,16 @@ const STAGING_DIR = '.csv-staging';
 const BATCH = 10_000;
 
 /** Independent random streams, so that changing one part does not shift the others. */
-const STREAM = { setup: 0, population: 1, basket: 2, orders: 3, profiles: 4, activity: 5, dirt: 6 } as const;
+const STREAM = {
+  setup: 0,
+  population: 1,
+  basket: 2,
+  orders: 3,
+  profiles: 4,
+  activity: 5,
+  dirt: 6,
+  sources: 7,
+} as const;
 
 canonicalColumns('customers', [
   'customer_id',
@@ -87,6 +97,8 @@ export interface GenerateResult {
   readonly dirt: Record<DirtReason, number>;
   readonly seconds: number;
   readonly truth: Truth;
+  /** With several `sources`: what the other systems hold (also in truth.json as `identity`). */
+  readonly identity?: OtherSourcesSummary;
 }
 
 export interface Truth {
@@ -102,6 +114,9 @@ export interface Truth {
   readonly dirt_by_file: DirtPlanter['counts']['byFile'];
   readonly rows: Record<EntityName, number>;
   readonly orders_by_type: { readonly sale: number; readonly return: number };
+  /** Only with several sources. */
+  readonly sources?: readonly string[];
+  readonly identity?: OtherSourcesSummary;
 }
 
 export interface TruthSegment {
@@ -141,6 +156,16 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   mkdirSync(csvDir, { recursive: true });
 
   const { truth, segmentCounts } = await writeCsv(opts, csvDir, out, onProgress);
+  const identity =
+    opts.sources.length > 1
+      ? writeOtherSources(
+          new Rng(opts.seed, STREAM.sources),
+          opts.sources,
+          new Calendar(opts.start, opts.end),
+          csvDir,
+          out,
+        )
+      : undefined;
   const entities = CANONICAL_ENTITIES.map((e) => e.name);
   if (opts.format === 'parquet') {
     await csvToParquet(entities, csvDir, out, (done) =>
@@ -151,6 +176,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const full: Truth = {
     ...truth,
     segments: truth.segments.map((s, i) => ({ ...s, customers: segmentCounts[i] ?? 0 })),
+    ...(identity ? { sources: opts.sources, identity } : {}),
   };
   writeFileSync(join(out, TRUTH_FILE), `${JSON.stringify(full, null, 2)}\n`);
   return {
@@ -162,12 +188,20 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     dirt: full.dirt,
     seconds: Math.round(performance.now() - started) / 1000,
     truth: full,
+    ...(identity ? { identity } : {}),
   };
 }
 
 /** Files this generator may find in (and replace in) its output directory. */
 function ownFiles(): Set<string> {
-  const names = new Set<string>([TRUTH_FILE, TRUTH_CUSTOMERS_FILE, STAGING_DIR]);
+  const names = new Set<string>([
+    TRUTH_FILE,
+    TRUTH_CUSTOMERS_FILE,
+    STAGING_DIR,
+    TRUTH_IDENTITIES_FILE,
+    'shop',
+    'desk',
+  ]);
   for (const e of CANONICAL_ENTITIES) {
     names.add(`${e.name}.csv`);
     names.add(`${e.name}.parquet`);

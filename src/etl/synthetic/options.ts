@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CrmBiError } from '../../errors.ts';
 import { parseIsoDate } from './calendar.ts';
+import { SOURCE_NAMES } from './other-sources.ts';
 import { MAX_SEGMENTS } from './segments.ts';
 
 export const OUTPUT_FORMATS = ['csv', 'parquet'] as const;
@@ -62,6 +63,15 @@ const schema = z
     format: z.enum(OUTPUT_FORMATS, { error: 'must be csv or parquet' }).default(DEFAULTS.format),
     start: isoDate.default(DEFAULTS.start),
     end: isoDate.default(DEFAULTS.end),
+    sources: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+        z
+          .array(z.enum(SOURCE_NAMES, { error: `must list source systems among ${SOURCE_NAMES.join(', ')}` }))
+          .refine((a) => a.includes('crm'), { error: 'must include crm' })
+          .refine((a) => new Set(a).size === a.length, { error: 'must not repeat a source' }),
+      )
+      .default(['crm']),
   })
   .refine((o) => (parseIsoDate(o.end) ?? 0) >= (parseIsoDate(o.start) ?? 0), {
     error: 'must not be before --start',

@@ -1,0 +1,159 @@
+/**
+ * PostgreSQL source: (1) full extraction of order_lines through crm-bi's COPY stream (the SELECT
+ * the canonical mapping generates) against `psql -c "\copy (SELECT ...) TO file csv"` of the same
+ * table; (2) an incremental load of 100,000 changed order lines against the full load of the same
+ * database, both in this run. The sample CRM is seeded once per size in schema `bench_crm` of
+ * $CRM_BI_BENCH_PG_URL (else $CRM_BI_TEST_PG_URL); without either the section is skipped.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openWarehouse } from '../src/db/open-warehouse.ts';
+import { readCatalog } from '../src/etl/extract/postgres-catalog.ts';
+import { copyToFile } from '../src/etl/extract/postgres-copy.ts';
+import { canonicalPostgresMapping } from '../src/etl/extract/postgres-mapping.ts';
+import { seedPostgres } from '../src/etl/extract/postgres-seed.ts';
+import { loadSource } from '../src/etl/load.ts';
+import { report } from './util.ts';
+
+const SCHEMA = 'bench_crm';
+const CHANGED = 100_000;
+
+function psqlBinary(): string | undefined {
+  const which = spawnSync(
+    'sh',
+    ['-c', 'command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | tail -n 1'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const p = which.stdout.trim().split('\n')[0];
+  return p && existsSync(p) ? p : undefined;
+}
+
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function benchPostgres(customers: number, workDir: string): Promise<void> {
+  const base = process.env.CRM_BI_BENCH_PG_URL ?? process.env.CRM_BI_TEST_PG_URL;
+  console.log(`\n## PostgreSQL source: ${customers.toLocaleString('en-US')} customers`);
+  if (!base) {
+    console.log('skipped: set CRM_BI_BENCH_PG_URL (or CRM_BI_TEST_PG_URL) to a PostgreSQL server');
+    return;
+  }
+  const psql = psqlBinary();
+  if (!psql) {
+    console.log('skipped: psql not found (the baseline needs it)');
+    return;
+  }
+  const url = `${base}?schema=${SCHEMA}`;
+  const have = await query<{ n: string }>(
+    base,
+    `SELECT (SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'customers') AS n`,
+    [SCHEMA],
+  );
+  const seeded =
+    Number(have[0]?.n) > 0 &&
+    Number((await query<{ n: string }>(base, `SELECT count(*) AS n FROM ${SCHEMA}.customers`))[0]?.n) ===
+      customers;
+  if (!seeded) {
+    const s = await seedPostgres({ target: url, customers, seed: 1, replace: true });
+    report('seed-postgres (generate + COPY FROM STDIN)', s.seconds, 's');
+  }
+  // make the seeded rows older than the watermark the benchmark will take
+  const lines = Number(
+    (await query<{ n: string }>(base, `SELECT count(*) AS n FROM ${SCHEMA}.order_lines`))[0]?.n,
+  );
+  console.log(`order_lines: ${lines.toLocaleString('en-US')} rows`);
+
+  // (1) full extraction of one table: our COPY stream vs psql \copy
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  const ourFile = join(workDir, 'pg-ours.csv');
+  const psqlFile = join(workDir, 'pg-psql.csv');
+  let ours: number;
+  let select: string;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const catalog = await readCatalog(client, SCHEMA, SCHEMA);
+    const e = canonicalPostgresMapping(catalog).extracts.find((x) => x.entity === 'order_lines');
+    if (!e) throw new Error('no order_lines extract');
+    select = `SELECT ${e.columns.map((c) => `${c.sql} AS "${c.name}"`).join(', ')} FROM ${e.from} WHERE t.deleted_at IS NULL`;
+    const t0 = performance.now();
+    const rows = await copyToFile(client, select, ourFile);
+    ours = (performance.now() - t0) / 1000;
+    if (rows !== lines) throw new Error(`extracted ${rows} of ${lines} rows`);
+    await client.query('COMMIT');
+  } finally {
+    await client.end();
+  }
+  const t1 = performance.now();
+  const r = spawnSync(
+    psql,
+    [
+      base,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-qc',
+      `\\copy (${select.replaceAll('\n', ' ')}) TO '${psqlFile}' csv header`,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const theirs = (performance.now() - t1) / 1000;
+  if (r.status !== 0) throw new Error(`psql \\copy failed: ${r.stderr}`);
+  if (statSync(ourFile).size !== statSync(psqlFile).size) throw new Error('the two extracts differ in size');
+  report('extract order_lines (COPY stream, rows/s)', lines / ours / 1000, 'k rows/s', {
+    label: 'psql \\copy',
+    value: lines / theirs / 1000,
+  });
+  rmSync(ourFile, { force: true });
+  rmSync(psqlFile, { force: true });
+
+  // (2) full load, then 100,000 changed lines and an incremental load
+  const dbFile = join(workDir, 'bench-pg.duckdb');
+  rmSync(dbFile, { force: true });
+  rmSync(`${dbFile}.wal`, { force: true });
+  const db = await openWarehouse(dbFile);
+  try {
+    const pgOptions = { watermarkLagMs: 0, reconcileEvery: 0 };
+    const t2 = performance.now();
+    const full = await loadSource(db, { source: url, profile: 'canonical', postgres: pgOptions });
+    const fullSeconds = (performance.now() - t2) / 1000;
+    const changed = await query<{ n: string }>(
+      base,
+      `WITH pick AS (SELECT order_id, line_no FROM ${SCHEMA}.order_lines WHERE deleted_at IS NULL
+                     ORDER BY md5(order_id || line_no) LIMIT ${CHANGED})
+       UPDATE ${SCHEMA}.order_lines l SET quantity = l.quantity * 2 FROM pick
+       WHERE l.order_id = pick.order_id AND l.line_no = pick.line_no RETURNING 1 AS n`,
+    );
+    const t3 = performance.now();
+    const inc = await loadSource(db, { source: url, profile: 'canonical', postgres: pgOptions });
+    const incSeconds = (performance.now() - t3) / 1000;
+    const read = Object.fromEntries(inc.files.map((f) => [f.entity, f.rows_read]));
+    console.log(
+      `full load: ${full.rows_read.toLocaleString('en-US')} rows; incremental: ${changed.length.toLocaleString('en-US')} lines changed, ` +
+        `${(read.order_lines ?? 0).toLocaleString('en-US')} lines of ${(read.orders ?? 0).toLocaleString('en-US')} orders re-read`,
+    );
+    report('crm-bi load postgres:// full', fullSeconds, 's');
+    report(`incremental load (${CHANGED.toLocaleString('en-US')} changed lines)`, incSeconds, 's', {
+      label: 'full load',
+      value: fullSeconds,
+    });
+  } finally {
+    db.close();
+  }
+}
