@@ -9,6 +9,7 @@ import { generate } from '../etl/synthetic/generate.ts';
 import { runMining } from '../mining/mine.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { describeLoad } from './load.ts';
+import { rebuildRollups } from './mine.ts';
 import { stepReporter } from './progress.ts';
 import { serveUntilStopped } from './serve.ts';
 
@@ -55,6 +56,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     loadProgress.done();
     progress.step('mining: RFM, segments, customer value');
     const mined = await runMining(db, { seed: flags.seed, progress: flags.json ? () => {} : log });
+    progress.step('cube rollups');
+    await rebuildRollups(db);
     progress.done();
     const summary = await summarise(db);
     if (flags.json) {

@@ -82,7 +82,7 @@ export function register(program: Command): void {
  * scores are committed already; a failed rebuild only costs speed (queries read the base tables),
  * so it is reported and the command still succeeds.
  */
-async function rebuildRollups(db: Parameters<typeof buildRollups>[0]): Promise<void> {
+export async function rebuildRollups(db: Parameters<typeof buildRollups>[0]): Promise<void> {
   const started = performance.now();
   try {
     const built = await buildRollups(db, await loadModel());
