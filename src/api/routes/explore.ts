@@ -9,12 +9,13 @@
  * query parameter (repeatable) narrows further and can never widen the token's limit. Segmentation
  * answers are cached until the server swaps in a new warehouse copy (`x-cache: hit`).
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { drillDown, type Model, type RawQuery, rollUp } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/migration.ts';
+import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { validate } from '../validate.ts';
@@ -119,39 +120,10 @@ function narrowMigration(m: SegmentMigration, keys: Set<number>): SegmentMigrati
 
 const CACHE_ENTRIES = 200;
 
-/**
- * Keeps the segmentation answers per (path, sorted query, caller's regions) while the warehouse copy
- * is the same object; a swapped snapshot (after a load or a mining run) starts afresh. The cohort
- * query reads every order line, so a page's second visit should not pay for it again.
- */
-function answerCache(dbOf: () => Database): MiddlewareHandler<ApiEnv> {
-  const cache = new Map<string, string>();
-  let cachedFor: Database | null = null;
-  return async function segmentationCache(c, next) {
-    const db = dbOf();
-    if (db !== cachedFor) {
-      cache.clear();
-      cachedFor = db;
-    }
-    const params = new URL(c.req.url).searchParams;
-    params.sort();
-    const key = `${c.req.path}?${params.toString()}|${JSON.stringify(c.get('principal').regions ?? null)}`;
-    const hit = cache.get(key);
-    if (hit !== undefined) {
-      return c.body(hit, 200, { 'content-type': 'application/json; charset=utf-8', 'x-cache': 'hit' });
-    }
-    await next();
-    if (c.res.status === 200 && db === cachedFor) {
-      cache.set(key, await c.res.clone().text());
-      if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-    }
-  };
-}
-
 export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use('/explore/*', requireRole('executive'));
-  app.use('/segmentation/*', requireRole('executive'), answerCache(options.db));
+  app.use('/segmentation/*', requireRole('executive'), answerCache(options.db, CACHE_ENTRIES));
 
   app.post('/explore/drill', async function exploreDrill(c) {
     const body = validate(DrillRequest, await readJson(c));

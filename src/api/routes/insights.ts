@@ -6,11 +6,12 @@
  * happened after it), a customer's churn reasons and score history. Role executive; filters as in
  * the dashboards' URL; a region-limited token sees only its regions.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Database, Row } from '../../db/duckdb.ts';
 import { calibrationTable, liftTable, rocAuc } from '../../mining/evaluate.ts';
+import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError } from '../errors.ts';
 import { validate } from '../validate.ts';
@@ -96,7 +97,7 @@ const LATEST = (table: string) => `(SELECT max(run_id) FROM mining.${table})`;
 export function insightRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use('*', requireRole('executive'));
-  app.use('*', responseCache(options.db));
+  app.use('*', answerCache(options.db, CACHE_ENTRIES));
 
   /** Period KPIs the cube cannot give, for the period and the one before it, and mean CLV by run. */
   app.get('/overview', async function overview(c) {
@@ -470,34 +471,6 @@ export function insightRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
 }
 
 const CACHE_ENTRIES = 500;
-
-/**
- * Keeps successful answers per (path, sorted query, caller's regions) for as long as the warehouse
- * copy is the same object: a swapped snapshot (after a load or a mining run) starts a fresh cache.
- */
-function responseCache(dbOf: () => Database): MiddlewareHandler<ApiEnv> {
-  const cache = new Map<string, string>();
-  let cachedFor: Database | null = null;
-  return async function insightsCache(c, next) {
-    const db = dbOf();
-    if (db !== cachedFor) {
-      cache.clear();
-      cachedFor = db;
-    }
-    const params = new URL(c.req.url).searchParams;
-    params.sort();
-    const key = `${c.req.path}?${params.toString()}|${JSON.stringify(c.get('principal').regions ?? null)}`;
-    const hit = cache.get(key);
-    if (hit !== undefined) {
-      return c.body(hit, 200, { 'content-type': 'application/json; charset=utf-8', 'x-cache': 'hit' });
-    }
-    await next();
-    if (c.res.status === 200 && db === cachedFor) {
-      cache.set(key, await c.res.clone().text());
-      if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-    }
-  };
-}
 
 /** The customer of `:id` (current version), 404 when unknown or outside the token's regions. */
 async function customerOf(c: Context<ApiEnv>, db: Database): Promise<{ id: string; key: number }> {
