@@ -12,14 +12,8 @@ import { clickhouseDialect } from '../cube/dialect/clickhouse.ts';
 import type { Model } from '../cube/model/types.ts';
 import { type ColumnInfo, TOTAL_KEY } from '../cube/planner/plan.ts';
 import { parseQuery } from '../cube/query/parse.ts';
-import type {
-  CellValue,
-  CompareResponse,
-  CubeResponse,
-  LoadResponse,
-  ResultRow,
-} from '../cube/result/response.ts';
-import { loadResponse } from '../cube/run.ts';
+import type { CellValue, CubeResponse, LoadResponse, ResultRow } from '../cube/result/response.ts';
+import { compareResponse, loadResponse } from '../cube/run.ts';
 import type { ClickHouseClient, ClickHouseCluster, ClickHouseRow } from '../db/clickhouse.ts';
 
 /** Compiles a query for ClickHouse (no parameters: values are literals). */
@@ -38,25 +32,7 @@ export async function runClickHouseQuery(
   const query = parseQuery(model, input, options);
   const compiled = compileForClickHouse(model, query, options);
   if (!compiled.compare) return execute(client, model, compiled);
-  const results: CompareResponse['results'] = [];
-  const rawTds = query.raw.timeDimensions ?? [];
-  const at = rawTds.findIndex((t) => t.compareDateRange !== undefined);
-  for (const [i, c] of compiled.compare.entries()) {
-    const r = await execute(client, model, c);
-    const rawRange = rawTds[at]?.compareDateRange?.[i];
-    const timeDimensions = rawTds.map((t, j) => {
-      if (j !== at) return t;
-      const { compareDateRange: _, ...rest } = t;
-      return rawRange === undefined ? rest : { ...rest, dateRange: rawRange };
-    });
-    results.push({
-      ...r,
-      query: { ...query.raw, timeDimensions },
-      data: r.data.map((row) => ({ ...row, compareDateRange: c.dateRange })),
-      compareDateRange: c.dateRange,
-    });
-  }
-  return { queryType: 'compareDateRangeQuery', results };
+  return compareResponse(query, compiled.compare, (c) => execute(client, model, c));
 }
 
 async function execute(client: ClickHouseClient, model: Model, c: CompiledStatement): Promise<LoadResponse> {

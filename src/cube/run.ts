@@ -11,6 +11,7 @@ import { type CompiledQuery, type CompiledStatement, type CompileOptions, compil
 import { dataVersion } from './data-version.ts';
 import type { Model } from './model/types.ts';
 import { parseQuery } from './query/parse.ts';
+import type { Query } from './query/types.ts';
 import {
   annotate,
   type CompareResponse,
@@ -79,25 +80,7 @@ export async function runQuery(
   }
   let response: CubeResponse;
   if (compiled.compare) {
-    const results: CompareResponse['results'] = [];
-    const rawTds = query.raw.timeDimensions ?? [];
-    const at = rawTds.findIndex((t) => t.compareDateRange !== undefined);
-    for (const [i, c] of compiled.compare.entries()) {
-      const r = await execute(db, model, c);
-      const rawRange = rawTds[at]?.compareDateRange?.[i];
-      const timeDimensions = rawTds.map((t, j) => {
-        if (j !== at) return t;
-        const { compareDateRange: _, ...rest } = t;
-        return rawRange === undefined ? rest : { ...rest, dateRange: rawRange };
-      });
-      results.push({
-        ...r,
-        query: { ...query.raw, timeDimensions },
-        data: r.data.map((row) => ({ ...row, compareDateRange: c.dateRange })),
-        compareDateRange: c.dateRange,
-      });
-    }
-    response = { queryType: 'compareDateRangeQuery', results };
+    response = await compareResponse(query, compiled.compare, (c) => execute(db, model, c));
   } else {
     response = await execute(db, model, compiled);
   }
@@ -107,6 +90,36 @@ export async function runQuery(
     cache.set(key, response, 512 + rows * Math.max(1, compiled.columns.length) * 40);
   }
   return response;
+}
+
+/**
+ * Cube's compareDateRange response: one statement per range, each result with the query as it would
+ * be asked for that range alone (shared by every engine).
+ */
+export async function compareResponse(
+  query: Query,
+  statements: readonly (CompiledStatement & { readonly dateRange: string })[],
+  execute: (c: CompiledStatement) => Promise<LoadResponse>,
+): Promise<CompareResponse> {
+  const results: CompareResponse['results'] = [];
+  const rawTds = query.raw.timeDimensions ?? [];
+  const at = rawTds.findIndex((t) => t.compareDateRange !== undefined);
+  for (const [i, c] of statements.entries()) {
+    const r = await execute(c);
+    const rawRange = rawTds[at]?.compareDateRange?.[i];
+    const timeDimensions = rawTds.map((t, j) => {
+      if (j !== at) return t;
+      const { compareDateRange: _, ...rest } = t;
+      return rawRange === undefined ? rest : { ...rest, dateRange: rawRange };
+    });
+    results.push({
+      ...r,
+      query: { ...query.raw, timeDimensions },
+      data: r.data.map((row) => ({ ...row, compareDateRange: c.dateRange })),
+      compareDateRange: c.dateRange,
+    });
+  }
+  return { queryType: 'compareDateRangeQuery', results };
 }
 
 async function execute(db: Database, model: Model, c: CompiledStatement): Promise<LoadResponse> {
