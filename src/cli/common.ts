@@ -3,7 +3,7 @@ import { DEFAULT_DB_PATH } from '../db/duckdb.ts';
 import { describeError, isCrmBiError } from '../errors.ts';
 
 /** Commands that run on a ClickHouse `--db` (the rest need a DuckDB warehouse file). */
-const CLICKHOUSE_COMMANDS = new Set(['query', 'load']);
+const CLICKHOUSE_COMMANDS = new Set(['query', 'load', 'mine']);
 
 /** Adds the `--db` option every warehouse command takes. */
 export function withDb(cmd: Command): Command {
@@ -18,7 +18,7 @@ export function withDb(cmd: Command): Command {
   });
   return cmd.option(
     '--db <file>',
-    'warehouse file (DuckDB), or clickhouse://host:port/database for query and load',
+    'warehouse file (DuckDB), or clickhouse://host:port/database for query, load and mine',
     process.env.CRM_BI_DB ?? DEFAULT_DB_PATH,
   );
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { miningStaging, syncMiningTables } from '../clickhouse/mine-target.ts';
 import { loadModel } from '../cube/index.ts';
 import { buildRollups } from '../cube/rollups.ts';
+import { isClickHouseUrl } from '../db/clickhouse.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError, describeError } from '../errors.ts';
 import { parsePeriod } from '../mining/btyd-summary.ts';
@@ -49,7 +51,9 @@ export function register(program: Command): void {
       const k = flags.k !== undefined ? wholeNumber('--k', flags.k, 1) : undefined;
       const seed = wholeNumber('--seed', flags.seed, 0);
       const rules = loadSegmentRules(flags.rules);
-      const db = await openWarehouse(flags.db);
+      // a ClickHouse --db mines its DuckDB staging warehouse, then syncs the mining.* tables
+      const cluster = isClickHouseUrl(flags.db) ? flags.db : undefined;
+      const db = await openWarehouse(cluster === undefined ? flags.db : await miningStaging(cluster));
       try {
         const run = await runMining(db, {
           ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
@@ -60,7 +64,12 @@ export function register(program: Command): void {
           rules,
           progress: log,
         });
-        if (flags.rollups) await rebuildRollups(db);
+        if (cluster !== undefined) {
+          const report = await syncMiningTables(db, cluster, flags.json ? () => {} : log);
+          log(
+            `synced ${report.rows} mining rows to ${report.shards} shards of ${cluster}; every table reconciles`,
+          );
+        } else if (flags.rollups) await rebuildRollups(db);
         if (flags.json) {
           printJson(MiningRunSummarySchema.parse(run));
           return;

@@ -5,6 +5,7 @@
  * and what ClickHouse 18.16 cannot do is refused, never answered differently.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterRfm, fitOnCluster } from '../../src/clickhouse/btyd.ts';
@@ -57,7 +58,7 @@ const zones = ['UTC', 'Europe/Berlin', 'America/New_York'] as const;
 const f = (member: string, operator: string, values?: unknown[]) =>
   values === undefined ? { member, operator } : { member, operator, values };
 
-/** Golden-suite queries whose plans ClickHouse 18.16 can run (at most one JOIN per SELECT). */
+/** Golden-suite queries whose plans ClickHouse 18.16 can run (windows excepted). */
 const QUERIES: readonly { name: string; query: Record<string, unknown> }[] = [
   ...zones.flatMap((timezone) =>
     granularities.map((g) => ({
@@ -212,6 +213,42 @@ const QUERIES: readonly { name: string; query: Record<string, unknown> }[] = [
     },
   },
   {
+    name: 'sales by customers.rfm_segment (order lines → customers → rfm scores, nested joins)',
+    query: { measures: ['sales.revenue', 'sales.order_count'], dimensions: ['customers.rfm_segment'] },
+  },
+  {
+    name: 'customers, CLV, churn by segment (three joins to the score tables)',
+    query: {
+      measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
+      dimensions: ['customers.rfm_segment'],
+    },
+  },
+  {
+    name: 'revenue by cluster (mining join)',
+    query: { measures: ['sales.revenue'], dimensions: ['customers.cluster_name'] },
+  },
+  {
+    name: 'customers by product category (fan-out, two joins)',
+    query: { measures: ['customers.count'], dimensions: ['products.category'] },
+  },
+  {
+    name: 'revenue by region and category with a filter on the last join',
+    query: {
+      measures: ['sales.revenue', 'sales.quantity'],
+      dimensions: ['customers.region', 'products.category'],
+      filters: [f('products.category', 'notEquals', ['Furniture'])],
+      order: { 'sales.revenue': 'desc', 'customers.region': 'asc', 'products.category': 'asc' },
+    },
+  },
+  {
+    name: 'segment measures merged with sales by segment, with subtotals',
+    query: {
+      measures: ['sales.revenue', 'customers.count'],
+      dimensions: ['customers.rfm_segment', 'customers.region'],
+      subtotals: 'rollup',
+    },
+  },
+  {
     name: 'filter gt on a number dimension',
     query: { measures: ['tickets.count'], filters: [f('tickets.satisfaction', 'gt', ['2'])] },
   },
@@ -335,15 +372,26 @@ describe.skipIf(!URL)('DuckDB and the ClickHouse cluster agree', () => {
     expect(Number(await cluster.entry.scalar('SELECT count() FROM core.dim_customer'))).toBe(7);
   });
 
-  it('what 18.16 cannot run (windows, two JOINs in one SELECT) is refused as unsupported, never answered differently', async () => {
+  it('multi-join queries group by the joined scores, not only by NULL', async () => {
+    const rows = await chRows({ measures: ['sales.revenue'], dimensions: ['customers.rfm_segment'] });
+    expect(rows.filter((r) => r['customers.rfm_segment'] !== null).length).toBeGreaterThan(0);
+    const clusters = await chRows({ measures: ['sales.revenue'], dimensions: ['customers.cluster_name'] });
+    expect(clusters.filter((r) => r['customers.cluster_name'] !== null).length).toBeGreaterThan(0);
+  });
+
+  it('what 18.16 cannot run (windows) is refused as unsupported, never answered differently', async () => {
     const refused = [
       {
         measures: ['sales.revenue'],
         timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
         calculations: [{ measure: 'sales.revenue', type: 'runningTotal' }],
       },
-      { measures: ['sales.revenue'], dimensions: ['customers.region', 'products.category'] },
-      { measures: ['sales.revenue'], dimensions: ['customers.rfm_segment'] },
+      {
+        measures: ['sales.revenue'],
+        dimensions: ['customers.rfm_segment'],
+        timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
+        calculations: [{ measure: 'sales.revenue', type: 'previousPeriod' }],
+      },
     ];
     for (const query of refused) {
       await expect(chRows(query)).rejects.toMatchObject({
@@ -472,7 +520,7 @@ describe.skipIf(!URL)('mining on the cluster and recovery from a lost shard (syn
     }
   }, 300_000);
 
-  it('the CLI: query --db clickhouse:// answers like the DuckDB file; load --db clickhouse:// validates in DuckDB, then syncs', async () => {
+  it('the CLI: query --db clickhouse:// answers like the DuckDB file; load --db clickhouse:// validates in DuckDB, then syncs; mine --db clickhouse:// scores the staging file, then syncs mining.*', async () => {
     db.close();
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'crm-bi.js');
     const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -488,9 +536,12 @@ describe.skipIf(!URL)('mining on the cluster and recovery from a lost shard (syn
     expectSameRows(rows(onDuck.stdout), rows(onCluster.stdout), false);
     expect(JSON.parse(onCluster.stdout).dbType).toBe('clickhouse');
 
-    const refused = cli(['mine', '--db', URL as string]);
-    expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/mine needs a DuckDB warehouse file/);
+    // mine --db clickhouse:// mines the staging file: without one it says to load first
+    const noStaging = join(tmp.dir, 'no-staging.duckdb');
+    const unloaded = cli(['mine', '--db', URL as string], { CRM_BI_CLICKHOUSE_STAGING: noStaging });
+    expect(unloaded.status).toBe(1);
+    expect(unloaded.stderr).toMatch(/run `crm-bi load --source DIR --db clickhouse:\/\/[^`]+` first/);
+    expect(existsSync(noStaging)).toBe(false);
 
     // a small export with planted dirt: the rejects are decided in the DuckDB staging file
     const source = join(tmp.dir, 'small');
@@ -517,6 +568,41 @@ describe.skipIf(!URL)('mining on the cluster and recovery from a lost shard (syn
       CRM_BI_CLICKHOUSE_STAGING: staging,
     });
     expect(JSON.parse(again.stdout).status).toBe('skipped');
+
+    // mining on the cluster: scored in the staging file, then its mining.* tables synced
+    const mined = cli(['mine', '--db', URL as string, '--json'], { CRM_BI_CLICKHOUSE_STAGING: staging });
+    expect(mined.stderr).toMatch(/every table reconciles/);
+    expect(mined.status).toBe(0);
+    const runId = (JSON.parse(mined.stdout) as { run_id: number }).run_id;
+    const compared = {
+      customer_rfm: {
+        duck: `run_id, as_of::VARCHAR AS as_of, customer_durable_key, recency_days, frequency,
+          monetary_total::DOUBLE AS monetary_total, monetary_avg, r_score, f_score, m_score, rfm_segment,
+          btyd_frequency, btyd_recency, btyd_t, btyd_monetary`,
+        ch: `run_id, toString(as_of) AS as_of, customer_durable_key, recency_days, frequency,
+          toFloat64(monetary_total) AS monetary_total, monetary_avg, r_score, f_score, m_score, rfm_segment,
+          btyd_frequency, btyd_recency, btyd_t, btyd_monetary`,
+      },
+      customer_clv: {
+        duck: `run_id, as_of::VARCHAR AS as_of, customer_durable_key, expected_purchases, expected_avg_value,
+          clv, clv_p10, clv_p90, clv_tier`,
+        ch: `run_id, toString(as_of) AS as_of, customer_durable_key, expected_purchases, expected_avg_value,
+          clv, clv_p10, clv_p90, clv_tier`,
+      },
+    };
+    const scored = await openWarehouse(staging, { readOnly: true });
+    try {
+      for (const [table, columns] of Object.entries(compared)) {
+        const order = 'ORDER BY run_id, customer_durable_key';
+        const duck = await scored.all(`SELECT ${columns.duck} FROM mining.${table} ${order}`);
+        const ch = await cluster.entry.rows(`SELECT ${columns.ch} FROM mining.${table} ${order}`);
+        expect(duck.length).toBeGreaterThan(200);
+        expect(duck.some((r) => r.run_id === runId)).toBe(true);
+        expectSameRows(duck as ResultRow[], ch as ResultRow[], true);
+      }
+    } finally {
+      scored.close();
+    }
     db = await openWarehouse(file, { readOnly: true });
   }, 300_000);
 });

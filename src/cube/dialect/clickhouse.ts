@@ -3,9 +3,10 @@
  * `clickhouseLiteral` (18.16 cannot bind parameters), so the compiled statement has no
  * parameters. toTimeZone/toStartOf* for time buckets, uniqExact/uniq for distinct counts,
  * -If combinators instead of FILTER, subtotals as a UNION ALL of one GROUP BY per grouping set,
- * CTEs inlined. What 18.16 lacks — window functions (running totals, previous period, percent
- * of total), more than one JOIN per SELECT — is refused with a typed "not supported on this
- * engine" error rather than answered with different numbers.
+ * CTEs inlined, several JOINs as nested single-join subqueries (`clickhouse-joins.ts`). What
+ * 18.16 lacks — window functions (running totals, previous period, percent of total) — is
+ * refused with a typed "not supported on this engine" error rather than answered with
+ * different numbers.
  */
 
 import { QueryCompiler } from '../compiler/query-compiler.ts';
@@ -34,6 +35,7 @@ import {
   TableNode,
   UnionNode,
 } from '../ir/nodes.ts';
+import { nestJoins } from './clickhouse-joins.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
 import type { Dialect } from './dialect.ts';
 
@@ -54,12 +56,14 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
   protected override visitSelect(node: SelectNode): void {
-    if (node.joins.length > 1) {
-      throw unsupported('a query whose members need more than one JOIN in one SELECT (ClickHouse 18.16)');
-    }
     for (const cte of node.with) this.ctes.set(cte.name, cte.query);
     if (node.groupBy?.subtotals) {
       this.visit(subtotalsAsUnion({ ...node, with: [] }));
+      return;
+    }
+    if (node.joins.length > 1) {
+      // 18.16 allows one JOIN per SELECT: the others move into nested single-join subqueries
+      super.visitSelect(nestJoins({ ...node, with: [] }));
       return;
     }
     let from = node.from;

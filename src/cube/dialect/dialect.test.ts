@@ -1,8 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileQuery } from '../compile.ts';
+import {
+  AliasNode,
+  BinaryNode,
+  ColumnNode,
+  IdentifierNode,
+  JoinNode,
+  SelectNode,
+  TableNode,
+  TemplateNode,
+} from '../ir/nodes.ts';
 import { loadModel } from '../model/load.ts';
 import type { Model } from '../model/types.ts';
-import { clickhouseDialect } from './clickhouse.ts';
+import { ClickHouseQueryCompiler, clickhouseDialect } from './clickhouse.ts';
 
 let model: Model;
 beforeAll(async () => {
@@ -37,6 +47,80 @@ describe('the same plan in another dialect', () => {
       LIMIT 10000"
     `);
     expect(c.params).toEqual([]);
+  });
+
+  it('ClickHouse runs a query needing two JOINs as nested single-join SELECTs, every column aliased', () => {
+    const c = compileQuery(
+      model,
+      { measures: ['sales.revenue'], dimensions: ['customers.rfm_segment'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`rfm_scores\`.\`rfm_segment\` AS \`customers.rfm_segment\`, if(countIf((\`joined_1\`.\`sales__revenue\`) IS NOT NULL) = 0, NULL, toFloat64(sum(\`joined_1\`.\`sales__revenue\`))) AS \`sales.revenue\`
+      FROM (
+      SELECT \`sales\`.\`revenue\` AS \`sales__revenue\`, \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
+      FROM (
+      SELECT *
+      FROM \`core\`.\`fact_order_line\`
+      ) AS \`sales\`
+      LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
+      ) AS \`joined_1\`
+      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT max(run_id) FROM mining.customer_rfm)) AS \`rfm_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`rfm_scores\`.customer_durable_key
+      GROUP BY \`customers.rfm_segment\`
+      ORDER BY \`sales.revenue\` DESC
+      LIMIT 10000"
+    `);
+    // one JOIN per SELECT
+    for (const select of c.sql.split(/SELECT/).slice(1)) {
+      expect(select.match(/ JOIN /g)?.length ?? 0).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('nested joins keep each join type and read the last join on the outside', () => {
+    const on = (a: string, b: string) =>
+      BinaryNode.create('=', ColumnNode.create('k', a), ColumnNode.create('k', b));
+    const select = SelectNode.create({
+      selections: [
+        AliasNode.create(ColumnNode.create('x', 'a'), 'x'),
+        AliasNode.create(ColumnNode.create('y', 'c'), 'y'),
+      ],
+      from: TableNode.create('a'),
+      joins: [
+        JoinNode.create('inner', TableNode.create('b'), on('a', 'b')),
+        JoinNode.create('left', TableNode.create('c'), on('b', 'c')),
+      ],
+    });
+    expect(new ClickHouseQueryCompiler().compile(select).sql).toBe(
+      [
+        'SELECT `joined_1`.`a__x` AS `x`, `c`.`y` AS `y`',
+        'FROM (',
+        'SELECT `a`.`x` AS `a__x`, `b`.`k` AS `b__k`',
+        'FROM `a`',
+        'INNER JOIN `b` ON (`a`.`k` = `b`.`k`)',
+        ') AS `joined_1`',
+        'LEFT JOIN `c` ON (`joined_1`.`b__k` = `c`.`k`)',
+      ].join('\n'),
+    );
+  });
+
+  it('model SQL using a cube alias other than as {cube}.column is refused in a multi-join query', () => {
+    const select = SelectNode.create({
+      selections: [AliasNode.create(TemplateNode.create(['count(', IdentifierNode.create('a'), ')']), 'n')],
+      from: TableNode.create('a'),
+      joins: [
+        JoinNode.create(
+          'left',
+          TableNode.create('b'),
+          TemplateNode.create([IdentifierNode.create('a'), '.k = ', IdentifierNode.create('b'), '.k']),
+        ),
+        JoinNode.create(
+          'left',
+          TableNode.create('c'),
+          TemplateNode.create([IdentifierNode.create('b'), '.k = ', IdentifierNode.create('c'), '.k']),
+        ),
+      ],
+    });
+    expect(() => new ClickHouseQueryCompiler().compile(select)).toThrow(/not supported on this engine/);
   });
 
   it('a feature the engine lacks is a typed error', () => {
