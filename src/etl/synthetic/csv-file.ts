@@ -5,6 +5,7 @@
  * and never need quoting (ids, numbers, dates, and names from built-in lists without commas).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { type EntityName, entitySpec } from '../canonical.ts';
 
 const CHUNK_BYTES = 1 << 18;
@@ -81,4 +82,12 @@ export function canonicalColumns(entity: EntityName, emitted: readonly string[])
     );
   }
   return expected;
+}
+
+/** `<dir>/<entity>.csv` with the canonical header (rows in the spec's column order). */
+export function canonicalCsv(dir: string, entity: EntityName): CsvFile {
+  return new CsvFile(
+    join(dir, `${entity}.csv`),
+    entitySpec(entity).columns.map((c) => c.name),
+  );
 }

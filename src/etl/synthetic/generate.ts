@@ -13,7 +13,7 @@ import { ActivityWriter } from './activity.ts';
 import { Basket } from './basket.ts';
 import { Calendar } from './calendar.ts';
 import { buildCatalog, CATEGORIES, type Catalog } from './catalog.ts';
-import { CsvFile, canonicalColumns } from './csv-file.ts';
+import { CsvFile, canonicalColumns, canonicalCsv } from './csv-file.ts';
 import { CustomerDirt, DirtPlanter, type DirtReason } from './dirt.ts';
 import { REGION_NAMES } from './geography.ts';
 import { Ids } from './ids.ts';
@@ -249,13 +249,7 @@ async function writeCsv(
   const dirt = new DirtPlanter(opts.dirt, rng(STREAM.dirt));
 
   const files = Object.fromEntries(
-    CANONICAL_ENTITIES.map((e) => [
-      e.name,
-      new CsvFile(
-        join(csvDir, `${e.name}.csv`),
-        e.columns.map((c) => c.name),
-      ),
-    ]),
+    CANONICAL_ENTITIES.map((e) => [e.name, canonicalCsv(csvDir, e.name)]),
   ) as Record<EntityName, CsvFile>;
   const truthCustomers = new CsvFile(join(out, TRUTH_CUSTOMERS_FILE), TRUTH_CUSTOMER_COLUMNS);
 

@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Calendar } from './calendar.ts';
-import { CsvFile } from './csv-file.ts';
+import { CsvFile, canonicalCsv } from './csv-file.ts';
 import { FIRST_NAMES, LAST_NAMES, REGIONS } from './geography.ts';
 import type { Rng } from './random.ts';
 
@@ -34,20 +34,6 @@ const NICKNAME_OF: Readonly<Record<string, string>> = {
   Julia: 'Jules',
   Valentina: 'Tina',
 };
-
-const CUSTOMER_HEADER = [
-  'customer_id',
-  'name',
-  'email',
-  'phone',
-  'region',
-  'country',
-  'city',
-  'channel',
-  'segment',
-  'signup_date',
-  'updated_at',
-];
 
 interface Person {
   readonly id: string;
@@ -181,7 +167,7 @@ class SourceWriter {
   ) {
     mkdirSync(dir, { recursive: true });
     this.prefix = prefix;
-    this.customers = new CsvFile(join(dir, 'customers.csv'), CUSTOMER_HEADER);
+    this.customers = canonicalCsv(dir, 'customers');
   }
 
   /** Writes one customer record; returns its id and signup second. */
@@ -232,71 +218,20 @@ export function writeOtherSources(
   let tickets: CsvFile | undefined;
   if (sources.includes('shop')) {
     writers.shop = new SourceWriter(shopDir, 'S', truth, 'shop', calendar);
-    const productFile = new CsvFile(join(shopDir, 'products.csv'), [
-      'product_id',
-      'name',
-      'category',
-      'subcategory',
-      'list_price',
-      'unit_cost',
-    ]);
+    const productFile = canonicalCsv(shopDir, 'products');
     for (const p of products) productFile.add(p);
-    orders = new CsvFile(join(shopDir, 'orders.csv'), [
-      'order_id',
-      'customer_id',
-      'ordered_at',
-      'channel',
-      'order_type',
-      'status',
-    ]);
-    lines = new CsvFile(join(shopDir, 'order_lines.csv'), [
-      'order_id',
-      'line_no',
-      'product_id',
-      'quantity',
-      'unit_price',
-      'discount',
-    ]);
+    orders = canonicalCsv(shopDir, 'orders');
+    lines = canonicalCsv(shopDir, 'order_lines');
     files.push(writers.shop.customers, productFile, orders, lines);
   }
   if (sources.includes('desk')) {
     writers.desk = new SourceWriter(deskDir, 'D', truth, 'desk', calendar);
     const empty = [
-      new CsvFile(join(deskDir, 'products.csv'), [
-        'product_id',
-        'name',
-        'category',
-        'subcategory',
-        'list_price',
-        'unit_cost',
-      ]),
-      new CsvFile(join(deskDir, 'orders.csv'), [
-        'order_id',
-        'customer_id',
-        'ordered_at',
-        'channel',
-        'order_type',
-        'status',
-      ]),
-      new CsvFile(join(deskDir, 'order_lines.csv'), [
-        'order_id',
-        'line_no',
-        'product_id',
-        'quantity',
-        'unit_price',
-        'discount',
-      ]),
+      canonicalCsv(deskDir, 'products'),
+      canonicalCsv(deskDir, 'orders'),
+      canonicalCsv(deskDir, 'order_lines'),
     ];
-    tickets = new CsvFile(join(deskDir, 'tickets.csv'), [
-      'ticket_id',
-      'customer_id',
-      'opened_at',
-      'closed_at',
-      'priority',
-      'status',
-      'category',
-      'satisfaction',
-    ]);
+    tickets = canonicalCsv(deskDir, 'tickets');
     files.push(writers.desk.customers, ...empty, tickets);
   }
 
