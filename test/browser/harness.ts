@@ -46,6 +46,21 @@ export function haveChromium(): boolean {
   return false;
 }
 
+/**
+ * Page sections reaching past `width` CSS pixels (by aria-label, else tag name): on a phone, wide
+ * tables must scroll inside their own box, so this should be empty.
+ */
+export async function sectionsWiderThan(page: Page, width: number): Promise<string[]> {
+  return page.$$eval(
+    'main .page > *, main .panel',
+    (els, w) =>
+      els
+        .filter((e) => e.getBoundingClientRect().right > w)
+        .map((e) => e.getAttribute('aria-label') ?? e.tagName),
+    width,
+  );
+}
+
 export interface OpenedPage {
   readonly page: Page;
   readonly context: BrowserContext;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, haveChromium, startHarness } from './harness.ts';
+import { type Harness, haveChromium, sectionsWiderThan, startHarness } from './harness.ts';
 
 let hz: Harness;
 let latest: number;
@@ -185,12 +185,7 @@ describe.skipIf(!enabled)('segmentation page', () => {
     expect(total).toBe(Number(europe[0]?.n));
     await hz.screenshot(page, 'segments-phone-dark');
     // nothing of the page is wider than the phone (wide tables scroll inside their own box)
-    const wide = await page.$$eval('main .page > *, main .panel', (els) =>
-      els
-        .filter((e) => e.getBoundingClientRect().right > 391)
-        .map((e) => e.getAttribute('aria-label') ?? e.tagName),
-    );
-    expect(wide).toEqual([]);
+    expect(await sectionsWiderThan(page, 391)).toEqual([]);
     expect(errors).toEqual([]);
     await close();
   });
