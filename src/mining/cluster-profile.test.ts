@@ -50,8 +50,19 @@ describe('cluster names', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('is deterministic: the same profiles give the same names', () => {
-    const ps = [profile(0, 2, 2, 5, { categories: 1 }), profile(1, 2, 2, 5, { categories: -1 })];
-    expect(nameClusters(ps)).toEqual(nameClusters(ps));
+  it('names a cluster by its own profile, not by where it sits in the list', () => {
+    // worked out by hand: m 5 → high value, f 2 with 3 purchases on average → infrequent, r 2 →
+    // lapsed; the two share that name and differ only on categories (+1 and −1 around a mean of 0):
+    // tickets, high in both, does not tell them apart
+    const more = profile(0, 2, 2, 5, { categories: 1, tickets: 1.5 });
+    const fewer = profile(1, 2, 2, 5, { categories: -1, tickets: 1.5 });
+    expect(nameClusters([more, fewer])).toEqual([
+      'High value · infrequent · lapsed · more categories',
+      'High value · infrequent · lapsed · fewer categories',
+    ]);
+    expect(nameClusters([fewer, more])).toEqual([
+      'High value · infrequent · lapsed · fewer categories',
+      'High value · infrequent · lapsed · more categories',
+    ]);
   });
 });

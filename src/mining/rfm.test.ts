@@ -186,13 +186,47 @@ describe('RFM on a hand-computed warehouse', () => {
     expect(Array.from(day.monetary)).toEqual([20, 0, 0, 0, 25]);
   });
 
-  it('gives equal values equal scores whatever the row order', async () => {
-    const { sql, params } = rfmQuery({ asOf: '2024-03-31', rules });
-    const rows = await db.all(
-      `SELECT customer_durable_key AS k, f_score FROM (${sql}) WHERE frequency = 1`,
-      params,
+  it('gives equal values equal scores whatever the row order, also for ties in the middle', async () => {
+    /*
+     * Ten customers buying on 1,1,2,2,2,2,3,4,5,6 distinct days (all in January, as of 2024-03-31).
+     * Worked out by hand with score = 1 + floor(5 × customers strictly worse / 10):
+     *   1 day: 0 worse → 1;  2 days: 2 worse → 2 (all four);  3 days: 6 worse → 4;
+     *   4 days: 7 worse → 4;  5 days: 8 worse → 5;  6 days: 9 worse → 5.
+     * ntile(5) over a sort would split the four 2-day customers into scores 2, 2, 3, 3 depending on
+     * which rows come first; the lines go in once in key order and once shuffled.
+     */
+    const days = [1, 1, 2, 2, 2, 2, 3, 4, 5, 6];
+    const expected = new Map([
+      [1, 1],
+      [2, 2],
+      [3, 4],
+      [4, 4],
+      [5, 5],
+      [6, 5],
+    ]);
+    const lines = days.flatMap((n, c) =>
+      Array.from({ length: n }, (_, d) => ({ key: 100 + c, day: `2024-01-${String(d + 1).padStart(2, '0')}` })),
     );
-    expect(new Set(rows.map((r) => r.f_score))).toEqual(new Set([1]));
+    const shuffled = lines.map((l, i) => ({ l, o: (i * 7919) % lines.length })).sort((a, b) => a.o - b.o);
+    for (const order of [lines, shuffled.map((x) => x.l)]) {
+      const wh = await openWarehouse(':memory:');
+      try {
+        for (const [i, { key, day }] of order.entries()) {
+          await wh.run(
+            `INSERT INTO core.fact_order_line (source, order_id, line_no, customer_key, customer_durable_key,
+              ordered_at, ordered_date, order_type, quantity, revenue, load_id)
+            VALUES ('test', $1, 1, $2, $2, $3::DATE::TIMESTAMPTZ, $3::DATE, 'sale', 1, 10, 1)`,
+            [`o${i}`, key, day],
+          );
+        }
+        const { sql, params } = rfmQuery({ asOf: '2024-03-31', rules });
+        const rows = await wh.all(`SELECT frequency, f_score FROM (${sql}) ORDER BY customer_durable_key`, params);
+        expect(rows.map((r) => Number(r.frequency))).toEqual(days);
+        expect(rows.map((r) => Number(r.f_score))).toEqual(days.map((n) => expected.get(n)));
+      } finally {
+        await wh.close();
+      }
+    }
   });
 
   it('refuses an as-of date that does not exist', () => {
