@@ -205,7 +205,10 @@ describe('RFM on a hand-computed warehouse', () => {
       [6, 5],
     ]);
     const lines = days.flatMap((n, c) =>
-      Array.from({ length: n }, (_, d) => ({ key: 100 + c, day: `2024-01-${String(d + 1).padStart(2, '0')}` })),
+      Array.from({ length: n }, (_, d) => ({
+        key: 100 + c,
+        day: `2024-01-${String(d + 1).padStart(2, '0')}`,
+      })),
     );
     const shuffled = lines.map((l, i) => ({ l, o: (i * 7919) % lines.length })).sort((a, b) => a.o - b.o);
     for (const order of [lines, shuffled.map((x) => x.l)]) {
@@ -220,7 +223,10 @@ describe('RFM on a hand-computed warehouse', () => {
           );
         }
         const { sql, params } = rfmQuery({ asOf: '2024-03-31', rules });
-        const rows = await wh.all(`SELECT frequency, f_score FROM (${sql}) ORDER BY customer_durable_key`, params);
+        const rows = await wh.all(
+          `SELECT frequency, f_score FROM (${sql}) ORDER BY customer_durable_key`,
+          params,
+        );
         expect(rows.map((r) => Number(r.frequency))).toEqual(days);
         expect(rows.map((r) => Number(r.f_score))).toEqual(days.map((n) => expected.get(n)));
       } finally {
