@@ -74,10 +74,25 @@ export function register(program: Command): void {
           printJson(MiningRunSummarySchema.parse(run));
           return;
         }
-        const m = run.metrics as { customers_scored?: number; k?: number; silhouette?: number };
+        const m = run.metrics as {
+          customers_scored?: number;
+          k?: number;
+          silhouette?: number;
+          churn_auc?: number;
+          skipped_steps?: { step: string; reason: string }[];
+        };
+        const churn = run.metrics.churn_model as { customers?: number } | undefined;
+        const skipped = m.skipped_steps ?? [];
         process.stdout.write(
-          `mining run ${run.run_id} as of ${run.as_of}: ${m.customers_scored ?? 0} customers scored, ` +
-            `${m.k ?? 0} clusters (silhouette ${m.silhouette ?? 0})\n`,
+          `mining run ${run.run_id} as of ${run.as_of}: ` +
+            (skipped.some((s) => s.step === 'rfm')
+              ? ''
+              : `${m.customers_scored ?? 0} customers scored, ${m.k ?? 0} clusters (silhouette ${m.silhouette ?? 0})`) +
+            (m.churn_auc !== undefined
+              ? `${skipped.some((s) => s.step === 'rfm') ? '' : '; '}churn model on ${churn?.customers ?? 0} labelled customers, holdout ROC AUC ${m.churn_auc.toFixed(3)}`
+              : '') +
+            '\n' +
+            skipped.map((s) => `skipped ${s.step}: ${s.reason}\n`).join(''),
         );
       } finally {
         db.close();

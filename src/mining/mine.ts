@@ -8,6 +8,7 @@ import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { PERIOD_DAYS, type Period, parseDay } from './btyd-summary.ts';
 import { churnModelStep } from './churn-step.ts';
+import { needsOrderLines } from './order-lines-guard.ts';
 import { computeRfm } from './rfm.ts';
 import { loadSegmentRules, type SegmentRules } from './rfm-segments.ts';
 import { codeVersion, dataVersion, defaultAsOf, insertRun, nextRunId } from './runs.ts';
@@ -48,6 +49,7 @@ export interface MiningContext {
   readonly progress: (message: string) => void;
 }
 
+/** A step that did nothing says why in `metrics.skipped` (listed in the run's `metrics.skipped_steps`). */
 export interface StepOutcome {
   readonly params?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
@@ -115,12 +117,14 @@ export const segmentationStep: MiningStep = {
 
 /**
  * The steps of `crm-bi mine`, in order: RFM, clusters, customer value (CLV, P(alive), churn risk),
- * then the supervised churn model for customers with a churn label (subscriptions).
+ * then the supervised churn model (and subscription CLV) for customers with a churn label. The
+ * purchase steps are skipped, with the reason in the run, when there are no order lines (a
+ * warehouse of subscriptions only).
  */
 export const DEFAULT_STEPS: readonly MiningStep[] = [
-  rfmStep,
-  segmentationStep,
-  valueStep(),
+  needsOrderLines(rfmStep),
+  needsOrderLines(segmentationStep),
+  needsOrderLines(valueStep()),
   churnModelStep(),
 ];
 
@@ -185,6 +189,7 @@ export async function runMining(
     const stepMetrics: Record<string, unknown> = {};
     const summary: Record<string, unknown> = {};
     const seconds: Record<string, number> = {};
+    const skippedSteps: { step: string; reason: string }[] = [];
     for (const step of steps) {
       const t0 = performance.now();
       const outcome = await step.run({
@@ -205,10 +210,13 @@ export async function runMining(
       params[step.name] = outcome.params ?? {};
       stepMetrics[step.name] = outcome.metrics ?? {};
       Object.assign(summary, outcome.summary ?? {});
+      const skipped = outcome.metrics?.skipped;
+      if (typeof skipped === 'string') skippedSteps.push({ step: step.name, reason: skipped });
     }
     seconds.total = Math.round(performance.now() - started) / 1000;
     const metrics: Record<string, unknown> = {
       ...summary,
+      skipped_steps: skippedSteps,
       seconds,
       data_version: await dataVersion(db),
       code_version: codeVersion(),

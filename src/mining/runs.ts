@@ -76,16 +76,22 @@ export async function dataVersion(db: Database): Promise<DataVersion> {
   };
 }
 
-/** The default as-of day: the last order day in the warehouse. */
+/**
+ * The default as-of day: the last order day in the warehouse; in a warehouse of subscriptions only,
+ * the day the newest subscription snapshot was loaded (a subscription row is the state at its load).
+ */
 export async function defaultAsOf(db: Database): Promise<string> {
   const last = await db.scalar('SELECT max(ordered_date) FROM core.fact_order_line');
-  if (last === null || last === undefined) {
-    throw new CrmBiError(
-      'no_orders',
-      'the warehouse has no order lines to mine; load data first (crm-bi load)',
-    );
-  }
-  return String(last);
+  if (last !== null && last !== undefined) return String(last);
+  const snapshot = await db.scalar(
+    `SELECT strftime(max(coalesce(l.finished_at, l.started_at))::DATE, '%Y-%m-%d') FROM meta.etl_load l
+     WHERE l.status = 'succeeded' AND l.load_id IN (SELECT DISTINCT load_id FROM core.fact_subscription)`,
+  );
+  if (snapshot !== null && snapshot !== undefined) return String(snapshot);
+  throw new CrmBiError(
+    'no_orders',
+    'the warehouse has no order lines or subscriptions to mine; load data first (crm-bi load)',
+  );
 }
 
 /**

@@ -30,7 +30,7 @@ async function line(
 describe('mining runs on tiny warehouses', () => {
   it('an empty warehouse is a clear error, not an empty run', async () => {
     db = await openWarehouse(':memory:');
-    await expect(runMining(db)).rejects.toThrow(/no order lines to mine; load data first/);
+    await expect(runMining(db)).rejects.toThrow(/no order lines or subscriptions to mine; load data first/);
   });
 
   it('only anonymous sales: the run completes with nobody scored and no clusters', async () => {
