@@ -123,6 +123,9 @@ const QUALIFIERS: Readonly<Record<string, readonly [string, string]>> = {
   return_share: ['more returns', 'fewer returns'],
   categories: ['more categories', 'fewer categories'],
   tickets: ['more tickets', 'fewer tickets'],
+  purchase_rate: ['buys more often', 'buys less often'],
+  avg_value: ['bigger baskets', 'smaller baskets'],
+  overdue: ['overdue', 'on rhythm'],
 };
 
 /** Mean scores at or above HIGH read as high, at or below LOW as low (scores run 1–5, mean 3). */

@@ -50,6 +50,20 @@ describe('feature pipeline', () => {
     expect(Array.from(applyPipeline(again, t).data)).toEqual(Array.from(applyPipeline(p, t).data));
   });
 
+  it('applies a transform fixed per feature instead of the skewness rule', () => {
+    // rates 0.01, 0.1, 1: logs −2 ln 10, −ln 10, 0 → mean −ln 10, sd ln 10 · √(2/3) → z −1.2247, 0, 1.2247
+    const t = table({ purchase_rate: [0.01, 0.1, 1], recency_days: [1, 2, 3] });
+    const p = fitPipeline(t, { features: ['purchase_rate'], transforms: { purchase_rate: 'log' } });
+    expect(p.steps.map((s) => [s.name, s.transform])).toEqual([['purchase_rate', 'log']]);
+    const z = Array.from(applyPipeline(p, t).data);
+    expect(z[0]).toBeCloseTo(-Math.sqrt(1.5), 12);
+    expect(z[1]).toBeCloseTo(0, 12);
+    expect(z[2]).toBeCloseTo(Math.sqrt(1.5), 12);
+    expect(() => fitPipeline(table({ rate: [0, 1, 2] }), { transforms: { rate: 'log' } })).toThrow(
+      /feature rate has values <= 0 and cannot take a log/,
+    );
+  });
+
   it('skewness is 0 for a symmetric or constant column', () => {
     expect(skewness(Float64Array.of(1, 2, 3))).toBeCloseTo(0, 12);
     expect(skewness(Float64Array.of(4, 4, 4))).toBe(0);

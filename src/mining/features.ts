@@ -4,6 +4,12 @@
  * JSON, stored in mining_run.params, so a customer is scored the same way later.
  */
 import type { Database, Params } from '../db/duckdb.ts';
+import {
+  type BEHAVIOUR_FEATURES,
+  behaviourFeatures,
+  type RatePrior,
+  ratePrior,
+} from './behaviour-features.ts';
 
 /** The features, in matrix column order. */
 export const FEATURES = [
@@ -17,7 +23,18 @@ export const FEATURES = [
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
 
-export type Transform = 'none' | 'log1p' | 'signed_log1p';
+/**
+ * The features clusters are fitted on, with their transforms fixed (not left to the skewness rule):
+ * purchase rate on a log scale (rates spread over orders of magnitude; log1p of a weekly rate below
+ * 1 hardly compresses it), money per purchase and purchases overdue on a signed log1p scale.
+ */
+export const CLUSTER_FEATURES: Readonly<Record<(typeof BEHAVIOUR_FEATURES)[number], Transform>> = {
+  purchase_rate: 'log',
+  avg_value: 'signed_log1p',
+  overdue: 'log1p',
+};
+
+export type Transform = 'none' | 'log' | 'log1p' | 'signed_log1p';
 
 export interface FeatureStep {
   readonly name: string;
@@ -43,6 +60,8 @@ export interface FeatureTable {
   readonly customers: Float64Array;
   readonly columns: Readonly<Record<string, Float64Array>>;
   readonly rows: number;
+  /** The gamma prior behind purchase_rate (readFeatures sets it). */
+  readonly ratePrior?: RatePrior;
 }
 
 /** A dense row-major matrix. */
@@ -56,7 +75,9 @@ export interface Matrix {
  * The raw features of the customers scored in an RFM run, as of its as-of day, ordered by key:
  * recency_days, frequency, monetary_total (from customer_rfm); tenure_days (as-of - first purchase
  * day), return_share (returned / gross sales, missing when gross sales are 0), categories (distinct
- * product categories bought), tickets (service tickets opened by the as-of day).
+ * product categories bought), tickets (service tickets opened by the as-of day); then the behaviour
+ * features of behaviour-features.ts (purchase_rate, avg_value, overdue) from the run's BTYD summary,
+ * with the rate prior fitted on it (the same run always gives the same prior).
  */
 export async function readFeatures(
   db: Database,
@@ -91,7 +112,8 @@ SELECT r.customer_durable_key::DOUBLE AS customer,
   round(r.btyd_t * $3::DOUBLE)::DOUBLE AS tenure_days,
   CASE WHEN l.gross > 0 THEN least(1, greatest(0, l.returned::DOUBLE / l.gross::DOUBLE)) END AS return_share,
   coalesce(l.categories, 0)::DOUBLE AS categories,
-  coalesce(t.tickets, 0)::DOUBLE AS tickets
+  coalesce(t.tickets, 0)::DOUBLE AS tickets,
+  r.btyd_frequency::DOUBLE AS btyd_x, r.btyd_recency::DOUBLE AS btyd_tx, r.btyd_t::DOUBLE AS btyd_t
 FROM mining.customer_rfm r
 LEFT JOIN lines l ON l.customer_durable_key = r.customer_durable_key
 LEFT JOIN tickets t ON t.customer_durable_key = r.customer_durable_key
@@ -106,7 +128,23 @@ ORDER BY r.customer_durable_key`;
   FEATURES.forEach((name, i) => {
     columns[name] = values[i] as Float64Array;
   });
-  return { customers: customers ?? new Float64Array(0), columns, rows: customers?.length ?? 0 };
+  const [x, tx, T] = values.slice(FEATURES.length) as [Float64Array, Float64Array, Float64Array];
+  const rows = customers?.length ?? 0;
+  const prior = rows > 0 ? ratePrior(x, tx, T) : { r: 1, alpha: 1, source: 'no customers' };
+  Object.assign(
+    columns,
+    behaviourFeatures(
+      {
+        x,
+        tx,
+        T,
+        monetary: columns.monetary_total as Float64Array,
+        frequency: columns.frequency as Float64Array,
+      },
+      prior,
+    ),
+  );
+  return { customers: customers ?? new Float64Array(0), columns, rows, ratePrior: prior };
 }
 
 /**
@@ -169,6 +207,8 @@ function transformValue(t: Transform, v: number): number {
   switch (t) {
     case 'none':
       return v;
+    case 'log':
+      return Math.log(v);
     case 'log1p':
       return Math.log1p(v);
     case 'signed_log1p':
@@ -187,7 +227,11 @@ function transformValue(t: Transform, v: number): number {
  */
 export function fitPipeline(
   table: FeatureTable,
-  options: { readonly features?: readonly string[] } = {},
+  options: {
+    readonly features?: readonly string[];
+    /** Transforms fixed per feature instead of chosen by the skewness rule. */
+    readonly transforms?: Readonly<Record<string, Transform>>;
+  } = {},
 ): FeaturePipeline {
   const steps: FeatureStep[] = [];
   const dropped: { name: string; reason: string }[] = [];
@@ -198,12 +242,21 @@ export function fitPipeline(
     const filled = raw.map((v) => (Number.isNaN(v) ? impute : v));
     let min = Number.POSITIVE_INFINITY;
     for (const v of filled) min = Math.min(min, v);
-    const rawSkew = skewness(filled);
-    const logTransform: Transform = min < 0 ? 'signed_log1p' : 'log1p';
-    const logged = filled.map((v) => transformValue(logTransform, v));
-    const transform: Transform =
-      rawSkew > 0 && Math.abs(skewness(logged)) < Math.abs(rawSkew) ? logTransform : 'none';
-    const x = transform === 'none' ? filled : logged;
+    const fixed = options.transforms?.[name];
+    let transform: Transform;
+    if (fixed !== undefined) {
+      if (fixed === 'log' && !(min > 0))
+        throw new Error(`feature ${name} has values <= 0 and cannot take a log`);
+      if (fixed === 'log1p' && !(min > -1))
+        throw new Error(`feature ${name} has values <= -1 and cannot take log1p`);
+      transform = fixed;
+    } else {
+      const rawSkew = skewness(filled);
+      const logTransform: Transform = min < 0 ? 'signed_log1p' : 'log1p';
+      const logged = filled.map((v) => transformValue(logTransform, v));
+      transform = rawSkew > 0 && Math.abs(skewness(logged)) < Math.abs(rawSkew) ? logTransform : 'none';
+    }
+    const x = filled.map((v) => transformValue(transform, v));
     let mean = 0;
     for (const v of x) mean += v;
     mean /= x.length || 1;
@@ -218,7 +271,10 @@ export function fitPipeline(
   }
   return {
     version: 1,
-    transform_rule: 'log1p (signed when negative) if right-skewed and it lowers |skewness|; then z-score',
+    transform_rule:
+      options.transforms === undefined
+        ? 'log1p (signed when negative) if right-skewed and it lowers |skewness|; then z-score'
+        : 'fixed per feature; then z-score',
     steps,
     dropped,
   };

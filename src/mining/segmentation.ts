@@ -1,5 +1,6 @@
 /**
- * Customer segmentation: standardized features → k-means with k chosen by silhouette and elbow →
+ * Customer segmentation: standardized behaviour features (purchase rate, money per purchase, purchases
+ * overdue: behaviour-features.ts) → k-means with k chosen by silhouette and elbow →
  * profiled, named clusters written to mining.customer_segment. Cluster quality measures
  * (silhouette, adjusted Rand index) live here too.
  */
@@ -9,6 +10,7 @@ import { CrmBiError } from '../errors.ts';
 import { type ClusterProfile, nameClusters, profileClusters } from './cluster-profile.ts';
 import {
   applyPipeline,
+  CLUSTER_FEATURES,
   type FeaturePipeline,
   type FeatureTable,
   fitPipeline,
@@ -328,7 +330,10 @@ export async function segmentCustomers(
     t0 = performance.now();
   };
   const table = await readFeatures(db, options);
-  const pipeline = fitPipeline(table);
+  const pipeline = fitPipeline(table, {
+    features: Object.keys(CLUSTER_FEATURES),
+    transforms: CLUSTER_FEATURES,
+  });
   const m = applyPipeline(pipeline, table);
   lap('features');
   options.progress?.(
@@ -371,6 +376,7 @@ export async function segmentCustomers(
           k_min: Math.max(2, options.kMin ?? 2),
           k_max: options.kMax ?? 8,
           restarts: options.restarts ?? 4,
+          rate_prior: table.ratePrior ?? null,
         },
       },
       metrics: {

@@ -160,10 +160,10 @@ describe.skipIf(!present)('RFM on CDNOW', () => {
     expect(
       Number(await db.scalar('SELECT count(*) FROM mining.customer_segment WHERE run_id = $1', [run.run_id])),
     ).toBe(23570);
-    // no product categories, regions or tickets in CDNOW: those features are dropped as constant
-    const dropped = ((m.segmentation as { features_dropped: { name: string }[] }).features_dropped ?? []).map(
-      (d) => d.name,
-    );
-    expect(dropped).toEqual(expect.arrayContaining(['categories', 'tickets']));
+    // clusters are fitted on purchase behaviour only, which CDNOW has (no categories or tickets needed)
+    const pipeline = (run.params.segmentation as { model: { pipeline: { steps: { name: string }[] } } }).model
+      .pipeline;
+    expect(pipeline.steps.map((s) => s.name)).toEqual(['purchase_rate', 'avg_value', 'overdue']);
+    expect((m.segmentation as { features_dropped: unknown[] }).features_dropped).toEqual([]);
   });
 });

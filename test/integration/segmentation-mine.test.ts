@@ -95,7 +95,16 @@ describe('a mining run end to end', () => {
       seed: 7,
       steps: ['rfm', 'segmentation', 'value', 'churn_model'],
     });
-    expect(out.params.segmentation.model.pipeline.steps.length).toBeGreaterThan(3);
+    expect(
+      out.params.segmentation.model.pipeline.steps.map((s: { name: string; transform: string }) => [
+        s.name,
+        s.transform,
+      ]),
+    ).toEqual([
+      ['purchase_rate', 'log'],
+      ['avg_value', 'signed_log1p'],
+      ['overdue', 'log1p'],
+    ]);
     expect(out.metrics).toMatchObject({ customers_scored: 3000 });
     expect(out.metrics.k).toBe(3);
     expect(out.metrics.silhouette).toBeGreaterThan(0.5);
