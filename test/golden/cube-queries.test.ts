@@ -188,7 +188,7 @@ describe('fan-out across joins', () => {
       SELECT DISTINCT "products"."category" AS "products.category", "customers"."customer_durable_key" AS "__pk0", coalesce("customers".golden_customer_key, "customers".customer_durable_key) AS "__m0", "clv_scores"."clv" AS "__m1", ("customers".customer_durable_key = coalesce("customers".golden_customer_key, "customers".customer_durable_key)) AS "__f1"
       FROM (SELECT * FROM core.dim_customer WHERE is_current) AS "customers"
       LEFT JOIN "core"."fact_order_line" AS "sales" ON "sales".customer_durable_key = "customers".customer_durable_key
-      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS "clv_scores" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "clv_scores".customer_durable_key
+      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS "clv_scores" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "clv_scores".customer_durable_key
       LEFT JOIN "core"."dim_product" AS "products" ON "sales".product_key = "products".product_key
       ) AS "k"
       GROUP BY "products.category"
@@ -590,7 +590,7 @@ describe('compareDateRange', () => {
 describe('row-level security', () => {
   const north = { security: { regions: ['North'] } };
 
-  it('adds customers.region IN (...) at the root, which a query filter cannot widen', async () => {
+  it("limits by the golden customer's current region (customers.access_region) at the root, which a query filter cannot widen", async () => {
     const query = {
       measures: ['sales.revenue'],
       dimensions: ['customers.region'],
@@ -608,7 +608,8 @@ describe('row-level security', () => {
       "SELECT "customers"."region" AS "customers.region", sum("sales"."revenue") AS "sales.revenue"
       FROM "core"."fact_order_line" AS "sales"
       LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS "customers" ON "sales".customer_durable_key = "customers".customer_durable_key
-      WHERE (("customers"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
+      LEFT JOIN (SELECT customer_durable_key AS golden_customer_key, region FROM core.dim_customer WHERE is_current) AS "customer_scope" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customer_scope".golden_customer_key
+      WHERE (("customer_scope"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
       GROUP BY "customers.region"
       ORDER BY "sales.revenue" DESC
       LIMIT $3"
