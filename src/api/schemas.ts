@@ -66,18 +66,18 @@ export const AdhocResponse = z.object({
   ms: z.number(),
 });
 
-export const MiningRunsResponse = z.object({
-  runs: z.array(
-    z.object({
-      run_id: z.number(),
-      as_of: z.string(),
-      kind: z.string(),
-      params: z.unknown(),
-      metrics: z.unknown(),
-      created_at: z.string(),
-    }),
-  ),
+export const MiningRunResponse = z.object({
+  run_id: z.number(),
+  as_of: z.string(),
+  kind: z.string(),
+  params: z.unknown(),
+  metrics: z.unknown(),
+  created_at: z.string(),
+  /** Parts of the record left out for this caller (paths, code version; figures over other regions). */
+  withheld: z.array(z.string()).optional(),
 });
+
+export const MiningRunsResponse = z.object({ runs: z.array(MiningRunResponse) });
 
 const Rows = z.array(z.record(z.string(), z.unknown()));
 

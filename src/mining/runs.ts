@@ -136,10 +136,9 @@ export async function getRun(db: Database, runId: number): Promise<MiningRun> {
 
 /** Runs, latest first (the order of mining.latest_run: newest as_of, then newest created). */
 export async function listRuns(db: Database, limit = 100): Promise<MiningRun[]> {
-  const rows = await db.all(
-    `SELECT ${RUN_COLUMNS} FROM mining.mining_run ORDER BY ${RUN_ORDER} LIMIT $1`,
-    [limit],
-  );
+  const rows = await db.all(`SELECT ${RUN_COLUMNS} FROM mining.mining_run ORDER BY ${RUN_ORDER} LIMIT $1`, [
+    limit,
+  ]);
   return rows.map(toRun);
 }
 

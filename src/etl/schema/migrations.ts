@@ -415,7 +415,8 @@ GROUP BY 1;
   },
   {
     version: 6,
-    description: "one definition of 'the latest run' (newest as_of, then newest created_at) and of the run before it",
+    description:
+      "one definition of 'the latest run' (newest as_of, then newest created_at) and of the run before it",
     sql: `
 ${RUN_VIEWS.map(([name, sql]) => `CREATE VIEW mining.${name} AS ${sql};`).join('\n')}
 `,
