@@ -79,6 +79,17 @@ export const MiningRunResponse = z.object({
 
 export const MiningRunsResponse = z.object({ runs: z.array(MiningRunResponse) });
 
+export const SegmentsResponse = z.object({
+  segments: z.array(
+    z.object({
+      kind: z.enum(['rfm_segment', 'cluster']),
+      name: z.string(),
+      run_id: z.number(),
+      customers: z.number(),
+    }),
+  ),
+});
+
 const Rows = z.array(z.record(z.string(), z.unknown()));
 
 export const CustomerResponse = z.object({

@@ -77,6 +77,13 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
       }),
     },
+    '/v1/segments': {
+      get: op(
+        'RFM segments and clusters of the latest run with their sizes (through the cube)',
+        'executive',
+        json(S.SegmentsResponse, 'segments'),
+      ),
+    },
     '/v1/segments/{name}/audience.csv': {
       get: op(
         'audience of an RFM segment or cluster (latest run) as CSV',

@@ -5,16 +5,21 @@
  */
 import type { Database, Row } from '../../db/duckdb.ts';
 
-/** `$n` is NULL (every region) or a JSON list of the regions the caller may and wants to see. */
-const inRegions = (n: number) =>
-  `($${n}::VARCHAR IS NULL OR list_contains(from_json($${n}::VARCHAR, '["VARCHAR"]'), c.region))`;
+/**
+ * `$n` is NULL (every region) or a JSON list of the regions the caller may and wants to see, tested
+ * on `alias`.region. Score rows are keyed by the golden key, so joined to the current version of the
+ * golden customer's own record that region is the golden customer's current region: the rule of
+ * docs/api.md ("Region limits").
+ */
+const inRegions = (n: number, alias = 'c') =>
+  `($${n}::VARCHAR IS NULL OR list_contains(from_json($${n}::VARCHAR, '["VARCHAR"]'), ${alias}.region))`;
 
 const SCORED = `
   FROM mining.customer_rfm r
   JOIN core.dim_customer c ON c.customer_durable_key = r.customer_durable_key AND c.is_current
   WHERE r.run_id = $1 AND ${inRegions(2)}`;
 
-/** The run to show: the given one, or the latest that scored customers (null when none did). */
+/** The run to show: the given one, or the latest (mining.latest_run) when it scored customers. */
 export async function scoredRun(db: Database, run: number | undefined): Promise<Row | undefined> {
   if (run !== undefined) {
     return db.one(
@@ -23,8 +28,8 @@ export async function scoredRun(db: Database, run: number | undefined): Promise<
     );
   }
   return db.one(`SELECT run_id, strftime(as_of, '%Y-%m-%d') AS as_of FROM mining.mining_run m
-    WHERE EXISTS (SELECT 1 FROM mining.customer_rfm s WHERE s.run_id = m.run_id)
-    ORDER BY run_id DESC LIMIT 1`);
+    WHERE m.run_id = (SELECT run_id FROM mining.latest_run)
+      AND EXISTS (SELECT 1 FROM mining.customer_rfm s WHERE s.run_id = m.run_id)`);
 }
 
 /** One row per (r_score, f_score) cell: customers, their monetary total and the cell's segment. */
@@ -104,7 +109,7 @@ export async function customerKeysIn(db: Database, regions: string): Promise<Set
  * Cohort retention: customers by the month of their first purchase (UTC) and months since then,
  * counting a customer in month k when they bought (a line with positive revenue) in that month.
  * Months are integer indexes (year * 12 + month - 1) taken from the UTC epoch, which avoids a time
- * zone conversion per order line (about 3x faster on 10M lines); the region join is added only
+ * zone conversion per order line (about 3x faster on 10M lines); the golden and region joins are added
  * when a region limit applies.
  */
 export function cohortRetention(
@@ -114,16 +119,22 @@ export function cohortRetention(
   to: string | null,
   maxMonths: number,
 ): Promise<Row[]> {
+  // lines count for their golden customer (a record merged into another is that customer)
   const lines =
     regions === null
-      ? 'core.fact_order_line o WHERE o.revenue > 0 AND $1::VARCHAR IS NULL'
+      ? `core.fact_order_line o
+         LEFT JOIN core.dim_customer c ON c.customer_durable_key = o.customer_durable_key AND c.is_current
+         WHERE o.revenue > 0 AND $1::VARCHAR IS NULL`
       : `core.fact_order_line o
          JOIN core.dim_customer c ON c.customer_durable_key = o.customer_durable_key AND c.is_current
-         WHERE o.revenue > 0 AND ${inRegions(1)}`;
+         JOIN core.dim_customer g ON g.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+           AND g.is_current
+         WHERE o.revenue > 0 AND ${inRegions(1, 'g')}`;
   return db.all(
     `WITH buys AS (
        SELECT DISTINCT customer_durable_key, (year(t) * 12 + month(t) - 1)::INTEGER AS m
-       FROM (SELECT o.customer_durable_key, make_timestamp(epoch_us(o.ordered_at)) AS t FROM ${lines})),
+       FROM (SELECT coalesce(c.golden_customer_key, o.customer_durable_key) AS customer_durable_key,
+                    make_timestamp(epoch_us(o.ordered_at)) AS t FROM ${lines})),
      since AS (SELECT m, m - min(m) OVER (PARTITION BY customer_durable_key) AS k FROM buys)
      SELECT printf('%04d-%02d', (m - k) // 12, (m - k) % 12 + 1) AS cohort, k AS months_since,
             count(*) AS customers
