@@ -349,6 +349,60 @@ describe('mining scores as customer dimensions (latest run)', () => {
     ]);
   });
 
+  it('the latest run is the newest as-of, not the highest id: a backfill run created later changes nothing', async () => {
+    const w = await fixtureWarehouse();
+    try {
+      // run 3 backfills 2024-03-31 after run 2 (as of 2024-12-31) was written: everyone "Lost"
+      await w.run(
+        `INSERT INTO mining.mining_run VALUES (3, '2024-03-31', 'full', '{}', '{}', '2025-02-01 00:00:00+00')`,
+      );
+      await w.run(`INSERT INTO mining.customer_rfm (run_id, as_of, customer_durable_key, frequency, monetary_total,
+          r_score, f_score, m_score, rfm_segment, btyd_frequency, btyd_recency, btyd_t)
+        SELECT 3, DATE '2024-03-31', customer_durable_key, 1, 1, 1, 1, 1, 'Lost', 0, 0, 1
+        FROM mining.customer_rfm WHERE run_id = 2`);
+      const segments = await cubeRows(w, model, {
+        measures: ['customers.count'],
+        dimensions: ['customers.rfm_segment', 'customers.score_run_id'],
+        filters: [{ member: 'customers.rfm_segment', operator: 'set' }],
+        order: { 'customers.rfm_segment': 'asc' },
+      });
+      // run 2's segments of the fixture (5 customers), read by hand above
+      expect(
+        segments.map((r) => [r['customers.rfm_segment'], r['customers.score_run_id'], r['customers.count']]),
+      ).toEqual([
+        ['About to Sleep', 2, 1],
+        ['At Risk', 2, 1],
+        ['Champions', 2, 1],
+        ['Hibernating', 2, 1],
+        ['Potential Loyalist', 2, 1],
+      ]);
+      expect(await cubeRows(w, model, { dimensions: ['latest_run.run_id', 'latest_run.as_of'] })).toEqual([
+        { 'latest_run.run_id': 2, 'latest_run.as_of': '2024-12-31T00:00:00.000' },
+      ]);
+      // the previous run is the next as-of down: run 1 (2024-06-30), not the backfill
+      const moves = await cubeRows(w, model, {
+        measures: ['segment_migration.count'],
+        dimensions: ['segment_migration.from_segment', 'segment_migration.to_segment'],
+        order: { 'segment_migration.from_segment': 'asc', 'segment_migration.to_segment': 'asc' },
+      });
+      expect(
+        moves.map((r) => [
+          r['segment_migration.from_segment'],
+          r['segment_migration.to_segment'],
+          r['segment_migration.count'],
+        ]),
+      ).toEqual([
+        ['Champions', 'Champions', 1],
+        ['Hibernating', 'Hibernating', 1],
+        ['Loyal', 'At Risk', 1],
+        ['New', 'About to Sleep', 1],
+        ['New', 'Potential Loyalist', 1],
+      ]);
+    } finally {
+      w.close();
+    }
+  });
+
   it('the model loads and answers before any mining run: the scores are NULL', async () => {
     const empty = await fixtureWarehouse({ mining: false });
     try {
