@@ -1,6 +1,6 @@
 /**
  * `GET /v1/segments` (executive and above): the RFM segments and clusters of the latest mining run
- * with their sizes, through the cube (so the region rule of the model applies).
+ * (mining.latest_run) with their sizes, through the cube's run_scores (so the region rule applies).
  *
  * `GET /v1/segments/:name/audience.csv` (marketing and above): the customers of an RFM segment or
  * cluster of the latest run, as CSV for a campaign tool: the one audience export of src/mining/
@@ -14,8 +14,9 @@ import type { Model } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { csvCell, planAudience, writeAudience } from '../../mining/audience.ts';
+import { latestScoredRun } from '../../mining/runs.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
-import { readCube } from '../cube-reader.ts';
+import { type CubeRow, readCube } from '../cube-reader.ts';
 import { apiError } from '../errors.ts';
 import { CustomerParams } from '../schemas.ts';
 import { validate } from '../validate.ts';
@@ -35,24 +36,34 @@ export function segmentRoutes(options: SegmentRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   /** `GET /v1/segments`: what can be exported, with sizes (executive and above). */
   app.get('/', requireRole('executive'), async function segmentList(c) {
-    const sizes = async (kind: Kind, member: string) => {
-      const rows = await readCube(options.db(), options.model, c.get('principal'), {
-        measures: ['customers.count'],
-        dimensions: [member, 'customers.score_run_id'],
-        filters: [{ member, operator: 'set' }],
-        limit: 10_000,
-      });
-      return rows.map((r) => ({
-        kind,
-        name: String(r[member]),
-        run_id: Number(r['customers.score_run_id']),
-        customers: Number(r['customers.count']),
-      }));
+    // one pass over the latest run's rows: sizes per (segment, cluster), summed per kind here
+    let run: number;
+    try {
+      run = (await latestScoredRun(options.db())).run_id;
+    } catch (e) {
+      if (e instanceof CrmBiError && e.code === 'no_mining_run') return c.json({ segments: [] });
+      throw e;
+    }
+    const cells = await readCube(options.db(), options.model, c.get('principal'), {
+      measures: ['run_scores.count'],
+      dimensions: ['run_scores.rfm_segment', 'run_scores.cluster_name'],
+      filters: [{ member: 'run_scores.run_id', operator: 'equals', values: [String(run)] }],
+      limit: 10_000,
+    });
+    const sizes = new Map<string, { kind: Kind; name: string; run_id: number; customers: number }>();
+    const add = (kind: Kind, name: CubeRow[string] | undefined, n: number) => {
+      if (name === null || name === undefined) return;
+      const key = `${kind}\u0000${name}`;
+      const entry = sizes.get(key) ?? { kind, name: String(name), run_id: run, customers: 0 };
+      entry.customers += n;
+      sizes.set(key, entry);
     };
-    const rows = [
-      ...(await sizes('rfm_segment', 'customers.rfm_segment')),
-      ...(await sizes('cluster', 'customers.cluster_name')),
-    ];
+    for (const r of cells) {
+      const n = Number(r['run_scores.count']);
+      add('rfm_segment', r['run_scores.rfm_segment'], n);
+      add('cluster', r['run_scores.cluster_name'], n);
+    }
+    const rows = [...sizes.values()];
     rows.sort(
       (a, b) =>
         a.kind.localeCompare(b.kind) ||
