@@ -80,6 +80,12 @@ if (wanted('api')) {
   await benchApi(`${work}/bench-api.duckdb`);
 }
 
+if (wanted('route-reads')) {
+  // the routes' reads through the cube against the hand-written SQL they replaced
+  const { benchRouteReads } = await import('./route-reads.bench.ts');
+  await benchRouteReads(customers, work);
+}
+
 if (wanted('dashboards')) {
   // --customers 1000000 copies the load section's warehouse and mines the copy;
   // a smaller --customers builds and keeps its own in --work

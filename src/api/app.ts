@@ -84,10 +84,10 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     app.use(`${prefix}/*`, auth);
     app.route(prefix, cube);
   }
-  app.route('/v1/customers', customerRoutes({ db }));
+  app.route('/v1/customers', customerRoutes({ db, model: options.model }));
   app.route('/v1/mining', miningRoutes({ db }));
   app.route('/v1/insights', insightRoutes({ db }));
-  app.route('/v1/segments', segmentRoutes({ db }));
+  app.route('/v1/segments', segmentRoutes({ db, model: options.model }));
   app.route(
     '/v1/adhoc',
     adhocRoutes({ sandbox: options.sandbox ?? null, regional: options.regionalSandboxes ?? null }),

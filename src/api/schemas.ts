@@ -66,15 +66,26 @@ export const AdhocResponse = z.object({
   ms: z.number(),
 });
 
-export const MiningRunsResponse = z.object({
-  runs: z.array(
+export const MiningRunResponse = z.object({
+  run_id: z.number(),
+  as_of: z.string(),
+  kind: z.string(),
+  params: z.unknown(),
+  metrics: z.unknown(),
+  created_at: z.string(),
+  /** Parts of the record left out for this caller (paths, code version; figures over other regions). */
+  withheld: z.array(z.string()).optional(),
+});
+
+export const MiningRunsResponse = z.object({ runs: z.array(MiningRunResponse) });
+
+export const SegmentsResponse = z.object({
+  segments: z.array(
     z.object({
+      kind: z.enum(['rfm_segment', 'cluster']),
+      name: z.string(),
       run_id: z.number(),
-      as_of: z.string(),
-      kind: z.string(),
-      params: z.unknown(),
-      metrics: z.unknown(),
-      created_at: z.string(),
+      customers: z.number(),
     }),
   ),
 });

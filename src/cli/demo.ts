@@ -139,12 +139,12 @@ async function summarise(db: Database): Promise<Summary> {
       coalesce(sum(revenue), 0) AS revenue, coalesce(sum(margin), 0) AS margin,
       min(ordered_date) AS first_order, max(ordered_date) AS last_order,
       (SELECT count(*) FROM meta.etl_reject) AS rejected_rows,
-      (SELECT avg(clv) FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS mean_clv,
+      (SELECT avg(clv) FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS mean_clv,
       (SELECT count(*) FILTER (WHERE churn_probability >= 0.5) FROM mining.customer_churn
-        WHERE run_id = (SELECT max(run_id) FROM mining.customer_churn)) AS at_risk,
+        WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS at_risk,
       (SELECT string_agg(rfm_segment || ' ' || n, ', ' ORDER BY n DESC) FROM (
          SELECT rfm_segment, count(*) AS n FROM mining.customer_rfm
-         WHERE run_id = (SELECT max(run_id) FROM mining.customer_rfm) AND rfm_segment IS NOT NULL GROUP BY 1)) AS segments
+         WHERE run_id = (SELECT run_id FROM mining.latest_run) AND rfm_segment IS NOT NULL GROUP BY 1)) AS segments
     FROM core.fact_order_line`);
   return r as unknown as Summary;
 }

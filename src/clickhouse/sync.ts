@@ -19,6 +19,7 @@ import type { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
+import { RUN_VIEWS } from '../etl/schema/migrations.ts';
 import {
   distributedDdl,
   ensureDatabases,
@@ -101,6 +102,7 @@ export async function syncWarehouse(
     log(`synced ${report.table}: ${rows} rows, ${report.checks} checks agree (${report.ms.toFixed(0)} ms)`);
     reports.push(report);
   }
+  await ensureRunViews(cluster);
   return {
     syncId,
     target: cluster.target.url,
@@ -109,6 +111,16 @@ export async function syncWarehouse(
     rows: reports.reduce((n, r) => n + r.rows, 0),
     ms: performance.now() - t0,
   };
+}
+
+/** The warehouse's run views (mining.latest_run, ...) on every node, once mining.mining_run is there. */
+async function ensureRunViews(cluster: ClickHouseCluster): Promise<void> {
+  for (const { client } of await cluster.shards()) {
+    if (!(await tableExists(client, 'mining', 'mining_run'))) continue;
+    for (const [name, sql] of RUN_VIEWS) {
+      await client.exec(`CREATE VIEW IF NOT EXISTS ${qualified('mining', name)} AS ${sql}`);
+    }
+  }
 }
 
 async function dropLeftovers(cluster: ClickHouseCluster): Promise<void> {

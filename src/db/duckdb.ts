@@ -109,6 +109,32 @@ export class Database {
   }
 
   /**
+   * Streams a query's rows chunk by chunk to `onChunk` on a connection of its own, so queries other
+   * callers run on this Database meanwhile cannot invalidate the pending result. Returns the row count.
+   */
+  async stream(
+    sql: string,
+    params: Params,
+    onChunk: (rows: readonly (readonly unknown[])[]) => Promise<void>,
+  ): Promise<number> {
+    const connection = await this.instance.connect();
+    try {
+      await connection.run("SET TimeZone = 'UTC'");
+      const result = await connection.stream(sql, params as DuckDBValue[]);
+      let rows = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (chunk === null || chunk.rowCount === 0) break;
+        rows += chunk.rowCount;
+        await onChunk(chunk.getRows());
+      }
+      return rows;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /**
    * Runs `fn` in one transaction: committed when it returns, rolled back when it throws.
    * Nested calls join the outer transaction.
    */

@@ -105,10 +105,11 @@ describe('audience export', () => {
       rows: 3,
     });
     expect(out.text.split('\r\n')).toEqual([
-      'customer_id,name,email,region,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary',
-      `C1,"'=HYPERLINK(""http://evil"")",a@x.com,North,At Risk,High value · frequent · lapsed,1,2,3,10,2,500`,
-      `C2,"Smith, Anna",'+1@x.com,South,At Risk,High value · frequent · lapsed,1,2,3,10,2,50`,
-      `C4,'-2+3,d@x.com,North,At Risk,Low value · one-time · recent,1,2,3,10,2,80`,
+      'customer_id,name,email,region,country,city,channel,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary,clv,churn_probability',
+      // no country, city, channel, CLV or churn score in this fixture: empty cells
+      `C1,"'=HYPERLINK(""http://evil"")",a@x.com,North,,,,At Risk,High value · frequent · lapsed,1,2,3,10,2,500,,`,
+      `C2,"Smith, Anna",'+1@x.com,South,,,,At Risk,High value · frequent · lapsed,1,2,3,10,2,50,,`,
+      `C4,'-2+3,d@x.com,North,,,,At Risk,Low value · one-time · recent,1,2,3,10,2,80,,`,
       '',
     ]);
   });
@@ -121,7 +122,7 @@ describe('audience export', () => {
       out,
     });
     expect(r).toMatchObject({ matched: 'cluster_name', rows: 1 });
-    expect(out.text).toContain(`C3,"Bob ""B"" Jones",'@bob,North,Champions`);
+    expect(out.text).toContain(`C3,"Bob ""B"" Jones",'@bob,North,,,,Champions`);
     const none = new Collect();
     expect((await exportAudience(db, { segment: 'At Risk', regions: ['West'], out: none })).rows).toBe(0);
     const old = new Collect();
@@ -154,7 +155,7 @@ describe('audience export', () => {
       matched: 'rfm_segment',
     });
     expect(out.text).toBe(
-      'customer_id,name,email,region,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary\r\n',
+      'customer_id,name,email,region,country,city,channel,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary,clv,churn_probability\r\n',
     );
   });
 });

@@ -47,12 +47,19 @@ export function parseAudienceFilter(text: string): AudienceFilter {
   return parsed.data;
 }
 
-/** CSV columns, in order. */
+/**
+ * CSV columns, in order: the same for `crm-bi export-audience` and the API's audience.csv. Lines end
+ * with CRLF (RFC 4180). `segment` is the RFM segment, `cluster` the cluster name; scores are of the
+ * run exported (the latest by default).
+ */
 export const AUDIENCE_COLUMNS = [
   'customer_id',
   'name',
   'email',
   'region',
+  'country',
+  'city',
+  'channel',
   'segment',
   'cluster',
   'r_score',
@@ -61,6 +68,8 @@ export const AUDIENCE_COLUMNS = [
   'recency_days',
   'frequency',
   'monetary',
+  'clv',
+  'churn_probability',
 ] as const;
 
 /**
@@ -119,14 +128,20 @@ export async function audienceNames(
   };
 }
 
+/** A checked audience: which run and segment, and the query that lists its customers. */
+export interface AudiencePlan extends AudienceResult {
+  readonly sql: string;
+  readonly params: Params;
+}
+
 /**
- * Writes the audience as CSV (header + one line per customer, ordered by customer id) to `out`,
- * honouring back-pressure. Returns the row count.
- *
- * @example
- * await exportAudience(db, { segment: 'At Risk', filter: { region: 'South' }, out: createWriteStream('at-risk.csv') });
+ * Checks the run, the segment name and the filter, and builds the audience query; throws a user
+ * error (unknown run, unknown or ambiguous segment) before anything is written. `rows` is 0 here.
  */
-export async function exportAudience(db: Database, options: AudienceOptions): Promise<AudienceResult> {
+export async function planAudience(
+  db: Database,
+  options: Omit<AudienceOptions, 'out'>,
+): Promise<AudiencePlan> {
   const run = options.runId !== undefined ? await getRun(db, options.runId) : await latestScoredRun(db);
   const names = await audienceNames(db, run.run_id);
   const isSegment = names.segments.includes(options.segment);
@@ -161,34 +176,49 @@ export async function exportAudience(db: Database, options: AudienceOptions): Pr
   if (f.max_monetary !== undefined) where.push(`r.monetary_total <= ${bind(f.max_monetary)}`);
   if (f.min_frequency !== undefined) where.push(`r.frequency >= ${bind(f.min_frequency)}`);
   if (f.max_recency_days !== undefined) where.push(`r.recency_days <= ${bind(f.max_recency_days)}`);
+  // The region limit is the security rule (docs/api.md): score rows are keyed by the golden key, and
+  // `c` is the current version of the golden customer's own record, so c.region is its current region.
   if (options.regions !== undefined) {
     where.push(options.regions.length > 0 ? inList('c.region', options.regions) : 'FALSE');
   }
-  const sql = `SELECT c.customer_id, c.name, c.email, c.region, r.rfm_segment, s.cluster_name,
-      r.r_score, r.f_score, r.m_score, r.recency_days, r.frequency, r.monetary_total::DOUBLE
+  const sql = `SELECT c.customer_id, c.name, c.email, c.region, c.country, c.city, c.channel,
+      r.rfm_segment, s.cluster_name, r.r_score, r.f_score, r.m_score, r.recency_days, r.frequency,
+      r.monetary_total::DOUBLE, v.clv, h.churn_probability
     FROM mining.customer_rfm r
     LEFT JOIN mining.customer_segment s ON s.run_id = r.run_id AND s.customer_durable_key = r.customer_durable_key
-    LEFT JOIN core.dim_customer c ON c.customer_durable_key = r.customer_durable_key AND c.is_current
+    LEFT JOIN mining.customer_clv v ON v.run_id = r.run_id AND v.customer_durable_key = r.customer_durable_key
+    LEFT JOIN mining.customer_churn h ON h.run_id = r.run_id AND h.customer_durable_key = r.customer_durable_key
+    JOIN core.dim_customer c ON c.customer_durable_key = r.customer_durable_key AND c.is_current
     WHERE r.run_id = $1 AND ${where.join(' AND ')}
     ORDER BY c.customer_id, r.customer_durable_key`;
-  const rows = await streamCsv(db, sql, params, options.out);
-  return { run_id: run.run_id, as_of: run.as_of, segment: options.segment, matched, rows };
+  return { run_id: run.run_id, as_of: run.as_of, segment: options.segment, matched, rows: 0, sql, params };
 }
 
-async function streamCsv(db: Database, sql: string, params: Params, out: Writable): Promise<number> {
+/**
+ * Writes a planned audience as CSV (header + one CRLF line per customer, ordered by customer id) to
+ * `out`, streamed from DuckDB chunk by chunk, honouring back-pressure. Returns the row count.
+ */
+export async function writeAudience(db: Database, plan: AudiencePlan, out: Writable): Promise<number> {
   const write = async (text: string) => {
     if (!out.write(text)) await once(out, 'drain');
   };
   await write(`${AUDIENCE_COLUMNS.join(',')}\r\n`);
-  const result = await db.connection.stream(sql, [...params]);
-  let rows = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) break;
+  return db.stream(plan.sql, plan.params, async (rows) => {
     let text = '';
-    for (const row of chunk.getRows()) text += `${row.map(csvCell).join(',')}\r\n`;
-    rows += chunk.rowCount;
+    for (const row of rows) text += `${row.map(csvCell).join(',')}\r\n`;
     await write(text);
-  }
-  return rows;
+  });
+}
+
+/**
+ * Writes the audience as CSV to `out`: `planAudience` then `writeAudience`. The one audience export,
+ * used by `crm-bi export-audience` and `GET /v1/segments/{name}/audience.csv`.
+ *
+ * @example
+ * await exportAudience(db, { segment: 'At Risk', filter: { region: 'South' }, out: createWriteStream('at-risk.csv') });
+ */
+export async function exportAudience(db: Database, options: AudienceOptions): Promise<AudienceResult> {
+  const plan = await planAudience(db, options);
+  const rows = await writeAudience(db, plan, options.out);
+  return { run_id: plan.run_id, as_of: plan.as_of, segment: plan.segment, matched: plan.matched, rows };
 }

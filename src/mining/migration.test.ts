@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCompareResponse, loadModel, runQuery } from '../cube/index.ts';
 import type { Database } from '../db/duckdb.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { NOT_SCORED, segmentMigration } from './migration.ts';
@@ -59,6 +60,29 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 describe('segment migration between two runs', () => {
+  it('the segment_migration cube (previous → latest run) has the same cells as segmentMigration', async () => {
+    const res = await runQuery(db, await loadModel(), {
+      measures: ['segment_migration.count'],
+      dimensions: ['segment_migration.from_segment', 'segment_migration.to_segment'],
+    });
+    if (isCompareResponse(res)) throw new Error('unexpected compare response');
+    const cube = res.data.map(
+      (r) =>
+        `${r['segment_migration.from_segment']} → ${r['segment_migration.to_segment']}: ${r['segment_migration.count']}`,
+    );
+    // the table at the top of this file, read by hand
+    const expected = [
+      'Loyal → Loyal: 1',
+      'Loyal → At Risk: 1',
+      'At Risk → Hibernating: 1',
+      `New → ${NOT_SCORED}: 1`,
+      `${NOT_SCORED} → New: 1`,
+    ];
+    expect([...cube].sort()).toEqual([...expected].sort());
+    const m = await segmentMigration(db, 1, 2);
+    expect(m.cells.map((c) => `${c.from} → ${c.to}: ${c.customers}`).sort()).toEqual([...expected].sort());
+  });
+
   it('builds the transition matrix with the customers behind each cell', async () => {
     const m = await segmentMigration(db, 1, 2);
     expect(m).toMatchObject({

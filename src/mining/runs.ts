@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database, SqlValue } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
+import { RUN_ORDER } from '../etl/schema/migrations.ts';
 
 export interface MiningRun {
   readonly run_id: number;
@@ -139,22 +140,22 @@ export async function getRun(db: Database, runId: number): Promise<MiningRun> {
   return toRun(row);
 }
 
-/** Runs, newest first. */
+/** Runs, latest first (the order of mining.latest_run: newest as_of, then newest created). */
 export async function listRuns(db: Database, limit = 100): Promise<MiningRun[]> {
-  const rows = await db.all(`SELECT ${RUN_COLUMNS} FROM mining.mining_run ORDER BY run_id DESC LIMIT $1`, [
+  const rows = await db.all(`SELECT ${RUN_COLUMNS} FROM mining.mining_run ORDER BY ${RUN_ORDER} LIMIT $1`, [
     limit,
   ]);
   return rows.map(toRun);
 }
 
 /**
- * The newest run that scored customers (has mining.customer_rfm rows), or a user error saying to
- * run `crm-bi mine` when there is none.
+ * The latest run (mining.latest_run, the run every score member of the model reads), or a user error
+ * saying to run `crm-bi mine` when no run has scored customers yet.
  */
 export async function latestScoredRun(db: Database): Promise<MiningRun> {
   const row = await db.one(`SELECT ${RUN_COLUMNS} FROM mining.mining_run r
-    WHERE EXISTS (SELECT 1 FROM mining.customer_rfm s WHERE s.run_id = r.run_id)
-    ORDER BY run_id DESC LIMIT 1`);
+    WHERE r.run_id = (SELECT run_id FROM mining.latest_run)
+      AND EXISTS (SELECT 1 FROM mining.customer_rfm s WHERE s.run_id = r.run_id)`);
   if (!row)
     throw new CrmBiError('no_mining_run', 'no mining run has scored customers yet; run crm-bi mine first');
   return toRun(row);

@@ -10,6 +10,9 @@ let app: Hono<ApiEnv>;
 beforeAll(async () => {
   f = await apiFixture();
   // run 1: every customer "Champions"; run 2 (latest): the first 40 customers by id "At Risk"
+  await f.db.run(`INSERT INTO mining.mining_run VALUES
+    (1, DATE '2024-01-01', 'full', '{"rfm":{"rules":{"segments":["Champions","Loyal","At Risk"]}}}', '{}', now()),
+    (2, DATE '2024-06-01', 'full', '{"rfm":{"rules":{"segments":["Champions","Loyal","At Risk"]}}}', '{}', now())`);
   await f.db.run(`INSERT INTO mining.customer_rfm (run_id, as_of, customer_durable_key, frequency, monetary_total,
       rfm_segment, btyd_frequency, btyd_recency, btyd_t)
     SELECT 1, DATE '2024-01-01', customer_durable_key, 1, 10, 'Champions', 0, 0, 1 FROM core.dim_customer WHERE is_current`);
@@ -31,8 +34,13 @@ describe('GET /v1/segments/:name/audience.csv', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/csv');
-    const lines = (await res.text()).trim().split('\n');
-    expect(lines[0]).toBe('customer_id,name,email,region,country,city,channel,segment,clv,churn_probability');
+    const text = await res.text();
+    // the same columns and CRLF line endings as crm-bi export-audience
+    expect(text.endsWith('\r\n')).toBe(true);
+    const lines = text.trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'customer_id,name,email,region,country,city,channel,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary,clv,churn_probability',
+    );
     expect(lines.length).toBe(41);
     expect(lines.some((l) => l.includes(`"'=HYPERLINK(""http://x"")"`))).toBe(true);
     expect(lines.some((l) => /,=/.test(l))).toBe(false);
@@ -43,7 +51,7 @@ describe('GET /v1/segments/:name/audience.csv', () => {
     const text = await (
       await app.request('/v1/segments/Loyal/audience.csv', { headers: bearer(token) })
     ).text();
-    const rows = text.trim().split('\n').slice(1);
+    const rows = text.trim().split('\r\n').slice(1);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.split(',')[3] === 'Europe')).toBe(true);
   });
@@ -53,7 +61,7 @@ describe('GET /v1/segments/:name/audience.csv', () => {
       headers: bearer(f.tokens.marketing),
     });
     expect(old.status).toBe(200);
-    expect((await old.text()).trim().split('\n').length).toBe(1);
+    expect((await old.text()).trim().split('\r\n').length).toBe(1);
     const res = await app.request('/v1/segments/Nope/audience.csv', { headers: bearer(f.tokens.marketing) });
     expect(res.status).toBe(404);
   });

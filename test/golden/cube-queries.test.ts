@@ -188,7 +188,7 @@ describe('fan-out across joins', () => {
       SELECT DISTINCT "products"."category" AS "products.category", "customers"."customer_durable_key" AS "__pk0", coalesce("customers".golden_customer_key, "customers".customer_durable_key) AS "__m0", "clv_scores"."clv" AS "__m1", ("customers".customer_durable_key = coalesce("customers".golden_customer_key, "customers".customer_durable_key)) AS "__f1"
       FROM (SELECT * FROM core.dim_customer WHERE is_current) AS "customers"
       LEFT JOIN "core"."fact_order_line" AS "sales" ON "sales".customer_durable_key = "customers".customer_durable_key
-      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)) AS "clv_scores" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "clv_scores".customer_durable_key
+      LEFT JOIN (SELECT * FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS "clv_scores" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "clv_scores".customer_durable_key
       LEFT JOIN "core"."dim_product" AS "products" ON "sales".product_key = "products".product_key
       ) AS "k"
       GROUP BY "products.category"
@@ -347,6 +347,60 @@ describe('mining scores as customer dimensions (latest run)', () => {
       ['New', 'About to Sleep', 1],
       ['New', 'Potential Loyalist', 1],
     ]);
+  });
+
+  it('the latest run is the newest as-of, not the highest id: a backfill run created later changes nothing', async () => {
+    const w = await fixtureWarehouse();
+    try {
+      // run 3 backfills 2024-03-31 after run 2 (as of 2024-12-31) was written: everyone "Lost"
+      await w.run(
+        `INSERT INTO mining.mining_run VALUES (3, '2024-03-31', 'full', '{}', '{}', '2025-02-01 00:00:00+00')`,
+      );
+      await w.run(`INSERT INTO mining.customer_rfm (run_id, as_of, customer_durable_key, frequency, monetary_total,
+          r_score, f_score, m_score, rfm_segment, btyd_frequency, btyd_recency, btyd_t)
+        SELECT 3, DATE '2024-03-31', customer_durable_key, 1, 1, 1, 1, 1, 'Lost', 0, 0, 1
+        FROM mining.customer_rfm WHERE run_id = 2`);
+      const segments = await cubeRows(w, model, {
+        measures: ['customers.count'],
+        dimensions: ['customers.rfm_segment', 'customers.score_run_id'],
+        filters: [{ member: 'customers.rfm_segment', operator: 'set' }],
+        order: { 'customers.rfm_segment': 'asc' },
+      });
+      // run 2's segments of the fixture (5 customers), read by hand above
+      expect(
+        segments.map((r) => [r['customers.rfm_segment'], r['customers.score_run_id'], r['customers.count']]),
+      ).toEqual([
+        ['About to Sleep', 2, 1],
+        ['At Risk', 2, 1],
+        ['Champions', 2, 1],
+        ['Hibernating', 2, 1],
+        ['Potential Loyalist', 2, 1],
+      ]);
+      expect(await cubeRows(w, model, { dimensions: ['latest_run.run_id', 'latest_run.as_of'] })).toEqual([
+        { 'latest_run.run_id': 2, 'latest_run.as_of': '2024-12-31T00:00:00.000' },
+      ]);
+      // the previous run is the next as-of down: run 1 (2024-06-30), not the backfill
+      const moves = await cubeRows(w, model, {
+        measures: ['segment_migration.count'],
+        dimensions: ['segment_migration.from_segment', 'segment_migration.to_segment'],
+        order: { 'segment_migration.from_segment': 'asc', 'segment_migration.to_segment': 'asc' },
+      });
+      expect(
+        moves.map((r) => [
+          r['segment_migration.from_segment'],
+          r['segment_migration.to_segment'],
+          r['segment_migration.count'],
+        ]),
+      ).toEqual([
+        ['Champions', 'Champions', 1],
+        ['Hibernating', 'Hibernating', 1],
+        ['Loyal', 'At Risk', 1],
+        ['New', 'About to Sleep', 1],
+        ['New', 'Potential Loyalist', 1],
+      ]);
+    } finally {
+      w.close();
+    }
   });
 
   it('the model loads and answers before any mining run: the scores are NULL', async () => {
@@ -590,7 +644,7 @@ describe('compareDateRange', () => {
 describe('row-level security', () => {
   const north = { security: { regions: ['North'] } };
 
-  it('adds customers.region IN (...) at the root, which a query filter cannot widen', async () => {
+  it("limits by the golden customer's current region (customers.access_region) at the root, which a query filter cannot widen", async () => {
     const query = {
       measures: ['sales.revenue'],
       dimensions: ['customers.region'],
@@ -608,7 +662,8 @@ describe('row-level security', () => {
       "SELECT "customers"."region" AS "customers.region", sum("sales"."revenue") AS "sales.revenue"
       FROM "core"."fact_order_line" AS "sales"
       LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS "customers" ON "sales".customer_durable_key = "customers".customer_durable_key
-      WHERE (("customers"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
+      LEFT JOIN (SELECT customer_durable_key AS golden_customer_key, region FROM core.dim_customer WHERE is_current) AS "customer_scope" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customer_scope".golden_customer_key
+      WHERE (("customer_scope"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
       GROUP BY "customers.region"
       ORDER BY "sales.revenue" DESC
       LIMIT $3"

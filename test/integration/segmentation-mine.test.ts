@@ -212,7 +212,7 @@ describe('a mining run end to end', () => {
     db.close();
   });
 
-  it('crm-bi export-audience writes the segment of the latest run (the last one written); an unknown name lists the valid ones', async () => {
+  it('crm-bi export-audience writes the segment of the latest run (newest as-of, not the last one written); an unknown name lists the valid ones', async () => {
     const out = join(dir, 'champions.csv');
     const { stdout } = await cli(
       'export-audience',
@@ -227,25 +227,26 @@ describe('a mining run end to end', () => {
       '--json',
     );
     const result = JSON.parse(stdout);
+    // run 2 (as of 2024-06-30) was written after run 1 (as of 2024-12-31): run 1 is the latest
     expect(result).toMatchObject({
-      run_id: 2,
-      as_of: '2024-06-30',
+      run_id: 1,
+      as_of: '2024-12-31',
       segment: 'Champions',
       matched: 'rfm_segment',
     });
     const lines = readFileSync(out, 'utf8').trim().split('\r\n');
     expect(lines[0]).toBe(
-      'customer_id,name,email,region,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary',
+      'customer_id,name,email,region,country,city,channel,segment,cluster,r_score,f_score,m_score,recency_days,frequency,monetary,clv,churn_probability',
     );
     expect(result.rows).toBeGreaterThan(0);
     expect(lines.length - 1).toBe(result.rows);
-    expect(lines.slice(1).every((l) => l.split(',')[3] === 'North' && l.split(',')[4] === 'Champions')).toBe(
+    expect(lines.slice(1).every((l) => l.split(',')[3] === 'North' && l.split(',')[7] === 'Champions')).toBe(
       true,
     );
     const bad = await cli('export-audience', '--db', dbPath, '--segment', 'Whales').catch((e) => e);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(
-      /^crm-bi: unknown segment 'Whales' in run 2; RFM segments: .*'Champions'.*; clusters: '[^']+ · [^']+'/,
+      /^crm-bi: unknown segment 'Whales' in run 1; RFM segments: .*'Champions'.*; clusters: '[^']+ · [^']+'/,
     );
   }, 60_000);
 });

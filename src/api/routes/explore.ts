@@ -14,20 +14,22 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { drillDown, type Model, type RawQuery, rollUp } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
+import { CrmBiError } from '../../errors.ts';
+import { cohortRetention } from '../../mining/cohorts.ts';
 import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/migration.ts';
+import { getRun, latestScoredRun } from '../../mining/runs.ts';
 import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { validate } from '../validate.ts';
 import {
   clusterProfiles,
-  cohortRetention,
-  customerKeysIn,
   rfmCellCustomers,
   rfmGrid,
-  scoredRun,
+  type SegmentationScope,
   segmentCards,
-} from './segmentation-sql.ts';
+  visibleCustomerKeys,
+} from './segmentation-queries.ts';
 
 export interface ExploreRoutesOptions {
   readonly db: () => Database;
@@ -88,17 +90,28 @@ function regionsOf(c: Context<ApiEnv>): string | null {
   return regions === null ? null : JSON.stringify(regions);
 }
 
+/** The caller's effective regions as the scope of the segmentation queries. */
+function scopeOf(c: Context<ApiEnv>, options: ExploreRoutesOptions): SegmentationScope {
+  const regions = effectiveRegions(c.get('principal').regions, c.req.queries('region') ?? []);
+  return { db: options.db(), model: options.model, regions: regions ?? undefined };
+}
+
+/** The run to show: the given one, or the latest (mining.latest_run); 404 when there is none. */
 async function runOf(db: Database, run: number | undefined): Promise<{ run_id: number; as_of: string }> {
-  const row = await scoredRun(db, run);
-  if (!row) {
-    throw apiError(
-      'not_found',
-      run === undefined
-        ? 'no mining run has scored customers yet; run crm-bi mine first'
-        : `no mining run ${run}`,
-    );
+  try {
+    const r = run === undefined ? await latestScoredRun(db) : await getRun(db, run);
+    return { run_id: r.run_id, as_of: r.as_of };
+  } catch (e) {
+    if (e instanceof CrmBiError && (e.code === 'unknown_run' || e.code === 'no_mining_run')) {
+      throw apiError(
+        'not_found',
+        run === undefined
+          ? 'no mining run has scored customers yet; run crm-bi mine first'
+          : `no mining run ${run}`,
+      );
+    }
+    throw e;
   }
-  return { run_id: Number(row.run_id), as_of: String(row.as_of) };
 }
 
 /** Keeps only the customers in `keys`, recounting cells and the matrix. */
@@ -141,40 +154,40 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
 
   app.get('/segmentation/rfm-grid', async function rfmGridRoute(c) {
     const { run } = validate(RunParams, params(c));
-    const db = options.db();
-    const r = await runOf(db, run);
-    return c.json({ ...r, cells: await rfmGrid(db, r.run_id, regionsOf(c)) });
+    const scope = scopeOf(c, options);
+    const r = await runOf(scope.db, run);
+    return c.json({ ...r, cells: await rfmGrid(scope, r.run_id) });
   });
 
   app.get('/segmentation/rfm-grid/customers', async function rfmCellRoute(c) {
     const p = validate(CellParams, params(c));
-    const db = options.db();
-    const r = await runOf(db, p.run);
-    const cell = await rfmCellCustomers(db, r.run_id, regionsOf(c), p.r, p.f, p.limit);
+    const scope = scopeOf(c, options);
+    const r = await runOf(scope.db, p.run);
+    const cell = await rfmCellCustomers(scope, r.run_id, p.r, p.f, p.limit);
     return c.json({ ...r, r_score: p.r, f_score: p.f, ...cell });
   });
 
   app.get('/segmentation/segments', async function segmentCardsRoute(c) {
     const { run } = validate(RunParams, params(c));
-    const db = options.db();
-    const r = await runOf(db, run);
-    return c.json({ ...r, segments: await segmentCards(db, r.run_id, regionsOf(c)) });
+    const scope = scopeOf(c, options);
+    const r = await runOf(scope.db, run);
+    return c.json({ ...r, segments: await segmentCards(scope, r.run_id) });
   });
 
   app.get('/segmentation/clusters', async function clustersRoute(c) {
     const { run } = validate(RunParams, params(c));
-    const db = options.db();
-    const r = await runOf(db, run);
-    return c.json({ ...r, clusters: await clusterProfiles(db, r.run_id, regionsOf(c)) });
+    const scope = scopeOf(c, options);
+    const r = await runOf(scope.db, run);
+    return c.json({ ...r, clusters: await clusterProfiles(scope, r.run_id) });
   });
 
   app.get('/segmentation/migration', async function migrationRoute(c) {
     const p = validate(MigrationParams, params(c));
-    const db = options.db();
-    const regions = regionsOf(c);
+    const scope = scopeOf(c, options);
     const by: MigrationBy = p.by;
-    const m = await segmentMigration(db, p.from, p.to, { by, withCustomers: regions !== null });
-    const out = regions === null ? m : narrowMigration(m, await customerKeysIn(db, regions));
+    const limitedTo = scope.regions !== undefined;
+    const m = await segmentMigration(scope.db, p.from, p.to, { by, withCustomers: limitedTo });
+    const out = limitedTo ? narrowMigration(m, await visibleCustomerKeys(scope)) : m;
     return c.json({ ...out, cells: out.cells.map(({ keys: _keys, ...cell }) => cell) });
   });
 

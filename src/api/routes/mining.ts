@@ -1,52 +1,39 @@
+/**
+ * `GET /v1/mining/runs` and `/v1/mining/runs/:id`: the mining run records, latest first (the order
+ * of mining.latest_run), as the caller may see them (src/api/run-visibility.ts): a region-limited
+ * token gets the run settings only, no figures over customers of other regions; nobody but an admin
+ * sees server file paths or code versions.
+ */
 import { Hono } from 'hono';
-import type { Database, SqlValue } from '../../db/duckdb.ts';
+import type { Database } from '../../db/duckdb.ts';
+import { CrmBiError } from '../../errors.ts';
+import { getRun, listRuns } from '../../mining/runs.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError } from '../errors.ts';
+import { visibleRun } from '../run-visibility.ts';
 
 export interface MiningRoutesOptions {
   readonly db: () => Database;
 }
 
-function json(v: SqlValue | undefined): unknown {
-  if (typeof v !== 'string') return v ?? null;
-  try {
-    return JSON.parse(v) as unknown;
-  } catch {
-    return v;
-  }
-}
-
-/** `GET /v1/mining/runs`: every mining run, newest first. */
 export function miningRoutes(options: MiningRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get('/runs', requireRole('executive'), async function miningRuns(c) {
-    const rows = await options
-      .db()
-      .all(
-        'SELECT run_id, as_of, kind, params, metrics, created_at FROM mining.mining_run ORDER BY created_at DESC, run_id DESC',
-      );
-    return c.json({
-      runs: rows.map((r) => ({
-        ...r,
-        run_id: Number(r.run_id),
-        params: json(r.params),
-        metrics: json(r.metrics),
-      })),
-    });
+    const principal = c.get('principal');
+    const runs = await listRuns(options.db(), 1000);
+    return c.json({ runs: runs.map((r) => visibleRun(r, principal)) });
   });
-  /** `GET /v1/mining/runs/:id`: one run with its params and metrics (holdout figures included). */
   app.get('/runs/:id', requireRole('executive'), async function miningRun(c) {
     const id = Number(c.req.param('id'));
-    if (!Number.isSafeInteger(id))
+    if (!Number.isSafeInteger(id) || id < 1)
       throw apiError('bad_request', `run id must be a whole number, got '${c.req.param('id')}'`);
-    const r = await options
-      .db()
-      .one(
-        'SELECT run_id, as_of, kind, params, metrics, created_at FROM mining.mining_run WHERE run_id = $1',
-        [id],
-      );
-    if (!r) throw apiError('not_found', `no mining run ${id}`);
-    return c.json({ ...r, run_id: Number(r.run_id), params: json(r.params), metrics: json(r.metrics) });
+    try {
+      return c.json(visibleRun(await getRun(options.db(), id), c.get('principal')));
+    } catch (e) {
+      if (e instanceof CrmBiError && e.code === 'unknown_run')
+        throw apiError('not_found', `no mining run ${id}`);
+      throw e;
+    }
   });
   return app;
 }

@@ -66,7 +66,23 @@ export function openApiDocument(): Record<string, unknown> {
       }),
     },
     '/v1/mining/runs': {
-      get: op('mining runs, newest first', 'executive', json(S.MiningRunsResponse, 'runs')),
+      get: op(
+        'mining runs, latest first (newest as-of, then newest created); region-limited tokens get run settings only',
+        'executive',
+        json(S.MiningRunsResponse, 'runs'),
+      ),
+    },
+    '/v1/mining/runs/{id}': {
+      get: op('one mining run, as the caller may see it', 'executive', json(S.MiningRunResponse, 'the run'), {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+      }),
+    },
+    '/v1/segments': {
+      get: op(
+        'RFM segments and clusters of the latest run with their sizes (through the cube)',
+        'executive',
+        json(S.SegmentsResponse, 'segments'),
+      ),
     },
     '/v1/segments/{name}/audience.csv': {
       get: op(

@@ -4,10 +4,11 @@
  * reference data that names no customer. Everything else (leads of unknown region, mining runs
  * whose metrics summarise every region, tables added later without a rule) is left out.
  *
- * Cuts follow the cube's security context (customers.region on the customer version a row points
- * to): rows with a customer_key keep the rows whose customer version is in the regions; rows with
- * only a customer_durable_key keep the customers whose current version is in the regions; anonymous
- * sales (no customer) are left out.
+ * Cuts follow the one security rule (docs/api.md "Region limits", the cube's customers.access_region):
+ * a golden customer is visible, with every record, version, order and score, exactly when the
+ * current version of its own record (the golden record) is in the allowed regions. A customer who
+ * moved region is seen by its new region only; a record merged into a customer of another region
+ * follows that customer. Anonymous sales (no customer) are left out.
  */
 import { quoteIdent } from '../../db/duckdb.ts';
 
@@ -24,6 +25,12 @@ export const ALLOWED_REGIONS = 'allowed_regions';
 
 const ALLOWED = `(SELECT region FROM ${ALLOWED_REGIONS})`;
 
+/** Durable keys of every record whose golden customer's current region is allowed. */
+const VISIBLE_CUSTOMERS = `(SELECT c.customer_durable_key FROM src.core.dim_customer AS c
+  JOIN src.core.dim_customer AS g
+    ON g.is_current AND g.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+  WHERE c.is_current AND g.region IN ${ALLOWED})`;
+
 /**
  * The WHERE clause that cuts `schema.table` (attached as `src`) to the allowed regions, '' to copy
  * it whole, or null to leave it out.
@@ -31,13 +38,12 @@ const ALLOWED = `(SELECT region FROM ${ALLOWED_REGIONS})`;
 export function regionalCut(schema: string, table: string, columns: readonly string[]): string | null {
   const name = `${schema}.${table}`;
   if (REFERENCE_TABLES.has(name)) return '';
-  if (name === 'core.dim_customer' || name === 'core.dim_region') return `region IN ${ALLOWED}`;
+  if (name === 'core.dim_region') return `region IN ${ALLOWED}`;
+  // score rows are keyed by the golden key, which is the durable key of the golden record
+  if (columns.includes('customer_durable_key')) return `customer_durable_key IN ${VISIBLE_CUSTOMERS}`;
   if (columns.includes('customer_key')) {
-    return `customer_key IN (SELECT customer_key FROM src.core.dim_customer WHERE region IN ${ALLOWED})`;
-  }
-  if (columns.includes('customer_durable_key')) {
-    return `customer_durable_key IN (SELECT customer_durable_key FROM src.core.dim_customer
-      WHERE is_current AND region IN ${ALLOWED})`;
+    return `customer_key IN (SELECT customer_key FROM src.core.dim_customer
+      WHERE customer_durable_key IN ${VISIBLE_CUSTOMERS})`;
   }
   return null;
 }

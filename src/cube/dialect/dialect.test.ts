@@ -65,7 +65,7 @@ describe('the same plan in another dialect', () => {
       ) AS \`sales\`
       LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
       ) AS \`joined_1\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT max(run_id) FROM mining.customer_rfm)) AS \`rfm_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`rfm_scores\`.customer_durable_key
+      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`rfm_scores\`.customer_durable_key
       GROUP BY \`customers.rfm_segment\`
       ORDER BY \`sales.revenue\` DESC
       LIMIT 10000"

@@ -37,7 +37,10 @@ export interface ModelSourceFile {
 }
 
 export interface LoadModelOptions {
-  /** The dimension a region-limited security context filters on; default 'customers.region' when it exists. */
+  /**
+   * The dimension a region-limited security context filters on; default 'customers.access_region'
+   * (the golden customer's current region), else 'customers.region', when the model has it.
+   */
   readonly securityMember?: string;
 }
 
@@ -422,9 +425,13 @@ class ModelBuilder {
       });
     }
 
+    // The security rule: a region-limited caller sees a customer when its golden customer's current
+    // region (customers.access_region) is allowed; models without it fall back to customers.region.
     let securityMember = this.options.securityMember;
-    if (securityMember === undefined && members.get('customers.region')?.memberKind === 'dimension') {
-      securityMember = 'customers.region';
+    for (const candidate of ['customers.access_region', 'customers.region']) {
+      if (securityMember === undefined && members.get(candidate)?.memberKind === 'dimension') {
+        securityMember = candidate;
+      }
     }
     if (securityMember !== undefined && members.get(securityMember)?.memberKind !== 'dimension') {
       this.problems.list.push({

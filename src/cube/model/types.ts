@@ -160,7 +160,7 @@ export interface Model {
   readonly edges: ReadonlyMap<string, readonly JoinEdge[]>;
   readonly hierarchies: ReadonlyMap<string, ModelHierarchy>;
   readonly preAggregations: readonly PreAggregation[];
-  /** The dimension a region-limited security context filters on (customers.region by default). */
+  /** The dimension a region-limited security context filters on (customers.access_region by default). */
   readonly securityMember?: string;
 }
 

@@ -11,6 +11,22 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * Mining runs from the latest to the oldest: the newest as_of date first, then the newest created
+ * (a backfill run for an older day made after a newer one is not the latest), never the highest id
+ * alone. Plain SQL that DuckDB and ClickHouse both run: the run views below and run listings use it,
+ * and the ClickHouse sync creates the same views from these constants.
+ */
+export const RUN_ORDER = 'as_of DESC, created_at DESC, run_id DESC';
+
+const RUN_ORDER_SQL = `SELECT run_id, as_of, created_at FROM mining.mining_run ORDER BY ${RUN_ORDER}`;
+
+/** The views that name runs, as (name, SELECT) pairs, for engines other than DuckDB. */
+export const RUN_VIEWS: readonly (readonly [string, string])[] = [
+  ['latest_run', `${RUN_ORDER_SQL} LIMIT 1`],
+  ['previous_run', `${RUN_ORDER_SQL} LIMIT 1 OFFSET 1`],
+];
+
 /** Money columns: exact decimals, as the contract fixes. */
 const MONEY = 'DECIMAL(18,4)';
 
@@ -395,6 +411,14 @@ SELECT coalesce(golden_customer_key, customer_durable_key) AS golden_customer_ke
   min(signup_date) AS signup_date
 FROM core.dim_customer WHERE is_current
 GROUP BY 1;
+`,
+  },
+  {
+    version: 6,
+    description:
+      "one definition of 'the latest run' (newest as_of, then newest created_at) and of the run before it",
+    sql: `
+${RUN_VIEWS.map(([name, sql]) => `CREATE VIEW mining.${name} AS ${sql};`).join('\n')}
 `,
   },
 ];

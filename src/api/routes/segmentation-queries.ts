@@ -1,0 +1,212 @@
+/**
+ * The Segmentation page's figures as cube queries over `run_scores` (every run's RFM scores and
+ * cluster per golden customer): the RFM grid (recency × frequency score), a cell's customers,
+ * segment cards and cluster profiles. Each runs as the caller with its effective regions (the
+ * token's limit narrowed by the page's region filter) as the security context, so the model's
+ * region rule cuts them; no SQL here.
+ */
+import type { Model } from '../../cube/index.ts';
+import type { Database } from '../../db/duckdb.ts';
+import { type CubeRow, readCube } from '../cube-reader.ts';
+
+export interface SegmentationScope {
+  readonly db: Database;
+  readonly model: Model;
+  /** The regions to show (undefined: all). */
+  readonly regions: readonly string[] | undefined;
+}
+
+const read = (s: SegmentationScope, query: Parameters<typeof readCube>[3]) =>
+  readCube(s.db, s.model, s.regions === undefined ? {} : { regions: s.regions }, query);
+
+const ofRun = (run: number) => ({ member: 'run_scores.run_id', operator: 'equals', values: [String(run)] });
+const isSet = (member: string) => ({ member, operator: 'set' });
+const num = (v: CubeRow[string] | undefined): number => Number(v ?? 0);
+const numOrNull = (v: CubeRow[string] | undefined): number | null =>
+  v === null || v === undefined ? null : Number(v);
+
+/** One row per (r_score, f_score) cell: customers, their net spend and the cell's segment. */
+export async function rfmGrid(s: SegmentationScope, run: number) {
+  const rows = await read(s, {
+    measures: ['run_scores.count', 'run_scores.monetary_total'],
+    dimensions: ['run_scores.r_score', 'run_scores.f_score', 'run_scores.rfm_segment'],
+    filters: [ofRun(run), isSet('run_scores.r_score'), isSet('run_scores.f_score')],
+    limit: 1000,
+  });
+  // the rule table gives each cell one segment; should a cell hold several, the largest names it
+  const cells = new Map<
+    string,
+    {
+      r_score: number;
+      f_score: number;
+      customers: number;
+      value: number;
+      segment: string | null;
+      top: number;
+    }
+  >();
+  for (const r of rows) {
+    const key = `${r['run_scores.r_score']}/${r['run_scores.f_score']}`;
+    const n = num(r['run_scores.count']);
+    const cell = cells.get(key) ?? {
+      r_score: num(r['run_scores.r_score']),
+      f_score: num(r['run_scores.f_score']),
+      customers: 0,
+      value: 0,
+      segment: null,
+      top: -1,
+    };
+    cell.customers += n;
+    cell.value += num(r['run_scores.monetary_total']);
+    if (n > cell.top) {
+      cell.top = n;
+      cell.segment = (r['run_scores.rfm_segment'] as string | null) ?? null;
+    }
+    cells.set(key, cell);
+  }
+  return [...cells.values()]
+    .map(({ top: _top, ...cell }) => cell)
+    .sort((a, b) => b.r_score - a.r_score || b.f_score - a.f_score);
+}
+
+/** The customers of one grid cell, largest net spend first, and how many there are. */
+export async function rfmCellCustomers(
+  s: SegmentationScope,
+  run: number,
+  r: number,
+  f: number,
+  limit: number,
+) {
+  const filters = [
+    ofRun(run),
+    { member: 'run_scores.r_score', operator: 'equals', values: [String(r)] },
+    { member: 'run_scores.f_score', operator: 'equals', values: [String(f)] },
+  ];
+  const [count] = await read(s, { measures: ['run_scores.count'], filters });
+  const rows = await read(s, {
+    dimensions: [
+      'customers.customer_durable_key',
+      'customers.customer_id',
+      'customers.name',
+      'customers.region',
+      'run_scores.rfm_segment',
+      'run_scores.recency_days',
+      'run_scores.frequency',
+      'run_scores.monetary',
+    ],
+    filters,
+    order: [
+      ['run_scores.monetary', 'desc'],
+      ['customers.customer_id', 'asc'],
+    ],
+    limit,
+  });
+  return {
+    total: num(count?.['run_scores.count']),
+    customers: rows.map((c) => ({
+      customer_id: c['customers.customer_id'] ?? null,
+      name: c['customers.name'] ?? null,
+      region: c['customers.region'] ?? null,
+      rfm_segment: c['run_scores.rfm_segment'] ?? null,
+      recency_days: numOrNull(c['run_scores.recency_days']),
+      frequency: numOrNull(c['run_scores.frequency']),
+      monetary_total: numOrNull(c['run_scores.monetary']),
+    })),
+  };
+}
+
+/** Shares of customers and of net spend within the answer (0 when the total is 0). */
+function withShares<T extends { customers: number; value: number }>(rows: T[]) {
+  const customers = rows.reduce((n, r) => n + r.customers, 0);
+  const value = rows.reduce((n, r) => n + r.value, 0);
+  return rows.map((r) => ({
+    ...r,
+    customer_share: customers > 0 ? r.customers / customers : 0,
+    value_share: value !== 0 ? r.value / value : 0,
+  }));
+}
+
+/** Segment cards: size, share of customers and of net spend, mean R, F and M scores. */
+export async function segmentCards(s: SegmentationScope, run: number) {
+  const rows = await read(s, {
+    measures: [
+      'run_scores.count',
+      'run_scores.monetary_total',
+      'run_scores.avg_r_score',
+      'run_scores.avg_f_score',
+      'run_scores.avg_m_score',
+    ],
+    dimensions: ['run_scores.rfm_segment'],
+    filters: [ofRun(run), isSet('run_scores.rfm_segment')],
+    limit: 1000,
+  });
+  return withShares(
+    rows.map((r) => ({
+      segment: String(r['run_scores.rfm_segment']),
+      customers: num(r['run_scores.count']),
+      value: num(r['run_scores.monetary_total']),
+      mean_r: numOrNull(r['run_scores.avg_r_score']),
+      mean_f: numOrNull(r['run_scores.avg_f_score']),
+      mean_m: numOrNull(r['run_scores.avg_m_score']),
+    })),
+  )
+    .map(({ segment, customers, customer_share, value, value_share, mean_r, mean_f, mean_m }) => ({
+      segment,
+      customers,
+      customer_share,
+      value,
+      value_share,
+      mean_r,
+      mean_f,
+      mean_m,
+    }))
+    .sort(
+      (a, b) => b.customers - a.customers || (a.segment < b.segment ? -1 : a.segment > b.segment ? 1 : 0),
+    );
+}
+
+/** Cluster profiles of a run: size, shares and mean behaviour of each cluster's customers. */
+export async function clusterProfiles(s: SegmentationScope, run: number) {
+  const rows = await read(s, {
+    measures: [
+      'run_scores.count',
+      'run_scores.monetary_total',
+      'run_scores.avg_recency_days',
+      'run_scores.avg_frequency',
+      'run_scores.avg_monetary',
+      'run_scores.avg_r_score',
+      'run_scores.avg_f_score',
+      'run_scores.avg_m_score',
+    ],
+    dimensions: ['run_scores.cluster', 'run_scores.cluster_name'],
+    filters: [ofRun(run), isSet('run_scores.cluster')],
+    order: [['run_scores.cluster', 'asc']],
+    limit: 1000,
+  });
+  return withShares(
+    rows.map((r) => ({
+      cluster: num(r['run_scores.cluster']),
+      cluster_name: (r['run_scores.cluster_name'] as string | null) ?? null,
+      customers: num(r['run_scores.count']),
+      value: num(r['run_scores.monetary_total']),
+      mean_recency_days: numOrNull(r['run_scores.avg_recency_days']),
+      mean_frequency: numOrNull(r['run_scores.avg_frequency']),
+      mean_monetary: numOrNull(r['run_scores.avg_monetary']),
+      mean_r: numOrNull(r['run_scores.avg_r_score']),
+      mean_f: numOrNull(r['run_scores.avg_f_score']),
+      mean_m: numOrNull(r['run_scores.avg_m_score']),
+    })),
+  );
+}
+
+/** Golden keys the scope may see (for narrowing a segment migration to it). */
+export async function visibleCustomerKeys(s: SegmentationScope): Promise<Set<number>> {
+  const rows = await readCube(
+    s.db,
+    s.model,
+    s.regions === undefined ? {} : { regions: s.regions },
+    { dimensions: ['customers.golden_customer_key'], limit: Number.MAX_SAFE_INTEGER },
+    { maxLimit: Number.MAX_SAFE_INTEGER },
+  );
+  return new Set(rows.map((r) => Number(r['customers.golden_customer_key'])));
+}
