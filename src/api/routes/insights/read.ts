@@ -1,0 +1,80 @@
+/**
+ * How the insights routes read: cube queries (JSON, as `/v1/load` takes them) run under the
+ * caller's security context, so the planner applies the region rule; the dashboard filters become
+ * cube filters. Internal queries may return one row per customer (the Pareto curve, histograms),
+ * so their row limit is the warehouse's, not the public API's.
+ */
+import type { Context } from 'hono';
+import type { Model } from '../../../cube/model/types.ts';
+import type { CellValue, ResultRow } from '../../../cube/result/response.ts';
+import { isCompareResponse } from '../../../cube/result/response.ts';
+import { runQuery } from '../../../cube/run.ts';
+import type { Database } from '../../../db/duckdb.ts';
+import type { ApiEnv } from '../../auth.ts';
+import type { Scope } from './scope.ts';
+
+export interface InsightRoutesOptions {
+  readonly db: () => Database;
+  readonly model: Model;
+}
+
+/** Most rows an internal per-customer query may return. */
+export const MAX_ROWS = 20_000_000;
+
+export type CubeQuery = Record<string, unknown>;
+
+export interface Reader {
+  /** Rows of a cube query. */
+  rows(query: CubeQuery): Promise<ResultRow[]>;
+  /** Rows of each range of a `compareDateRange` query, in the order of the ranges. */
+  compare(query: CubeQuery): Promise<ResultRow[][]>;
+}
+
+/** A reader for one request: the caller's regions go to the planner as its security context. */
+export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Reader {
+  const regions = c.get('principal').regions;
+  const run = (query: CubeQuery) =>
+    runQuery(options.db(), options.model, query, {
+      ...(regions === undefined ? {} : { security: { regions } }),
+      maxLimit: MAX_ROWS,
+    });
+  return {
+    async rows(query) {
+      const r = await run(query);
+      if (isCompareResponse(r)) throw new Error('rows() got a compareDateRange query');
+      return r.data;
+    },
+    async compare(query) {
+      const r = await run(query);
+      if (!isCompareResponse(r)) throw new Error('compare() needs a compareDateRange query');
+      return r.results.map((x) => x.data);
+    },
+  };
+}
+
+/** The dashboard filters of a scope as cube filters (the token's regions are the planner's job). */
+export function scopeFilters(scope: Scope): CubeQuery[] {
+  const filters: CubeQuery[] = [];
+  if (scope.regions !== null)
+    filters.push({ member: 'customers.region', operator: 'equals', values: [...scope.regions] });
+  if (scope.segments !== null)
+    filters.push({ member: 'customers.rfm_segment', operator: 'equals', values: [...scope.segments] });
+  return filters;
+}
+
+export const num = (v: CellValue | undefined): number | null =>
+  v === null || v === undefined ? null : Number(v);
+
+export const str = (v: CellValue | undefined): string | null =>
+  v === null || v === undefined ? null : String(v);
+
+/** Parses a JSON text column; null when absent or not an object. */
+export function jsonObject(v: CellValue | undefined): Record<string, unknown> | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const o = JSON.parse(v) as unknown;
+    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
