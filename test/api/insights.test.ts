@@ -288,7 +288,7 @@ describe('insights routes', () => {
     const own = await f.db.one(
       `SELECT ch.churn_probability AS p FROM mining.customer_churn ch JOIN core.dim_customer c USING (customer_durable_key)
        WHERE c.customer_id = $1 AND c.is_current AND ch.run_id = $2`,
-      [who?.customer_id, latest],
+      [String(who?.customer_id), latest],
     );
     expect(eu.churn_probability).toBeCloseTo(Number(own?.p), 12);
   });
@@ -373,5 +373,22 @@ describe('insights in the OpenAPI document', () => {
         '/v1/insights/customers/{id}/scores',
       ].sort(),
     );
+  });
+});
+
+describe('insights routes read only through the cube', () => {
+  it('no file of src/api/routes/insights* holds SQL text', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const routes = join(import.meta.dirname, '../../src/api/routes');
+    const files = readdirSync(routes)
+      .filter((n) => n.startsWith('insights'))
+      .flatMap((n) => {
+        const p = join(routes, n);
+        return statSync(p).isDirectory() ? readdirSync(p).map((m) => join(p, m)) : [p];
+      });
+    expect(files.length).toBeGreaterThan(5);
+    const withSql = files.filter((p) => /SELECT|FROM /.test(readFileSync(p, 'utf8')));
+    expect(withSql).toEqual([]);
   });
 });
