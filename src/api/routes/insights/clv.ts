@@ -9,30 +9,18 @@ import { CrmBiError } from '../../../errors.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { validate } from '../../validate.ts';
 import { histogram, paretoCurve, quantileSorted } from './curves.ts';
-import {
-  type InsightRoutesOptions,
-  jsonObject,
-  MAX_ROWS,
-  num,
-  type Reader,
-  readerFor,
-  scopeFilters,
-} from './read.ts';
+import { type InsightRoutesOptions, jsonObject, num, type Reader, readerFor, scopeFilters } from './read.ts';
 import { scopeOf } from './scope.ts';
 
 const Bins = z.coerce.number().int().min(2).max(200);
 const Measure = z.enum(['clv', 'p_alive', 'churn_probability']);
 
-/** One value per scored customer in scope, of a customer_scores dimension. */
-async function scoreValues(read: Reader, member: string, filters: object[]): Promise<Float64Array> {
-  const rows = await read.rows({
-    dimensions: [member],
-    filters: [...filters, { member, operator: 'set' }],
-    ungrouped: true,
-    limit: MAX_ROWS,
-  });
-  return Float64Array.from(rows, (r) => Number(r[member]));
-}
+/** Where each score of the latest run is read one value per customer (the narrow cubes). */
+const SCORE_MEMBER = {
+  clv: 'clv_latest.clv',
+  p_alive: 'churn_latest.p_alive',
+  churn_probability: 'churn_latest.churn_probability',
+} as const;
 
 export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -41,11 +29,7 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   app.get('/distribution', async function distribution(c) {
     const measure = validate(Measure, c.req.query('measure'));
     const bins = validate(Bins, c.req.query('bins') ?? '20');
-    const values = await scoreValues(
-      readerFor(c, options),
-      `customer_scores.${measure}`,
-      scopeFilters(scopeOf(c)),
-    );
+    const values = await readerFor(c, options).numbers(SCORE_MEMBER[measure], scopeFilters(scopeOf(c)));
     let lo = 0;
     let hi = 1;
     if (measure === 'clv') {
@@ -58,7 +42,7 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
 
   /** Share of customers (sorted by CLV, highest first) vs. share of total CLV, in 100 steps. */
   app.get('/clv/pareto', async function pareto(c) {
-    const values = await scoreValues(readerFor(c, options), 'customer_scores.clv', scopeFilters(scopeOf(c)));
+    const values = await readerFor(c, options).numbers(SCORE_MEMBER.clv, scopeFilters(scopeOf(c)));
     return c.json(paretoCurve(values));
   });
 

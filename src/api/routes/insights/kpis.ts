@@ -43,18 +43,21 @@ export function kpiRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
     const p1 = previousPeriod(p0);
     const p2 = previousPeriod(p1);
     const [active, fresh, monthly, runs] = await Promise.all([
-      read.compare({
-        measures: ['sales.customer_count'],
-        timeDimensions: [
-          {
-            dimension: 'sales.ordered_at',
-            compareDateRange: [p2, p1, p0, { from: p2.from, to: p1.to }, { from: p1.from, to: p0.to }].map(
-              range,
-            ),
-          },
-        ],
-        filters,
-      }),
+      read.compare(
+        {
+          measures: ['sales.customer_count'],
+          timeDimensions: [
+            {
+              dimension: 'sales.ordered_at',
+              compareDateRange: [p2, p1, p0, { from: p2.from, to: p1.to }, { from: p1.from, to: p0.to }].map(
+                range,
+              ),
+            },
+          ],
+          filters,
+        },
+        { rollups: true },
+      ),
       read.compare({
         measures: ['first_purchases.count'],
         timeDimensions: [
