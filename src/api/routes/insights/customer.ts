@@ -73,7 +73,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
           'customer_scores.period',
         ],
         filters: [
-          { member: 'customers.golden_customer_key', operator: 'equals', values: [customer.key] },
+          { member: 'customer_scores.customer_key', operator: 'equals', values: [customer.key] },
           { member: 'customer_scores.churn_probability', operator: 'set' },
         ],
         ungrouped: true,
@@ -158,7 +158,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
     ] as const;
     const rows = await read.rows({
       dimensions: [...fields.map((f) => `score_history.${f}`), 'score_history.created_at'],
-      filters: [{ member: 'customers.golden_customer_key', operator: 'equals', values: [customer.key] }],
+      filters: [{ member: 'score_history.customer_key', operator: 'equals', values: [customer.key] }],
       order: [
         ['score_history.as_of', 'asc'],
         ['score_history.created_at', 'asc'],
