@@ -9,15 +9,7 @@ import { z } from 'zod';
 import { calibrationTable, liftTable, rocAuc } from '../../../mining/evaluate.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { validate } from '../../validate.ts';
-import {
-  type InsightRoutesOptions,
-  jsonObject,
-  MAX_ROWS,
-  num,
-  readerFor,
-  scopeFilters,
-  str,
-} from './read.ts';
+import { type InsightRoutesOptions, jsonObject, num, readerFor, scopeFilters, str } from './read.ts';
 import { scopeOf } from './scope.ts';
 
 const Limit = z.coerce.number().int().min(1).max(1000);
@@ -134,20 +126,19 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       });
     }
     const runId = Number(run['churn_outcomes.run_id']);
-    const rows = await read.rows({
-      dimensions: ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
-      filters: [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
-      order: [
+    // ordered, so deciles split ties the same way every time
+    const [p = new Float64Array(), churned = new Float64Array()] = await read.numbers(
+      ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
+      [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
+      [
         ['churn_outcomes.churn_probability', 'asc'],
         ['churn_outcomes.churned', 'asc'],
       ],
-      ungrouped: true,
-      limit: MAX_ROWS,
-    });
-    const p = Float64Array.from(rows, (r) => Number(r['churn_outcomes.churn_probability']));
-    const y = Uint8Array.from(rows, (r) => Number(r['churn_outcomes.churned']));
+    );
+    const y = Uint8Array.from(churned);
+    const n = p.length;
     const positives = y.reduce((a, b) => a + b, 0);
-    if (rows.length === 0 || positives === 0 || positives === rows.length) {
+    if (n === 0 || positives === 0 || positives === n) {
       return c.json({
         available: false,
         reason: 'the backtest needs both churned and retained customers in scope',
@@ -160,8 +151,8 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       as_of: run['churn_outcomes.as_of'],
       observed_until: run['churn_outcomes.data_end'],
       label: 'churned = no purchase after the run’s as-of day',
-      customers: rows.length,
-      churn_rate: positives / rows.length,
+      customers: n,
+      churn_rate: positives / n,
       auc: rocAuc(p, y),
       calibration: calibrationTable(p, y, 10),
       lift: liftTable(p, y, 10),

@@ -29,7 +29,10 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   app.get('/distribution', async function distribution(c) {
     const measure = validate(Measure, c.req.query('measure'));
     const bins = validate(Bins, c.req.query('bins') ?? '20');
-    const values = await readerFor(c, options).numbers(SCORE_MEMBER[measure], scopeFilters(scopeOf(c)));
+    const [values = new Float64Array()] = await readerFor(c, options).numbers(
+      [SCORE_MEMBER[measure]],
+      scopeFilters(scopeOf(c)),
+    );
     let lo = 0;
     let hi = 1;
     if (measure === 'clv') {
@@ -42,7 +45,10 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
 
   /** Share of customers (sorted by CLV, highest first) vs. share of total CLV, in 100 steps. */
   app.get('/clv/pareto', async function pareto(c) {
-    const values = await readerFor(c, options).numbers(SCORE_MEMBER.clv, scopeFilters(scopeOf(c)));
+    const [values = new Float64Array()] = await readerFor(c, options).numbers(
+      [SCORE_MEMBER.clv],
+      scopeFilters(scopeOf(c)),
+    );
     return c.json(paretoCurve(values));
   });
 

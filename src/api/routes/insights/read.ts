@@ -29,11 +29,16 @@ export interface Reader {
   /** Rows of each range of a `compareDateRange` query, in the order of the ranges. */
   compare(query: CubeQuery, how?: { rollups?: boolean }): Promise<ResultRow[][]>;
   /**
-   * The non-NULL values of one number dimension, one per row of an ungrouped cube query, in no
-   * particular order: the planner compiles it (region rule included), and the column is read
-   * straight into a typed array, since a row object per customer costs ten times the query.
+   * The values of number dimensions, one array per dimension and one entry per row of an ungrouped
+   * cube query (rows where any of them is NULL left out), in `order` or none: the planner compiles
+   * the query (region rule included) and the columns are read straight into typed arrays, since a
+   * row object per customer costs ten times the query.
    */
-  numbers(member: string, filters: readonly CubeQuery[]): Promise<Float64Array>;
+  numbers(
+    dimensions: readonly string[],
+    filters: readonly CubeQuery[],
+    order?: readonly [string, 'asc' | 'desc'][],
+  ): Promise<Float64Array[]>;
 }
 
 /** A reader for one request: the caller's regions go to the planner as its security context. */
@@ -58,13 +63,13 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
       if (!isCompareResponse(r)) throw new Error('compare() needs a compareDateRange query');
       return r.results.map((x) => x.data);
     },
-    async numbers(member, filters) {
+    async numbers(dimensions, filters, order = []) {
       const db = options.db();
       const query = {
-        dimensions: [member],
-        filters: [...filters, { member, operator: 'set' }],
+        dimensions: [...dimensions],
+        filters: [...filters, ...dimensions.map((member) => ({ member, operator: 'set' }))],
         ungrouped: true,
-        order: [],
+        order: [...order],
         limit: MAX_ROWS,
       };
       // the score cubes have no rollups, so routing is skipped
@@ -74,10 +79,15 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
         useRollups: false,
       });
       const result = await db.read(compiled.sql, compiled.params);
-      const out = new Float64Array(result.rowCount);
+      const out = dimensions.map(() => new Float64Array(result.rowCount));
       let k = 0;
       for (let i = 0; i < result.chunkCount; i++) {
-        for (const v of result.getChunk(i).getColumnValues(0)) out[k++] = Number(v);
+        const chunk = result.getChunk(i);
+        for (const [d, column] of out.entries()) {
+          let r = k;
+          for (const v of chunk.getColumnValues(d)) column[r++] = Number(v);
+        }
+        k += chunk.rowCount;
       }
       return out;
     },
