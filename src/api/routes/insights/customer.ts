@@ -41,16 +41,16 @@ export function medianOfCounts(pairs: readonly { value: number; count: number }[
   return (at(Math.floor((n - 1) / 2)) + at(Math.ceil((n - 1) / 2))) / 2;
 }
 
-/** Median of a customer_scores dimension over the scored customers the caller may see. */
+/** Median of an rfm_latest dimension over the scored customers the caller may see. */
 async function scopedMedian(read: Reader, member: string): Promise<number | null> {
   const rows = await read.rows({
-    measures: ['customer_scores.count'],
+    measures: ['rfm_latest.count'],
     dimensions: [member],
     filters: [{ member, operator: 'set' }],
     limit: 1_000_000,
   });
   return medianOfCounts(
-    rows.map((r) => ({ value: Number(r[member]), count: Number(r['customer_scores.count']) })),
+    rows.map((r) => ({ value: Number(r[member]), count: Number(r['rfm_latest.count']) })),
   );
 }
 
@@ -79,8 +79,8 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
         ungrouped: true,
         limit: 1,
       }),
-      scopedMedian(read, 'customer_scores.repeat_purchases'),
-      scopedMedian(read, 'customer_scores.recency_days'),
+      scopedMedian(read, 'rfm_latest.repeat_purchases'),
+      scopedMedian(read, 'rfm_latest.recency_days'),
     ]);
     if (!r) return c.json({ customer_id: customer.id, scored: false, reasons: [] });
     const x = Number(r['customer_scores.repeat_purchases']);
