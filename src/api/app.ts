@@ -86,7 +86,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   }
   app.route('/v1/customers', customerRoutes({ db, model: options.model }));
   app.route('/v1/mining', miningRoutes({ db }));
-  app.route('/v1/insights', insightRoutes({ db }));
+  app.route('/v1/insights', insightRoutes({ db, model: options.model }));
   app.route('/v1/segments', segmentRoutes({ db, model: options.model }));
   app.route(
     '/v1/adhoc',

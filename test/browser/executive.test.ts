@@ -53,30 +53,34 @@ describe.skipIf(!haveChromium())('executive overview page', () => {
     expect((await kpi(page, 'margin')).raw).toBeCloseTo(cur.margin, 2);
     expect((await kpi(page, 'active')).text).toBe(cur.active);
 
-    const firsts = await hx.sql(
-      `WITH f AS (SELECT customer_durable_key, min(ordered_at) AS first_at FROM core.fact_order_line GROUP BY 1)
-       SELECT count(DISTINCT o.customer_durable_key) AS n FROM core.fact_order_line o JOIN f USING (customer_durable_key)
-       WHERE o.ordered_at >= $1::DATE AND o.ordered_at < $2::DATE + 1 AND f.first_at >= $1::DATE`,
-      [PERIOD.from, PERIOD.to],
-    );
-    expect((await kpi(page, 'new')).text).toBe(Number(firsts[0]?.n));
-
-    const retained = await hx.sql(
-      `WITH a AS (SELECT DISTINCT customer_durable_key FROM core.fact_order_line WHERE ordered_at >= $1::DATE AND ordered_at < $2::DATE + 1),
-            b AS (SELECT DISTINCT customer_durable_key FROM core.fact_order_line WHERE ordered_at >= $3::DATE AND ordered_at < $4::DATE + 1)
-       SELECT (SELECT count(*) FROM b WHERE customer_durable_key IN (SELECT * FROM a)) / (SELECT count(*) FROM b) AS r`,
+    // per customer: bought in the period, bought in the one before, first order day
+    const flags = await hx.sql(
+      `WITH per AS (
+         SELECT customer_durable_key,
+                bool_or(ordered_at::DATE BETWEEN $1::DATE AND $2::DATE) AS now,
+                bool_or(ordered_at::DATE BETWEEN $3::DATE AND $4::DATE) AS before,
+                min(ordered_at)::DATE AS first_day
+         FROM core.fact_order_line GROUP BY customer_durable_key)
+       SELECT count(*) FILTER (WHERE first_day BETWEEN $1::DATE AND $2::DATE) AS new,
+              count(*) FILTER (WHERE now AND before) AS both, count(*) FILTER (WHERE before) AS before
+       FROM per`,
       [PERIOD.from, PERIOD.to, PREVIOUS.from, PREVIOUS.to],
     );
-    expect((await kpi(page, 'retention')).raw).toBeCloseTo(Number(retained[0]?.r), 10);
-
-    const clv = await hx.sql(
-      'SELECT avg(clv) AS a FROM mining.customer_clv WHERE run_id = (SELECT max(run_id) FROM mining.customer_clv)',
+    expect((await kpi(page, 'new')).text).toBe(Number(flags[0]?.new));
+    expect((await kpi(page, 'retention')).raw).toBeCloseTo(
+      Number(flags[0]?.both) / Number(flags[0]?.before),
+      10,
     );
+
+    // the latest run: newest as-of, then newest created
+    const latestRun =
+      '(SELECT run_id FROM mining.mining_run ORDER BY as_of DESC, created_at DESC, run_id DESC LIMIT 1)';
+    const clv = await hx.sql(`SELECT avg(clv) AS a FROM mining.customer_clv WHERE run_id = ${latestRun}`);
     expect((await kpi(page, 'avg_clv')).raw).toBeCloseTo(Number(clv[0]?.a), 6);
 
     const top = await hx.sql(
       `SELECT c.customer_id, v.clv FROM mining.customer_clv v JOIN core.dim_customer c ON c.customer_durable_key = v.customer_durable_key AND c.is_current
-       WHERE v.run_id = (SELECT max(run_id) FROM mining.customer_clv) ORDER BY v.clv DESC, c.customer_id LIMIT 10`,
+       WHERE v.run_id = ${latestRun} ORDER BY v.clv DESC, c.customer_id LIMIT 10`,
     );
     const ids = await page.locator('#top-customers td[data-col="id"]').allTextContents();
     expect(ids).toEqual(top.map((r) => String(r.customer_id)));

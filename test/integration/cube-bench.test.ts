@@ -1,4 +1,8 @@
-/** The cube benchmark runs on a small generated warehouse and reports every figure. */
+/**
+ * The cube benchmark runs on a small generated warehouse and reports every figure. Timings (and the
+ * compile p50 < 1 ms target) are printed by bench/cube.bench.ts, never asserted here: a test checks
+ * what the bench measures, not how fast this machine is.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,17 +13,15 @@ const dir = mkdtempSync(join(tmpdir(), 'crm-bi-cube-bench-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bench/cube.bench.ts', () => {
-  it('measures compile time, cube vs hand-written SQL, and rollups vs raw', async () => {
+  it('reports every query, the compile samples and the rollups it built', async () => {
     const path = join(dir, 'w.duckdb');
     await generateBenchWarehouse(path, 5_000);
     const lines: string[] = [];
     const result = await benchCube(path, { compiles: 10, runs: 5, log: (l) => lines.push(l) });
     expect(result.compile.samples).toBe(10 * QUERIES.length);
-    expect(result.compile.p50Ms).toBeLessThan(1);
     expect(result.queries.map((q) => q.name)).toEqual(QUERIES.map((q) => q.name));
     for (const q of result.queries) {
       expect(q.rows).toBeGreaterThan(0);
-      expect(q.cubeMs).toBeGreaterThan(0);
     }
     expect(result.rollups.length).toBeGreaterThanOrEqual(3);
     expect(lines.join('\n')).toMatch(/all 10 \(sum of medians\)/);

@@ -109,10 +109,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   });
   const series = (key: string) => inPeriod.map((r) => Number(r[key] ?? 0));
 
+  // active customers of the period come from the overview with new and retained ones: one figure, one path
   const sum = (range: { from: string; to: string }) =>
     api.load(
       {
-        measures: [REVENUE, MARGIN, ACTIVE],
+        measures: [REVENUE, MARGIN],
         timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: [range.from, range.to] }],
         filters: noDates.filters,
       },
@@ -154,9 +155,9 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     kpiCard({
       id: 'active',
       label: 'Active customers',
-      value: formatInteger(c[ACTIVE]),
-      raw: n(c[ACTIVE]),
-      change: formatChange(c[ACTIVE], p[ACTIVE]),
+      value: formatInteger(overview.current.active),
+      raw: overview.current.active,
+      change: formatChange(overview.current.active, overview.previous.active),
       note,
       series: series(ACTIVE),
     }),

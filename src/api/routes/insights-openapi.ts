@@ -1,6 +1,7 @@
 /**
- * The OpenAPI paths of the insights routes (routes/insights.ts); openapi.ts adds them to
- * /openapi.json. Answers are described as JSON objects; docs/api.md lists their fields.
+ * The OpenAPI paths of the insights routes (routes/insights.ts and its topic modules under
+ * routes/insights/); openapi.ts adds them to /openapi.json. Answers are described as JSON objects;
+ * docs/api.md lists their fields.
  */
 import { z } from 'zod';
 
@@ -47,7 +48,10 @@ export function insightPaths(h: { op: Op; json: Json }): Record<string, unknown>
       ...filterParams,
     ]),
     '/v1/insights/clv/pareto': get('share of customers vs. share of CLV', filterParams),
-    '/v1/insights/clv/report-card': get('holdout check of the CLV model: tracking curve, MAE, bias', []),
+    '/v1/insights/clv/report-card': get(
+      'holdout check of the CLV model: tracking curve, MAE, bias (withheld from a region-limited token)',
+      [],
+    ),
     '/v1/insights/clv/alive-matrix': get('mean P(alive) by repeat purchases × recency', filterParams),
     '/v1/insights/churn/at-risk': get('customers ranked by CLV × churn probability', [
       query('limit', 'rows, 1–1000 (default 50)', false, 'integer'),

@@ -1,13 +1,13 @@
 /**
- * The customer scope of an insights request: the dashboard filters (`from`, `to`, `region`,
+ * Baseline of the insights bench (see insights-sql-baseline.ts). The customer scope of an insights request: the dashboard filters (`from`, `to`, `region`,
  * `segment`, as in the dashboards' URL) parsed with zod, intersected with the token's region limit,
  * and turned into a SQL fragment over bound parameters that lists the customers in scope.
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { ApiEnv } from '../auth.ts';
-import { apiError } from '../errors.ts';
-import { validate } from '../validate.ts';
+import type { ApiEnv } from '../src/api/auth.ts';
+import { apiError } from '../src/api/errors.ts';
+import { validate } from '../src/api/validate.ts';
 
 function isRealDate(s: string): boolean {
   const d = new Date(`${s}T00:00:00Z`);

@@ -1,0 +1,122 @@
+/**
+ * How the insights routes read: cube queries (JSON, as `/v1/load` takes them) run under the
+ * caller's security context, so the planner applies the region rule; the dashboard filters become
+ * cube filters. Internal queries may return one row per customer (the Pareto curve, histograms),
+ * so their row limit is the warehouse's, not the public API's.
+ */
+import type { Context } from 'hono';
+import type { Model } from '../../../cube/model/types.ts';
+import type { CellValue, ResultRow } from '../../../cube/result/response.ts';
+import { isCompareResponse } from '../../../cube/result/response.ts';
+import { explainQuery, runQuery } from '../../../cube/run.ts';
+import type { Database } from '../../../db/duckdb.ts';
+import type { ApiEnv } from '../../auth.ts';
+import type { Scope } from './scope.ts';
+
+export interface InsightRoutesOptions {
+  readonly db: () => Database;
+  readonly model: Model;
+}
+
+/** Most rows an internal per-customer query may return. */
+export const MAX_ROWS = 20_000_000;
+
+export type CubeQuery = Record<string, unknown>;
+
+export interface Reader {
+  /** Rows of a cube query; `rollups: true` routes it to fresh rollups (only sales has any). */
+  rows(query: CubeQuery, how?: { rollups?: boolean }): Promise<ResultRow[]>;
+  /** Rows of each range of a `compareDateRange` query, in the order of the ranges. */
+  compare(query: CubeQuery, how?: { rollups?: boolean }): Promise<ResultRow[][]>;
+  /**
+   * The values of number dimensions, one array per dimension and one entry per row of an ungrouped
+   * cube query (rows where any of them is NULL left out), in `order` or none: the planner compiles
+   * the query (region rule included) and the columns are read straight into typed arrays, since a
+   * row object per customer costs ten times the query.
+   */
+  numbers(
+    dimensions: readonly string[],
+    filters: readonly CubeQuery[],
+    order?: readonly [string, 'asc' | 'desc'][],
+  ): Promise<Float64Array[]>;
+}
+
+/** A reader for one request: the caller's regions go to the planner as its security context. */
+export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Reader {
+  const regions = c.get('principal').regions;
+  const security = regions === undefined ? {} : { security: { regions } };
+  // without rollups, a query skips the data-version and rollup-freshness look-ups
+  const run = (query: CubeQuery, how: { rollups?: boolean } = {}) =>
+    runQuery(options.db(), options.model, query, {
+      ...security,
+      maxLimit: MAX_ROWS,
+      useRollups: how.rollups === true,
+    });
+  return {
+    async rows(query, how) {
+      const r = await run(query, how);
+      if (isCompareResponse(r)) throw new Error('rows() got a compareDateRange query');
+      return r.data;
+    },
+    async compare(query, how) {
+      const r = await run(query, how);
+      if (!isCompareResponse(r)) throw new Error('compare() needs a compareDateRange query');
+      return r.results.map((x) => x.data);
+    },
+    async numbers(dimensions, filters, order = []) {
+      const db = options.db();
+      const query = {
+        dimensions: [...dimensions],
+        filters: [...filters, ...dimensions.map((member) => ({ member, operator: 'set' }))],
+        ungrouped: true,
+        order: [...order],
+        limit: MAX_ROWS,
+      };
+      // the score cubes have no rollups, so routing is skipped
+      const compiled = await explainQuery(db, options.model, query, {
+        ...security,
+        maxLimit: MAX_ROWS,
+        useRollups: false,
+      });
+      const result = await db.read(compiled.sql, compiled.params);
+      const out = dimensions.map(() => new Float64Array(result.rowCount));
+      let k = 0;
+      for (let i = 0; i < result.chunkCount; i++) {
+        const chunk = result.getChunk(i);
+        for (const [d, column] of out.entries()) {
+          let r = k;
+          for (const v of chunk.getColumnValues(d)) column[r++] = Number(v);
+        }
+        k += chunk.rowCount;
+      }
+      return out;
+    },
+  };
+}
+
+/** The dashboard filters of a scope as cube filters (the token's regions are the planner's job). */
+export function scopeFilters(scope: Scope): CubeQuery[] {
+  const filters: CubeQuery[] = [];
+  if (scope.regions !== null)
+    filters.push({ member: 'customers.region', operator: 'equals', values: [...scope.regions] });
+  if (scope.segments !== null)
+    filters.push({ member: 'customers.rfm_segment', operator: 'equals', values: [...scope.segments] });
+  return filters;
+}
+
+export const num = (v: CellValue | undefined): number | null =>
+  v === null || v === undefined ? null : Number(v);
+
+export const str = (v: CellValue | undefined): string | null =>
+  v === null || v === undefined ? null : String(v);
+
+/** Parses a JSON text column; null when absent or not an object. */
+export function jsonObject(v: CellValue | undefined): Record<string, unknown> | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const o = JSON.parse(v) as unknown;
+    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
