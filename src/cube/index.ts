@@ -15,6 +15,7 @@ export { type DrillTarget, drillDown, rollUp } from './olap/drill.ts';
 export { type PivotSpec, type PivotTable, pivot } from './olap/pivot.ts';
 export type { ColumnInfo, SecurityContext } from './planner/plan.ts';
 export { type ParseOptions, parseQuery } from './query/parse.ts';
+export { rawQuerySchema } from './query/schema.ts';
 export type { Query, RawQuery } from './query/types.ts';
 export { toArrow, toArrowTable } from './result/arrow.ts';
 export { type CsvOptions, toCsv } from './result/csv.ts';

@@ -21,6 +21,7 @@ import {
   parseDate,
   parseDateRange,
   pointToLocal,
+  SUPPORTED_DATES,
   startOf,
   type TimeRange,
 } from '../time.ts';
@@ -622,7 +623,7 @@ class QueryParser {
         if (!d)
           throw cubeError(
             'invalid_date',
-            `${path}: '${v}' is not a valid date for '${member}'; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss`,
+            `${path}: '${v}' is not a valid date for '${member}'; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss between ${SUPPORTED_DATES.first} and ${SUPPORTED_DATES.last}`,
             { member, path },
           );
         return { kind: 'time', point: d.point };
