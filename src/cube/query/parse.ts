@@ -262,10 +262,12 @@ class QueryParser {
     }
     const limit = requested ?? Math.min(this.options.defaultLimit ?? DEFAULT_LIMIT, maxLimit);
     const subtotals = this.subtotals(timeDimensions, dimensionKeys, ungrouped);
-    if (measures.length + dimensions.length + timeDimensions.length === 0) {
+    // a time dimension without a granularity only filters: it selects no column
+    const bucketed = timeDimensions.filter((t) => t.granularity !== undefined).length;
+    if (measures.length + dimensions.length + bucketed === 0) {
       throw cubeError(
         'invalid_query',
-        'query has no measures, dimensions or time dimensions; add at least one member',
+        'query has no measures, dimensions or time dimensions with a granularity; add at least one member',
       );
     }
     return {
