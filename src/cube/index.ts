@@ -29,4 +29,4 @@ export type {
 export { isCompareResponse } from './result/response.ts';
 export { toTextTable } from './result/table.ts';
 export { type BuiltRollup, buildRollups, freshRollups, rollupBuildSql } from './rollups.ts';
-export { explainQuery, type RunOptions, runQuery } from './run.ts';
+export { explainQuery, RESULT_BYTE_CAP, type RunOptions, runQuery, UNGROUPED_ROW_CAP } from './run.ts';

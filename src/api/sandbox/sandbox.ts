@@ -59,6 +59,8 @@ interface Pending {
   readonly id: number;
   readonly sql: string;
   readonly caller: string;
+  /** Arrival order, which the parse-tree check (async) must not shuffle. */
+  readonly seq: number;
   readonly resolve: (r: AdhocResult) => void;
   readonly reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
@@ -84,6 +86,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   /** When each caller last had a query started, for the fair pick. */
   const lastRun = new Map<string, number>();
   let runs = 0;
+  let nextSeq = 0;
   let child: ChildProcess | null = null;
   let ready: Promise<ChildProcess> | null = null;
   let nextId = 1;
@@ -198,7 +201,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     let best = -1;
     for (const [i, job] of queue.entries()) {
       const bestJob = queue[best];
-      if (!bestJob || (lastRun.get(job.caller) ?? -1) < (lastRun.get(bestJob.caller) ?? -1)) best = i;
+      if (!bestJob) {
+        best = i;
+        continue;
+      }
+      const ran = lastRun.get(job.caller) ?? -1;
+      const bestRan = lastRun.get(bestJob.caller) ?? -1;
+      if (ran < bestRan || (ran === bestRan && job.seq < bestJob.seq)) best = i;
     }
     return best < 0 ? undefined : queue.splice(best, 1)[0];
   }
@@ -229,7 +238,8 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     }
   }
 
-  function admit(sql: string, caller: string): Promise<AdhocResult> {
+  /** Takes one of the caller's slots, or throws a 429. */
+  function reserve(caller: string): void {
     const mine = active.get(caller) ?? 0;
     if (mine >= perCaller)
       throw new BusyError(
@@ -244,8 +254,12 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         timeoutMs / 1000,
       );
     active.set(caller, mine + 1);
+  }
+
+  /** Queues a checked statement on a slot taken by reserve(). */
+  function enqueue(sql: string, caller: string, seq: number): Promise<AdhocResult> {
     return new Promise<AdhocResult>((resolve, reject) => {
-      const job: Pending = { id: nextId++, sql, caller, resolve, reject };
+      const job: Pending = { id: nextId++, sql, caller, seq, resolve, reject };
       job.timer = setTimeout(() => {
         const at = queue.indexOf(job);
         if (at < 0) return;
@@ -268,8 +282,19 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   return {
     async query(sql: string, caller = 'anonymous'): Promise<AdhocResult> {
       if (closed) throw new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503);
-      await checker.check(sql);
-      return admit(sql, caller);
+      reserve(caller);
+      const seq = nextSeq++;
+      try {
+        await checker.check(sql);
+      } catch (e) {
+        release(caller);
+        throw e;
+      }
+      if (closed) {
+        release(caller);
+        throw new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503);
+      }
+      return enqueue(sql, caller, seq);
     },
     running: () => child !== null,
     restart: stop,
