@@ -15,6 +15,7 @@
  * await sandbox.query('SELECT region, count(*) FROM core.dim_customer GROUP BY 1');
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CrmBiError } from '../../errors.ts';
 import { BusyError } from '../errors.ts';
@@ -23,6 +24,8 @@ import { createSqlChecker, type SqlChecker } from './sql-check.ts';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The child's scheduling priority (19 = lowest). */
+const CHILD_NICE = 19;
 
 export interface SandboxOptions {
   /** Snapshot file to open read-only (see publishSnapshot). */
@@ -118,6 +121,14 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       stderr = (stderr + d.toString()).slice(-2000);
     });
     child = c;
+    // ad hoc SQL is best effort: the child yields the CPU to the server's own requests
+    if (c.pid !== undefined) {
+      try {
+        setPriority(c.pid, CHILD_NICE);
+      } catch {
+        // not permitted on this system: the child runs at normal priority
+      }
+    }
     ready = new Promise<ChildProcess>((resolve, reject) => {
       const onMessage = (m: ChildReply) => {
         if ('ready' in m) {
