@@ -220,6 +220,15 @@ export function createSqlChecker(): SqlChecker {
       try {
         const reader = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
         serialized = String(reader.getRowsJS()[0]?.[0] ?? '');
+      } catch (e) {
+        // the parser itself gave up (e.g. a statement past its own limits): the user's SQL, not a bug
+        const message = e instanceof Error ? e.message : String(e);
+        throw new CrmBiError(
+          'sql_error',
+          `the statement could not be parsed: ${message.slice(0, 300)}`,
+          {},
+          400,
+        );
       } finally {
         c.closeSync();
       }
