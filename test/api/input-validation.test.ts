@@ -106,3 +106,33 @@ describe('drill and roll-up bodies are read with the cube query schema', () => {
     ]);
   });
 });
+
+describe('ungrouped queries', () => {
+  it('a ratio over a distinct count answers a number per row (it was a 500: revenue / an order id)', async () => {
+    const line = await f.db.one(
+      `SELECT source || '/' || order_id AS id, order_id, revenue::DOUBLE AS revenue FROM core.fact_order_line
+       WHERE order_id IN (SELECT order_id FROM core.fact_order_line GROUP BY order_id HAVING count(*) = 1)
+       ORDER BY order_id LIMIT 1`,
+    );
+    const res = await app.request(
+      '/v1/load',
+      postJson(
+        {
+          query: {
+            measures: ['sales.avg_order_value', 'sales.order_count'],
+            dimensions: ['sales.order_id'],
+            filters: [{ member: 'sales.order_id', operator: 'equals', values: [String(line?.order_id)] }],
+            ungrouped: true,
+          },
+        },
+        f.tokens.admin,
+      ),
+    );
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: Record<string, unknown>[] };
+    // one line: the order's value is its revenue over one order
+    expect(data).toHaveLength(1);
+    expect(Number(data[0]?.['sales.avg_order_value'])).toBeCloseTo(Number(line?.revenue), 6);
+    expect(Number(data[0]?.['sales.order_count'])).toBe(1);
+  });
+});
