@@ -15,7 +15,7 @@ import { createFuzzer, type Fuzzer, type JsonSchema } from '../helpers/fuzz.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
 const SEED = Number(process.env.CRM_BI_FUZZ_SEED ?? 17);
-const REQUESTS = Number(process.env.CRM_BI_FUZZ_REQUESTS ?? 2400);
+const REQUESTS = Number(process.env.CRM_BI_FUZZ_REQUESTS ?? 2100);
 
 interface Operation {
   readonly method: string;
