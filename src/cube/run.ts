@@ -33,6 +33,11 @@ export interface RunOptions extends CompileOptions {
   readonly maxUngroupedRows?: number;
   /** Largest result in bytes of JSON: a larger one is a 400 (the API uses RESULT_BYTE_CAP). */
   readonly maxBytes?: number;
+  /**
+   * A query anyone may shape (the cube REST routes): it runs as a heavy read, which can never take
+   * the last reader of a pooled warehouse (see Database.read). Default false.
+   */
+  readonly heavy?: boolean;
 }
 
 /** Ungrouped rows fan out with every joined fact table; one page of them is enough for a screen. */
@@ -97,7 +102,11 @@ export async function runQuery(
     if (hit) return hit;
   }
   let response: CubeResponse;
-  const limits = { timeoutMs: options.timeoutMs, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY };
+  const limits = {
+    timeoutMs: options.timeoutMs,
+    maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
+    heavy: options.heavy ?? false,
+  };
   if (compiled.compare) {
     response = await compareResponse(query, compiled.compare, (c) => execute(db, model, c, limits));
   } else {
@@ -145,12 +154,14 @@ async function execute(
   db: Database,
   model: Model,
   c: CompiledStatement,
-  limits: { readonly timeoutMs: number | undefined; readonly maxBytes: number },
+  limits: { readonly timeoutMs: number | undefined; readonly maxBytes: number; readonly heavy: boolean },
 ): Promise<LoadResponse> {
   const result = await db.read(
     c.sql,
     c.params,
-    limits.timeoutMs === undefined ? { heavy: true } : { heavy: true, timeoutMs: limits.timeoutMs },
+    limits.timeoutMs === undefined
+      ? { heavy: limits.heavy }
+      : { heavy: limits.heavy, timeoutMs: limits.timeoutMs },
   );
   const rows = await convertRows(result, c.columns);
   checkBytes(rows.data, limits.maxBytes);

@@ -96,6 +96,7 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       timeoutMs: options.timeoutMs ?? 20_000,
       maxUngroupedRows: UNGROUPED_ROW_CAP,
       maxBytes: RESULT_BYTE_CAP,
+      heavy: true,
     });
     const accept = c.req.header('accept') ?? '';
     if (accept.includes('text/csv')) {
