@@ -12,11 +12,19 @@
  * 10^9 values past its memory limit); p50/p99 of both and the ratio, what became of the hostile
  * queries, and whether /healthz still answers afterwards.
  *
- * `npx tsx bench/api.bench.ts [warehouse.duckdb] [--seconds 8]` — a warehouse that does not
- * exist is built first (50,000 generated customers). The lead's runner calls `benchApi(dbPath)`.
+ * Then fair sharing: 5 hostile ad hoc queries in flight at once (recursive CTEs and a 10^12-row
+ * scan from 3 analyst tokens, so none is refused for the per-token limit) while one client loops
+ * `GET /healthz` and another the cached dashboard query, one request at a time: /healthz p99 and the
+ * cached query's p50 against the same loops with nothing else running, in the same run (targets:
+ * /healthz p99 <= 100 ms, cached p50 <= 1.5x alone), and the peak resident memory of the server
+ * and its sandbox child together (target: under 1 GB).
+ *
+ * `npx tsx bench/api.bench.ts [warehouse.duckdb] [--seconds 8] [--customers 50000] [--sharing-only]`
+ * — a warehouse that does not exist is built first (50,000 generated customers by default);
+ * `--sharing-only` runs the fair-sharing phase alone. The lead's runner calls `benchApi(dbPath)`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +48,13 @@ const HOSTILE_SQL = [
 ] as const;
 /** The hostile loop starts this long before the timed phase, so a kill and a sandbox restart fall inside it. */
 const HOSTILE_LEAD_MS = 4000;
+
+/** Fair sharing: hostile queries in flight at once, and what they run (one child runs one at a time). */
+const SHARING_HOSTILE = 5;
+const SHARING_SQL = [
+  'WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t',
+  'SELECT count(*) FROM range(1000000000000) a',
+] as const;
 
 /** The dashboard query: revenue by region × month. */
 const CACHED_QUERY = {
@@ -212,7 +227,11 @@ interface HostileTally {
 }
 
 /** Loops the hostile queries from their own client until `stop()`, which waits for the one in flight. */
-function startHostile(url: string, token: string): { stop(): Promise<HostileTally> } {
+function startHostile(
+  url: string,
+  token: string,
+  sqls: readonly string[] = HOSTILE_SQL,
+): { stop(): Promise<HostileTally> } {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const codes: Record<string, number> = {};
   let sent = 0;
@@ -229,13 +248,14 @@ function startHostile(url: string, token: string): { stop(): Promise<HostileTall
         const res = await fetch(`${url}/v1/adhoc`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ sql: HOSTILE_SQL[k % HOSTILE_SQL.length] }),
+          body: JSON.stringify({ sql: sqls[k % sqls.length] }),
         });
         const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
         code = res.ok ? 'ok' : (body.error?.code ?? `http_${res.status}`);
         if (res.ok) completed++;
         else if (code === 'query_timeout' || code === 'query_failed') killed++;
-        else if (code === 'out_of_memory' || code === 'statement_not_allowed') refused++;
+        else if (code === 'out_of_memory' || code === 'statement_not_allowed' || res.status === 429)
+          refused++;
         else other++;
       } catch (e) {
         code = `network: ${e instanceof Error ? e.message : String(e)}`;
@@ -253,11 +273,130 @@ function startHostile(url: string, token: string): { stop(): Promise<HostileTall
   };
 }
 
+/** Resident memory (kB) of a process and all its descendants, from /proc (0 where it is not readable). */
+function treeRssKb(pid: number): number {
+  let kb = 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const c of children === '' ? [] : children.split(/\s+/)) kb += treeRssKb(Number(c));
+  } catch {
+    // the process ended between two reads
+  }
+  return kb;
+}
+
+/** Samples `treeRssKb(pid)` every 100 ms until `stop()`, which gives the peak in MB. */
+function samplePeakMemory(pid: number): { stop(): number } {
+  let peak = treeRssKb(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, treeRssKb(pid));
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, treeRssKb(pid)) / 1024;
+    },
+  };
+}
+
+/** One client, one request at a time, for `seconds`: latencies of the 2xx answers. */
+async function serialTimes(
+  seconds: number,
+  send: () => Promise<Response>,
+): Promise<{ times: number[]; failures: number }> {
+  const times: number[] = [];
+  let failures = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    try {
+      const res = await send();
+      await res.arrayBuffer();
+      if (res.ok) times.push(performance.now() - t0);
+      else failures++;
+    } catch {
+      failures++;
+    }
+  }
+  return { times, failures };
+}
+
+interface SharingFigures {
+  readonly healthAloneP50: number;
+  readonly healthHostileP50: number;
+  readonly healthAloneP99: number;
+  readonly healthHostileP99: number;
+  readonly cachedAloneP50: number;
+  readonly cachedHostileP50: number;
+  readonly failures: number;
+  readonly peakMb: number;
+  readonly hostile: HostileTally;
+}
+
+/**
+ * /healthz and the cached cube query, each from its own serial client, alone and then while
+ * SHARING_HOSTILE hostile ad hoc queries are in flight.
+ */
+async function fairSharing(
+  url: string,
+  serverPid: number,
+  token: string,
+  analystTokens: readonly string[],
+  seconds: number,
+): Promise<SharingFigures> {
+  const memory = samplePeakMemory(serverPid);
+  const health = () => fetch(`${url}/healthz`);
+  const cached = () =>
+    fetch(`${url}/cubejs-api/v1/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: CACHED_QUERY }),
+    });
+  const [healthAlone, cachedAlone] = await Promise.all([
+    serialTimes(seconds, health),
+    serialTimes(seconds, cached),
+  ]);
+  const loops = Array.from({ length: SHARING_HOSTILE }, (_, i) =>
+    startHostile(url, analystTokens[i % analystTokens.length] as string, SHARING_SQL),
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const [healthHostile, cachedHostile] = await Promise.all([
+    serialTimes(seconds, health),
+    serialTimes(seconds, cached),
+  ]);
+  const tallies = await Promise.all(loops.map((l) => l.stop()));
+  const codes: Record<string, number> = {};
+  for (const t of tallies) for (const [k, v] of Object.entries(t.codes)) codes[k] = (codes[k] ?? 0) + v;
+  const sum = (f: (t: HostileTally) => number) => tallies.reduce((n, t) => n + f(t), 0);
+  return {
+    healthAloneP50: percentile(healthAlone.times, 0.5),
+    healthHostileP50: percentile(healthHostile.times, 0.5),
+    healthAloneP99: percentile(healthAlone.times, 0.99),
+    healthHostileP99: percentile(healthHostile.times, 0.99),
+    cachedAloneP50: percentile(cachedAlone.times, 0.5),
+    cachedHostileP50: percentile(cachedHostile.times, 0.5),
+    failures: healthAlone.failures + cachedAlone.failures + healthHostile.failures + cachedHostile.failures,
+    peakMb: memory.stop(),
+    hostile: {
+      sent: sum((t) => t.sent),
+      killed: sum((t) => t.killed),
+      refused: sum((t) => t.refused),
+      completed: sum((t) => t.completed),
+      other: sum((t) => t.other),
+      codes,
+    },
+  };
+}
+
 export interface ApiBenchOptions {
   /** autocannon duration of each run in seconds (default 8). */
   readonly seconds?: number;
   /** Customers of the warehouse built when `dbPath` does not exist (default 50,000). */
   readonly customers?: number;
+  /** Run only the fair-sharing phase (default false). */
+  readonly sharingOnly?: boolean;
 }
 
 export async function benchApi(
@@ -275,9 +414,12 @@ export async function benchApi(
     const writable = await openWarehouse(copy);
     let token: string;
     let analystToken: string;
+    const sharingTokens: string[] = [];
     try {
       token = (await createToken(writable, { role: 'executive' })).token;
       analystToken = (await createToken(writable, { role: 'analyst' })).token;
+      for (let i = 0; i < 3; i++)
+        sharingTokens.push((await createToken(writable, { role: 'analyst' })).token);
       await writable.run('CHECKPOINT');
     } finally {
       writable.close();
@@ -337,6 +479,10 @@ export async function benchApi(
       });
       if (!res.ok) throw new Error(`warm-up load answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
+    }
+    if (options.sharingOnly) {
+      const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
+      return reportSharing(sharing, seconds);
     }
     const cached = await cannon(url, token, seconds, () => CACHED_QUERY, false);
     const uncached = await cannon(url, token, seconds, uncachedQuery, true);
@@ -416,7 +562,9 @@ export async function benchApi(
       `hostile outcomes by code: ${JSON.stringify(tally.codes)}; afterwards GET /healthz ${healthy ? 'ok' : 'FAILED'}, POST /v1/adhoc ${adhocAfter}`,
     );
 
+    const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
     return {
+      ...reportSharing(sharing, seconds),
       cachedRps: cached.rps,
       cachedP50Ms: cached.p50,
       cachedP99Ms: cached.p99,
@@ -453,12 +601,59 @@ export async function benchApi(
   }
 }
 
+function reportSharing(s: SharingFigures, seconds: number): Record<string, number> {
+  console.log(
+    `\n## Fair sharing: ${SHARING_HOSTILE} hostile ad hoc queries in flight; /healthz and the cached query each from one serial client, ${seconds} s alone then ${seconds} s beside them`,
+  );
+  if (s.failures > 0) console.log(`!! ${s.failures} /healthz or cube requests failed`);
+  report('/healthz p50, hostile ad hoc running', s.healthHostileP50, 'ms', {
+    label: 'alone',
+    value: s.healthAloneP50,
+  });
+  report('/healthz p99, hostile ad hoc running', s.healthHostileP99, 'ms', {
+    label: 'alone',
+    value: s.healthAloneP99,
+  });
+  report('cached cube p50, hostile ad hoc running', s.cachedHostileP50, 'ms', {
+    label: 'alone',
+    value: s.cachedAloneP50,
+  });
+  report('peak memory, server + sandbox child', s.peakMb, 'MB');
+  console.log(
+    `targets: /healthz p99 <= 100 ms (${s.healthHostileP99 <= 100 ? 'met' : 'MISSED'}), cached p50 <= 1.5x alone (${s.cachedHostileP50 <= 1.5 * s.cachedAloneP50 ? 'met' : 'MISSED'}), peak < 1024 MB (${s.peakMb < 1024 ? 'met' : 'MISSED'})`,
+  );
+  console.log(
+    `hostile: ${s.hostile.sent} sent, ${s.hostile.killed} killed, ${s.hostile.refused} refused (429 or not allowed), ${s.hostile.completed} completed, ${s.hostile.other} other; by code ${JSON.stringify(s.hostile.codes)}`,
+  );
+  return {
+    sharingHealthAloneP50Ms: s.healthAloneP50,
+    sharingHealthHostileP50Ms: s.healthHostileP50,
+    sharingHealthAloneP99Ms: s.healthAloneP99,
+    sharingHealthHostileP99Ms: s.healthHostileP99,
+    sharingCachedAloneP50Ms: s.cachedAloneP50,
+    sharingCachedHostileP50Ms: s.cachedHostileP50,
+    sharingCachedP50Ratio: s.cachedHostileP50 / s.cachedAloneP50,
+    sharingFailures: s.failures,
+    sharingPeakMb: s.peakMb,
+    sharingHostileSent: s.hostile.sent,
+    sharingHostileCompleted: s.hostile.completed,
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { seconds: { type: 'string', default: '8' } },
+    options: {
+      seconds: { type: 'string', default: '8' },
+      customers: { type: 'string', default: String(DEFAULT_CUSTOMERS) },
+      'sharing-only': { type: 'boolean', default: false },
+    },
   });
   const dbPath = positionals[0] ?? join(tmpdir(), 'crm-bi-bench', 'bench-api.duckdb');
-  const result = await benchApi(dbPath, { seconds: Number(values.seconds) });
+  const result = await benchApi(dbPath, {
+    seconds: Number(values.seconds),
+    customers: Number(values.customers),
+    sharingOnly: values['sharing-only'],
+  });
   console.log(JSON.stringify(result));
 }

@@ -35,6 +35,8 @@ export interface AppOptions {
   readonly regionalSandboxes?: RegionalSandboxes | null;
   /** Requests without a token act as admin (the local demo only). */
   readonly demoMode?: boolean;
+  /** Time limit of each cube statement in ms (default 20 s). */
+  readonly cubeTimeoutMs?: number;
   /** Largest request body in bytes (default 1 MB). */
   readonly maxBodyBytes?: number;
   /** One JSON line per request on stderr (default true). */
@@ -79,7 +81,12 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   app.route('/', openApiRoutes());
 
   const auth = authenticate({ db, demoMode: options.demoMode ?? false });
-  const cube = cubeRoutes({ db, model: options.model, cache: options.cache ?? null });
+  const cube = cubeRoutes({
+    db,
+    model: options.model,
+    cache: options.cache ?? null,
+    ...(options.cubeTimeoutMs === undefined ? {} : { timeoutMs: options.cubeTimeoutMs }),
+  });
   for (const prefix of ['/v1', '/cubejs-api/v1']) {
     app.use(`${prefix}/*`, auth);
     app.route(prefix, cube);

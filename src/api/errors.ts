@@ -32,6 +32,20 @@ export function apiError(code: ApiErrorCode, message: string): CrmBiError {
   return new CrmBiError(code, message, {}, STATUS[code]);
 }
 
+/**
+ * Too much shared work is waiting (429): the caller should come back after `retryAfter` seconds,
+ * which the error handler sends as a Retry-After header.
+ */
+export class BusyError extends CrmBiError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(code, message, {}, 429);
+  }
+}
+
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
 }
@@ -53,6 +67,7 @@ export function handleError(e: unknown, c: Context): Response {
       `${JSON.stringify({ level: 'error', msg: e instanceof Error ? (e.stack ?? e.message) : String(e) })}\n`,
     );
   }
+  if (e instanceof BusyError) c.header('Retry-After', String(Math.max(1, Math.ceil(e.retryAfter))));
   // Cube's REST protocol (and its client library) expects `error` to be the message string.
   if (c.req.path.startsWith('/cubejs-api/')) {
     return c.json({ error: body.error.message, code: body.error.code }, status);

@@ -51,7 +51,8 @@ export async function publishWarehouse(
   async function publish(): Promise<Database> {
     await publishSnapshot(source, servePath);
     await publishSnapshot(servePath, sandboxPath, { schemas: ['core', 'mining'] });
-    return Database.open(servePath, { readOnly: true });
+    // a small pool: cube queries take at most all readers but one (see Database.read)
+    return Database.open(servePath, { readOnly: true, readers: 3 });
   }
 
   if (!existsSync(source)) {

@@ -28,7 +28,8 @@ export type CubeErrorCode =
   | 'security_denied'
   | 'unsupported'
   | 'invalid_drill'
-  | 'invalid_pivot';
+  | 'invalid_pivot'
+  | 'result_too_large';
 
 export function cubeError(code: CubeErrorCode, message: string, place: ErrorPlace = {}): CrmBiError {
   return new CrmBiError(code, message, place);

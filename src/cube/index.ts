@@ -15,6 +15,7 @@ export { type DrillTarget, drillDown, rollUp } from './olap/drill.ts';
 export { type PivotSpec, type PivotTable, pivot } from './olap/pivot.ts';
 export type { ColumnInfo, SecurityContext } from './planner/plan.ts';
 export { type ParseOptions, parseQuery } from './query/parse.ts';
+export { rawQuerySchema } from './query/schema.ts';
 export type { Query, RawQuery } from './query/types.ts';
 export { toArrow, toArrowTable } from './result/arrow.ts';
 export { type CsvOptions, toCsv } from './result/csv.ts';
@@ -28,4 +29,4 @@ export type {
 export { isCompareResponse } from './result/response.ts';
 export { toTextTable } from './result/table.ts';
 export { type BuiltRollup, buildRollups, freshRollups, rollupBuildSql } from './rollups.ts';
-export { explainQuery, type RunOptions, runQuery } from './run.ts';
+export { explainQuery, RESULT_BYTE_CAP, type RunOptions, runQuery, UNGROUPED_ROW_CAP } from './run.ts';

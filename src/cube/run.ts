@@ -9,6 +9,7 @@ import type { Database } from '../db/duckdb.ts';
 import type { QueryCache } from './cache.ts';
 import { type CompiledQuery, type CompiledStatement, type CompileOptions, compileQuery } from './compile.ts';
 import { dataVersion } from './data-version.ts';
+import { cubeError } from './errors.ts';
 import type { Model } from './model/types.ts';
 import { parseQuery } from './query/parse.ts';
 import type { Query } from './query/types.ts';
@@ -26,7 +27,22 @@ export interface RunOptions extends CompileOptions {
   readonly cache?: QueryCache<CubeResponse> | false | null;
   /** Route to built, fresh rollups (default true). */
   readonly useRollups?: boolean;
+  /** Stops each statement after this long (DuckDB interrupt): a 400 `query_timeout`. None when absent. */
+  readonly timeoutMs?: number;
+  /** Largest ungrouped result in rows: a higher limit is a 400 (the API uses UNGROUPED_ROW_CAP). */
+  readonly maxUngroupedRows?: number;
+  /** Largest result in bytes of JSON: a larger one is a 400 (the API uses RESULT_BYTE_CAP). */
+  readonly maxBytes?: number;
+  /**
+   * A query anyone may shape (the cube REST routes): it runs as a heavy read, which can never take
+   * the last reader of a pooled warehouse (see Database.read). Default false.
+   */
+  readonly heavy?: boolean;
 }
+
+/** Ungrouped rows fan out with every joined fact table; one page of them is enough for a screen. */
+export const UNGROUPED_ROW_CAP = 10_000;
+export const RESULT_BYTE_CAP = 32 * 1024 * 1024;
 
 const dbIds = new WeakMap<Database, number>();
 let nextDbId = 1;
@@ -61,6 +77,13 @@ export async function runQuery(
   options: RunOptions = {},
 ): Promise<CubeResponse> {
   const query = parseQuery(model, input, options);
+  const maxUngrouped = options.maxUngroupedRows ?? Number.POSITIVE_INFINITY;
+  if (query.ungrouped && (query.limit ?? Number.POSITIVE_INFINITY) > maxUngrouped)
+    throw cubeError(
+      'limit_too_large',
+      `query.limit: an ungrouped query returns at most ${maxUngrouped} rows (asked ${query.limit ?? 'no limit'}); lower the limit, page with offset, or group the query`,
+      { path: 'query.limit' },
+    );
   const needVersion =
     Boolean(options.cache) || (options.useRollups !== false && model.preAggregations.length > 0);
   const version = needVersion ? await dataVersion(db) : '';
@@ -79,10 +102,15 @@ export async function runQuery(
     if (hit) return hit;
   }
   let response: CubeResponse;
+  const limits = {
+    timeoutMs: options.timeoutMs,
+    maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
+    heavy: options.heavy ?? false,
+  };
   if (compiled.compare) {
-    response = await compareResponse(query, compiled.compare, (c) => execute(db, model, c));
+    response = await compareResponse(query, compiled.compare, (c) => execute(db, model, c, limits));
   } else {
-    response = await execute(db, model, compiled);
+    response = await execute(db, model, compiled, limits);
   }
   if (cache) {
     const rows =
@@ -122,9 +150,36 @@ export async function compareResponse(
   return { queryType: 'compareDateRangeQuery', results };
 }
 
-async function execute(db: Database, model: Model, c: CompiledStatement): Promise<LoadResponse> {
-  const result = await db.read(c.sql, c.params);
-  return loadResponse(model, c, await convertRows(result, c.columns), 'duckdb');
+async function execute(
+  db: Database,
+  model: Model,
+  c: CompiledStatement,
+  limits: { readonly timeoutMs: number | undefined; readonly maxBytes: number; readonly heavy: boolean },
+): Promise<LoadResponse> {
+  const result = await db.read(
+    c.sql,
+    c.params,
+    limits.timeoutMs === undefined
+      ? { heavy: limits.heavy }
+      : { heavy: limits.heavy, timeoutMs: limits.timeoutMs },
+  );
+  const rows = await convertRows(result, c.columns);
+  checkBytes(rows.data, limits.maxBytes);
+  return loadResponse(model, c, rows, 'duckdb');
+}
+
+/** Throws a 400 when the rows' JSON would pass `maxBytes` (counted row by row, stopping early). */
+export function checkBytes(data: readonly unknown[], maxBytes: number): void {
+  if (maxBytes === Number.POSITIVE_INFINITY) return;
+  let bytes = 0;
+  for (const [i, row] of data.entries()) {
+    bytes += JSON.stringify(row).length + 1;
+    if (bytes > maxBytes)
+      throw cubeError(
+        'result_too_large',
+        `the result is larger than ${Math.round(maxBytes / (1024 * 1024))} MB (passed it at row ${i + 1}); ask for fewer members or rows, add filters, or group the query`,
+      );
+  }
 }
 
 /** Cube's response for one statement's converted rows (shared by every engine). */

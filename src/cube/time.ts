@@ -142,6 +142,15 @@ export function pointToLocal(p: TimePoint, tz: string): LocalDateTime {
 const DATE_RE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
+/**
+ * The dates every query may name. DuckDB's DATE and TIMESTAMP reach far wider, but a day-grained
+ * range ending 9999-12-31 overflows once a bucket or an exclusive end (the next day) is computed,
+ * and the CRM holds no history before 1900; one range for all routes keeps the answer simple.
+ */
+export const SUPPORTED_DATES = { first: '1900-01-01', last: '2199-12-31' } as const;
+const FIRST_YEAR = 1900;
+const LAST_YEAR = 2199;
+
 export interface ParsedDate {
   readonly point: TimePoint;
   /** True for 'YYYY-MM-DD' without a time: the value means the whole day. */
@@ -155,7 +164,7 @@ function daysInMonth(year: number, month: number): number {
 /**
  * Parses 'YYYY-MM-DD', 'YYYY-MM-DDTHH:mm[:ss[.fff]]' (local time in the query's zone) or the
  * same with 'Z' / '+hh:mm' (an absolute instant). Returns undefined when it is not a real date
- * (2026-02-30 is rejected, not rolled over).
+ * (2026-02-30 is rejected, not rolled over) or falls outside SUPPORTED_DATES.
  */
 export function parseDate(text: string): ParsedDate | undefined {
   const m = DATE_RE.exec(text.trim());
@@ -167,6 +176,7 @@ export function parseDate(text: string): ParsedDate | undefined {
   const minute = m[5] === undefined ? 0 : Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
+  if (year < FIRST_YEAR || year > LAST_YEAR) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const t: LocalDateTime = { year, month, day, hour, minute, second, ms };
@@ -337,7 +347,7 @@ export function parseDateRange(
     if (d) return dayRange(d);
     throw cubeError(
       'invalid_date_range',
-      `${where}: '${value}' is neither a date (YYYY-MM-DD) nor a relative range such as 'last 12 months', 'this year' or 'last week'`,
+      `${where}: '${value}' is neither a date (YYYY-MM-DD, ${SUPPORTED_DATES.first} to ${SUPPORTED_DATES.last}) nor a relative range such as 'last 12 months', 'this year' or 'last week'`,
       { path: where },
     );
   }
@@ -372,7 +382,7 @@ export function parseDateRange(
 export function invalidDate(value: string, where: string) {
   return cubeError(
     'invalid_date',
-    `${where}: '${value}' is not a valid date; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss (optionally with Z or an offset)`,
+    `${where}: '${value}' is not a valid date; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss (optionally with Z or an offset) between ${SUPPORTED_DATES.first} and ${SUPPORTED_DATES.last}`,
     { path: where },
   );
 }

@@ -29,6 +29,21 @@ export interface OpenOptions {
   /** DuckDB memory_limit, e.g. '1GB'. Env CRM_BI_MEMORY_LIMIT overrides the default. */
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /**
+   * Extra connections that serve `read()` side by side (a read-only server's pool); 0 = every
+   * statement runs on the one connection. Temp tables and transactions stay on `connection`.
+   */
+  readonly readers?: number;
+}
+
+export interface ReadOptions {
+  /** Stops the statement (DuckDB interrupt) after this long: a 400 `query_timeout`. */
+  readonly timeoutMs?: number;
+  /**
+   * A possibly long statement (a cube query): heavy reads may take all readers but one, so small
+   * reads (health checks, the pages' lookups) never queue behind them.
+   */
+  readonly heavy?: boolean;
 }
 
 /** A JSON-safe value: BIGINTs become numbers (or strings past 2^53), dates 'YYYY-MM-DD', timestamps ISO strings. */
@@ -42,11 +57,20 @@ export class Database {
   private readonly instance: DuckDBInstance;
   readonly connection: DuckDBConnection;
   private inTransaction = false;
+  private readonly idle: DuckDBConnection[];
+  private heavyInUse = 0;
+  private readonly waiting: { readonly heavy: boolean; readonly wake: () => void }[] = [];
 
-  private constructor(path: string, instance: DuckDBInstance, connection: DuckDBConnection) {
+  private constructor(
+    path: string,
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    private readonly readers: readonly DuckDBConnection[] = [],
+  ) {
     this.path = path;
     this.instance = instance;
     this.connection = connection;
+    this.idle = [...readers];
   }
 
   /** Opens (and creates, unless read-only) a warehouse file; ':memory:' gives a throwaway one. */
@@ -65,10 +89,15 @@ export class Database {
     } catch (e) {
       throw openError(path, e);
     }
-    const connection = await instance.connect();
-    // Sessions work in UTC unless a step says otherwise; results never depend on the host's zone.
-    await connection.run("SET TimeZone = 'UTC'");
-    return new Database(fullPath, instance, connection);
+    const connections: DuckDBConnection[] = [];
+    for (let i = 0; i <= (options.readers ?? 0); i++) {
+      const c = await instance.connect();
+      // Sessions work in UTC unless a step says otherwise; results never depend on the host's zone.
+      await c.run("SET TimeZone = 'UTC'");
+      connections.push(c);
+    }
+    const [connection, ...readers] = connections as [DuckDBConnection, ...DuckDBConnection[]];
+    return new Database(fullPath, instance, connection, readers);
   }
 
   /** Runs a query and returns JSON-safe rows. */
@@ -88,18 +117,74 @@ export class Database {
     return row === undefined ? undefined : Object.values(row)[0];
   }
 
-  /** Runs statements for their effect (several may be separated by ';' when there are no params). */
+  /**
+   * Runs statements for their effect (several may be separated by ';' when there are no params),
+   * always on `connection`, where temp tables, settings and transactions live.
+   */
   async run(sql: string, params?: Params): Promise<void> {
-    await this.read(sql, params);
+    await this.exec(this.connection, sql, params, {});
   }
 
   /** Materialized DuckDB result, for callers that need column types (e.g. Arrow encoding). */
-  async read(sql: string, params?: Params): Promise<DuckDBMaterializedResult> {
+  async read(sql: string, params?: Params, options: ReadOptions = {}): Promise<DuckDBMaterializedResult> {
+    if (this.readers.length === 0 || this.inTransaction)
+      return this.exec(this.connection, sql, params, options);
+    const heavy = options.heavy === true;
+    const c = await this.acquire(heavy);
+    try {
+      return await this.exec(c, sql, params, options);
+    } finally {
+      this.release(c, heavy);
+    }
+  }
+
+  private canTake(heavy: boolean): boolean {
+    if (this.idle.length === 0) return false;
+    return !heavy || this.heavyInUse < this.readers.length - 1 || this.readers.length === 1;
+  }
+
+  private async acquire(heavy: boolean): Promise<DuckDBConnection> {
+    while (!this.canTake(heavy)) await new Promise<void>((wake) => this.waiting.push({ heavy, wake }));
+    if (heavy) this.heavyInUse += 1;
+    return this.idle.pop() as DuckDBConnection;
+  }
+
+  private release(c: DuckDBConnection, heavy: boolean): void {
+    if (heavy) this.heavyInUse -= 1;
+    this.idle.push(c);
+    // wake the first waiter that can run now (a small read may pass heavy ones held back)
+    const at = this.waiting.findIndex((w) => this.canTake(w.heavy));
+    if (at >= 0) this.waiting.splice(at, 1)[0]?.wake();
+  }
+
+  private async exec(
+    c: DuckDBConnection,
+    sql: string,
+    params: Params | undefined,
+    options: ReadOptions,
+  ): Promise<DuckDBMaterializedResult> {
     const t0 = SQL_TIMING ? performance.now() : 0;
-    const result =
-      params && params.length > 0
-        ? await this.connection.run(sql, params as DuckDBValue[])
-        : await this.connection.run(sql);
+    let interrupted = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            interrupted = true;
+            c.interrupt();
+          }, options.timeoutMs);
+    let result: DuckDBMaterializedResult;
+    try {
+      result = params && params.length > 0 ? await c.run(sql, params as DuckDBValue[]) : await c.run(sql);
+    } catch (e) {
+      if (interrupted && /interrupt/i.test(e instanceof Error ? e.message : String(e)))
+        throw new CrmBiError(
+          'query_timeout',
+          `the query ran longer than ${(options.timeoutMs ?? 0) / 1000} s and was stopped; narrow it down (fewer members, a shorter date range, or group it)`,
+        );
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     if (SQL_TIMING) {
       const ms = performance.now() - t0;
       if (ms >= 50)
@@ -159,6 +244,7 @@ export class Database {
   }
 
   close(): void {
+    for (const c of this.readers) c.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
   }

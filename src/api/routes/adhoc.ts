@@ -2,7 +2,8 @@
  * `POST /v1/adhoc` `{ sql }`: one read-only SELECT over a snapshot of core.* and mining.*, run in
  * the sandbox child process (see sandbox/). Analysts and admins only. A region-limited token runs
  * in a sandbox over a snapshot cut to its regions (sandbox/regional.ts), or is refused when the
- * server has none.
+ * server has none. The statement is checked on its parse tree before it reaches the child, and
+ * each token has its own limit of queries running or waiting (429 with Retry-After past it).
  */
 import { Hono } from 'hono';
 import { type ApiEnv, requireRole } from '../auth.ts';
@@ -21,14 +22,14 @@ export interface AdhocRoutesOptions {
 export function adhocRoutes(options: AdhocRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.post('/', requireRole('analyst'), async function adhoc(c) {
-    const { regions } = c.get('principal');
+    const { regions, tokenId } = c.get('principal');
     if (regions !== undefined && !options.regional)
       throw apiError('forbidden', 'ad hoc SQL is not available to region-limited tokens on this server');
     const { sql } = validate(AdhocRequest, await readJson(c));
     if (!options.sandbox) throw apiError('not_found', 'ad hoc SQL is not enabled on this server');
     const sandbox =
       regions !== undefined && options.regional ? await options.regional.get(regions) : options.sandbox;
-    return c.json(await sandbox.query(sql));
+    return c.json(await sandbox.query(sql, tokenId ?? 'local'));
   });
   return app;
 }

@@ -1,7 +1,9 @@
 /**
  * Cube's REST protocol: `GET /meta`, `POST|GET /load`, `POST|GET /sql` (dry run). Mounted under
  * /v1 and /cubejs-api/v1. A region-limited token's regions go to the cube as its security context,
- * so every query is limited and no filter in the query can lift the limit.
+ * so every query is limited and no filter in the query can lift the limit. Each statement has a
+ * time limit, ungrouped queries a row cap and every answer a byte cap (400s that say how to narrow
+ * the query); cube statements run as heavy reads, so small reads keep a connection of their own.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -13,9 +15,11 @@ import {
   type Model,
   modelMeta,
   type QueryCache,
+  RESULT_BYTE_CAP,
   runQuery,
   toArrow,
   toCsv,
+  UNGROUPED_ROW_CAP,
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
@@ -27,6 +31,8 @@ export interface CubeRoutesOptions {
   readonly db: () => Database;
   readonly model: Model;
   readonly cache?: QueryCache<CubeResponse> | null;
+  /** Time limit of each cube statement (default 20 s). */
+  readonly timeoutMs?: number;
 }
 
 const ARROW = 'application/vnd.apache.arrow.stream';
@@ -87,6 +93,10 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
     const response = await runQuery(options.db(), options.model, query, {
       ...security(c),
       cache: options.cache ?? null,
+      timeoutMs: options.timeoutMs ?? 20_000,
+      maxUngroupedRows: UNGROUPED_ROW_CAP,
+      maxBytes: RESULT_BYTE_CAP,
+      heavy: true,
     });
     const accept = c.req.header('accept') ?? '';
     if (accept.includes('text/csv')) {

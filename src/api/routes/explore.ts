@@ -12,7 +12,14 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { drillDown, type Model, type RawQuery, rollUp } from '../../cube/index.ts';
+import {
+  drillDown,
+  type Model,
+  parseQuery,
+  type RawQuery,
+  rawQuerySchema,
+  rollUp,
+} from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { cohortRetention } from '../../mining/cohorts.ts';
@@ -21,7 +28,7 @@ import { getRun, latestScoredRun } from '../../mining/runs.ts';
 import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
-import { validate } from '../validate.ts';
+import { IsoDate, validate } from '../validate.ts';
 import {
   clusterProfiles,
   rfmCellCustomers,
@@ -36,7 +43,8 @@ export interface ExploreRoutesOptions {
   readonly model: Model;
 }
 
-const Query = z.record(z.string(), z.unknown());
+/** The cube's own query schema: `dimensions: "x"` or `"filters": "bad"` is a 400 here. */
+const Query = rawQuerySchema;
 const Cell = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export const DrillRequest = z.object({ query: Query, member: z.string().min(1).max(200), value: Cell });
 export const RollUpRequest = z.object({ query: Query, member: z.string().min(1).max(200) });
@@ -47,7 +55,6 @@ const Int = (name: string, min: number, max: number) =>
     .int(`${name} must be a whole number`)
     .min(min, `${name} must be at least ${min}`)
     .max(max, `${name} must be at most ${max}`);
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD');
 
 export const RunParams = z.object({ run: Int('run', 1, Number.MAX_SAFE_INTEGER).optional() });
 export const CellParams = RunParams.extend({
@@ -61,8 +68,8 @@ export const MigrationParams = z.object({
   by: z.enum(['rfm_segment', 'cluster_name']).default('rfm_segment'),
 });
 export const CohortParams = z.object({
-  from: Day.optional(),
-  to: Day.optional(),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
   months: Int('months', 1, 120).default(12),
 });
 
@@ -140,6 +147,8 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
 
   app.post('/explore/drill', async function exploreDrill(c) {
     const body = validate(DrillRequest, await readJson(c));
+    // in depth (members, filters, dates) the way /v1/load would read it
+    parseQuery(options.model, body.query);
     const query = drillDown(options.model, body.query as RawQuery, {
       member: body.member,
       value: body.value,
@@ -149,6 +158,7 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
 
   app.post('/explore/rollup', async function exploreRollUp(c) {
     const body = validate(RollUpRequest, await readJson(c));
+    parseQuery(options.model, body.query);
     return c.json({ query: rollUp(options.model, body.query as RawQuery, body.member) });
   });
 

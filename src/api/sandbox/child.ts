@@ -1,19 +1,18 @@
 /**
  * The ad hoc SQL child process: opens a snapshot of the warehouse read-only, locks the instance
- * down, and answers one SELECT at a time. Started by sandbox.ts with `node --import tsx`.
- * Args: <snapshot file> <row cap> <memory limit>.
+ * down, and answers one SELECT at a time. Started by sandbox.ts with `node --import tsx`, which
+ * has already checked the statement's parse tree (sql-check.ts); the child still refuses anything
+ * but one SELECT and keeps its instance read-only and locked.
+ * Args: <snapshot file> <row cap> <memory limit> <byte cap>.
  */
-import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter, StatementType } from '@duckdb/node-api';
 import { converterFor } from '../../db/duckdb.ts';
 import type { AdhocResult, ChildReply, ChildRequest } from './protocol.ts';
 import { scrubPaths } from './protocol.ts';
 
-const [path, capArg, memoryLimit] = process.argv.slice(2);
+const [path, capArg, memoryLimit, bytesArg] = process.argv.slice(2);
 const rowCap = Number(capArg ?? 10_000);
-
-/** Table functions and scalars that report on or change the instance rather than the data. */
-const DENIED_FUNCTIONS =
-  /\b(enable_logging|disable_logging|truncate_duckdb_logs|duckdb_(?:databases|settings|secrets|extensions|logs|log_contexts|memory|temporary_files)|current_setting|getenv|pragma_\w+|which_secret|checkpoint|force_checkpoint)\s*\(/i;
+const byteCap = Number(bytesArg ?? 16 * 1024 * 1024);
 
 class Refused extends Error {
   constructor(
@@ -22,6 +21,18 @@ class Refused extends Error {
   ) {
     super(message);
   }
+}
+
+function jsonSize(v: unknown): number {
+  return (JSON.stringify(v) ?? 'null').length + 1;
+}
+
+function tooLarge(row: number): Refused {
+  const mb = Math.round(byteCap / (1024 * 1024));
+  return new Refused(
+    'result_too_large',
+    `the result is larger than ${mb} MB (passed it at row ${row}); select fewer or shorter columns, add a WHERE or LIMIT, or aggregate`,
+  );
 }
 
 function send(reply: ChildReply): void {
@@ -43,8 +54,6 @@ await connection.run(`SET TimeZone = 'UTC';
 
 async function run(sql: string): Promise<AdhocResult> {
   const t0 = performance.now();
-  if (DENIED_FUNCTIONS.test(sql))
-    throw new Refused('statement_not_allowed', 'this function is not available in ad hoc SQL');
   const extracted = await connection.extractStatements(sql);
   if (extracted.count !== 1)
     throw new Refused(
@@ -58,13 +67,35 @@ async function run(sql: string): Promise<AdhocResult> {
         'statement_not_allowed',
         `only SELECT statements are allowed (got ${StatementType[prepared.statementType] ?? 'another kind'})`,
       );
-    const reader = await prepared.streamAndReadUntil(rowCap + 1);
-    const names = reader.columnNames();
-    const types = reader.columnTypes();
+    const result = await prepared.stream();
+    const names = result.columnNames();
+    const types = result.columnTypes();
     const convert = types.map(converterFor);
-    const all = reader.getRowsJS();
-    const truncated = all.length > rowCap || !reader.done;
-    const rows = all.slice(0, rowCap).map((r) => r.map((v, i) => (convert[i] as (x: unknown) => unknown)(v)));
+    const rows: unknown[][] = [];
+    let bytes = 0;
+    let truncated = false;
+    // chunk by chunk, value by value: a result past the byte cap stops at the first value over it
+    // instead of being held whole in memory
+    read: for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    ) {
+      for (let r = 0; r < chunk.rowCount; r++) {
+        if (rows.length >= rowCap) {
+          truncated = true;
+          break read;
+        }
+        const row = chunk.convertRowValues(r, JSDuckDBValueConverter).map((v, i) => {
+          const out = (convert[i] as (x: unknown) => unknown)(v);
+          // a string's length is a lower bound of its JSON size, and cheap for a huge one
+          bytes += typeof out === 'string' ? out.length + 3 : jsonSize(out);
+          if (bytes > byteCap) throw tooLarge(rows.length + 1);
+          return out;
+        });
+        rows.push(row);
+      }
+    }
     return {
       columns: names.map((name, i) => ({ name, type: String(types[i]) })),
       rows,

@@ -4,23 +4,44 @@
  * between chunks, and a stuck query can hold every DuckDB call of a process); the next query
  * starts a fresh one. Queries run one at a time.
  *
+ * Every statement is checked on its parse tree first (sql-check.ts); what is refused never reaches
+ * the child. Waiting is bounded: each caller may have `perCaller` queries running or waiting, the
+ * queue holds at most `maxQueue`, and a query that waits longer than `waitMs` is dropped; all three
+ * answer 429 with a Retry-After. The next query to run is the oldest of the caller who ran least
+ * recently, so one caller's burst does not hold everyone else back.
+ *
  * @example
  * const sandbox = createSandbox({ snapshot: 'data/warehouse.sandbox.duckdb' });
  * await sandbox.query('SELECT region, count(*) FROM core.dim_customer GROUP BY 1');
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CrmBiError } from '../../errors.ts';
+import { BusyError } from '../errors.ts';
 import type { AdhocResult, ChildReply } from './protocol.ts';
+import { createSqlChecker, type SqlChecker } from './sql-check.ts';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The child's scheduling priority (19 = lowest). */
+const CHILD_NICE = 19;
 
 export interface SandboxOptions {
   /** Snapshot file to open read-only (see publishSnapshot). */
   readonly snapshot: string;
   readonly rowCap?: number;
+  /** Largest result the child sends back, in bytes of JSON (default 16 MB). */
+  readonly maxBytes?: number;
   readonly timeoutMs?: number;
+  /** Queries one caller may have running or waiting (default 2). */
+  readonly perCaller?: number;
+  /** Queries waiting at once, over all callers (default 16). */
+  readonly maxQueue?: number;
+  /** Longest wait in the queue before a 429 (default 20 s). */
+  readonly waitMs?: number;
+  /** Parse-tree checker (default: one shared by every sandbox of the process). */
+  readonly checker?: SqlChecker;
   /** DuckDB memory_limit of the child. */
   readonly memoryLimit?: string;
   /** V8 heap cap of the child, in MB. */
@@ -28,7 +49,10 @@ export interface SandboxOptions {
 }
 
 export interface Sandbox {
-  query(sql: string): Promise<AdhocResult>;
+  /** Runs one checked SELECT; `caller` (e.g. a token id) is who the per-caller limit counts. */
+  query(sql: string, caller?: string): Promise<AdhocResult>;
+  /** Whether a child process is up (for tests: a refused statement never starts one). */
+  running(): boolean;
   /** Stops the child; the next query starts one on the (possibly republished) snapshot. */
   restart(): void;
   close(): void;
@@ -37,13 +61,35 @@ export interface Sandbox {
 interface Pending {
   readonly id: number;
   readonly sql: string;
+  readonly caller: string;
+  /** Arrival order, which the parse-tree check (async) must not shuffle. */
+  readonly seq: number;
   readonly resolve: (r: AdhocResult) => void;
   readonly reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+let sharedChecker: SqlChecker | null = null;
+
+function defaultChecker(): SqlChecker {
+  sharedChecker ??= createSqlChecker();
+  return sharedChecker;
 }
 
 export function createSandbox(options: SandboxOptions): Sandbox {
   const rowCap = options.rowCap ?? 10_000;
+  const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const perCaller = options.perCaller ?? 2;
+  const maxQueue = options.maxQueue ?? 16;
+  const waitMs = options.waitMs ?? 20_000;
+  const checker = options.checker ?? defaultChecker();
+  /** Queries running or waiting, per caller. */
+  const active = new Map<string, number>();
+  /** When each caller last had a query started, for the fair pick. */
+  const lastRun = new Map<string, number>();
+  let runs = 0;
+  let nextSeq = 0;
   let child: ChildProcess | null = null;
   let ready: Promise<ChildProcess> | null = null;
   let nextId = 1;
@@ -60,17 +106,29 @@ export function createSandbox(options: SandboxOptions): Sandbox {
 
   function start(): Promise<ChildProcess> {
     if (ready) return ready;
-    const c = fork(CHILD, [options.snapshot, String(rowCap), options.memoryLimit ?? '256MB'], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx', `--max-old-space-size=${options.heapMb ?? 256}`],
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'advanced',
-    });
+    const c = fork(
+      CHILD,
+      [options.snapshot, String(rowCap), options.memoryLimit ?? '256MB', String(maxBytes)],
+      {
+        cwd: ROOT,
+        execArgv: ['--import', 'tsx', `--max-old-space-size=${options.heapMb ?? 256}`],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      },
+    );
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
     child = c;
+    // ad hoc SQL is best effort: the child yields the CPU to the server's own requests
+    if (c.pid !== undefined) {
+      try {
+        setPriority(c.pid, CHILD_NICE);
+      } catch {
+        // not permitted on this system: the child runs at normal priority
+      }
+    }
     ready = new Promise<ChildProcess>((resolve, reject) => {
       const onMessage = (m: ChildReply) => {
         if ('ready' in m) {
@@ -149,15 +207,41 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     });
   }
 
+  /** The oldest waiting query of the caller whose last query started longest ago. */
+  function nextJob(): Pending | undefined {
+    let best = -1;
+    for (const [i, job] of queue.entries()) {
+      const bestJob = queue[best];
+      if (!bestJob) {
+        best = i;
+        continue;
+      }
+      const ran = lastRun.get(job.caller) ?? -1;
+      const bestRan = lastRun.get(bestJob.caller) ?? -1;
+      if (ran < bestRan || (ran === bestRan && job.seq < bestJob.seq)) best = i;
+    }
+    return best < 0 ? undefined : queue.splice(best, 1)[0];
+  }
+
+  function release(caller: string): void {
+    const n = (active.get(caller) ?? 1) - 1;
+    if (n <= 0) active.delete(caller);
+    else active.set(caller, n);
+  }
+
   async function drain(): Promise<void> {
     if (busy) return;
     busy = true;
     try {
-      for (let job = queue.shift(); job; job = queue.shift()) {
+      for (let job = nextJob(); job; job = nextJob()) {
+        clearTimeout(job.timer);
+        lastRun.set(job.caller, runs++);
         try {
           await runOne(job);
         } catch (e) {
           job.reject(e instanceof Error ? e : new Error(String(e)));
+        } finally {
+          release(job.caller);
         }
       }
     } finally {
@@ -165,21 +249,74 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     }
   }
 
+  /** Takes one of the caller's slots, or throws a 429. */
+  function reserve(caller: string): void {
+    const mine = active.get(caller) ?? 0;
+    if (mine >= perCaller)
+      throw new BusyError(
+        'too_many_queries',
+        `you already have ${mine} ad hoc queries running or waiting (at most ${perCaller}); wait for them to finish`,
+        timeoutMs / 1000,
+      );
+    if (queue.length >= maxQueue)
+      throw new BusyError(
+        'sandbox_busy',
+        `${queue.length} ad hoc queries are already waiting; try again shortly`,
+        timeoutMs / 1000,
+      );
+    active.set(caller, mine + 1);
+  }
+
+  /** Queues a checked statement on a slot taken by reserve(). */
+  function enqueue(sql: string, caller: string, seq: number): Promise<AdhocResult> {
+    return new Promise<AdhocResult>((resolve, reject) => {
+      const job: Pending = { id: nextId++, sql, caller, seq, resolve, reject };
+      job.timer = setTimeout(() => {
+        const at = queue.indexOf(job);
+        if (at < 0) return;
+        queue.splice(at, 1);
+        release(caller);
+        reject(
+          new BusyError(
+            'queue_timeout',
+            `the query waited ${waitMs / 1000} s for the ad hoc SQL sandbox without starting; try again shortly`,
+            timeoutMs / 1000,
+          ),
+        );
+      }, waitMs);
+      job.timer.unref();
+      queue.push(job);
+      void drain();
+    });
+  }
+
   return {
-    query(sql: string): Promise<AdhocResult> {
-      if (closed)
-        return Promise.reject(new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503));
-      return new Promise<AdhocResult>((resolve, reject) => {
-        queue.push({ id: nextId++, sql, resolve, reject });
-        void drain();
-      });
+    async query(sql: string, caller = 'anonymous'): Promise<AdhocResult> {
+      if (closed) throw new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503);
+      reserve(caller);
+      const seq = nextSeq++;
+      try {
+        await checker.check(sql);
+      } catch (e) {
+        release(caller);
+        throw e;
+      }
+      if (closed) {
+        release(caller);
+        throw new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503);
+      }
+      return enqueue(sql, caller, seq);
     },
+    running: () => child !== null,
     restart: stop,
     close(): void {
       closed = true;
       stop();
-      for (const job of queue.splice(0))
+      for (const job of queue.splice(0)) {
+        clearTimeout(job.timer);
+        release(job.caller);
         job.reject(new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503));
+      }
     },
   };
 }

@@ -39,7 +39,8 @@ export async function publishSnapshot(
           {},
           503,
         );
-      throw new CrmBiError('warehouse_not_found', 'the warehouse cannot be opened', {}, 500);
+      // the server's own file is missing or unreadable: unavailable for now, not the caller's fault or a bug
+      throw new CrmBiError('warehouse_not_found', 'the warehouse cannot be opened', {}, 503);
     }
     await c.run(`ATTACH ${quoteLiteral(tmp)} AS dst`);
     if (options.schemas === undefined) {

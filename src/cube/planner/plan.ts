@@ -514,7 +514,16 @@ class Planner {
     const tree = joinTree(this.model, root, cubes);
     const src = rawSource(this.r);
     const rowValue = (m: ModelMeasure): Node => {
-      const input = this.r.measureInput(m) ?? LiteralNode.create(1);
+      const raw = this.r.measureInput(m);
+      // a count is a number on each row: 1 where the counted value is there (a distinct count's
+      // input is often an id string, which a ratio such as revenue / order_count cannot divide by)
+      const counted = m.type === 'count' || m.type === 'count_distinct' || m.type === 'count_distinct_approx';
+      const input =
+        raw === null
+          ? LiteralNode.create(1)
+          : counted
+            ? TemplateNode.create(['CASE WHEN ', raw, ' IS NOT NULL THEN 1 END'])
+            : raw;
       const filter = this.r.measureFilter(m);
       return filter ? TemplateNode.create(['CASE WHEN ', filter, ' THEN ', input, ' END']) : input;
     };

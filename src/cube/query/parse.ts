@@ -21,6 +21,7 @@ import {
   parseDate,
   parseDateRange,
   pointToLocal,
+  SUPPORTED_DATES,
   startOf,
   type TimeRange,
 } from '../time.ts';
@@ -261,10 +262,12 @@ class QueryParser {
     }
     const limit = requested ?? Math.min(this.options.defaultLimit ?? DEFAULT_LIMIT, maxLimit);
     const subtotals = this.subtotals(timeDimensions, dimensionKeys, ungrouped);
-    if (measures.length + dimensions.length + timeDimensions.length === 0) {
+    // a time dimension without a granularity only filters: it selects no column
+    const bucketed = timeDimensions.filter((t) => t.granularity !== undefined).length;
+    if (measures.length + dimensions.length + bucketed === 0) {
       throw cubeError(
         'invalid_query',
-        'query has no measures, dimensions or time dimensions; add at least one member',
+        'query has no measures, dimensions or time dimensions with a granularity; add at least one member',
       );
     }
     return {
@@ -622,7 +625,7 @@ class QueryParser {
         if (!d)
           throw cubeError(
             'invalid_date',
-            `${path}: '${v}' is not a valid date for '${member}'; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss`,
+            `${path}: '${v}' is not a valid date for '${member}'; use YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss between ${SUPPORTED_DATES.first} and ${SUPPORTED_DATES.last}`,
             { member, path },
           );
         return { kind: 'time', point: d.point };
