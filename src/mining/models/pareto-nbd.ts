@@ -1,0 +1,179 @@
+/**
+ * Pareto/NBD: Poisson purchases at rate λ ~ Gamma(r, α) while alive, an exponential lifetime at
+ * rate μ ~ Gamma(s, β). Paper: Schmittlein, Morrison & Colombo (1987), "Counting Your Customers:
+ * Who Are They and What Will They Do Next?", Management Science 33(1); the likelihood as in Fader,
+ * Hardie & Lee (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions".
+ *
+ *   L(x, t_x, T) = Γ(r+x) α^r β^s / Γ(r) · [(α+T)^−(r+x) (β+T)^−s + s · (I(t_x) − I(T))]
+ *   I(t) = ∫_t^∞ (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
+ * The note writes I through 2F1(r+s+x, s+1 or r+x; r+s+x+1; z) with the branch chosen by α ≥ β.
+ * Here Pfaff's transformation turns it into 2F1(p, 1; r+s+x+1; z), p = r+x when α ≥ β and s+1
+ * otherwise, z = |α−β| / (max(α, β) + t): every term ratio is then below z, so the series never has
+ * the growth phase the original one has for large x, and it is summed in log space (no overflow).
+ */
+import { isCrmBiError } from '../../errors.ts';
+import type { BtydColumns, BtydPatterns } from '../bgnbd.ts';
+import { compressPatterns, distinctPairs, validateBtyd } from '../bgnbd.ts';
+import { gammaln, hyp2f1 } from '../special.ts';
+import { type BtydModelFit, fitBtydModel, numericGradient } from './btyd-fit.ts';
+
+export interface ParetoNbdParams {
+  readonly r: number;
+  readonly alpha: number;
+  readonly s: number;
+  readonly beta: number;
+}
+
+const SERIES = { tolerance: 1e-13, maxTerms: 200_000 } as const;
+
+/**
+ * ln I(t) = ln ∫_t^∞ (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
+ *         = −(r+x) ln(α+t) − s ln(β+t) − ln k + ln 2F1(r+x, 1; k+1; z)            (α ≥ β)
+ *         = −(r+x−1) ln(α+t) − (s+1) ln(β+t) − ln k + ln 2F1(s+1, 1; k+1; z)      (α < β)
+ * with k = r+s+x and z = |α−β| / (max(α, β)+t).
+ */
+export function lnTailIntegral(params: ParetoNbdParams, x: number, t: number): number {
+  const { r, alpha, s, beta } = params;
+  const k = r + s + x;
+  if (alpha >= beta) {
+    const z = (alpha - beta) / (alpha + t);
+    return (
+      -(r + x) * Math.log(alpha + t) -
+      s * Math.log(beta + t) -
+      Math.log(k) +
+      Math.log(hyp2f1(r + x, 1, k + 1, z, SERIES))
+    );
+  }
+  const z = (beta - alpha) / (beta + t);
+  return (
+    -(r + x - 1) * Math.log(alpha + t) -
+    (s + 1) * Math.log(beta + t) -
+    Math.log(k) +
+    Math.log(hyp2f1(s + 1, 1, k + 1, z, SERIES))
+  );
+}
+
+/** ln of the dropout term s·(I(t_x) − I(T)) relative to the alive term, per customer shape. */
+function lnDeadTerm(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  if (tx >= T) return Number.NEGATIVE_INFINITY;
+  const a = lnTailIntegral(params, x, tx);
+  const b = lnTailIntegral(params, x, T);
+  return Math.log(params.s) + a + Math.log(-Math.expm1(b - a));
+}
+
+const lnAliveTerm = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, T: number): number =>
+  -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+
+/** Distinct (x, t_x, T) triples are already the patterns; cached per pattern set. */
+function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPattern?: Float64Array): number {
+  const { r, alpha, s, beta } = params;
+  const base = -gammaln(r) + r * Math.log(alpha) + s * Math.log(beta);
+  const head = Float64Array.from(p.xValues, (x) => base + gammaln(r + x));
+  let total = 0;
+  for (let i = 0; i < p.size; i++) {
+    const x = p.x[i] as number;
+    const a1 = lnAliveTerm(params, x, p.T[i] as number);
+    const a2 = lnDeadTerm(params, x, p.tx[i] as number, p.T[i] as number);
+    const m = Math.max(a1, a2);
+    const ll = (head[p.xOf[i] as number] as number) + m + Math.log(Math.exp(a1 - m) + Math.exp(a2 - m));
+    if (perPattern) perPattern[i] = ll;
+    total += (p.weight[i] as number) * ll;
+  }
+  return total;
+}
+
+const toParams = (v: ArrayLike<number>): ParetoNbdParams => ({
+  r: v[0] as number,
+  alpha: v[1] as number,
+  s: v[2] as number,
+  beta: v[3] as number,
+});
+
+/** A series that cannot converge (z within rounding of 1) makes the point infeasible for the optimiser. */
+function safeLogLikelihood(v: Float64Array, p: BtydPatterns): number {
+  try {
+    return patternLogLikelihood(toParams(v), p);
+  } catch (e) {
+    if (isCrmBiError(e)) return Number.NaN;
+    throw e;
+  }
+}
+
+/** Per-customer Pareto/NBD log-likelihood (unweighted). */
+export function paretoNbdLogLikelihood(params: ParetoNbdParams, data: BtydColumns): Float64Array {
+  validateBtyd(data);
+  const p = compressPatterns(data);
+  const per = new Float64Array(p.size);
+  patternLogLikelihood(params, p, per);
+  return Float64Array.from(p.rowPattern, (k) => per[k] as number);
+}
+
+export type ParetoNbdFit = BtydModelFit<ParetoNbdParams> & { readonly model: 'pareto-nbd' };
+
+/**
+ * Fits Pareto/NBD by maximum likelihood over log-parameters (BFGS on a central-difference gradient,
+ * the simplex as fallback). CDNOW's 2,357-customer calibration sample gives r = 0.55, α = 10.58,
+ * s = 0.61, β = 11.67 (Fader, Hardie & Lee's note).
+ */
+export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
+  const fit = fitBtydModel(
+    {
+      label: 'Pareto/NBD',
+      code: 'pareto_nbd',
+      paramNames: ['r', 'alpha', 's', 'beta'],
+      logLikelihood: (v, p, gradient) => {
+        if (gradient) numericGradient((w) => safeLogLikelihood(w, p), v, gradient);
+        return safeLogLikelihood(v, p);
+      },
+      starts: (rate, meanT) => [
+        [0.5, 0.5 / rate, 0.5, meanT],
+        [1, 1 / rate, 1, meanT],
+        [0.25, 0.25 / rate, 1, 3 * meanT],
+      ],
+      runaway: (name, theta) =>
+        (name === 's' && theta < 0) || (name === 'beta' && theta > 0)
+          ? `the data show no dropout (${name} ran off to ${Math.exp(theta).toExponential(2)}, so lifetimes are endless)`
+          : `parameter ${name} ran off to ${Math.exp(theta).toExponential(2)} (the data do not identify it)`,
+    },
+    data,
+  );
+  return { ...fit, model: 'pareto-nbd' } as ParetoNbdFit;
+}
+
+/** P(alive | x, t_x, T) under Pareto/NBD. */
+export function paretoNbdPAlive(params: ParetoNbdParams, data: BtydColumns): Float64Array {
+  const out = new Float64Array(data.x.length);
+  for (let i = 0; i < out.length; i++) {
+    const x = data.x[i] as number;
+    const T = data.T[i] as number;
+    const d = lnDeadTerm(params, x, data.tx[i] as number, T) - lnAliveTerm(params, x, T);
+    out[i] = 1 / (1 + Math.exp(d));
+  }
+  return out;
+}
+
+/**
+ * E[Y(t) | alive, x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]
+ * (Schmittlein et al. 1987; the s → 1 limit is (r+x)(β+T)/(α+T) · ln(1 + t/(β+T))).
+ */
+export function paretoNbdAliveBracket(params: ParetoNbdParams, x: number, T: number, t: number): number {
+  if (t <= 0) return 0;
+  const { r, alpha, s, beta } = params;
+  const u = Math.log(beta + T) - Math.log(beta + T + t);
+  const factor = Math.abs(s - 1) < 1e-12 ? -u : -Math.expm1((s - 1) * u) / (s - 1);
+  return (((r + x) * (beta + T)) / (alpha + T)) * factor;
+}
+
+/** E[Y(t) | x, t_x, T] per customer under Pareto/NBD. */
+export function paretoNbdExpectedPurchases(
+  params: ParetoNbdParams,
+  data: BtydColumns,
+  t: number,
+): Float64Array {
+  const alive = paretoNbdPAlive(params, data);
+  const groups = distinctPairs(data.x, data.T);
+  const bracket = Float64Array.from(groups.first, (i) =>
+    paretoNbdAliveBracket(params, data.x[i] as number, data.T[i] as number, t),
+  );
+  return Float64Array.from(alive, (p, i) => p * (bracket[groups.of[i] as number] as number));
+}
