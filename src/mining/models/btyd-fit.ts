@@ -34,6 +34,10 @@ export interface BtydModelSpec {
   /** Starting points from the mean purchase rate (repeat purchases per unit of T) and the mean T. */
   readonly starts: (rate: number, meanT: number) => number[][];
   readonly runaway: (name: string, theta: number) => string;
+  /** Iterations per attempt (default 2000). */
+  readonly maxIterations?: number;
+  /** Penalties retried when the unpenalised fit does not settle (default: optimize.ts's). */
+  readonly penaltyRetries?: readonly number[];
 }
 
 /** Fills `gradient` by central differences of `f` over log-parameters, converted to natural ones. */
@@ -56,11 +60,11 @@ export function numericGradient(
 }
 
 /** Fits a BTYD model by maximum likelihood over log-parameters on the compressed patterns. */
-export function fitBtydModel(
+export function fitBtydModel<P>(
   spec: BtydModelSpec,
   data: BtydColumns,
   options: { penalizer?: number; maxIterations?: number; tolerance?: number } = {},
-): BtydModelFit<Record<string, number>> {
+): BtydModelFit<P> {
   validateBtyd(data);
   if (data.x.length === 0) {
     throw new CrmBiError(
@@ -92,7 +96,7 @@ export function fitBtydModel(
       'every customer has T = 0: the observation window is empty; put the calibration end after the first purchases',
     );
   }
-  const maxIterations = options.maxIterations ?? 2000;
+  const maxIterations = options.maxIterations ?? spec.maxIterations ?? 2000;
   const search = searchLogMle({
     logLikelihood: (v, gradient) => spec.logLikelihood(v, patterns, gradient),
     totalWeight: customers,
@@ -105,6 +109,7 @@ export function fitBtydModel(
     notConverged: `the optimiser did not converge in ${maxIterations} iterations`,
     flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified',
     retryOnlyIfShrinkable: true,
+    ...(spec.penaltyRetries ? { penaltyRetries: spec.penaltyRetries } : {}),
   });
   if (!search.accepted) {
     throw new CrmBiError(
@@ -132,7 +137,7 @@ export function fitBtydModel(
     );
   }
   return {
-    params,
+    params: params as P,
     logLikelihood: spec.logLikelihood(v, patterns),
     iterations: search.iterations,
     evaluations: search.evaluations,
@@ -140,7 +145,7 @@ export function fitBtydModel(
     customers,
     patterns: patterns.size,
     repeatBuyers,
-    standardErrors,
+    standardErrors: standardErrors as P,
     logParamCovariance: Array.from(cov),
     warnings,
   };

@@ -103,7 +103,7 @@ export type MbgNbdFit = BtydModelFit<MbgNbdParams> & { readonly model: 'mbgnbd' 
  * @example fitMbgNbd({ x, tx, T }).params // { r, alpha, a, b }
  */
 export function fitMbgNbd(data: BtydColumns): MbgNbdFit {
-  const fit = fitBtydModel(
+  const fit = fitBtydModel<MbgNbdParams>(
     {
       label: 'MBG/NBD',
       code: 'mbgnbd',
@@ -122,7 +122,7 @@ export function fitMbgNbd(data: BtydColumns): MbgNbdFit {
     },
     data,
   );
-  return { ...fit, model: 'mbgnbd' } as MbgNbdFit;
+  return { ...fit, model: 'mbgnbd' as const };
 }
 
 /** P(alive | x, t_x, T) under MBG/NBD; below 1 for one-time buyers too. */

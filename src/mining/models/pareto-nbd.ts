@@ -11,7 +11,7 @@
  * otherwise, z = |α−β| / (max(α, β) + t): every term ratio is then below z, so the series never has
  * the growth phase the original one has for large x, and it is summed in log space (no overflow).
  */
-import { isCrmBiError } from '../../errors.ts';
+import { CrmBiError, isCrmBiError } from '../../errors.ts';
 import type { BtydColumns, BtydPatterns } from '../bgnbd.ts';
 import { compressPatterns, distinctPairs, validateBtyd } from '../bgnbd.ts';
 import { gammaln, hyp2f1 } from '../special.ts';
@@ -24,7 +24,13 @@ export interface ParetoNbdParams {
   readonly beta: number;
 }
 
-const SERIES = { tolerance: 1e-13, maxTerms: 200_000 } as const;
+const SERIES = { tolerance: 1e-13, maxTerms: 5_000 } as const;
+/**
+ * Beyond this z the series needs thousands of terms per customer shape and likelihood pass: it
+ * happens only where lifetimes are far longer than the window (β ≫ α or the reverse), i.e. where the
+ * data show no dropout, so the point is treated as outside the model's usable range.
+ */
+export const MAX_SERIES_Z = 0.9;
 
 /**
  * ln I(t) = ln ∫_t^∞ (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
@@ -35,6 +41,13 @@ const SERIES = { tolerance: 1e-13, maxTerms: 200_000 } as const;
 export function lnTailIntegral(params: ParetoNbdParams, x: number, t: number): number {
   const { r, alpha, s, beta } = params;
   const k = r + s + x;
+  const z0 = Math.abs(alpha - beta) / (Math.max(alpha, beta) + t);
+  if (z0 > MAX_SERIES_Z) {
+    throw new CrmBiError(
+      'pareto_nbd_out_of_range',
+      `Pareto/NBD: alpha = ${alpha.toPrecision(3)} and beta = ${beta.toPrecision(3)} are too far apart for the window (z = ${z0.toFixed(4)}): the data show no dropout`,
+    );
+  }
   if (alpha >= beta) {
     const z = (alpha - beta) / (alpha + t);
     return (
@@ -64,18 +77,51 @@ function lnDeadTerm(params: ParetoNbdParams, x: number, tx: number, T: number): 
 const lnAliveTerm = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, T: number): number =>
   -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
 
-/** Distinct (x, t_x, T) triples are already the patterns; cached per pattern set. */
+/** Distinct (x, t_x) and (x, T) pairs of a pattern set: the series runs once per pair, not per pattern. */
+interface PairTables {
+  readonly txPair: Int32Array;
+  readonly TPair: Int32Array;
+  readonly txFirst: readonly number[];
+  readonly TFirst: readonly number[];
+}
+const pairCache = new WeakMap<BtydPatterns, PairTables>();
+
+function pairTables(p: BtydPatterns): PairTables {
+  let t = pairCache.get(p);
+  if (!t) {
+    const byTx = distinctPairs(p.x, p.tx);
+    const byT = distinctPairs(p.x, p.T);
+    t = { txPair: byTx.of, TPair: byT.of, txFirst: byTx.first, TFirst: byT.first };
+    pairCache.set(p, t);
+  }
+  return t;
+}
+
 function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPattern?: Float64Array): number {
-  const { r, alpha, s, beta } = params;
-  const base = -gammaln(r) + r * Math.log(alpha) + s * Math.log(beta);
+  const { r, alpha, s } = params;
+  const base = -gammaln(r) + r * Math.log(alpha) + s * Math.log(params.beta);
   const head = Float64Array.from(p.xValues, (x) => base + gammaln(r + x));
+  const tables = pairTables(p);
+  const lnITx = Float64Array.from(tables.txFirst, (i) =>
+    lnTailIntegral(params, p.x[i] as number, p.tx[i] as number),
+  );
+  const lnIT = Float64Array.from(tables.TFirst, (i) =>
+    lnTailIntegral(params, p.x[i] as number, p.T[i] as number),
+  );
+  const lnS = Math.log(s);
   let total = 0;
   for (let i = 0; i < p.size; i++) {
     const x = p.x[i] as number;
     const a1 = lnAliveTerm(params, x, p.T[i] as number);
-    const a2 = lnDeadTerm(params, x, p.tx[i] as number, p.T[i] as number);
-    const m = Math.max(a1, a2);
-    const ll = (head[p.xOf[i] as number] as number) + m + Math.log(Math.exp(a1 - m) + Math.exp(a2 - m));
+    let ll: number;
+    if ((p.tx[i] as number) >= (p.T[i] as number)) ll = a1;
+    else {
+      const a = lnITx[tables.txPair[i] as number] as number;
+      const a2 = lnS + a + Math.log(-Math.expm1((lnIT[tables.TPair[i] as number] as number) - a));
+      const m = Math.max(a1, a2);
+      ll = m + Math.log(Math.exp(a1 - m) + Math.exp(a2 - m));
+    }
+    ll += head[p.xOf[i] as number] as number;
     if (perPattern) perPattern[i] = ll;
     total += (p.weight[i] as number) * ll;
   }
@@ -90,12 +136,13 @@ const toParams = (v: ArrayLike<number>): ParetoNbdParams => ({
 });
 
 /** A series that cannot converge (z within rounding of 1) makes the point infeasible for the optimiser. */
-function safeLogLikelihood(v: Float64Array, p: BtydPatterns): number {
+function safeLogLikelihood(v: Float64Array, p: BtydPatterns, outOfRange: { hit: boolean }): number {
   try {
     return patternLogLikelihood(toParams(v), p);
   } catch (e) {
-    if (isCrmBiError(e)) return Number.NaN;
-    throw e;
+    if (!isCrmBiError(e)) throw e;
+    if (e.code === 'pareto_nbd_out_of_range') outOfRange.hit = true;
+    return Number.NaN;
   }
 }
 
@@ -116,20 +163,37 @@ export type ParetoNbdFit = BtydModelFit<ParetoNbdParams> & { readonly model: 'pa
  * s = 0.61, β = 11.67 (Fader, Hardie & Lee's note).
  */
 export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
-  const fit = fitBtydModel(
+  const outOfRange = { hit: false };
+  try {
+    return { ...fitParetoNbdWith(data, outOfRange), model: 'pareto-nbd' as const };
+  } catch (e) {
+    if (isCrmBiError(e) && e.code === 'pareto_nbd_fit_failed' && outOfRange.hit) {
+      throw new CrmBiError(
+        'pareto_nbd_fit_failed',
+        `${e.message}; the likelihood climbs toward lifetimes far longer than the window: the data show no dropout`,
+      );
+    }
+    throw e;
+  }
+}
+
+function fitParetoNbdWith(data: BtydColumns, outOfRange: { hit: boolean }): BtydModelFit<ParetoNbdParams> {
+  return fitBtydModel<ParetoNbdParams>(
     {
       label: 'Pareto/NBD',
       code: 'pareto_nbd',
       paramNames: ['r', 'alpha', 's', 'beta'],
       logLikelihood: (v, p, gradient) => {
-        if (gradient) numericGradient((w) => safeLogLikelihood(w, p), v, gradient);
-        return safeLogLikelihood(v, p);
+        if (gradient) numericGradient((w) => safeLogLikelihood(w, p, outOfRange), v, gradient);
+        return safeLogLikelihood(v, p, outOfRange);
       },
       starts: (rate, meanT) => [
         [0.5, 0.5 / rate, 0.5, meanT],
-        [1, 1 / rate, 1, meanT],
-        [0.25, 0.25 / rate, 1, 3 * meanT],
+        [1, 1 / rate, 1, 3 * meanT],
       ],
+      // each pass sums a series per customer shape: keep failing fits cheap
+      maxIterations: 300,
+      penaltyRetries: [],
       runaway: (name, theta) =>
         (name === 's' && theta < 0) || (name === 'beta' && theta > 0)
           ? `the data show no dropout (${name} ran off to ${Math.exp(theta).toExponential(2)}, so lifetimes are endless)`
@@ -137,7 +201,6 @@ export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
     },
     data,
   );
-  return { ...fit, model: 'pareto-nbd' } as ParetoNbdFit;
 }
 
 /** P(alive | x, t_x, T) under Pareto/NBD. */
