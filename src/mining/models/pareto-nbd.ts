@@ -25,12 +25,57 @@ export interface ParetoNbdParams {
 }
 
 const SERIES = { tolerance: 1e-13, maxTerms: 5_000 } as const;
+/** Up to this z the series is summed (at most ~300 terms); beyond it, the integral form below. */
+const SERIES_Z = 0.9;
 /**
- * Beyond this z the series needs thousands of terms per customer shape and likelihood pass: it
- * happens only where lifetimes are far longer than the window (β ≫ α or the reverse), i.e. where the
- * data show no dropout, so the point is treated as outside the model's usable range.
+ * Beyond this z (one of α, β over 1,000 times the other) lifetimes or purchase gaps dwarf any
+ * window: the data show no dropout, and the point is outside the model's usable range.
  */
-export const MAX_SERIES_Z = 0.9;
+export const MAX_Z = 0.999;
+
+/** 8-point Gauss–Legendre nodes and weights on [−1, 1]. */
+const GL_X = [
+  -0.9602898564975363, -0.7966664774136267, -0.525532409916329, -0.1834346424956498, 0.1834346424956498,
+  0.525532409916329, 0.7966664774136267, 0.9602898564975363,
+];
+const GL_W = [
+  0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.362683783378362, 0.362683783378362,
+  0.3137066458778873, 0.2223810344533745, 0.1012285362903763,
+];
+
+/**
+ * ln 2F1(p, 1; k+1; z) for z near 1 from Euler's integral k ∫_0^1 (1−u)^(k−1) (1 − zu)^(−p) du,
+ * with u = 1 − e^(−w): k ∫_0^∞ e^(−kw) (1 − z + z e^(−w))^(−p) dw. The integrand is smooth in w,
+ * bends once near w = −ln(1−z) and then decays like e^(−kw); composite Gauss–Legendre panels of
+ * width 1 up to the bend and 5/k after it give the value to about 1e−12.
+ */
+export function lnHyp2f1Integral(p: number, k: number, z: number): number {
+  const bend = -Math.log1p(-z) + 2;
+  const lnF = (w: number) => -k * w - p * Math.log(1 - z + z * Math.exp(-w));
+  const peak = Math.max(lnF(0), lnF(bend));
+  let sum = 0;
+  const panel = (a: number, b: number) => {
+    const h = (b - a) / 2;
+    const mid = (a + b) / 2;
+    for (let i = 0; i < 8; i++)
+      sum += (GL_W[i] as number) * h * Math.exp(lnF(mid + h * (GL_X[i] as number)) - peak);
+  };
+  const headPanels = Math.ceil(bend);
+  for (let j = 0; j < headPanels; j++) panel((j * bend) / headPanels, ((j + 1) * bend) / headPanels);
+  for (let j = 0; j < 8; j++) panel(bend + (5 * j) / k, bend + (5 * (j + 1)) / k);
+  return Math.log(k) + peak + Math.log(sum);
+}
+
+/** ln 2F1(p, 1; k+1; z), 0 ≤ z < 1: the series when it is short, the integral near 1. */
+function lnHyp2f1Unit(p: number, k: number, z: number): number {
+  if (z > MAX_Z) {
+    throw new CrmBiError(
+      'pareto_nbd_out_of_range',
+      `Pareto/NBD: z = ${z} is too close to 1 (alpha and beta over 1,000 times apart): the data show no dropout`,
+    );
+  }
+  return z <= SERIES_Z ? Math.log(hyp2f1(p, 1, k + 1, z, SERIES)) : lnHyp2f1Integral(p, k, z);
+}
 
 /**
  * ln I(t) = ln ∫_t^∞ (α+τ)^−(r+x) (β+τ)^−(s+1) dτ
@@ -41,28 +86,16 @@ export const MAX_SERIES_Z = 0.9;
 export function lnTailIntegral(params: ParetoNbdParams, x: number, t: number): number {
   const { r, alpha, s, beta } = params;
   const k = r + s + x;
-  const z0 = Math.abs(alpha - beta) / (Math.max(alpha, beta) + t);
-  if (z0 > MAX_SERIES_Z) {
-    throw new CrmBiError(
-      'pareto_nbd_out_of_range',
-      `Pareto/NBD: alpha = ${alpha.toPrecision(3)} and beta = ${beta.toPrecision(3)} are too far apart for the window (z = ${z0.toFixed(4)}): the data show no dropout`,
-    );
-  }
   if (alpha >= beta) {
     const z = (alpha - beta) / (alpha + t);
-    return (
-      -(r + x) * Math.log(alpha + t) -
-      s * Math.log(beta + t) -
-      Math.log(k) +
-      Math.log(hyp2f1(r + x, 1, k + 1, z, SERIES))
-    );
+    return -(r + x) * Math.log(alpha + t) - s * Math.log(beta + t) - Math.log(k) + lnHyp2f1Unit(r + x, k, z);
   }
   const z = (beta - alpha) / (beta + t);
   return (
     -(r + x - 1) * Math.log(alpha + t) -
     (s + 1) * Math.log(beta + t) -
     Math.log(k) +
-    Math.log(hyp2f1(s + 1, 1, k + 1, z, SERIES))
+    lnHyp2f1Unit(s + 1, k, z)
   );
 }
 
@@ -135,13 +168,25 @@ const toParams = (v: ArrayLike<number>): ParetoNbdParams => ({
   beta: v[3] as number,
 });
 
-/** A series that cannot converge (z within rounding of 1) makes the point infeasible for the optimiser. */
-function safeLogLikelihood(v: Float64Array, p: BtydPatterns, outOfRange: { hit: boolean }): number {
+/**
+ * Points beyond MAX_Z are infeasible for the optimiser (NaN). A search that keeps pressing there
+ * is following the likelihood toward endless lifetimes, so after NO_DROPOUT_HITS such points the
+ * fit stops with that finding instead of spending minutes on a ridge.
+ */
+const NO_DROPOUT_HITS = 20;
+
+function safeLogLikelihood(v: Float64Array, p: BtydPatterns, outOfRange: { hits: number }): number {
   try {
     return patternLogLikelihood(toParams(v), p);
   } catch (e) {
-    if (!isCrmBiError(e)) throw e;
-    if (e.code === 'pareto_nbd_out_of_range') outOfRange.hit = true;
+    if (!isCrmBiError(e) || e.code !== 'pareto_nbd_out_of_range') throw e;
+    outOfRange.hits++;
+    if (outOfRange.hits >= NO_DROPOUT_HITS) {
+      throw new CrmBiError(
+        'pareto_nbd_fit_failed',
+        'the Pareto/NBD fit failed: the likelihood climbs toward lifetimes far longer than the window (beta over 1,000 × alpha or the reverse): the data show no dropout',
+      );
+    }
     return Number.NaN;
   }
 }
@@ -163,11 +208,16 @@ export type ParetoNbdFit = BtydModelFit<ParetoNbdParams> & { readonly model: 'pa
  * s = 0.61, β = 11.67 (Fader, Hardie & Lee's note).
  */
 export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
-  const outOfRange = { hit: false };
+  const outOfRange = { hits: 0 };
   try {
     return { ...fitParetoNbdWith(data, outOfRange), model: 'pareto-nbd' as const };
   } catch (e) {
-    if (isCrmBiError(e) && e.code === 'pareto_nbd_fit_failed' && outOfRange.hit) {
+    if (
+      isCrmBiError(e) &&
+      e.code === 'pareto_nbd_fit_failed' &&
+      outOfRange.hits > 0 &&
+      !/no dropout/.test(e.message)
+    ) {
       throw new CrmBiError(
         'pareto_nbd_fit_failed',
         `${e.message}; the likelihood climbs toward lifetimes far longer than the window: the data show no dropout`,
@@ -177,7 +227,7 @@ export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
   }
 }
 
-function fitParetoNbdWith(data: BtydColumns, outOfRange: { hit: boolean }): BtydModelFit<ParetoNbdParams> {
+function fitParetoNbdWith(data: BtydColumns, outOfRange: { hits: number }): BtydModelFit<ParetoNbdParams> {
   return fitBtydModel<ParetoNbdParams>(
     {
       label: 'Pareto/NBD',
