@@ -39,7 +39,9 @@ export function heuristicScores(
   const frequency = new Float64Array(n);
   const ratio = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const r = (data.T[i] as number) - (data.tx[i] as number);
+    // T − t_x of two customers with the same last day can differ in the last bit (days / 7 twice):
+    // rounding keeps them tied, as the days are
+    const r = Math.round(((data.T[i] as number) - (data.tx[i] as number)) * 1e9) / 1e9;
     const x = data.x[i] as number;
     recency[i] = r;
     frequency[i] = -(x + 1);
