@@ -57,6 +57,76 @@ export function simulateBgNbd(n: number, params: BgNbdParams, options: Simulatio
   return { x, tx, T };
 }
 
+/**
+ * Draws customers from the MBG/NBD story: as BG/NBD, but the customer may also drop out right
+ * after the first purchase (at time 0) with probability p.
+ */
+export function simulateMbgNbd(n: number, params: BgNbdParams, options: SimulationOptions = {}): BtydColumns {
+  const rng = createRng(options.seed ?? 1);
+  const span = options.cohortSpan ?? 12;
+  const end = options.end ?? 52;
+  const res = options.resolution ?? 0;
+  const snap = (t: number): number => (res > 0 ? Math.floor(t / res) * res : t);
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const T = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const age = end - snap(rng() * span);
+    const lambda = gammaDraw(rng, params.r, params.alpha);
+    const p = betaDraw(rng, params.a, params.b);
+    let t = 0;
+    let count = 0;
+    let last = 0;
+    let alive = rng() >= p;
+    while (alive) {
+      t += -Math.log(1 - rng()) / lambda;
+      if (t > age) break;
+      count++;
+      last = t;
+      alive = rng() >= p;
+    }
+    x[i] = count;
+    T[i] = snap(age);
+    tx[i] = Math.min(snap(last), T[i] as number);
+  }
+  return { x, tx, T };
+}
+
+/** Draws customers from the Pareto/NBD story: λ ~ Gamma(r, α), lifetime ~ Exponential(μ), μ ~ Gamma(s, β). */
+export function simulateParetoNbd(
+  n: number,
+  params: { r: number; alpha: number; s: number; beta: number },
+  options: SimulationOptions = {},
+): BtydColumns {
+  const rng = createRng(options.seed ?? 1);
+  const span = options.cohortSpan ?? 12;
+  const end = options.end ?? 52;
+  const res = options.resolution ?? 0;
+  const snap = (t: number): number => (res > 0 ? Math.floor(t / res) * res : t);
+  const x = new Float64Array(n);
+  const tx = new Float64Array(n);
+  const T = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const age = end - snap(rng() * span);
+    const lambda = gammaDraw(rng, params.r, params.alpha);
+    const mu = gammaDraw(rng, params.s, params.beta);
+    const life = Math.min(age, -Math.log(1 - rng()) / mu);
+    let t = 0;
+    let count = 0;
+    let last = 0;
+    for (;;) {
+      t += -Math.log(1 - rng()) / lambda;
+      if (t > life) break;
+      count++;
+      last = t;
+    }
+    x[i] = count;
+    T[i] = snap(age);
+    tx[i] = Math.min(snap(last), T[i] as number);
+  }
+  return { x, tx, T };
+}
+
 /** Mean repeat spend: ν ~ Gamma(q, rate γ) per customer, m_x ~ Gamma(p·x, rate ν·x); 0 when x = 0. */
 export function simulateGammaGamma(x: Float64Array, params: GammaGammaParams, seed = 2): Float64Array {
   const rng = createRng(seed);

@@ -7,6 +7,7 @@ import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError, describeError } from '../errors.ts';
 import { parsePeriod } from '../mining/btyd-summary.ts';
 import { MiningRunSummarySchema, runMining } from '../mining/mine.ts';
+import { parseModelChoice } from '../mining/models/purchase-model.ts';
 import { loadSegmentRules } from '../mining/rfm-segments.ts';
 import { action, log, printJson, withDb, withJson } from './common.ts';
 
@@ -19,6 +20,7 @@ interface MineFlags {
   readonly k?: string;
   readonly seed: string;
   readonly rules?: string;
+  readonly model: string;
   readonly rollups: boolean;
 }
 
@@ -42,6 +44,11 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'seed for every random choice', '42')
     .option('--rules <file>', 'RFM segment rule table (default: model/rfm-segments.yml)')
     .option(
+      '--model <name>',
+      'customer-base model for churn and CLV: bgnbd, mbgnbd, pareto-nbd or auto (chosen by holdout)',
+      'auto',
+    )
+    .option(
       '--no-rollups',
       'do not rebuild the cube rollups afterwards (they then stay unused until rebuilt)',
     );
@@ -51,6 +58,7 @@ export function register(program: Command): void {
       const k = flags.k !== undefined ? wholeNumber('--k', flags.k, 1) : undefined;
       const seed = wholeNumber('--seed', flags.seed, 0);
       const rules = loadSegmentRules(flags.rules);
+      const model = parseModelChoice(flags.model);
       // a ClickHouse --db mines its DuckDB staging warehouse, then syncs the mining.* tables
       const cluster = isClickHouseUrl(flags.db) ? flags.db : undefined;
       const db = await openWarehouse(cluster === undefined ? flags.db : await miningStaging(cluster));
@@ -62,6 +70,7 @@ export function register(program: Command): void {
           ...(k !== undefined ? { k } : {}),
           seed,
           rules,
+          model,
           progress: log,
         });
         if (cluster !== undefined) {

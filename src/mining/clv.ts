@@ -20,6 +20,7 @@ import {
   validateBtyd,
 } from './bgnbd.ts';
 import { conditionalExpectedValue, type GammaGammaParams } from './gamma-gamma.ts';
+import type { PurchaseCurve } from './models/purchase-model.ts';
 import { choleskyInPlace } from './optimize.ts';
 import { createRng, normal, type Rng } from './special.ts';
 
@@ -146,7 +147,7 @@ function checkOptions(options: ClvOptions): Required<Omit<ClvOptions, 'seed'>> &
 
 /** Σ_k discount_k · (bracket(k·m) − bracket((k−1)·m)) and the undiscounted bracket(H·m), per (x, T) group. */
 function monthSteps(
-  params: BgNbdParams,
+  bracket: (x: number, T: number, t: number) => number,
   groupX: Float64Array,
   groupT: Float64Array,
   step: number,
@@ -160,7 +161,7 @@ function monthSteps(
     let previous = 0;
     let sum = 0;
     for (let k = 1; k <= discount.length; k++) {
-      const current = conditionalBracket(params, x, T, k * step);
+      const current = bracket(x, T, k * step);
       sum += (current - previous) * (discount[k - 1] as number);
       previous = current;
     }
@@ -256,7 +257,7 @@ function normalDraws(
  * @example customerLifetimeValue(bgFit, ggFit, { x, tx, T, mx }, { periodsPerMonth: PERIODS_PER_MONTH.week })
  */
 export function customerLifetimeValue(
-  bg: FittedBgNbd,
+  model: FittedBgNbd | PurchaseCurve,
   gg: FittedGammaGamma,
   data: ClvInput,
   options: ClvOptions,
@@ -280,8 +281,14 @@ export function customerLifetimeValue(
 
   const discounted = new Float64Array(G);
   const total = new Float64Array(G);
-  monthSteps(bg.params, groupX, groupT, o.periodsPerMonth, discount, discounted, total);
-  const pAlive = pAliveUnchecked(bg.params, data.x, data.tx, data.T);
+  const bg = 'aliveBracket' in model ? null : model;
+  const bracket = bg
+    ? (x: number, T: number, t: number) => conditionalBracket(bg.params, x, T, t)
+    : (model as PurchaseCurve).aliveBracket;
+  monthSteps(bracket, groupX, groupT, o.periodsPerMonth, discount, discounted, total);
+  const pAlive = bg
+    ? pAliveUnchecked(bg.params, data.x, data.tx, data.T)
+    : (model as PurchaseCurve).pAlive(data);
   const expectedValue = conditionalExpectedValue(gg.params, data.x, data.mx);
   const clv = new Float64Array(n);
   const expectedPurchases = new Float64Array(n);
@@ -310,11 +317,14 @@ export function customerLifetimeValue(
   let p10: Float64Array | null = null;
   let p90: Float64Array | null = null;
   if (o.draws > 0 && n > 0) {
-    const band = bootstrapBand(bg, gg, data, o, discount);
-    if (band) {
+    const band = bg ? bootstrapBand(bg, gg, data, o, discount) : null;
+    if (!bg) {
+      warnings.push('the CLV band P10/P90 is computed for BG/NBD only; it is left out for this model');
+    } else if (band) {
       p10 = band.p10;
       p90 = band.p90;
-    } else {
+    }
+    if (bg && !band) {
       warnings.push(
         'no parameter covariance (singular Hessian or missing): the CLV band P10/P90 is left out',
       );
@@ -429,7 +439,15 @@ function bootstrapBand(
       a: Math.exp(t[2] as number),
       b: Math.exp(t[3] as number),
     };
-    monthSteps(prm, groupX, groupT, o.periodsPerMonth, discount, scratch, null);
+    monthSteps(
+      (x, T, t) => conditionalBracket(prm, x, T, t),
+      groupX,
+      groupT,
+      o.periodsPerMonth,
+      discount,
+      scratch,
+      null,
+    );
     perGroup.set(scratch, d * G);
     for (let k = 0; k < nT; k++) lnT[d * nT + k] = Math.log(prm.alpha + (patterns.TValues[k] as number));
     for (let k = 0; k < nTx; k++) lnTx[d * nTx + k] = Math.log(prm.alpha + (patterns.txValues[k] as number));

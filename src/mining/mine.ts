@@ -8,6 +8,7 @@ import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { PERIOD_DAYS, type Period, parseDay } from './btyd-summary.ts';
 import { churnModelStep } from './churn-step.ts';
+import type { ModelChoice } from './models/purchase-model.ts';
 import { needsOrderLines } from './order-lines-guard.ts';
 import { computeRfm } from './rfm.ts';
 import { loadSegmentRules, type SegmentRules } from './rfm-segments.ts';
@@ -21,6 +22,8 @@ export interface MiningOptions {
   /** End of the calibration window for holdout checks (CLV, churn); must not be after as-of. */
   readonly calibrationEnd?: string;
   readonly period?: Period;
+  /** Customer-base model for CLV and churn: one by name, or `auto` (default) to choose by holdout. */
+  readonly model?: ModelChoice;
   /** Force the number of clusters. */
   readonly k?: number;
   readonly seed?: number;
@@ -128,12 +131,64 @@ export const DEFAULT_STEPS: readonly MiningStep[] = [
   churnModelStep(),
 ];
 
+const nullableNumber = z.number().nullable();
+
+/** One candidate model of the holdout check (metrics.value.holdout.candidates[]). */
+const HoldoutCandidateSchema = z
+  .object({
+    model: z.enum(['bgnbd', 'mbgnbd', 'pareto-nbd', 'nbd']),
+    label: z.string(),
+    fitted: z.boolean(),
+    error: z.string().optional(),
+    degenerate: z.string().nullable().optional(),
+    params: z.record(z.string(), z.number()).optional(),
+    log_likelihood: z.number().optional(),
+    mae: nullableNumber.optional(),
+    rmse: nullableNumber.optional(),
+    bias: nullableNumber.optional(),
+    predicted_total: nullableNumber.optional(),
+    actual_total: z.number().optional(),
+    auc_one_minus_p_alive: nullableNumber.optional(),
+    auc_expected_purchases: nullableNumber.optional(),
+    warnings: z.array(z.string()).optional(),
+  })
+  .loose();
+
+/** The value step's metrics: the chosen model, at-risk count, warnings and the holdout report. */
+const ValueMetricsSchema = z
+  .object({
+    skipped: z.string().optional(),
+    model: z.enum(['bgnbd', 'mbgnbd', 'pareto-nbd', 'nbd']).optional(),
+    at_risk: z.number().int().optional(),
+    at_risk_threshold: z.number().optional(),
+    warnings: z.array(z.string()).optional(),
+    holdout: z
+      .object({
+        skipped: z.string().optional(),
+        calibration_end: z.string(),
+        chosen: z.enum(['bgnbd', 'mbgnbd', 'pareto-nbd', 'nbd']).nullable().optional(),
+        reason: z.string().optional(),
+        candidates: z.array(HoldoutCandidateSchema).optional(),
+        churn_auc: z
+          .object({
+            heuristics: z.record(z.string(), nullableNumber),
+            best_heuristic: nullableNumber,
+            churn_score: nullableNumber,
+          })
+          .loose()
+          .optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
 export const MiningRunSummarySchema = z.object({
   run_id: z.number().int(),
   as_of: z.string(),
   kind: z.string(),
   params: z.record(z.string(), z.unknown()),
-  metrics: z.record(z.string(), z.unknown()),
+  metrics: z.object({ value: ValueMetricsSchema.optional() }).catchall(z.unknown()),
 });
 export type MiningRunSummary = z.infer<typeof MiningRunSummarySchema>;
 
@@ -184,6 +239,7 @@ export async function runMining(
       period_days: PERIOD_DAYS[period],
       seed,
       k: options.k ?? null,
+      model: options.model ?? 'auto',
       steps: steps.map((s) => s.name),
     };
     const stepMetrics: Record<string, unknown> = {};

@@ -459,6 +459,8 @@ export interface LogMleProblem {
    * pulls toward 0, so it cannot stop such a parameter).
    */
   readonly retryOnlyIfShrinkable: boolean;
+  /** Penalties to retry with (default PENALTY_RETRIES); [] for none. */
+  readonly penaltyRetries?: readonly number[];
 }
 
 export interface LogMleSearch {
@@ -509,7 +511,8 @@ export function searchLogMle(problem: LogMleProblem): LogMleSearch {
     for (let i = 0; i < H.length; i++) H[i] = (H[i] as number) * W;
     return invertSpd(H, dims) ?? problem.flat;
   };
-  const penalties = [problem.penalizer, ...PENALTY_RETRIES.filter((p) => p > problem.penalizer)];
+  const retries = problem.penaltyRetries ?? PENALTY_RETRIES;
+  const penalties = [problem.penalizer, ...retries.filter((p) => p > problem.penalizer)];
   let attempts = 0;
   let iterations = 0;
   let evaluations = 0;

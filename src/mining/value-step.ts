@@ -1,40 +1,42 @@
 /**
- * The customer-value step of a mining run: BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma fitted
- * on the run's BTYD summary (mining.customer_rfm), then per customer P(alive), churn risk = 1 − P(alive),
- * expected purchases, expected spend and discounted CLV, written to mining.customer_churn and
- * mining.customer_clv. With a calibration end it also fits on the data up to that day and reports,
- * for the holdout period after it, predicted vs. actual repeat purchases and the tracking curve.
+ * The customer-value step of a mining run. Model choice by holdout (model-choice.ts): the window is
+ * cut at the calibration end, BG/NBD (Fader, Hardie & Lee 2005), MBG/NBD (Batislam et al. 2007) and
+ * Pareto/NBD (Schmittlein et al. 1987) are fitted on the part before it and scored on the purchases
+ * after it; the best usable one is refitted on the whole window with Gamma-Gamma spend, giving per
+ * customer P(alive), expected purchases, expected spend and discounted CLV (mining.customer_clv).
+ * The churn probability (mining.customer_churn) is the churn score of churn-score.ts trained on the
+ * holdout: P(no purchase over the next holdout-length horizon); without a holdout, 1 − P(alive).
  */
 import type { Database, Params } from '../db/duckdb.ts';
 import { isCrmBiError } from '../errors.ts';
-import {
-  type BgNbdFit,
-  conditionalExpectedPurchases,
-  expectedCumulativeRepeatPurchases,
-  fitBgNbd,
-} from './bgnbd.ts';
-import { computeBtydSummary } from './btyd-summary.ts';
-import { churnFromPAlive } from './churn.ts';
+import { atRiskThreshold } from './at-risk.ts';
+import { applyChurnScore } from './churn-score.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH, TIER_NAMES } from './clv.ts';
-import { holdoutErrors, trackingCurve } from './evaluate.ts';
 import { fitGammaGamma } from './gamma-gamma.ts';
 import type { MiningContext, MiningStep, StepOutcome } from './mine.ts';
+import { calibrationEndFor, candidateOrder, chooseByHoldout, type HoldoutChoice } from './model-choice.ts';
+import {
+  expectedPurchases,
+  type FittedPurchaseModel,
+  fitPurchaseModel,
+  MODEL_LABELS,
+  type ModelName,
+} from './models/purchase-model.ts';
 
 /** CLV settings of a run (stored in mining_run.params.value). */
 export interface ValueSettings {
   readonly horizonMonths: number;
   readonly annualDiscountRate: number;
-  /** Parameter draws for the P10/P90 band (0: no band). */
+  /** Parameter draws for the P10/P90 band (0: no band; BG/NBD only). */
   readonly draws: number;
-  /** P(alive) below 1 − threshold marks a customer at risk. */
-  readonly atRiskThreshold: number;
+  /** Churn probability at or above this marks a customer at risk (default: the semantic model's, at-risk.ts). */
+  readonly atRiskThreshold?: number;
 }
 
 export const DEFAULT_VALUE_SETTINGS: ValueSettings = {
   horizonMonths: 12,
   annualDiscountRate: 0.1,
   draws: 100,
-  atRiskThreshold: 0.5,
 };
 
 const round = (x: number, digits = 6) => Number(x.toFixed(digits));
@@ -56,6 +58,45 @@ async function marginShare(db: Database, asOf: string): Promise<number | null> {
   return typeof m === 'number' && Number.isFinite(m) && m > 0 ? Math.min(m, 1) : null;
 }
 
+/**
+ * Refits on the whole window in the holdout's order: the first usable fit wins; a degenerate fit is
+ * used only when nothing else fits, and every skip is a warning.
+ */
+function refitWholeWindow(
+  order: readonly ModelName[],
+  data: { x: Float64Array; tx: Float64Array; T: Float64Array },
+  warnings: string[],
+): FittedPurchaseModel | { error: string } {
+  let lastResort: FittedPurchaseModel | null = null;
+  const errors: string[] = [];
+  for (const name of order) {
+    let fit: FittedPurchaseModel;
+    try {
+      fit = fitPurchaseModel(name, data);
+    } catch (e) {
+      if (!isCrmBiError(e)) throw e;
+      errors.push(e.message);
+      warnings.push(`${MODEL_LABELS[name]} on the whole window: ${e.message}; trying the next model`);
+      continue;
+    }
+    if (fit.degenerate) {
+      warnings.push(
+        `${MODEL_LABELS[name]} on the whole window is degenerate (${fit.degenerate}); trying the next model`,
+      );
+      lastResort ??= fit;
+      continue;
+    }
+    return fit;
+  }
+  if (lastResort) {
+    warnings.push(
+      `every model is degenerate on the whole window; ${MODEL_LABELS[lastResort.name]} is used anyway: treat churn and CLV with care`,
+    );
+    return lastResort;
+  }
+  return { error: errors.at(-1) ?? 'no model could be fitted' };
+}
+
 export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): MiningStep {
   return {
     name: 'value',
@@ -72,14 +113,24 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         return { metrics: { skipped: 'no customers with purchases by the as-of date' } };
       }
       const data = { x: x as Float64Array, tx: tx as Float64Array, T: T as Float64Array };
-      let bg: BgNbdFit;
-      try {
-        bg = fitBgNbd(data);
-      } catch (e) {
-        // RFM and segments stay useful when the purchase model cannot be fitted: say why
-        if (!isCrmBiError(e)) throw e;
-        ctx.progress(`value: skipped, ${e.message}`);
-        return { metrics: { skipped: e.message } };
+      const choice = ctx.options.model ?? 'auto';
+      const threshold = settings.atRiskThreshold ?? atRiskThreshold();
+      const split = await calibrationEndFor(db, ctx.asOf, ctx.calibrationEnd);
+      const holdout: HoldoutChoice | null =
+        split.end !== null && split.end < ctx.asOf
+          ? await chooseByHoldout(ctx, choice, split.end, split.source)
+          : null;
+      const warnings: string[] = [...(holdout?.warnings ?? [])];
+      if (!holdout)
+        warnings.push(`no holdout (${split.source}): the model is not checked on unseen purchases`);
+      const order = holdout?.chosen ? holdout.order : candidateOrder(choice);
+      const model = refitWholeWindow(order, data, warnings);
+      if ('error' in model) {
+        // RFM and segments stay useful when no purchase model can be fitted: say why
+        ctx.progress(`value: skipped, ${model.error}`);
+        return {
+          metrics: { skipped: model.error, warnings, ...(holdout ? { holdout: holdout.report } : {}) },
+        };
       }
       let gg: ReturnType<typeof fitGammaGamma>;
       try {
@@ -90,8 +141,13 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         return { metrics: { skipped: e.message } };
       }
       const margin = await marginShare(db, ctx.asOf);
+      if (margin === null) {
+        warnings.push(
+          'no product costs (margins) loaded: revenue stands in for margin in CLV (margin share 1)',
+        );
+      }
       const clv = customerLifetimeValue(
-        bg,
+        model.bgnbd ?? model,
         gg,
         { ...data, mx: mx as Float64Array },
         {
@@ -99,56 +155,108 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
           horizonMonths: settings.horizonMonths,
           annualDiscountRate: settings.annualDiscountRate,
           margin: margin ?? 1,
-          draws: settings.draws,
+          draws: model.name === 'bgnbd' ? settings.draws : 0,
           seed: ctx.seed,
         },
       );
-      const churn = churnFromPAlive(clv.pAlive, settings.atRiskThreshold);
-      await writeScores(db, ctx, keys, clv, churn.churnProbability);
-      const atRisk = churn.atRiskCount;
+      const churnHorizon = holdout?.churnScore ? holdout.horizonPeriods : null;
+      const churnProbability =
+        holdout?.churnScore && churnHorizon !== null
+          ? applyChurnScore(holdout.churnScore, {
+              ...data,
+              pAlive: clv.pAlive,
+              expected: expectedPurchases(model, data, churnHorizon),
+              monetary: mx as Float64Array,
+            })
+          : Float64Array.from(clv.pAlive, (p) => 1 - p);
+      const churnSource =
+        holdout?.churnScore && churnHorizon !== null
+          ? `churn score (logistic, trained on the holdout after ${String(holdout.report.calibration_end)}): P(no purchase in the next ${round(churnHorizon * ctx.periodDays, 1)} days)`
+          : `1 − P(alive) of ${MODEL_LABELS[model.name]} (no holdout to train the churn score)`;
+      let atRisk = 0;
+      for (const c of churnProbability) if (c >= threshold) atRisk++;
+      await writeScores(db, ctx, keys, clv, churnProbability);
+      for (const w of warnings) ctx.progress(`value: warning: ${w}`);
       ctx.progress(
-        `value: BG/NBD r=${round(bg.params.r, 3)} alpha=${round(bg.params.alpha, 3)} a=${round(bg.params.a, 3)} b=${round(bg.params.b, 3)}; ` +
-          `${atRisk} customers at risk; mean CLV ${round(mean(clv.clv), 2)}`,
+        `value: ${MODEL_LABELS[model.name]} ${Object.entries(model.params)
+          .map(([k, v]) => `${k}=${round(v, 3)}`)
+          .join(
+            ' ',
+          )}; ${atRisk} customers at risk (churn >= ${threshold}); mean CLV ${round(mean(clv.clv), 2)}`,
       );
-      const holdout = ctx.calibrationEnd ? await validateOnHoldout(ctx, ctx.calibrationEnd) : null;
+      const modelParams = {
+        name: model.name,
+        label: MODEL_LABELS[model.name],
+        ...model.params,
+        standard_errors: model.standardErrors,
+        log_likelihood: model.logLikelihood,
+        chosen_by: holdout?.chosen
+          ? String(holdout.report.reason)
+          : choice === 'auto'
+            ? 'no holdout: first usable model'
+            : `--model ${choice}`,
+        degenerate: model.degenerate,
+      };
       return {
         params: {
-          bgnbd: { ...bg.params, standard_errors: bg.standardErrors, log_likelihood: bg.logLikelihood },
+          model_choice: choice,
+          model: modelParams,
+          // kept under its own name when BG/NBD is the model, as earlier runs recorded it
+          ...(model.bgnbd
+            ? {
+                bgnbd: {
+                  ...model.bgnbd.params,
+                  standard_errors: model.bgnbd.standardErrors,
+                  log_likelihood: model.bgnbd.logLikelihood,
+                },
+              }
+            : {}),
           gamma_gamma: { ...gg.params, standard_errors: gg.standardErrors },
           clv: {
+            model: model.name,
             horizon_months: settings.horizonMonths,
             annual_discount_rate: settings.annualDiscountRate,
             margin: margin ?? 1,
             margin_source:
-              margin === null ? 'no product costs: CLV in revenue' : 'gross margin share of sales to as-of',
-            draws: settings.draws,
+              margin === null
+                ? 'no product costs loaded: revenue stands in for margin'
+                : 'gross margin share of sales to as-of',
+            draws: clv.draws,
             tier_cutoffs: Object.fromEntries(
               TIER_NAMES.slice(0, 3).map((t, i) => [t, clv.tierCutoffs[i] ?? null]),
             ),
+            explanation: `CLV = margin share × expected spend per purchase (Gamma-Gamma) × expected purchases per month (${MODEL_LABELS[model.name]}), discounted monthly over ${settings.horizonMonths} months`,
           },
-          at_risk_threshold: settings.atRiskThreshold,
+          churn: {
+            source: churnSource,
+            horizon_days: churnHorizon === null ? null : round(churnHorizon * ctx.periodDays, 2),
+            ...(holdout?.churnScore ? { score_model: holdout.churnScore } : {}),
+          },
+          at_risk_threshold: threshold,
         },
         metrics: {
           customers: keys.length,
-          repeat_buyers: bg.repeatBuyers,
-          bgnbd_converged: bg.converged,
-          bgnbd_iterations: bg.iterations,
+          model: model.name,
+          repeat_buyers: gg.used,
           gamma_gamma_customers: gg.used,
           frequency_monetary_correlation: round(gg.frequencyMonetaryCorrelation),
           at_risk: atRisk,
+          at_risk_threshold: threshold,
           mean_p_alive: round(mean(clv.pAlive)),
+          mean_churn_probability: round(mean(churnProbability)),
           mean_clv: round(mean(clv.clv), 4),
           total_clv: round(
             clv.clv.reduce((a, b) => a + b, 0),
             2,
           ),
-          warnings: [...bg.warnings, ...gg.warnings, ...clv.warnings],
-          ...(holdout ? { holdout } : {}),
+          warnings: [...new Set([...warnings, ...model.warnings, ...gg.warnings, ...clv.warnings])],
+          ...(holdout ? { holdout: holdout.report } : {}),
         },
         summary: {
           mean_clv: round(mean(clv.clv), 4),
           at_risk: atRisk,
-          ...(holdout ? { holdout_mae: holdout.mae } : {}),
+          model: model.name,
+          ...(holdout && typeof holdout.report.mae === 'number' ? { holdout_mae: holdout.report.mae } : {}),
         },
       };
     },
@@ -207,94 +315,4 @@ async function writeScores(
     [ctx.runId, ctx.asOf],
   );
   await db.run('DROP TABLE value_scores');
-}
-
-/**
- * Fits BG/NBD on the data up to `calibrationEnd` and compares, over (calibrationEnd, as-of], each
- * customer's predicted repeat purchases with the purchase days actually seen, plus the tracking
- * curve of cumulative repeat purchases per period over the whole window (calibration and holdout).
- */
-async function validateOnHoldout(
-  ctx: MiningContext,
-  calibrationEnd: string,
-): Promise<Record<string, unknown>> {
-  const { db } = ctx;
-  const cal = await computeBtydSummary(db, { end: calibrationEnd, period: ctx.period });
-  if (cal.customers.length === 0) return { skipped: `no purchases by the calibration end ${calibrationEnd}` };
-  let fit: BgNbdFit;
-  try {
-    fit = fitBgNbd(cal);
-  } catch (e) {
-    if (!isCrmBiError(e)) throw e;
-    return { skipped: e.message };
-  }
-  const holdoutDays = Number(
-    await db.scalar('SELECT ($1::DATE - $2::DATE)::INTEGER', [ctx.asOf, calibrationEnd]),
-  );
-  const horizon = holdoutDays / ctx.periodDays;
-  const predicted = conditionalExpectedPurchases(fit.params, cal, horizon);
-  const actualRows = await db.all(
-    `SELECT customer_durable_key::DOUBLE AS k, count(DISTINCT ordered_date)::DOUBLE AS n FROM core.fact_order_line
-     WHERE order_type = 'sale' AND customer_durable_key IS NOT NULL
-       AND ordered_date > $1::DATE AND ordered_date <= $2::DATE GROUP BY 1`,
-    [calibrationEnd, ctx.asOf],
-  );
-  const actualByKey = new Map(actualRows.map((r) => [Number(r.k), Number(r.n)]));
-  const actual = Float64Array.from(cal.customers, (k) => actualByKey.get(k) ?? 0);
-  const errors = holdoutErrors(predicted, actual);
-
-  // Tracking curve: periods from the first purchase in the data to as-of.
-  const first = await db.one(
-    `SELECT min(ordered_date)::VARCHAR AS d, (($2::DATE - min(ordered_date)) / $3::DOUBLE) AS periods
-     FROM core.fact_order_line WHERE order_type = 'sale' AND customer_durable_key IS NOT NULL AND ordered_date <= $1::DATE`,
-    [calibrationEnd, ctx.asOf, ctx.periodDays],
-  );
-  const periods = Math.min(520, Math.ceil(Number(first?.periods ?? 0)));
-  const start = String(first?.d);
-  const calPeriods =
-    Number(await db.scalar('SELECT ($1::DATE - $2::DATE)::INTEGER', [calibrationEnd, start])) /
-    ctx.periodDays;
-  const firstPurchase = Float64Array.from(cal.T, (t) => calPeriods - t);
-  const times = Array.from({ length: periods }, (_, k) => k + 1);
-  const cumulative = expectedCumulativeRepeatPurchases(fit.params, firstPurchase, times);
-  const expectedPer = Float64Array.from(
-    cumulative,
-    (c, k) => c - (k > 0 ? (cumulative[k - 1] as number) : 0),
-  );
-  const actualPerRows = await db.all(
-    `WITH days AS (
-       SELECT customer_durable_key, ordered_date FROM core.fact_order_line
-       WHERE order_type = 'sale' AND customer_durable_key IS NOT NULL AND ordered_date <= $2::DATE
-         AND customer_durable_key IN (SELECT customer_durable_key FROM core.fact_order_line
-                                      WHERE order_type = 'sale' AND ordered_date <= $1::DATE)
-       GROUP BY ALL),
-     firsts AS (SELECT customer_durable_key, min(ordered_date) AS f FROM days GROUP BY 1)
-     SELECT floor((d.ordered_date - $3::DATE) / $4::DOUBLE)::INTEGER AS period, count(*)::DOUBLE AS n
-     FROM days d JOIN firsts USING (customer_durable_key) WHERE d.ordered_date > firsts.f GROUP BY 1`,
-    [calibrationEnd, ctx.asOf, start, ctx.periodDays],
-  );
-  const actualPer = new Float64Array(periods);
-  for (const r of actualPerRows) {
-    const k = Number(r.period);
-    if (k >= 0 && k < periods) actualPer[k] = (actualPer[k] as number) + Number(r.n);
-  }
-  const curve = trackingCurve(expectedPer, actualPer);
-  return {
-    calibration_end: calibrationEnd,
-    holdout_periods: round(horizon, 4),
-    customers: cal.customers.length,
-    params: fit.params,
-    predicted_total: round(errors.totalPredicted, 3),
-    actual_total: errors.totalActual,
-    mae: round(errors.mae),
-    rmse: round(errors.rmse),
-    bias: round(errors.bias),
-    tracking: {
-      start,
-      period: ctx.period,
-      calibration_periods: round(calPeriods, 4),
-      cumulative_expected: Array.from(curve.cumulativeExpected, (v) => round(v, 3)),
-      cumulative_actual: Array.from(curve.cumulativeActual),
-    },
-  };
 }

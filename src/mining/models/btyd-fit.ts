@@ -1,0 +1,152 @@
+/**
+ * The maximum-likelihood fit shared by the customer-base models other than BG/NBD (MBG/NBD,
+ * Pareto/NBD): pattern compression, starting points, the log-parameter search of optimize.ts,
+ * standard errors from the Hessian and the warnings a reader needs. Each model supplies its
+ * pattern log-likelihood (with or without an analytic gradient) and its parameter names.
+ */
+import { CrmBiError } from '../../errors.ts';
+import { type BtydColumns, type BtydPatterns, compressPatterns, validateBtyd } from '../bgnbd.ts';
+import { searchLogMle } from '../optimize.ts';
+
+export interface BtydModelFit<P> {
+  readonly params: P;
+  /** Unpenalised weighted log-likelihood at the estimate. */
+  readonly logLikelihood: number;
+  readonly iterations: number;
+  readonly evaluations: number;
+  readonly penalizer: number;
+  readonly customers: number;
+  readonly patterns: number;
+  readonly repeatBuyers: number;
+  readonly standardErrors: P;
+  /** Covariance of the log-parameters, row-major (inverse Hessian). */
+  readonly logParamCovariance: number[];
+  readonly warnings: string[];
+}
+
+export interface BtydModelSpec {
+  /** Short model name for messages, e.g. "MBG/NBD"; also the error code prefix. */
+  readonly label: string;
+  readonly code: string;
+  readonly paramNames: readonly string[];
+  /** Weighted log-likelihood of the patterns; fills d ll / d v into `gradient` when given. */
+  readonly logLikelihood: (v: Float64Array, p: BtydPatterns, gradient?: Float64Array) => number;
+  /** Starting points from the mean purchase rate (repeat purchases per unit of T) and the mean T. */
+  readonly starts: (rate: number, meanT: number) => number[][];
+  readonly runaway: (name: string, theta: number) => string;
+  /** Iterations per attempt (default 2000). */
+  readonly maxIterations?: number;
+  /** Penalties retried when the unpenalised fit does not settle (default: optimize.ts's). */
+  readonly penaltyRetries?: readonly number[];
+}
+
+/** Fills `gradient` by central differences of `f` over log-parameters, converted to natural ones. */
+export function numericGradient(
+  f: (v: Float64Array) => number,
+  v: Float64Array,
+  gradient: Float64Array,
+  step = 1e-6,
+): void {
+  const w = Float64Array.from(v);
+  for (let k = 0; k < v.length; k++) {
+    const vk = v[k] as number;
+    w[k] = vk * Math.exp(step);
+    const up = f(w);
+    w[k] = vk * Math.exp(-step);
+    const down = f(w);
+    w[k] = vk;
+    gradient[k] = (up - down) / (2 * step) / vk;
+  }
+}
+
+/** Fits a BTYD model by maximum likelihood over log-parameters on the compressed patterns. */
+export function fitBtydModel<P>(
+  spec: BtydModelSpec,
+  data: BtydColumns,
+  options: { penalizer?: number; maxIterations?: number; tolerance?: number } = {},
+): BtydModelFit<P> {
+  validateBtyd(data);
+  if (data.x.length === 0) {
+    throw new CrmBiError(
+      `${spec.code}_no_data`,
+      `no customers to fit: the ${spec.label} model needs at least one`,
+    );
+  }
+  const patterns = compressPatterns(data);
+  let customers = 0;
+  let repeatBuyers = 0;
+  let sumX = 0;
+  let sumT = 0;
+  for (let k = 0; k < patterns.size; k++) {
+    const w = patterns.weight[k] as number;
+    customers += w;
+    sumX += w * (patterns.x[k] as number);
+    sumT += w * (patterns.T[k] as number);
+    if ((patterns.x[k] as number) > 0) repeatBuyers += w;
+  }
+  if (repeatBuyers === 0) {
+    throw new CrmBiError(
+      `${spec.code}_no_repeat_buyers`,
+      `no repeat purchases: the ${spec.label} model needs some customers with x > 0; use a longer window`,
+    );
+  }
+  if (sumT === 0) {
+    throw new CrmBiError(
+      `${spec.code}_empty_window`,
+      'every customer has T = 0: the observation window is empty; put the calibration end after the first purchases',
+    );
+  }
+  const maxIterations = options.maxIterations ?? spec.maxIterations ?? 2000;
+  const search = searchLogMle({
+    logLikelihood: (v, gradient) => spec.logLikelihood(v, patterns, gradient),
+    totalWeight: customers,
+    starts: spec.starts(sumX / sumT, sumT / customers),
+    penalizer: options.penalizer ?? 0,
+    optimizer: 'auto',
+    maxIterations,
+    tolerance: options.tolerance ?? 1e-8,
+    runaway: (index, theta) => spec.runaway(spec.paramNames[index] ?? `#${index}`, theta),
+    notConverged: `the optimiser did not converge in ${maxIterations} iterations`,
+    flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified',
+    retryOnlyIfShrinkable: true,
+    ...(spec.penaltyRetries ? { penaltyRetries: spec.penaltyRetries } : {}),
+  });
+  if (!search.accepted) {
+    throw new CrmBiError(
+      `${spec.code}_fit_failed`,
+      `the ${spec.label} fit failed after ${search.attempts} attempts: ${search.cause}`,
+    );
+  }
+  const { theta, cov, penalizer } = search.accepted;
+  const v = theta.map(Math.exp);
+  const names = spec.paramNames;
+  const params = Object.fromEntries(names.map((n, i) => [n, v[i] as number]));
+  const dims = names.length;
+  const se = names.map((_, i) => Math.sqrt(cov[i * dims + i] as number));
+  const standardErrors = Object.fromEntries(names.map((n, i) => [n, (v[i] as number) * (se[i] as number)]));
+  const warnings: string[] = [];
+  if (penalizer > (options.penalizer ?? 0)) {
+    warnings.push(
+      `the unpenalised ${spec.label} fit did not settle; the estimate uses penalizer ${penalizer}, which shrinks the parameters toward 0`,
+    );
+  }
+  const weak = names.filter((_, i) => (se[i] as number) > 1);
+  if (weak.length > 0) {
+    warnings.push(
+      `${spec.label} parameters ${weak.join(', ')} are weakly identified (standard error of the log above 1); predictions rest on little data`,
+    );
+  }
+  return {
+    params: params as P,
+    logLikelihood: spec.logLikelihood(v, patterns),
+    iterations: search.iterations,
+    evaluations: search.evaluations,
+    penalizer,
+    customers,
+    patterns: patterns.size,
+    repeatBuyers,
+    standardErrors: standardErrors as P,
+    logParamCovariance: Array.from(cov),
+    warnings,
+  };
+}

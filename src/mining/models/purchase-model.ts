@@ -1,0 +1,188 @@
+/**
+ * The customer-base models a run can choose from, behind one shape: fit by name, then P(alive) and
+ * E[Y(t) | alive, x, T] per customer, so CLV and the holdout checks treat them alike.
+ * bgnbd: Fader, Hardie & Lee (2005); mbgnbd: Batislam, Denizel & Filiztekin (2007);
+ * pareto-nbd: Schmittlein, Morrison & Colombo (1987); nbd (no dropout, the fallback): Ehrenberg (1959).
+ */
+import { CrmBiError } from '../../errors.ts';
+import {
+  type BgNbdFit,
+  type BtydColumns,
+  conditionalBracket,
+  distinctPairs,
+  fitBgNbd,
+  pAliveUnchecked,
+  validateBtyd,
+} from '../bgnbd.ts';
+import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
+import { fitNbd, nbdAliveBracket } from './nbd.ts';
+import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
+
+export const MODEL_NAMES = ['bgnbd', 'mbgnbd', 'pareto-nbd', 'nbd'] as const;
+/** Models with a dropout process; the NBD (none) is the fallback when none of them is usable. */
+export const DROPOUT_MODELS: readonly ModelName[] = ['bgnbd', 'mbgnbd', 'pareto-nbd'];
+export type ModelName = (typeof MODEL_NAMES)[number];
+export type ModelChoice = ModelName | 'auto';
+
+export const MODEL_LABELS: Readonly<Record<ModelName, string>> = {
+  bgnbd: 'BG/NBD',
+  mbgnbd: 'MBG/NBD',
+  'pareto-nbd': 'Pareto/NBD',
+  nbd: 'NBD',
+};
+
+/** `--model` value, or `invalid_model` naming the choices. */
+export function parseModelChoice(value: string): ModelChoice {
+  if (value === 'auto' || (MODEL_NAMES as readonly string[]).includes(value)) return value as ModelChoice;
+  throw new CrmBiError(
+    'invalid_model',
+    `invalid model: ${value} (use ${[...MODEL_NAMES, 'auto'].join(', ')})`,
+  );
+}
+
+/** What CLV and scoring need from a fitted model. */
+export interface PurchaseCurve {
+  /** P(alive | x, t_x, T) per customer. */
+  pAlive(data: BtydColumns): Float64Array;
+  /** E[Y(t) | alive, x, T]: expected purchases in the next t periods of a customer still alive. */
+  aliveBracket(x: number, T: number, t: number): number;
+}
+
+export interface FittedPurchaseModel extends PurchaseCurve {
+  readonly name: ModelName;
+  readonly params: Readonly<Record<string, number>>;
+  readonly standardErrors: Readonly<Record<string, number>>;
+  readonly logLikelihood: number;
+  readonly customers: number;
+  readonly iterations: number;
+  readonly warnings: readonly string[];
+  /** Why the fit should not be used (a parameter at the edge, no dropout identified), or null. */
+  readonly degenerate: string | null;
+  /** The BG/NBD fit itself (its covariance serves the CLV band). */
+  readonly bgnbd?: BgNbdFit;
+}
+
+/** Shape parameters beyond e^±5 (0.0067 … 148): the data pin them to an edge, not to a value. */
+const SHAPE_BOUND = 5;
+/** A scale beyond 100 × the longest observed T: the process it scales never acts in the window. */
+const SCALE_LIMIT = 100;
+
+/** The documented degeneracy rule: a reason, or null when the fit is usable. */
+export function degeneracy(
+  name: ModelName,
+  params: Readonly<Record<string, number>>,
+  maxT: number,
+): string | null {
+  const shapes = name === 'pareto-nbd' ? ['r', 's'] : name === 'nbd' ? ['r'] : ['r', 'a', 'b'];
+  for (const k of shapes) {
+    const v = params[k] as number;
+    if (Math.abs(Math.log(v)) > SHAPE_BOUND) {
+      const dropout =
+        (k === 'a' && v < 1) || (k === 'b' && v > 1) || (k === 's' && v < 1)
+          ? ': the data show no dropout'
+          : '';
+      return `${MODEL_LABELS[name]} ${k} = ${v.toPrecision(3)} is at the edge of the identifiable range${dropout}`;
+    }
+  }
+  const scales = name === 'pareto-nbd' ? ['alpha', 'beta'] : ['alpha'];
+  for (const k of scales) {
+    const v = params[k] as number;
+    if (v > SCALE_LIMIT * Math.max(maxT, 1e-9)) {
+      return `${MODEL_LABELS[name]} ${k} = ${v.toPrecision(3)} is over ${SCALE_LIMIT}× the longest customer history${k === 'beta' ? ': the data show no dropout' : ''}`;
+    }
+  }
+  return null;
+}
+
+function maxOf(a: Float64Array): number {
+  let m = 0;
+  for (const v of a) if (v > m) m = v;
+  return m;
+}
+
+/**
+ * Fits one model by name. Throws the model's CrmBiError when the fit fails outright.
+ * @example fitPurchaseModel('pareto-nbd', { x, tx, T }).pAlive({ x, tx, T })
+ */
+export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurchaseModel {
+  const maxT = maxOf(data.T);
+  if (name === 'bgnbd') {
+    const fit = fitBgNbd(data);
+    const params = { ...fit.params };
+    return {
+      name,
+      params,
+      standardErrors: { ...fit.standardErrors },
+      logLikelihood: fit.logLikelihood,
+      customers: fit.customers,
+      iterations: fit.iterations,
+      warnings: fit.warnings,
+      degenerate: degeneracy(name, params, maxT),
+      bgnbd: fit,
+      pAlive: (d) => {
+        validateBtyd(d);
+        return pAliveUnchecked(fit.params, d.x, d.tx, d.T);
+      },
+      aliveBracket: (x, T, t) => conditionalBracket(fit.params, x, T, t),
+    };
+  }
+  if (name === 'mbgnbd') {
+    const fit = fitMbgNbd(data);
+    const p = fit.params;
+    return {
+      name,
+      params: { ...p },
+      standardErrors: { ...fit.standardErrors },
+      logLikelihood: fit.logLikelihood,
+      customers: fit.customers,
+      iterations: fit.iterations,
+      warnings: fit.warnings,
+      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
+      pAlive: (d) => mbgnbdPAlive(p, d),
+      aliveBracket: (x, T, t) => mbgnbdAliveBracket(p, x, T, t),
+    };
+  }
+  if (name === 'pareto-nbd') {
+    const fit = fitParetoNbd(data);
+    const p: ParetoNbdParams = fit.params;
+    return {
+      name,
+      params: { ...p },
+      standardErrors: { ...fit.standardErrors },
+      logLikelihood: fit.logLikelihood,
+      customers: fit.customers,
+      iterations: fit.iterations,
+      warnings: fit.warnings,
+      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
+      pAlive: (d) => paretoNbdPAlive(p, d),
+      aliveBracket: (x, T, t) => paretoNbdAliveBracket(p, x, T, t),
+    };
+  }
+  if (name === 'nbd') {
+    const fit = fitNbd(data);
+    const p = fit.params;
+    return {
+      name,
+      params: { ...p },
+      standardErrors: { ...fit.standardErrors },
+      logLikelihood: fit.logLikelihood,
+      customers: fit.customers,
+      iterations: fit.iterations,
+      warnings: fit.warnings,
+      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
+      pAlive: (d) => new Float64Array(d.x.length).fill(1),
+      aliveBracket: (x, T, t) => nbdAliveBracket(p, x, T, t),
+    };
+  }
+  throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
+}
+
+/** E[Y(t) | x, t_x, T] per customer from any fitted curve (the bracket once per distinct (x, T)). */
+export function expectedPurchases(model: PurchaseCurve, data: BtydColumns, t: number): Float64Array {
+  const alive = model.pAlive(data);
+  const groups = distinctPairs(data.x, data.T);
+  const bracket = Float64Array.from(groups.first, (i) =>
+    model.aliveBracket(data.x[i] as number, data.T[i] as number, t),
+  );
+  return Float64Array.from(alive, (p, i) => p * (bracket[groups.of[i] as number] as number));
+}
