@@ -225,6 +225,29 @@ class Planner {
     );
   }
 
+  /**
+   * The joins of a tree: LEFT JOINs, except on the path to the security member when the security
+   * condition applies. There a row without a match fails the condition anyway (NULL IN (...) is
+   * not true), so an INNER JOIN gives the same rows and lets the engine filter before joining.
+   */
+  private joins(tree: ReturnType<typeof joinTree>, security: Node | null): JoinNode[] {
+    const inner = new Set<string>();
+    const memberName = this.model.securityMember;
+    if (security !== null && memberName !== undefined) {
+      const member = this.model.members.get(memberName) as ModelDimension | undefined;
+      const parent = new Map(tree.edges.map((e) => [e.to, e.from]));
+      for (let c of member?.cubes ?? []) {
+        while (parent.has(c)) {
+          inner.add(c);
+          c = parent.get(c) as string;
+        }
+      }
+    }
+    return tree.edges.map((e) =>
+      JoinNode.create(inner.has(e.to) ? 'inner' : 'left', this.r.cubeSource(e.to), this.r.template(e.on)),
+    );
+  }
+
   whereFor(src: Source): Node | null {
     const items: (Node | null)[] = [];
     if (this.query.where) items.push(whereExpr(this.query.where, src, this.r));
@@ -245,9 +268,7 @@ class Planner {
     const tree = joinTree(this.model, root, cubes);
     const src = rawSource(this.r);
     const from = this.r.cubeSource(root);
-    const joins = tree.edges.map((e) =>
-      JoinNode.create('left', this.r.cubeSource(e.to), this.r.template(e.on)),
-    );
+    const joins = this.joins(tree, security);
     const where = LogicalNode.create('and', [security, this.whereFor(src)]);
     const dims = this.specs.map((s) => ({ key: s.key, node: src.output(s) }));
     const safe = !tree.multiplied || measures.every((m) => FAN_OUT_SAFE.has(m.type));
@@ -534,7 +555,7 @@ class Planner {
         ...this.totalColumn(),
       ],
       from: this.r.cubeSource(root),
-      joins: tree.edges.map((e) => JoinNode.create('left', this.r.cubeSource(e.to), this.r.template(e.on))),
+      joins: this.joins(tree, security),
       where: LogicalNode.create('and', [security, this.whereFor(src)]),
       orderBy: this.orderBy(),
       ...this.paging(),
