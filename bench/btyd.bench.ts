@@ -200,12 +200,19 @@ export function autoChoice(
   data: ReturnType<typeof simulateWithHoldout>,
   horizon: number,
   seed = 1,
-): ModelName {
+): { chosen: ModelName; failed: number } {
   const labels = Uint8Array.from(data.holdout, (v) => (v === 0 ? 1 : 0));
   const candidates: CandidateReport[] = [];
   const fits = new Map<ModelName, FittedPurchaseModel>();
   for (const name of MODEL_NAMES) {
-    const fit = fitPurchaseModel(name, data.calibration);
+    let fit: FittedPurchaseModel;
+    try {
+      fit = fitPurchaseModel(name, data.calibration);
+    } catch (e) {
+      // as in a mining run: a failed candidate is listed, not fatal
+      candidates.push({ model: name, label: name, fitted: false, error: (e as Error).message });
+      continue;
+    }
     fits.set(name, fit);
     const errors = holdoutErrors(expectedPurchases(fit, data.calibration, horizon), data.holdout);
     candidates.push({ model: name, label: name, fitted: true, degenerate: fit.degenerate, mae: errors.mae });
@@ -222,7 +229,7 @@ export function autoChoice(
   crossFittedChurnScore(inputs, labels, c, seed);
   fitChurnScore(inputs, labels, c);
   fitPurchaseModel(chosen, data.whole);
-  return chosen;
+  return { chosen, failed: candidates.filter((x) => !x.fitted).length };
 }
 
 /** Mean repeat spend: ν ~ Gamma(q, rate γ) per customer, m_x ~ Gamma(p·x, rate ν·x); 0 when x = 0. */
@@ -311,7 +318,8 @@ export async function benchBtyd(n = 1_000_000): Promise<Record<string, number>> 
     single_bgnbd_fit_whole_window_s: single,
     auto_choice_with_refit_s: auto,
     auto_vs_single_bgnbd_ratio: auto / single,
-    auto_chose_bgnbd: chosen === 'bgnbd' ? 1 : 0,
+    auto_chose_bgnbd: chosen.chosen === 'bgnbd' ? 1 : 0,
+    auto_candidates_failed: chosen.failed,
     fit_p: gg.params.p,
     fit_q: gg.params.q,
     fit_gamma: gg.params.gamma,

@@ -138,7 +138,9 @@ function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPatte
   const lnITx = Float64Array.from(tables.txFirst, (i) =>
     lnTailIntegral(params, p.x[i] as number, p.tx[i] as number),
   );
-  const lnIT = Float64Array.from(tables.TFirst, (i) => lnTailIntegral(params, p.x[i] as number, p.T[i] as number));
+  const lnIT = Float64Array.from(tables.TFirst, (i) =>
+    lnTailIntegral(params, p.x[i] as number, p.T[i] as number),
+  );
   // logs once per distinct T, not per pattern
   const lnAlphaT = Float64Array.from(p.TValues, (T) => Math.log(alpha + T));
   const lnBetaT = Float64Array.from(p.TValues, (T) => Math.log(params.beta + T));
