@@ -6,6 +6,7 @@ import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError } from '../errors.ts';
 import { loadSource } from '../etl/load.ts';
 import { generate } from '../etl/synthetic/generate.ts';
+import { atRiskThreshold } from '../mining/at-risk.ts';
 import { runMining } from '../mining/mine.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { describeLoad } from './load.ts';
@@ -122,6 +123,7 @@ interface Summary {
   customers: number;
   mean_clv: number | null;
   at_risk: number | null;
+  at_risk_threshold: number;
   segments: string | null;
   orders: number;
   order_lines: number;
@@ -133,20 +135,25 @@ interface Summary {
 }
 
 async function summarise(db: Database): Promise<Summary> {
-  const r = await db.one(`SELECT
+  // the one at-risk threshold, as the semantic model defines it
+  const threshold = atRiskThreshold();
+  const r = await db.one(
+    `SELECT
       (SELECT count(*) FROM core.dim_customer WHERE is_current) AS customers,
       count(DISTINCT order_id) AS orders, count(*) AS order_lines,
       coalesce(sum(revenue), 0) AS revenue, coalesce(sum(margin), 0) AS margin,
       min(ordered_date) AS first_order, max(ordered_date) AS last_order,
       (SELECT count(*) FROM meta.etl_reject) AS rejected_rows,
       (SELECT avg(clv) FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS mean_clv,
-      (SELECT count(*) FILTER (WHERE churn_probability >= 0.5) FROM mining.customer_churn
+      (SELECT count(*) FILTER (WHERE churn_probability >= $1) FROM mining.customer_churn
         WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS at_risk,
       (SELECT string_agg(rfm_segment || ' ' || n, ', ' ORDER BY n DESC) FROM (
          SELECT rfm_segment, count(*) AS n FROM mining.customer_rfm
          WHERE run_id = (SELECT run_id FROM mining.latest_run) AND rfm_segment IS NOT NULL GROUP BY 1)) AS segments
-    FROM core.fact_order_line`);
-  return r as unknown as Summary;
+    FROM core.fact_order_line`,
+    [threshold],
+  );
+  return { ...(r as unknown as Summary), at_risk_threshold: threshold };
 }
 
 function formatSummary(s: Summary, dbPath: string): string {
@@ -156,7 +163,7 @@ function formatSummary(s: Summary, dbPath: string): string {
   orders         ${n(s.orders)} (${n(s.order_lines)} lines, ${s.first_order} to ${s.last_order})
   revenue        ${n(s.revenue)}   margin ${n(s.margin)}
   quarantined    ${n(s.rejected_rows)} rows (planted dirt; see meta.etl_reject)
-  mean CLV       ${s.mean_clv === null ? 'n/a' : n(s.mean_clv)} (12 months, discounted)   at risk ${s.at_risk === null ? 'n/a' : n(s.at_risk)}
+  mean CLV       ${s.mean_clv === null ? 'n/a' : n(s.mean_clv)} (12 months, discounted)   at risk (churn >= ${s.at_risk_threshold}) ${s.at_risk === null ? 'n/a' : n(s.at_risk)}
   RFM segments   ${s.segments ?? 'n/a'}
 
 Next: crm-bi load --source DIR --profile superstore|online-retail|cdnow|telco, or crm-bi --help

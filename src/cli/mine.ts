@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--rules <file>', 'RFM segment rule table (default: model/rfm-segments.yml)')
     .option(
       '--model <name>',
-      'customer-base model for churn and CLV: bgnbd, mbgnbd, pareto-nbd or auto (chosen by holdout)',
+      'customer-base model for churn and CLV: bgnbd, mbgnbd, pareto-nbd, nbd or auto (chosen by holdout)',
       'auto',
     )
     .option(

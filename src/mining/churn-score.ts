@@ -94,6 +94,25 @@ export interface ChurnScoreModel {
 }
 
 const RIDGE = 1;
+/**
+ * Rows a fit trains on at most: a seeded sample beyond that. Nine coefficients are pinned down to
+ * well under 1% by 100,000 customers, and a million-customer run then pays a tenth of the cost.
+ */
+const MAX_TRAINING_ROWS = 100_000;
+
+function sampleRows(rows: Int32Array, seed: number): Int32Array {
+  if (rows.length <= MAX_TRAINING_ROWS) return rows;
+  const rng = createRng(seed);
+  const out = Int32Array.from(rows);
+  // partial Fisher–Yates: the first MAX_TRAINING_ROWS entries become a uniform sample
+  for (let i = 0; i < MAX_TRAINING_ROWS; i++) {
+    const j = i + Math.floor(rng() * (out.length - i));
+    const t = out[i] as number;
+    out[i] = out[j] as number;
+    out[j] = t;
+  }
+  return out.subarray(0, MAX_TRAINING_ROWS).sort();
+}
 
 function standardise(X: Float64Array, n: number, p: number, means: number[], sds: number[]): Float64Array {
   const Z = new Float64Array(X.length);
@@ -105,7 +124,15 @@ function standardise(X: Float64Array, n: number, p: number, means: number[], sds
   return Z;
 }
 
-function fitOn(X: Float64Array, rows: Int32Array, p: number, labels: Uint8Array, c: number): ChurnScoreModel {
+function fitOn(
+  X: Float64Array,
+  allRows: Int32Array,
+  p: number,
+  labels: Uint8Array,
+  c: number,
+  seed: number,
+): ChurnScoreModel {
+  const rows = sampleRows(allRows, seed);
   const n = rows.length;
   const means = new Array<number>(p).fill(0);
   const sds = new Array<number>(p).fill(0);
@@ -140,12 +167,12 @@ function fitOn(X: Float64Array, rows: Int32Array, p: number, labels: Uint8Array,
  * Fits the churn score on customers at a cut date with labels 1 = no purchase in the holdout.
  * @example const m = fitChurnScore(inputsAtCalibrationEnd, noPurchaseAfter, 30 / 7)
  */
-export function fitChurnScore(f: ChurnInputs, labels: Uint8Array, c: number): ChurnScoreModel {
+export function fitChurnScore(f: ChurnInputs, labels: Uint8Array, c: number, seed = 1): ChurnScoreModel {
   if (labels.length !== f.x.length) {
     throw new CrmBiError('invalid_churn_input', `got ${labels.length} labels for ${f.x.length} customers`);
   }
   const p = CHURN_FEATURES.length;
-  return fitOn(design(f, c), Int32Array.from(labels.keys()), p, labels, c);
+  return fitOn(design(f, c), Int32Array.from(labels.keys()), p, labels, c, seed);
 }
 
 /** P(no purchase in the next h periods) per customer. */
@@ -176,7 +203,7 @@ export function crossFittedChurnScore(
     const train = Int32Array.from(fold.keys()).filter((i) => fold[i] !== k);
     const test = Int32Array.from(fold.keys()).filter((i) => fold[i] === k);
     if (test.length === 0) continue;
-    const model = fitOn(X, train, p, labels, c);
+    const model = fitOn(X, train, p, labels, c, seed + k + 1);
     const sub = new Float64Array(test.length * p);
     test.forEach((i, r) => {
       sub.set(X.subarray(i * p, i * p + p), r * p);

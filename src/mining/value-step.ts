@@ -237,7 +237,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         metrics: {
           customers: keys.length,
           model: model.name,
-          repeat_buyers: gg.used,
+          repeat_buyers: data.x.reduce((n, x) => n + (x > 0 ? 1 : 0), 0),
           gamma_gamma_customers: gg.used,
           frequency_monetary_correlation: round(gg.frequencyMonetaryCorrelation),
           at_risk: atRisk,

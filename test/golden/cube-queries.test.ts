@@ -328,6 +328,22 @@ describe('mining scores as customer dimensions (latest run)', () => {
     expect(rows).toEqual([{ 'customers.count': 3, 'sales.revenue': 1470 }]);
   });
 
+  it('one meaning of at risk: at_risk_count and churn_risk "high" count the at_risk segment', async () => {
+    const [count] = await cubeRows(db, model, { measures: ['customers.at_risk_count'] });
+    const bands = await cubeRows(db, model, {
+      measures: ['customers.count'],
+      dimensions: ['customers.churn_risk'],
+      order: { 'customers.churn_risk': 'asc' },
+    });
+    // the same three customers as the segment above (churn >= 0.5)
+    expect(count).toEqual({ 'customers.at_risk_count': 3 });
+    expect(bands.find((r) => r['customers.churn_risk'] === 'high')).toEqual({
+      'customers.churn_risk': 'high',
+      'customers.count': 3,
+    });
+    expect(bands.map((r) => r['customers.churn_risk'])).not.toContain('medium');
+  });
+
   it('segment_migration pairs the previous and the latest run', async () => {
     const rows = await cubeRows(db, model, {
       measures: ['segment_migration.count'],

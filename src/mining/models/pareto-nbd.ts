@@ -141,18 +141,21 @@ function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPatte
   const lnIT = Float64Array.from(tables.TFirst, (i) =>
     lnTailIntegral(params, p.x[i] as number, p.T[i] as number),
   );
+  // logs once per distinct T, not per pattern
+  const lnAlphaT = Float64Array.from(p.TValues, (T) => Math.log(alpha + T));
+  const lnBetaT = Float64Array.from(p.TValues, (T) => Math.log(params.beta + T));
   const lnS = Math.log(s);
   let total = 0;
   for (let i = 0; i < p.size; i++) {
     const x = p.x[i] as number;
-    const a1 = lnAliveTerm(params, x, p.T[i] as number);
+    const Tk = p.TOf[i] as number;
+    const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
     let ll: number;
     if ((p.tx[i] as number) >= (p.T[i] as number)) ll = a1;
     else {
       const a = lnITx[tables.txPair[i] as number] as number;
       const a2 = lnS + a + Math.log(-Math.expm1((lnIT[tables.TPair[i] as number] as number) - a));
-      const m = Math.max(a1, a2);
-      ll = m + Math.log(Math.exp(a1 - m) + Math.exp(a2 - m));
+      ll = a1 > a2 ? a1 + Math.log1p(Math.exp(a2 - a1)) : a2 + Math.log1p(Math.exp(a1 - a2));
     }
     ll += head[p.xOf[i] as number] as number;
     if (perPattern) perPattern[i] = ll;
