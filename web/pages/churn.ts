@@ -25,6 +25,7 @@ import { insightsPath, withoutDates } from './insights-query.ts';
 interface AtRisk {
   total_value_at_risk: number | null;
   at_risk_customers: number;
+  at_risk_threshold: number;
   customers: {
     customer_id: string;
     name: string | null;
@@ -112,7 +113,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       kpis.append(
         kpiCard({
           id: 'at_risk',
-          label: 'Customers at risk',
+          label: `Customers at risk (churn ≥ ${Math.round(risk.at_risk_threshold * 100)}%)`,
           value: formatInteger(risk.at_risk_customers),
           raw: risk.at_risk_customers,
           note: `of ${formatInteger(t['customers.count'])}`,

@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { atRiskThreshold } from '../../../mining/at-risk.ts';
 import { calibrationTable, liftTable, rocAuc } from '../../../mining/evaluate.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { validate } from '../../validate.ts';
@@ -16,6 +17,7 @@ const Limit = z.coerce.number().int().min(1).max(1000);
 
 export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  const threshold = atRiskThreshold();
 
   /** Customers ranked by value at risk = CLV × churn probability (latest run). */
   app.get('/churn/at-risk', async function atRisk(c) {
@@ -47,13 +49,14 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
         limit,
       }),
       read.rows({
-        measures: ['customer_scores.total_value_at_risk', 'customer_scores.at_risk_count'],
+        measures: ['customer_scores.total_value_at_risk', 'customers.at_risk_count'],
         filters,
       }),
     ]);
     return c.json({
       total_value_at_risk: num(totals[0]?.['customer_scores.total_value_at_risk']),
-      at_risk_customers: Number(totals[0]?.['customer_scores.at_risk_count'] ?? 0),
+      at_risk_customers: Number(totals[0]?.['customers.at_risk_count'] ?? 0),
+      at_risk_threshold: threshold,
       customers: rows.map((r) => ({
         customer_id: str(r['customers.customer_id']),
         name: str(r['customers.name']),
