@@ -9,8 +9,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, log } from '../cli/common.ts';
-import { ClickHouseCluster, isClickHouseUrl, parseClickHouseUrl } from '../db/clickhouse.ts';
+import { ClickHouseCluster, parseClickHouseUrl } from '../db/clickhouse.ts';
 import { Database } from '../db/duckdb.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError } from '../errors.ts';
 import { syncWarehouse } from './sync.ts';
 
@@ -33,7 +34,7 @@ export function viaClickHouse(cmd: Command): Command {
   cmd.hook('preAction', async (command: Command) => {
     const opts = command.opts<{ db?: string; watch?: boolean; json?: boolean }>();
     url = undefined;
-    if (opts.db === undefined || !isClickHouseUrl(opts.db)) return;
+    if (opts.db === undefined || warehouseTarget(opts.db).kind !== 'clickhouse') return;
     try {
       if (opts.watch) {
         throw new CrmBiError(
