@@ -39,6 +39,13 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
           : { max_execution_time: String(Math.max(1, Math.ceil(limits.timeoutMs / 1000))) };
       return convertClickHouseRows(await client.rows(c.sql, settings), c.columns);
     },
+    async numbers(c, count) {
+      const rows = await client.rows(c.sql);
+      // JSONEachRow keeps the SELECT order
+      const names = Object.keys(rows[0] ?? {}).slice(0, count);
+      while (names.length < count) names.push('');
+      return names.map((name) => Float64Array.from(rows, (row) => Number(row[name])));
+    },
   };
   engines.set(client, engine);
   return engine;

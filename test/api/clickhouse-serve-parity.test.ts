@@ -17,7 +17,7 @@ const BASE = await clickHouseUrl();
 const URL = BASE?.replace(/\/[A-Za-z0-9_]+(\?|$)/, '/crm_bi_h14c_parity$1');
 
 /** Fields that name the engine or the moment of answering, not the figures. */
-const VOLATILE = new Set(['lastRefreshTime', 'dbType', 'generated_at', 'time']);
+const VOLATILE = new Set(['lastRefreshTime', 'dbType', 'lag_seconds']);
 
 /** JSON equal, floats within 1e-9 relative, volatile fields left out; reports the first path that differs. */
 function firstDifference(a: unknown, b: unknown, path = '$'): string | null {
@@ -73,7 +73,7 @@ function requests(customerId: string, segment: string): Record<string, readonly 
     ],
     '/v1/insights/distribution': [
       '/v1/insights/distribution?measure=clv',
-      '/v1/insights/distribution?measure=recency&bins=10',
+      '/v1/insights/distribution?measure=p_alive&bins=10',
     ],
     '/v1/insights/clv/pareto': ['/v1/insights/clv/pareto'],
     '/v1/insights/clv/report-card': ['/v1/insights/clv/report-card'],

@@ -305,11 +305,18 @@ export class QueryCompiler {
     if (node.alias !== undefined) this.append(` AS ${this.quoteIdentifier(node.alias)}`);
   }
 
+  /** The dialect whose model SQL variants (`sql_<dialect>` in YAML) this compiler prefers. */
+  protected readonly sqlVariant: string | undefined = undefined;
+
   protected visitDerived(node: DerivedNode): void {
+    const query =
+      (this.sqlVariant !== undefined && node.variants && Object.hasOwn(node.variants, this.sqlVariant)
+        ? node.variants[this.sqlVariant]
+        : undefined) ?? node.query;
     this.append('(');
-    if (node.query.kind !== 'Template') this.append('\n');
-    this.visit(node.query);
-    if (node.query.kind !== 'Template') this.append('\n');
+    if (query.kind !== 'Template') this.append('\n');
+    this.visit(query);
+    if (query.kind !== 'Template') this.append('\n');
     this.append(`) AS ${this.quoteIdentifier(node.alias)}`);
   }
 

@@ -15,6 +15,7 @@ import { groupingSetIndexes, groupingValue } from '../ir/grouping.ts';
 import type {
   AggregateNode,
   BinaryNode,
+  CastNode,
   FrameNode,
   GroupingNode,
   SqlType,
@@ -52,6 +53,7 @@ function unsupported(what: string): Error {
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
+  protected override readonly sqlVariant = 'clickhouse';
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
@@ -120,6 +122,13 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       case 'bigint':
         return 'Int64';
     }
+  }
+
+  /** SQL's CAST keeps NULL; ClickHouse's refuses NULL unless the target type is Nullable. */
+  protected override visitCast(node: CastNode): void {
+    this.append('CAST(');
+    this.visit(node.node);
+    this.append(` AS Nullable(${this.typeName(node.type)}))`);
   }
 
   protected override visitToLocalTime(node: ToLocalTimeNode): void {

@@ -122,7 +122,12 @@ export interface PreAggregation {
 
 export type CubeSource =
   | { readonly kind: 'table'; readonly schema?: string; readonly table: string }
-  | { readonly kind: 'sql'; readonly sql: SqlTemplate };
+  | {
+      readonly kind: 'sql';
+      readonly sql: SqlTemplate;
+      /** The same rows for another engine, by dialect name (`sql_clickhouse` in YAML). */
+      readonly dialectSql?: Readonly<Record<string, SqlTemplate>>;
+    };
 
 export interface ModelCube {
   readonly name: string;
