@@ -47,13 +47,18 @@ function firstDifference(a: unknown, b: unknown, path = '$'): string | null {
     }
     return null;
   }
-  return JSON.stringify(a) === JSON.stringify(b) ? null : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+  return JSON.stringify(a) === JSON.stringify(b)
+    ? null
+    : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
 }
 
 /** Each GET route of /openapi.json with the paths the pages ask (several where a parameter changes the plan). */
 function requests(customerId: string, segment: string): Record<string, readonly string[]> {
   const load = (q: unknown) => `/v1/load?query=${encodeURIComponent(JSON.stringify(q))}`;
-  const revenueByRegion = { measures: ['sales.revenue', 'customers.count'], dimensions: ['customers.region'] };
+  const revenueByRegion = {
+    measures: ['sales.revenue', 'customers.count'],
+    dimensions: ['customers.region'],
+  };
   return {
     '/healthz': ['/healthz'],
     '/v1/customers/{id}': [`/v1/customers/${encodeURIComponent(customerId)}`],
@@ -88,7 +93,7 @@ function requests(customerId: string, segment: string): Record<string, readonly 
     '/v1/load': [load(revenueByRegion)],
     '/cubejs-api/v1/meta': ['/cubejs-api/v1/meta'],
     '/cubejs-api/v1/load': [
-      `/cubejs-api${load({ measures: ["customers.count"], dimensions: ["customers.rfm_segment"] })}`,
+      `/cubejs-api${load({ measures: ['customers.count'], dimensions: ['customers.rfm_segment'] })}`,
     ],
   };
 }

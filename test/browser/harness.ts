@@ -18,6 +18,7 @@ import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
 import { runMining } from '../../src/mining/mine.ts';
+import { clickHouseUrl } from '../helpers/clickhouse.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
 export const CHROMIUM = process.env.CRM_BI_CHROMIUM ?? '/usr/bin/chromium';
@@ -139,6 +140,24 @@ export async function syncToCluster(dbPath: string, clickhouseUrl: string): Prom
     db.close();
   }
   return staging;
+}
+
+/**
+ * The engines a page test runs on: DuckDB, and the ClickHouse test cluster (database `database`,
+ * so tests never share one) when CRM_BI_TEST_CLICKHOUSE_URL answers. Locally a missing cluster
+ * leaves DuckDB only, with a message; under CI=true it throws (see test/helpers/clickhouse.ts).
+ */
+export async function harnessEngines(
+  database: string,
+): Promise<{ readonly engine: string; readonly options: HarnessOptions }[]> {
+  const base = await clickHouseUrl();
+  const engines: { engine: string; options: HarnessOptions }[] = [{ engine: 'DuckDB', options: {} }];
+  if (base !== undefined) {
+    const url = new URL(base);
+    url.pathname = `/${database}`;
+    engines.push({ engine: 'the ClickHouse cluster', options: { clickhouseUrl: url.toString() } });
+  }
+  return engines;
 }
 
 export interface HarnessOptions {
