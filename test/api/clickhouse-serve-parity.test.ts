@@ -3,6 +3,9 @@
  * warehouse is synced to the 2-shard test cluster, one server runs over each, and every GET route
  * of /openapi.json (with the parameters the pages send) must give the same JSON on both, floats
  * within a relative 1e-9. A GET route of /openapi.json missing from the list below fails the test.
+ * Two documented exceptions (docs/scale-out.md): the run-record routes, which ClickHouse 18.16
+ * cannot read (JSON paths), answer 400 `unsupported`; and the open ends of customer history
+ * (1900-01-01, 9999-12-31) lie outside ClickHouse's DateTime range, so they are not compared.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +22,15 @@ const URL = BASE?.replace(/\/[A-Za-z0-9_]+(\?|$)/, '/crm_bi_h14c_parity$1');
 /** Fields that name the engine or the moment of answering, not the figures. */
 const VOLATILE = new Set(['lastRefreshTime', 'dbType', 'lag_seconds']);
 
+/** A DuckDB time ClickHouse cannot hold (its DateTime covers 1970 to 2105). */
+function outsideClickHouseTimes(v: unknown): boolean {
+  const year = typeof v === 'string' ? /^(\d{4})-\d{2}-\d{2}T/.exec(v)?.[1] : undefined;
+  return year !== undefined && (Number(year) < 1970 || Number(year) > 2105);
+}
+
 /** JSON equal, floats within 1e-9 relative, volatile fields left out; reports the first path that differs. */
 function firstDifference(a: unknown, b: unknown, path = '$'): string | null {
+  if (outsideClickHouseTimes(a)) return null;
   if (typeof a === 'number' && typeof b === 'number') {
     if (a === b) return null;
     return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) ? null : `${path}: ${a} vs ${b}`;
@@ -101,6 +111,9 @@ function requests(customerId: string, segment: string): Record<string, readonly 
 /** GET routes whose answer is engine-specific by design: the SQL text of each dialect. */
 const ENGINE_SPECIFIC = new Set(['/v1/sql', '/cubejs-api/v1/sql']);
 
+/** Routes that read the run record's JSON (cube mining_runs), which ClickHouse 18.16 cannot parse. */
+const NOT_ON_CLICKHOUSE = new Set(['/v1/insights/clv/report-card', '/v1/insights/churn/quality']);
+
 describe.skipIf(URL === undefined)('the API served from the ClickHouse cluster', () => {
   let duck: RunningServer;
   let house: RunningServer;
@@ -157,8 +170,16 @@ describe.skipIf(URL === undefined)('the API served from the ClickHouse cluster',
     for (const path of list) {
       const [a, b] = await Promise.all([fetch(`${duck.url}${path}`), fetch(`${house.url}${path}`)]);
       const [ta, tb] = await Promise.all([a.text(), b.text()]);
-      expect({ path, status: b.status }).toEqual({ path, status: a.status });
       expect(a.status, `${path}: ${ta.slice(0, 300)}`).toBe(200);
+      if (NOT_ON_CLICKHOUSE.has(route)) {
+        expect({ path, status: b.status, code: JSON.parse(tb).error?.code }).toEqual({
+          path,
+          status: 400,
+          code: 'unsupported',
+        });
+        continue;
+      }
+      expect({ path, status: b.status }).toEqual({ path, status: a.status });
       if (path.endsWith('.csv')) {
         expect(tb).toBe(ta);
         continue;

@@ -8,6 +8,7 @@
  * new DuckDbQueryCompiler().compile(select) // → { sql: 'SELECT ... WHERE ("c"."region" = $1)', parameters: ['EU'] }
  */
 
+import { cubeError } from '../errors.ts';
 import { groupingSetIndexes } from '../ir/grouping.ts';
 import type {
   AggregateNode,
@@ -309,10 +310,17 @@ export class QueryCompiler {
   protected readonly sqlVariant: string | undefined = undefined;
 
   protected visitDerived(node: DerivedNode): void {
-    const query =
-      (this.sqlVariant !== undefined && node.variants && Object.hasOwn(node.variants, this.sqlVariant)
+    const variant =
+      this.sqlVariant !== undefined && node.variants && Object.hasOwn(node.variants, this.sqlVariant)
         ? node.variants[this.sqlVariant]
-        : undefined) ?? node.query;
+        : undefined;
+    if (variant === null) {
+      throw cubeError(
+        'unsupported',
+        `cube '${node.alias}' is not available on this engine (${this.sqlVariant}): its model SQL has no form this engine can run; run it on DuckDB`,
+      );
+    }
+    const query = variant ?? node.query;
     this.append('(');
     if (query.kind !== 'Template') this.append('\n');
     this.visit(query);

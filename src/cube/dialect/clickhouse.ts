@@ -183,7 +183,12 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     // then divide at the column's scale; DuckDB divides in DOUBLE, so these leave as Float64
     const toFloat = node.fn === 'sum' || node.fn === 'avg';
     this.append(toFloat ? `toFloat64(${name}(` : `${name}(`);
-    if (node.arg !== null) this.visit(node.arg);
+    // avg of a Decimal is truncated to the column's scale, DuckDB's is a DOUBLE: average doubles
+    if (node.arg !== null && node.fn === 'avg') {
+      this.append('toFloat64(');
+      this.visit(node.arg);
+      this.append(')');
+    } else if (node.arg !== null) this.visit(node.arg);
     if (node.filter !== null) {
       if (node.arg !== null) this.append(', ');
       this.visit(node.filter);

@@ -54,8 +54,8 @@ export interface DerivedNode {
   readonly kind: 'Derived';
   readonly query: SelectNode | UnionNode | TemplateNode;
   readonly alias: string;
-  /** Model SQL written for a given dialect (by name), used instead of `query` there. */
-  readonly variants?: Readonly<Record<string, TemplateNode>>;
+  /** Model SQL written for a given dialect (by name), used instead of `query` there; null: none can be. */
+  readonly variants?: Readonly<Record<string, TemplateNode | null>>;
 }
 export interface JoinNode {
   readonly kind: 'Join';
@@ -268,7 +268,7 @@ export const DerivedNode = {
   create: (
     query: SelectNode | UnionNode | TemplateNode,
     alias: string,
-    variants?: Readonly<Record<string, TemplateNode>>,
+    variants?: Readonly<Record<string, TemplateNode | null>>,
   ): DerivedNode =>
     variants === undefined ? { kind: 'Derived', query, alias } : { kind: 'Derived', query, alias, variants },
   is: is('Derived'),

@@ -463,6 +463,8 @@ class ModelBuilder {
     const { template, errors } = parseTemplate(raw.spec.sql ?? '', scope);
     for (const e of errors) this.problem(...this.at(raw, 'sql'), e);
     if (raw.spec.sql_clickhouse === undefined) return { kind: 'sql', sql: template };
+    if (raw.spec.sql_clickhouse === false)
+      return { kind: 'sql', sql: template, dialectSql: { clickhouse: null } };
     const clickhouse = parseTemplate(raw.spec.sql_clickhouse, scope);
     for (const e of clickhouse.errors) this.problem(...this.at(raw, 'sql_clickhouse'), e);
     return { kind: 'sql', sql: template, dialectSql: { clickhouse: clickhouse.template } };

@@ -125,8 +125,11 @@ export type CubeSource =
   | {
       readonly kind: 'sql';
       readonly sql: SqlTemplate;
-      /** The same rows for another engine, by dialect name (`sql_clickhouse` in YAML). */
-      readonly dialectSql?: Readonly<Record<string, SqlTemplate>>;
+      /**
+       * The same rows for another engine, by dialect name (`sql_clickhouse` in YAML); null: the
+       * cube cannot be read on that engine.
+       */
+      readonly dialectSql?: Readonly<Record<string, SqlTemplate | null>>;
     };
 
 export interface ModelCube {

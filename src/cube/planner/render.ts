@@ -113,7 +113,10 @@ export class Renderer {
       dialectSql === undefined
         ? undefined
         : Object.fromEntries(
-            Object.entries(dialectSql).map(([name, sql]) => [name, this.template(sql) as TemplateNode]),
+            Object.entries(dialectSql).map(([name, sql]) => [
+              name,
+              sql === null ? null : (this.template(sql) as TemplateNode),
+            ]),
           );
     return DerivedNode.create(this.template(c.source.sql) as TemplateNode, cube, variants);
   }
