@@ -33,7 +33,7 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
     freshRollups: async () => new Set<string>(),
     async execute(c, limits) {
       // ClickHouse counts its time limit in whole seconds
-      const settings =
+      const settings: Record<string, string> =
         limits.timeoutMs === undefined
           ? {}
           : { max_execution_time: String(Math.max(1, Math.ceil(limits.timeoutMs / 1000))) };
