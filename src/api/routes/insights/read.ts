@@ -5,10 +5,10 @@
  * so their row limit is the warehouse's, not the public API's.
  */
 import type { Context } from 'hono';
+import { cubeEngineOf } from '../../../cube/engine.ts';
 import type { Model } from '../../../cube/model/types.ts';
 import type { CellValue, ResultRow } from '../../../cube/result/response.ts';
 import { isCompareResponse } from '../../../cube/result/response.ts';
-import { cubeEngineOf } from '../../../cube/engine.ts';
 import { explainQuery, runQuery } from '../../../cube/run.ts';
 import type { Database } from '../../../db/duckdb.ts';
 import type { ApiEnv } from '../../auth.ts';
