@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { clickhouseEngine } from '../clickhouse/cube-engine.ts';
-import { stagingPath } from '../clickhouse/load-target.ts';
+import { stagingPath } from '../clickhouse/staging-path.ts';
 import { readCubeFrom } from '../cube/engine.ts';
 import { createQueryCache, loadModel } from '../cube/index.ts';
 import { ClickHouseCluster } from '../db/clickhouse.ts';
