@@ -1,10 +1,23 @@
 /**
  * Starts the HTTP server over a published copy of a warehouse (see published.ts), with the ad hoc
  * SQL sandbox, and stops it cleanly.
+ *
+ * Over a ClickHouse cluster (`dbPath` = clickhouse://...), every cube read (all dashboard and API
+ * figures) runs on the cluster, while the DuckDB staging warehouse that `crm-bi load --db
+ * clickhouse://...` keeps (src/clickhouse/load-target.ts) is published as usual for what is not
+ * a cube figure: tokens, the mining run records, load status, and the ad hoc SQL snapshot.
  */
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { clickhouseEngine } from '../clickhouse/cube-engine.ts';
+import { stagingPath } from '../clickhouse/staging-path.ts';
+import { readCubeFrom } from '../cube/engine.ts';
 import { createQueryCache, loadModel } from '../cube/index.ts';
+import { ClickHouseCluster } from '../db/clickhouse.ts';
+import type { Database } from '../db/duckdb.ts';
+import { warehouseTarget } from '../db/target.ts';
+import { CrmBiError } from '../errors.ts';
 import { createApp } from './app.ts';
 import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
@@ -12,7 +25,13 @@ import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regio
 import { createSandbox } from './sandbox/sandbox.ts';
 
 export interface ServerOptions {
+  /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
   readonly dbPath: string;
+  /**
+   * Over a cluster: the DuckDB warehouse holding tokens and run records (default: the cluster's
+   * staging warehouse, `$CRM_BI_CLICKHOUSE_STAGING` or ./data/clickhouse-<host>-<port>-<db>.duckdb).
+   */
+  readonly stagingPath?: string;
   readonly port?: number;
   readonly hostname?: string;
   readonly demoMode?: boolean;
@@ -39,7 +58,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
   let regionalRef: RegionalSandboxes | null = null;
-  const published = await publishWarehouse(options.dbPath, {
+  const target = warehouseTarget(options.dbPath);
+  let warehousePath = options.dbPath;
+  let bindCluster: (db: Database) => Database = (db) => db;
+  if (target.kind === 'clickhouse') {
+    const cluster = new ClickHouseCluster(target.cluster);
+    await cluster.shards(); // fail at start-up when the cluster is not there
+    warehousePath = options.stagingPath ?? stagingPath(target.url);
+    if (!existsSync(warehousePath)) {
+      throw new CrmBiError(
+        'warehouse_not_found',
+        `serving ${target.url} needs its DuckDB staging warehouse (tokens, run records) at ${warehousePath}: run \`crm-bi load --db ${target.url}\`, or set CRM_BI_CLICKHOUSE_STAGING to the file you synced from`,
+      );
+    }
+    const engine = clickhouseEngine(cluster);
+    bindCluster = (db) => {
+      readCubeFrom(db, engine);
+      return db;
+    };
+  }
+  const published = await publishWarehouse(warehousePath, {
     intervalMs: options.refreshMs ?? 3000,
     onSwap: () => {
       sandboxRef?.restart();
@@ -52,7 +90,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const regionalSandboxes = createRegionalSandboxes({ source: published.sandboxPath });
   regionalRef = regionalSandboxes;
   const app = createApp({
-    db: published.current,
+    db: () => bindCluster(published.current()),
     model,
     cache: createQueryCache(),
     sandbox,

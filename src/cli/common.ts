@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
+import { isClickHouseUrl } from '../db/clickhouse.ts';
 import { DEFAULT_DB_PATH } from '../db/duckdb.ts';
 import { describeError, isCrmBiError } from '../errors.ts';
 
 /** Commands that run on a ClickHouse `--db` (the rest need a DuckDB warehouse file). */
-const CLICKHOUSE_COMMANDS = new Set(['query', 'load', 'mine']);
+const CLICKHOUSE_COMMANDS = new Set(['query', 'load', 'mine', 'serve']);
 
 /** Adds the `--db` option every warehouse command takes. */
 export function withDb(cmd: Command): Command {
   cmd.hook('preAction', (command: Command) => {
     const db = command.opts<{ db?: string }>().db;
-    if (db !== undefined && /^clickhouse:\/\//i.test(db) && !CLICKHOUSE_COMMANDS.has(command.name())) {
+    if (db !== undefined && isClickHouseUrl(db) && !CLICKHOUSE_COMMANDS.has(command.name())) {
       process.stderr.write(
         `crm-bi: ${command.name()} needs a DuckDB warehouse file; a ClickHouse --db works with: ${[...CLICKHOUSE_COMMANDS].join(', ')} (see docs/scale-out.md)\n`,
       );
@@ -18,7 +19,7 @@ export function withDb(cmd: Command): Command {
   });
   return cmd.option(
     '--db <file>',
-    'warehouse file (DuckDB), or clickhouse://host:port/database for query, load and mine',
+    'warehouse file (DuckDB), or clickhouse://host:port/database for query, load, mine and serve',
     process.env.CRM_BI_DB ?? DEFAULT_DB_PATH,
   );
 }

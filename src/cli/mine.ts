@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { miningStaging, syncMiningTables } from '../clickhouse/mine-target.ts';
 import { loadModel } from '../cube/index.ts';
 import { buildRollups } from '../cube/rollups.ts';
-import { isClickHouseUrl } from '../db/clickhouse.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, describeError } from '../errors.ts';
 import { parsePeriod } from '../mining/btyd-summary.ts';
 import { MiningRunSummarySchema, runMining } from '../mining/mine.ts';
@@ -60,7 +60,8 @@ export function register(program: Command): void {
       const rules = loadSegmentRules(flags.rules);
       const model = parseModelChoice(flags.model);
       // a ClickHouse --db mines its DuckDB staging warehouse, then syncs the mining.* tables
-      const cluster = isClickHouseUrl(flags.db) ? flags.db : undefined;
+      const target = warehouseTarget(flags.db);
+      const cluster = target.kind === 'clickhouse' ? target.url : undefined;
       const db = await openWarehouse(cluster === undefined ? flags.db : await miningStaging(cluster));
       try {
         const run = await runMining(db, {

@@ -10,9 +10,10 @@ import { toCsv } from '../cube/result/csv.ts';
 import { toTextTable } from '../cube/result/table.ts';
 import { buildRollups } from '../cube/rollups.ts';
 import { explainQuery, runQuery } from '../cube/run.ts';
-import { ClickHouseCluster, isClickHouseUrl } from '../db/clickhouse.ts';
+import { ClickHouseCluster } from '../db/clickhouse.ts';
 import { Database, quoteLiteral } from '../db/duckdb.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, isCrmBiError } from '../errors.ts';
 import { action, log, printJson, withDb } from './common.ts';
 
@@ -122,8 +123,9 @@ export function register(program: Command): void {
       if (query === undefined && !flags.buildRollups) {
         throw new CrmBiError('usage', 'give a query as JSON, or --file q.json (or --build-rollups)');
       }
+      const target = warehouseTarget(flags.db);
       if (flags.buildRollups) {
-        if (isClickHouseUrl(flags.db)) {
+        if (target.kind === 'clickhouse') {
           throw new CrmBiError(
             'usage',
             '--build-rollups needs a DuckDB --db; rollups are not built on ClickHouse',
@@ -139,7 +141,7 @@ export function register(program: Command): void {
         if (query === undefined) return;
       }
       const q = query as string;
-      if (isClickHouseUrl(flags.db)) {
+      if (target.kind === 'clickhouse') {
         await queryClickHouse(model, q, flags, format);
         return;
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../api/server.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { action, intOption, log, withDb } from './common.ts';
 
 interface ServeFlags {
@@ -42,7 +43,11 @@ export async function serveUntilStopped(options: {
     hostname: options.hostname ?? '127.0.0.1',
     demoMode: options.demoMode,
   });
-  log(`crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read through a published copy)`);
+  log(
+    warehouseTarget(options.dbPath).kind === 'clickhouse'
+      ? `crm-bi API listening on ${server.url} (cube figures from ${options.dbPath}; tokens and run records from its DuckDB staging warehouse)`
+      : `crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read through a published copy)`,
+  );
   log(`dashboards: ${server.url}/executive`);
   if (options.demoMode) {
     log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');

@@ -6,8 +6,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { syncWarehouse } from '../clickhouse/sync.ts';
-import { ClickHouseCluster, isClickHouseUrl } from '../db/clickhouse.ts';
+import { ClickHouseCluster } from '../db/clickhouse.ts';
 import { Database } from '../db/duckdb.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError } from '../errors.ts';
 import { action, intOption, log, printJson, withJson } from './common.ts';
 
@@ -38,13 +39,14 @@ export function register(program: Command): void {
     .option('--table <schema.table...>', 'only these tables (default: every core, meta and mining table)');
   withJson(cmd).action(
     action(async (flags: SyncFlags) => {
-      if (!isClickHouseUrl(flags.to)) {
+      const to = warehouseTarget(flags.to);
+      if (to.kind !== 'clickhouse') {
         throw new CrmBiError(
           'usage',
           `--to must be a clickhouse://host:port/database URL, got '${flags.to}'`,
         );
       }
-      const cluster = ClickHouseCluster.fromUrl(flags.to);
+      const cluster = new ClickHouseCluster(to.cluster);
       const db = await Database.open(flags.from, { readOnly: true });
       try {
         const report = await syncWarehouse(db, cluster, {

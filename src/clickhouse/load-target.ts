@@ -6,22 +6,16 @@
  * `./data/clickhouse-<host>-<port>-<database>.duckdb`; it is the cluster's source of truth, so
  * keep it (a lost staging file is rebuilt by loading the sources again).
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, log } from '../cli/common.ts';
-import { ClickHouseCluster, isClickHouseUrl, parseClickHouseUrl } from '../db/clickhouse.ts';
+import { ClickHouseCluster } from '../db/clickhouse.ts';
 import { Database } from '../db/duckdb.ts';
+import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError } from '../errors.ts';
+import { stagingPath } from './staging-path.ts';
 import { syncWarehouse } from './sync.ts';
 
-/** The DuckDB staging warehouse that stands for a cluster URL. */
-export function stagingPath(url: string): string {
-  const t = parseClickHouseUrl(url);
-  return (
-    process.env.CRM_BI_CLICKHOUSE_STAGING ??
-    join('data', `clickhouse-${t.host.replaceAll(/[^A-Za-z0-9.]/g, '_')}-${t.port}-${t.database}.duckdb`)
-  );
-}
+export { stagingPath };
 
 /**
  * Makes a load command accept a ClickHouse `--db`: before the action, `--db` is pointed at the
@@ -33,7 +27,7 @@ export function viaClickHouse(cmd: Command): Command {
   cmd.hook('preAction', async (command: Command) => {
     const opts = command.opts<{ db?: string; watch?: boolean; json?: boolean }>();
     url = undefined;
-    if (opts.db === undefined || !isClickHouseUrl(opts.db)) return;
+    if (opts.db === undefined || warehouseTarget(opts.db).kind !== 'clickhouse') return;
     try {
       if (opts.watch) {
         throw new CrmBiError(

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import { stagingPath } from './load-target.ts';
+import { stagingPath } from './staging-path.ts';
 import { type SyncReport, syncWarehouse } from './sync.ts';
 
 /**

@@ -1,20 +1,21 @@
 /**
- * Runs a Cube query on a ClickHouse cluster: the same parse → plan as on DuckDB, compiled by the
- * ClickHouse dialect (values rendered as literals), executed through the entry node's
- * Distributed tables, and returned in Cube's response shape. Pre-aggregations (rollup tables)
- * live in DuckDB only, so queries read the warehouse tables.
+ * Runs a Cube query on a ClickHouse cluster: the cube's own run path (src/cube/run.ts) over the
+ * cluster's engine (cube-engine.ts), plus the row conversion that engine uses. Pre-aggregations
+ * (rollup tables) live in DuckDB only, so queries read the warehouse tables.
  *
  * @example
  * const res = await runClickHouseQuery(cluster, model, { measures: ['sales.revenue'], dimensions: ['customers.region'] });
  */
-import { type CompiledStatement, type CompileOptions, compileQuery } from '../cube/compile.ts';
+import { type CompileOptions, compileQuery } from '../cube/compile.ts';
 import { clickhouseDialect } from '../cube/dialect/clickhouse.ts';
 import type { Model } from '../cube/model/types.ts';
-import { type ColumnInfo, TOTAL_KEY } from '../cube/planner/plan.ts';
-import { parseQuery } from '../cube/query/parse.ts';
-import type { CellValue, CubeResponse, LoadResponse, ResultRow } from '../cube/result/response.ts';
-import { compareResponse, loadResponse } from '../cube/run.ts';
-import type { ClickHouseClient, ClickHouseCluster, ClickHouseRow } from '../db/clickhouse.ts';
+import type { CubeResponse } from '../cube/result/response.ts';
+import { type RunOptions, runQuery } from '../cube/run.ts';
+import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
+
+export { convertClickHouseRows } from './convert-rows.ts';
+
+import { clickhouseEngine } from './cube-engine.ts';
 
 /** Compiles a query for ClickHouse (no parameters: values are literals). */
 export function compileForClickHouse(model: Model, input: unknown, options: CompileOptions = {}) {
@@ -26,83 +27,7 @@ export async function runClickHouseQuery(
   cluster: ClickHouseCluster | ClickHouseClient,
   model: Model,
   input: unknown,
-  options: CompileOptions = {},
+  options: RunOptions = {},
 ): Promise<CubeResponse> {
-  const client = 'entry' in cluster ? cluster.entry : cluster;
-  const query = parseQuery(model, input, options);
-  const compiled = compileForClickHouse(model, query, options);
-  if (!compiled.compare) return execute(client, model, compiled);
-  return compareResponse(query, compiled.compare, (c) => execute(client, model, c));
-}
-
-async function execute(client: ClickHouseClient, model: Model, c: CompiledStatement): Promise<LoadResponse> {
-  const rows = await client.rows(c.sql);
-  return loadResponse(model, c, convertClickHouseRows(rows, c.columns), 'clickhouse');
-}
-
-function toNumber(v: unknown): number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  const n = Number(v);
-  return Number.isNaN(n) ? null : n;
-}
-
-/** ClickHouse prints Date as 'YYYY-MM-DD' and DateTime as 'YYYY-MM-DD hh:mm:ss' in the column's zone. */
-function toTime(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  const s = String(v);
-  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s}T00:00:00.000`;
-  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(s);
-  return m ? `${m[1]}T${m[2]}.000` : s;
-}
-
-function toText(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? v : String(v);
-}
-
-function toBool(v: unknown): boolean | null {
-  if (v === null || v === undefined) return null;
-  return Boolean(v);
-}
-
-/** Rows of a ClickHouse result as Cube rows (a time bucket is also given under its member name). */
-export function convertClickHouseRows(
-  rows: readonly ClickHouseRow[],
-  columns: readonly ColumnInfo[],
-): { data: ResultRow[]; total?: number } {
-  const byKey = new Map(columns.map((c) => [c.key, c]));
-  const names = rows[0] ? Object.keys(rows[0]) : [];
-  const seenAlso = new Set<string>();
-  const plan = names.map((name) => {
-    const info = byKey.get(name);
-    const type = info?.type ?? 'string';
-    const convert: (v: unknown) => CellValue =
-      type === 'number' ? toNumber : type === 'time' ? toTime : type === 'boolean' ? toBool : toText;
-    let alsoAs =
-      info?.kind === 'timeDimension' && info.member !== undefined && !byKey.has(info.member)
-        ? info.member
-        : undefined;
-    if (alsoAs !== undefined) {
-      if (seenAlso.has(alsoAs)) alsoAs = undefined;
-      else seenAlso.add(alsoAs);
-    }
-    return { name, convert, alsoAs, isTotal: name === TOTAL_KEY };
-  });
-  let total: number | undefined;
-  const data = rows.map((values) => {
-    const row: ResultRow = {};
-    for (const p of plan) {
-      const v = p.convert(values[p.name]);
-      if (p.isTotal) {
-        total = (v as number | null) ?? 0;
-        continue;
-      }
-      row[p.name] = v;
-      if (p.alsoAs !== undefined) row[p.alsoAs] = v;
-    }
-    return row;
-  });
-  return total === undefined ? { data } : { data, total };
+  return runQuery(clickhouseEngine(cluster), model, input, { ...options, useRollups: false });
 }

@@ -1,5 +1,6 @@
 /**
- * runQuery: parse → route to fresh rollups → compile → (cache) → DuckDB → Cube response.
+ * runQuery: parse → route to fresh rollups → compile for the engine's dialect → (cache) → the
+ * engine (DuckDB, or a ClickHouse cluster: engine.ts) → Cube response.
  *
  * @example
  * const res = await runQuery(db, model, { measures: ['customers.count'], dimensions: ['customers.region'] });
@@ -8,19 +9,12 @@
 import type { Database } from '../db/duckdb.ts';
 import type { QueryCache } from './cache.ts';
 import { type CompiledQuery, type CompiledStatement, type CompileOptions, compileQuery } from './compile.ts';
-import { dataVersion } from './data-version.ts';
+import { type CubeEngine, cubeEngineOf } from './engine.ts';
 import { cubeError } from './errors.ts';
 import type { Model } from './model/types.ts';
 import { parseQuery } from './query/parse.ts';
 import type { Query } from './query/types.ts';
-import {
-  annotate,
-  type CompareResponse,
-  type CubeResponse,
-  convertRows,
-  type LoadResponse,
-} from './result/response.ts';
-import { freshRollups } from './rollups.ts';
+import { annotate, type CompareResponse, type CubeResponse, type LoadResponse } from './result/response.ts';
 
 export interface RunOptions extends CompileOptions {
   /** A result cache; off when absent or false. */
@@ -44,38 +38,46 @@ export interface RunOptions extends CompileOptions {
 export const UNGROUPED_ROW_CAP = 10_000;
 export const RESULT_BYTE_CAP = 32 * 1024 * 1024;
 
-const dbIds = new WeakMap<Database, number>();
-let nextDbId = 1;
+const engineIds = new WeakMap<CubeEngine, number>();
+let nextEngineId = 1;
 
-function dbId(db: Database): number {
-  let id = dbIds.get(db);
+function engineId(engine: CubeEngine): number {
+  let id = engineIds.get(engine);
   if (id === undefined) {
-    id = nextDbId++;
-    dbIds.set(db, id);
+    id = nextEngineId++;
+    engineIds.set(engine, id);
   }
   return id;
 }
 
 /** Compiles with the rollups that are fresh in this warehouse (what `--sql-only` shows). */
 export async function explainQuery(
-  db: Database,
+  db: Database | CubeEngine,
   model: Model,
   input: unknown,
   options: RunOptions = {},
 ): Promise<CompiledQuery> {
+  const engine = cubeEngineOf(db);
   const query = parseQuery(model, input, options);
   const rollups =
-    options.rollups ?? (options.useRollups === false ? new Set<string>() : await freshRollups(db, model));
-  return compileQuery(model, query, { ...options, rollups });
+    options.rollups ??
+    (options.useRollups === false
+      ? new Set<string>()
+      : await engine.freshRollups(model, await engine.dataVersion()));
+  return compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
 }
 
-/** Runs a Cube query on a warehouse and returns Cube's response shape. */
+/**
+ * Runs a Cube query on a warehouse (a DuckDB handle, or an engine such as a ClickHouse cluster)
+ * and returns Cube's response shape.
+ */
 export async function runQuery(
-  db: Database,
+  db: Database | CubeEngine,
   model: Model,
   input: unknown,
   options: RunOptions = {},
 ): Promise<CubeResponse> {
+  const engine = cubeEngineOf(db);
   const query = parseQuery(model, input, options);
   const maxUngrouped = options.maxUngroupedRows ?? Number.POSITIVE_INFINITY;
   if (query.ungrouped && (query.limit ?? Number.POSITIVE_INFINITY) > maxUngrouped)
@@ -86,18 +88,18 @@ export async function runQuery(
     );
   const needVersion =
     Boolean(options.cache) || (options.useRollups !== false && model.preAggregations.length > 0);
-  const version = needVersion ? await dataVersion(db) : '';
+  const version = needVersion ? await engine.dataVersion() : '';
   const rollups =
     options.rollups ??
     (options.useRollups === false || model.preAggregations.length === 0
       ? new Set<string>()
-      : await freshRollups(db, model, version));
-  const compiled = compileQuery(model, query, { ...options, rollups });
+      : await engine.freshRollups(model, version));
+  const compiled = compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
   const cache = options.cache || null;
   let key = '';
   if (cache) {
     const statements = compiled.compare ?? [compiled];
-    key = JSON.stringify([dbId(db), version, statements.map((s) => [s.sql, s.params])]);
+    key = JSON.stringify([engineId(engine), version, statements.map((s) => [s.sql, s.params])]);
     const hit = cache.get(key);
     if (hit) return hit;
   }
@@ -108,9 +110,9 @@ export async function runQuery(
     heavy: options.heavy ?? false,
   };
   if (compiled.compare) {
-    response = await compareResponse(query, compiled.compare, (c) => execute(db, model, c, limits));
+    response = await compareResponse(query, compiled.compare, (c) => execute(engine, model, c, limits));
   } else {
-    response = await execute(db, model, compiled, limits);
+    response = await execute(engine, model, compiled, limits);
   }
   if (cache) {
     const rows =
@@ -151,21 +153,14 @@ export async function compareResponse(
 }
 
 async function execute(
-  db: Database,
+  engine: CubeEngine,
   model: Model,
   c: CompiledStatement,
   limits: { readonly timeoutMs: number | undefined; readonly maxBytes: number; readonly heavy: boolean },
 ): Promise<LoadResponse> {
-  const result = await db.read(
-    c.sql,
-    c.params,
-    limits.timeoutMs === undefined
-      ? { heavy: limits.heavy }
-      : { heavy: limits.heavy, timeoutMs: limits.timeoutMs },
-  );
-  const rows = await convertRows(result, c.columns);
+  const rows = await engine.execute(c, limits);
   checkBytes(rows.data, limits.maxBytes);
-  return loadResponse(model, c, rows, 'duckdb');
+  return loadResponse(model, c, rows, engine.kind);
 }
 
 /** Throws a 400 when the rows' JSON would pass `maxBytes` (counted row by row, stopping early). */

@@ -124,16 +124,19 @@ export class ClickHouseClient {
     checkTrailingError(text, this.http);
   }
 
-  /** Runs a query and returns its rows (parsed line by line from JSONEachRow). */
-  async rows(sql: string): Promise<ClickHouseRow[]> {
+  /**
+   * Runs a query and returns its rows (parsed line by line from JSONEachRow). `settings` apply to
+   * this query only (e.g. `{ max_execution_time: '20' }`).
+   */
+  async rows(sql: string, settings: Record<string, string> = {}): Promise<ClickHouseRow[]> {
     const rows: ClickHouseRow[] = [];
-    for await (const row of this.stream(sql)) rows.push(row);
+    for await (const row of this.stream(sql, settings)) rows.push(row);
     return rows;
   }
 
   /** Streams the rows of a query. */
-  async *stream(sql: string): AsyncGenerator<ClickHouseRow> {
-    const res = await this.post(`${sql}\nFORMAT JSONEachRow`, {}, 'query');
+  async *stream(sql: string, settings: Record<string, string> = {}): AsyncGenerator<ClickHouseRow> {
+    const res = await this.post(`${sql}\nFORMAT JSONEachRow`, settings, 'query');
     if (!res.body) return;
     const decoder = new TextDecoder();
     let rest = '';

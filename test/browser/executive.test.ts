@@ -5,16 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFormatted } from '../../web/format.ts';
-import { type Harness, haveChromium, startHarness } from './harness.ts';
+import { type Harness, harnessEngines, haveChromium, startHarness } from './harness.ts';
 
 const PERIOD = { from: '2024-01-01', to: '2024-12-31' };
 const PREVIOUS = { from: '2022-12-31', to: '2023-12-31' }; // 2024 has 366 days
 
-describe.skipIf(!haveChromium())('executive overview page', () => {
+const ENGINES = haveChromium() ? await harnessEngines('crm_bi_h14c_executive') : [];
+
+describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on $engine', ({ options }) => {
   let hx: Harness;
   beforeAll(async () => {
-    hx = await startHarness();
-  });
+    hx = await startHarness(options);
+  }, 600_000);
   afterAll(async () => {
     await hx?.close();
   });

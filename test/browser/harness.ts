@@ -6,16 +6,19 @@
  *
  * Locally a missing Chromium skips with a message; under CI=true it fails.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createToken } from '../../src/api/auth.ts';
 import { type RunningServer, startServer } from '../../src/api/server.ts';
+import { syncWarehouse } from '../../src/clickhouse/sync.ts';
+import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import { Database, type Params, type Row } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
 import { runMining } from '../../src/mining/mine.ts';
+import { clickHouseUrl } from '../helpers/clickhouse.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
 export const CHROMIUM = process.env.CRM_BI_CHROMIUM ?? '/usr/bin/chromium';
@@ -99,24 +102,87 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds the warehouse, starts the server and Chromium. Call once per test file (beforeAll). */
-export async function startHarness(options: { customers?: number; seed?: number } = {}): Promise<Harness> {
-  const { dir, cleanup } = tempDir('crm-bi-browser-');
+/**
+ * Builds the demo-like warehouse at `dbPath`: generated customers loaded, mined twice; returns an
+ * executive token limited to Europe.
+ */
+export async function buildDemoWarehouse(
+  dir: string,
+  dbPath: string,
+  options: { customers?: number; seed?: number } = {},
+): Promise<{ europeToken: string }> {
   const src = join(dir, 'src');
-  const dbPath = join(dir, 'warehouse.duckdb');
   await generate({ out: src, customers: options.customers ?? 2000, seed: options.seed ?? 42 });
   const w = await openWarehouse(dbPath);
-  let europeToken: string;
   try {
     await loadSource(w, { source: src, profile: 'canonical', sourceName: 'demo' });
     await runMining(w, { asOf: EARLIER_AS_OF, seed: 42, progress: () => {} });
     await runMining(w, { calibrationEnd: EARLIER_AS_OF, seed: 42, progress: () => {} });
-    europeToken = (await createToken(w, { role: 'executive', regions: ['Europe'] })).token;
+    const europeToken = (await createToken(w, { role: 'executive', regions: ['Europe'] })).token;
     await w.run('CHECKPOINT');
+    return { europeToken };
   } finally {
     w.close();
   }
-  const server = await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 });
+}
+
+/**
+ * Copies the warehouse at `dbPath` to a staging file beside it and syncs it to `clickhouseUrl`,
+ * so a server over the cluster finds its tokens and run records (see src/api/server.ts).
+ */
+export async function syncToCluster(dbPath: string, clickhouseUrl: string): Promise<string> {
+  const staging = dbPath.replace(/\.duckdb$/, '.staging.duckdb');
+  copyFileSync(dbPath, staging);
+  const db = await Database.open(staging, { readOnly: true });
+  try {
+    await syncWarehouse(db, ClickHouseCluster.fromUrl(clickhouseUrl));
+  } finally {
+    db.close();
+  }
+  return staging;
+}
+
+/**
+ * The engines a page test runs on: DuckDB, and the ClickHouse test cluster (database `database`,
+ * so tests never share one) when CRM_BI_TEST_CLICKHOUSE_URL answers. Locally a missing cluster
+ * leaves DuckDB only, with a message; under CI=true it throws (see test/helpers/clickhouse.ts).
+ */
+export async function harnessEngines(
+  database: string,
+): Promise<{ readonly engine: string; readonly options: HarnessOptions }[]> {
+  const base = await clickHouseUrl();
+  const engines: { engine: string; options: HarnessOptions }[] = [{ engine: 'DuckDB', options: {} }];
+  if (base !== undefined) {
+    const url = new URL(base);
+    url.pathname = `/${database}`;
+    engines.push({ engine: 'the ClickHouse cluster', options: { clickhouseUrl: url.toString() } });
+  }
+  return engines;
+}
+
+export interface HarnessOptions {
+  readonly customers?: number;
+  readonly seed?: number;
+  /** Serve from this ClickHouse cluster (the warehouse is synced there first) instead of DuckDB. */
+  readonly clickhouseUrl?: string;
+}
+
+/** Builds the warehouse, starts the server and Chromium. Call once per test file (beforeAll). */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { dir, cleanup } = tempDir('crm-bi-browser-');
+  const dbPath = join(dir, 'warehouse.duckdb');
+  const { europeToken } = await buildDemoWarehouse(dir, dbPath, options);
+  const server =
+    options.clickhouseUrl === undefined
+      ? await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 })
+      : await startServer({
+          dbPath: options.clickhouseUrl,
+          stagingPath: await syncToCluster(dbPath, options.clickhouseUrl),
+          port: 0,
+          demoMode: true,
+          log: false,
+          refreshMs: 0,
+        });
   const db = await Database.open(dbPath, { readOnly: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -1,24 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, haveChromium, sectionsWiderThan, startHarness } from './harness.ts';
-
-let hz: Harness;
-let latest: number;
-let previous: number;
-
-const enabled = haveChromium();
-
-beforeAll(async () => {
-  if (!enabled) return;
-  hz = await startHarness();
-  const runs = await hz.sql('SELECT DISTINCT run_id FROM mining.customer_rfm ORDER BY run_id DESC');
-  latest = Number(runs[0]?.run_id);
-  previous = Number(runs[1]?.run_id);
-});
-afterAll(async () => {
-  await hz?.close();
-});
+import { type Harness, harnessEngines, haveChromium, sectionsWiderThan, startHarness } from './harness.ts';
 
 /** Waits until every panel of the page finished loading. */
 async function ready(page: Page): Promise<void> {
@@ -28,7 +11,23 @@ async function ready(page: Page): Promise<void> {
 
 const REGION_JOIN = `JOIN core.dim_customer c ON c.customer_durable_key = r.customer_durable_key AND c.is_current`;
 
-describe.skipIf(!enabled)('segmentation page', () => {
+const ENGINES = haveChromium() ? await harnessEngines('crm_bi_h14c_segments') : [];
+
+describe.skipIf(ENGINES.length === 0).each(ENGINES)('segmentation page on $engine', ({ options }) => {
+  let hz: Harness;
+  let latest: number;
+  let previous: number;
+
+  beforeAll(async () => {
+    hz = await startHarness(options);
+    const runs = await hz.sql('SELECT DISTINCT run_id FROM mining.customer_rfm ORDER BY run_id DESC');
+    latest = Number(runs[0]?.run_id);
+    previous = Number(runs[1]?.run_id);
+  }, 600_000);
+  afterAll(async () => {
+    await hz?.close();
+  });
+
   it('loads without console errors; grid cells and segment cards equal SQL on the warehouse', async () => {
     const { page, errors, close } = await hz.open('/segments');
     await ready(page);

@@ -8,6 +8,7 @@
  * new DuckDbQueryCompiler().compile(select) // → { sql: 'SELECT ... WHERE ("c"."region" = $1)', parameters: ['EU'] }
  */
 
+import { cubeError } from '../errors.ts';
 import { groupingSetIndexes } from '../ir/grouping.ts';
 import type {
   AggregateNode,
@@ -305,11 +306,25 @@ export class QueryCompiler {
     if (node.alias !== undefined) this.append(` AS ${this.quoteIdentifier(node.alias)}`);
   }
 
+  /** The dialect whose model SQL variants (`sql_<dialect>` in YAML) this compiler prefers. */
+  protected readonly sqlVariant: string | undefined = undefined;
+
   protected visitDerived(node: DerivedNode): void {
+    const variant =
+      this.sqlVariant !== undefined && node.variants && Object.hasOwn(node.variants, this.sqlVariant)
+        ? node.variants[this.sqlVariant]
+        : undefined;
+    if (variant === null) {
+      throw cubeError(
+        'unsupported',
+        `cube '${node.alias}' is not available on this engine (${this.sqlVariant}): its model SQL has no form this engine can run; run it on DuckDB`,
+      );
+    }
+    const query = variant ?? node.query;
     this.append('(');
-    if (node.query.kind !== 'Template') this.append('\n');
-    this.visit(node.query);
-    if (node.query.kind !== 'Template') this.append('\n');
+    if (query.kind !== 'Template') this.append('\n');
+    this.visit(query);
+    if (query.kind !== 'Template') this.append('\n');
     this.append(`) AS ${this.quoteIdentifier(node.alias)}`);
   }
 

@@ -15,6 +15,7 @@ import { groupingSetIndexes, groupingValue } from '../ir/grouping.ts';
 import type {
   AggregateNode,
   BinaryNode,
+  CastNode,
   FrameNode,
   GroupingNode,
   SqlType,
@@ -52,6 +53,7 @@ function unsupported(what: string): Error {
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
+  protected override readonly sqlVariant = 'clickhouse';
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
@@ -122,6 +124,13 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     }
   }
 
+  /** SQL's CAST keeps NULL; ClickHouse's refuses NULL unless the target type is Nullable. */
+  protected override visitCast(node: CastNode): void {
+    this.append('CAST(');
+    this.visit(node.node);
+    this.append(` AS Nullable(${this.typeName(node.type)}))`);
+  }
+
   protected override visitToLocalTime(node: ToLocalTimeNode): void {
     this.append('toTimeZone(');
     this.visit(node.node);
@@ -174,7 +183,12 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     // then divide at the column's scale; DuckDB divides in DOUBLE, so these leave as Float64
     const toFloat = node.fn === 'sum' || node.fn === 'avg';
     this.append(toFloat ? `toFloat64(${name}(` : `${name}(`);
-    if (node.arg !== null) this.visit(node.arg);
+    // avg of a Decimal is truncated to the column's scale, DuckDB's is a DOUBLE: average doubles
+    if (node.arg !== null && node.fn === 'avg') {
+      this.append('toFloat64(');
+      this.visit(node.arg);
+      this.append(')');
+    } else if (node.arg !== null) this.visit(node.arg);
     if (node.filter !== null) {
       if (node.arg !== null) this.append(', ');
       this.visit(node.filter);

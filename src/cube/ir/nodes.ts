@@ -54,6 +54,8 @@ export interface DerivedNode {
   readonly kind: 'Derived';
   readonly query: SelectNode | UnionNode | TemplateNode;
   readonly alias: string;
+  /** Model SQL written for a given dialect (by name), used instead of `query` there; null: none can be. */
+  readonly variants?: Readonly<Record<string, TemplateNode | null>>;
 }
 export interface JoinNode {
   readonly kind: 'Join';
@@ -263,11 +265,12 @@ export const TableNode = {
   is: is('Table'),
 };
 export const DerivedNode = {
-  create: (query: SelectNode | UnionNode | TemplateNode, alias: string): DerivedNode => ({
-    kind: 'Derived',
-    query,
-    alias,
-  }),
+  create: (
+    query: SelectNode | UnionNode | TemplateNode,
+    alias: string,
+    variants?: Readonly<Record<string, TemplateNode | null>>,
+  ): DerivedNode =>
+    variants === undefined ? { kind: 'Derived', query, alias } : { kind: 'Derived', query, alias, variants },
   is: is('Derived'),
 };
 export const JoinNode = {

@@ -219,6 +219,8 @@ class ModelBuilder {
       this.kinds.set(name, kinds);
       if ((raw.spec.sql_table === undefined) === (raw.spec.sql === undefined)) {
         this.problem(raw, ['cubes', raw.index], "needs exactly one of 'sql_table' or 'sql'");
+      } else if (raw.spec.sql_clickhouse !== undefined && raw.spec.sql === undefined) {
+        this.problem(raw, ['cubes', raw.index, 'sql_clickhouse'], "goes with 'sql', not 'sql_table'");
       }
     }
 
@@ -460,7 +462,12 @@ class ModelBuilder {
     const scope = this.scope(raw.spec.name, [], false);
     const { template, errors } = parseTemplate(raw.spec.sql ?? '', scope);
     for (const e of errors) this.problem(...this.at(raw, 'sql'), e);
-    return { kind: 'sql', sql: template };
+    if (raw.spec.sql_clickhouse === undefined) return { kind: 'sql', sql: template };
+    if (raw.spec.sql_clickhouse === false)
+      return { kind: 'sql', sql: template, dialectSql: { clickhouse: null } };
+    const clickhouse = parseTemplate(raw.spec.sql_clickhouse, scope);
+    for (const e of clickhouse.errors) this.problem(...this.at(raw, 'sql_clickhouse'), e);
+    return { kind: 'sql', sql: template, dialectSql: { clickhouse: clickhouse.template } };
   }
 
   private scope(cube: string, allow: ('dimension' | 'measure')[], crossCube: boolean): TemplateScope {

@@ -95,6 +95,12 @@ export const cubeSchema = z.strictObject({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, "must be 'table' or 'schema.table'")
     .optional(),
   sql: sql.optional(),
+  /**
+   * The same rows as `sql`, written for ClickHouse 18.16 (one JOIN per SELECT, no window
+   * functions): model SQL is raw text, so an engine that cannot read it needs its own. `false`:
+   * the cube cannot be read there (a query of it is refused with code `unsupported`).
+   */
+  sql_clickhouse: z.union([sql, z.literal(false)]).optional(),
   public: z.boolean().optional(),
   shown: z.boolean().optional(),
   shared: z.boolean().optional(),

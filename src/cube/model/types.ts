@@ -122,7 +122,15 @@ export interface PreAggregation {
 
 export type CubeSource =
   | { readonly kind: 'table'; readonly schema?: string; readonly table: string }
-  | { readonly kind: 'sql'; readonly sql: SqlTemplate };
+  | {
+      readonly kind: 'sql';
+      readonly sql: SqlTemplate;
+      /**
+       * The same rows for another engine, by dialect name (`sql_clickhouse` in YAML); null: the
+       * cube cannot be read on that engine.
+       */
+      readonly dialectSql?: Readonly<Record<string, SqlTemplate | null>>;
+    };
 
 export interface ModelCube {
   readonly name: string;

@@ -108,7 +108,17 @@ export class Renderer {
     const c = this.model.cubes.get(cube);
     if (!c) throw new Error(`unknown cube ${cube}`);
     if (c.source.kind === 'table') return TableNode.create(c.source.table, c.source.schema, cube);
-    return DerivedNode.create(this.template(c.source.sql) as TemplateNode, cube);
+    const dialectSql = c.source.dialectSql;
+    const variants =
+      dialectSql === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(dialectSql).map(([name, sql]) => [
+              name,
+              sql === null ? null : (this.template(sql) as TemplateNode),
+            ]),
+          );
+    return DerivedNode.create(this.template(c.source.sql) as TemplateNode, cube, variants);
   }
 
   /** A wall-clock time expression for a time dimension, in the query's zone. */

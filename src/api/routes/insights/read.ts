@@ -5,6 +5,7 @@
  * so their row limit is the warehouse's, not the public API's.
  */
 import type { Context } from 'hono';
+import { cubeEngineOf } from '../../../cube/engine.ts';
 import type { Model } from '../../../cube/model/types.ts';
 import type { CellValue, ResultRow } from '../../../cube/result/response.ts';
 import { isCompareResponse } from '../../../cube/result/response.ts';
@@ -64,7 +65,7 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
       return r.results.map((x) => x.data);
     },
     async numbers(dimensions, filters, order = []) {
-      const db = options.db();
+      const engine = cubeEngineOf(options.db());
       const query = {
         dimensions: [...dimensions],
         filters: [...filters, ...dimensions.map((member) => ({ member, operator: 'set' }))],
@@ -73,23 +74,12 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
         limit: MAX_ROWS,
       };
       // the score cubes have no rollups, so routing is skipped
-      const compiled = await explainQuery(db, options.model, query, {
+      const compiled = await explainQuery(engine, options.model, query, {
         ...security,
         maxLimit: MAX_ROWS,
         useRollups: false,
       });
-      const result = await db.read(compiled.sql, compiled.params);
-      const out = dimensions.map(() => new Float64Array(result.rowCount));
-      let k = 0;
-      for (let i = 0; i < result.chunkCount; i++) {
-        const chunk = result.getChunk(i);
-        for (const [d, column] of out.entries()) {
-          let r = k;
-          for (const v of chunk.getColumnValues(d)) column[r++] = Number(v);
-        }
-        k += chunk.rowCount;
-      }
-      return out;
+      return engine.numbers(compiled, dimensions.length);
     },
   };
 }

@@ -1,0 +1,101 @@
+/**
+ * Where a compiled cube query runs: one small interface over DuckDB and ClickHouse, so the run
+ * path (run.ts) is the same on both and only the dialect, the row conversion and what the engine
+ * can hold (rollup tables) differ.
+ *
+ * A served DuckDB warehouse may stand for a cluster: `readCubeFrom(db, engine)` says the cube
+ * reads of that handle go to `engine` (the DuckDB file keeps tokens, run records and load status;
+ * see docs/scale-out.md). Every other handle reads itself.
+ *
+ * @example
+ * const engine = cubeEngineOf(db); // DuckDB unless the handle was bound to a cluster
+ * const { data } = await engine.execute(compiled, { heavy: false, timeoutMs: 20_000 });
+ */
+import type { Database } from '../db/duckdb.ts';
+import type { CompiledStatement } from './compile.ts';
+import { dataVersion } from './data-version.ts';
+import type { Dialect } from './dialect/dialect.ts';
+import { duckdbDialect } from './dialect/duckdb.ts';
+import type { Model } from './model/types.ts';
+import { type ConvertedRows, convertRows } from './result/response.ts';
+import { freshRollups } from './rollups.ts';
+
+export interface ExecuteLimits {
+  /** Stops the statement after this long where the engine can (DuckDB interrupt). */
+  readonly timeoutMs?: number | undefined;
+  /** A query anyone may shape (see Database.read). */
+  readonly heavy: boolean;
+}
+
+export interface CubeEngine {
+  /** The `dbType` of Cube's response: 'duckdb' or 'clickhouse'. */
+  readonly kind: 'duckdb' | 'clickhouse';
+  readonly dialect: Dialect;
+  /** Changes on every succeeded load and mining run (keys the result cache). */
+  dataVersion(): Promise<string>;
+  /** The model's rollups that are built and fresh in this engine (none where rollups are not built). */
+  freshRollups(model: Model, version: string): Promise<Set<string>>;
+  /** Runs one compiled statement and returns its rows in Cube's shape. */
+  execute(statement: CompiledStatement, limits: ExecuteLimits): Promise<ConvertedRows>;
+  /**
+   * The first `count` columns of a statement as numbers, one typed array per column (for
+   * per-customer reads, where a row object per customer costs more than the query).
+   */
+  numbers(statement: CompiledStatement, count: number): Promise<Float64Array[]>;
+}
+
+const duckdbEngines = new WeakMap<Database, CubeEngine>();
+const boundEngines = new WeakMap<Database, CubeEngine>();
+
+/** The engine over a DuckDB warehouse (one per handle, so its identity keys the cache). */
+export function duckdbEngine(db: Database): CubeEngine {
+  let engine = duckdbEngines.get(db);
+  if (engine) return engine;
+  engine = {
+    kind: 'duckdb',
+    dialect: duckdbDialect,
+    dataVersion: () => dataVersion(db),
+    freshRollups: (model, version) => freshRollups(db, model, version),
+    async execute(c, limits) {
+      const result = await db.read(
+        c.sql,
+        c.params,
+        limits.timeoutMs === undefined
+          ? { heavy: limits.heavy }
+          : { heavy: limits.heavy, timeoutMs: limits.timeoutMs },
+      );
+      return convertRows(result, c.columns);
+    },
+    async numbers(c, count) {
+      const result = await db.read(c.sql, c.params);
+      const out = Array.from({ length: count }, () => new Float64Array(result.rowCount));
+      let k = 0;
+      for (let i = 0; i < result.chunkCount; i++) {
+        const chunk = result.getChunk(i);
+        for (const [d, column] of out.entries()) {
+          let r = k;
+          for (const v of chunk.getColumnValues(d)) column[r++] = Number(v);
+        }
+        k += chunk.rowCount;
+      }
+      return out;
+    },
+  };
+  duckdbEngines.set(db, engine);
+  return engine;
+}
+
+/** From now on, cube reads through `db` run on `engine` (a server over a cluster binds its handles). */
+export function readCubeFrom(db: Database, engine: CubeEngine): void {
+  boundEngines.set(db, engine);
+}
+
+/** The engine a cube read of `target` runs on. */
+export function cubeEngineOf(target: Database | CubeEngine): CubeEngine {
+  if (isCubeEngine(target)) return target;
+  return boundEngines.get(target) ?? duckdbEngine(target);
+}
+
+function isCubeEngine(target: Database | CubeEngine): target is CubeEngine {
+  return 'execute' in target && 'dialect' in target;
+}
