@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Database, SqlValue } from '../db/duckdb.ts';
+import { RUN_ORDER } from '../db/schema/migrations.ts';
 import { CrmBiError } from '../errors.ts';
-import { RUN_ORDER } from '../etl/schema/migrations.ts';
 
 export interface MiningRun {
   readonly run_id: number;

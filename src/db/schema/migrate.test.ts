@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/warehouse.ts';
-import { Database } from '../../db/duckdb.ts';
-import { openWarehouse } from '../../db/open-warehouse.ts';
+import { Database } from '../duckdb.ts';
+import { openWarehouse } from '../open-warehouse.ts';
 import { migrate, schemaVersion } from './migrate.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.ts';
 

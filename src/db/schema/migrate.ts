@@ -1,5 +1,5 @@
-import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
+import type { Database } from '../duckdb.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.ts';
 
 /**
