@@ -5,13 +5,12 @@
  * Run alone: `npx tsx bench/btyd.bench.ts [n]`.
  */
 import { fileURLToPath } from 'node:url';
-import { type BgNbdParams, type BtydColumns, fitBgNbd, scoreBgNbd } from '../src/mining/bgnbd.ts';
-import { crossFittedChurnScore, fitChurnScore } from '../src/mining/churn-score.ts';
-import { customerLifetimeValue, PERIODS_PER_MONTH } from '../src/mining/clv.ts';
-import { holdoutErrors } from '../src/mining/evaluate.ts';
-import { fitGammaGamma, type GammaGammaParams } from '../src/mining/gamma-gamma.ts';
-import { fitLogistic } from '../src/mining/logistic.ts';
-import { type CandidateReport, pickCandidate } from '../src/mining/model-choice.ts';
+import { type BgNbdParams, type BtydColumns, fitBgNbd, scoreBgNbd } from '../src/mining/models/bgnbd.ts';
+import { crossFittedChurnScore, fitChurnScore } from '../src/mining/models/churn-score.ts';
+import { customerLifetimeValue, PERIODS_PER_MONTH } from '../src/mining/models/clv.ts';
+import { holdoutErrors } from '../src/mining/models/evaluate.ts';
+import { fitGammaGamma, type GammaGammaParams } from '../src/mining/models/gamma-gamma.ts';
+import { fitLogistic } from '../src/mining/models/logistic.ts';
 import { fitMbgNbd } from '../src/mining/models/mbgnbd.ts';
 import { fitNbd } from '../src/mining/models/nbd.ts';
 import { fitParetoNbd } from '../src/mining/models/pareto-nbd.ts';
@@ -22,7 +21,8 @@ import {
   MODEL_NAMES,
   type ModelName,
 } from '../src/mining/models/purchase-model.ts';
-import { betaDraw, createRng, gammaDraw, normal } from '../src/mining/special.ts';
+import { betaDraw, createRng, gammaDraw, normal } from '../src/mining/models/special.ts';
+import { type CandidateReport, pickCandidate } from '../src/mining/steps/model-choice.ts';
 
 export interface SimulationOptions {
   readonly seed?: number;

@@ -21,7 +21,7 @@ import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
-import { runMining } from '../src/mining/mine.ts';
+import { runMining } from '../src/mining/steps/mine.ts';
 import { ROUTES } from '../web/router.ts';
 import { benchInsightRoutes, insightRequests } from './insights-api.ts';
 import { report } from './util.ts';

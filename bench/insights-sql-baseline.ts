@@ -11,7 +11,7 @@ import type { ApiEnv } from '../src/api/auth.ts';
 import { apiError } from '../src/api/errors.ts';
 import { validate } from '../src/api/validate.ts';
 import type { Database, Row } from '../src/db/duckdb.ts';
-import { calibrationTable, liftTable, rocAuc } from '../src/mining/evaluate.ts';
+import { calibrationTable, liftTable, rocAuc } from '../src/mining/models/evaluate.ts';
 import { periodOf, previousPeriod, type Scope, scopeOf, scopeSql } from './insights-sql-scope.ts';
 
 export interface InsightRoutesOptions {

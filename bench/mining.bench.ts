@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import type { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
-import type { Matrix } from '../src/mining/features.ts';
 import {
   createRng,
   kmeans,
@@ -24,10 +23,11 @@ import {
   sampleIndices,
   subset,
   toRows,
-} from '../src/mining/kmeans.ts';
-import { runMining } from '../src/mining/mine.ts';
-import { computeRfm, rfmQuery } from '../src/mining/rfm.ts';
+} from '../src/mining/models/kmeans.ts';
 import { loadSegmentRules } from '../src/mining/rfm-segments.ts';
+import type { Matrix } from '../src/mining/steps/features.ts';
+import { runMining } from '../src/mining/steps/mine.ts';
+import { computeRfm, rfmQuery } from '../src/mining/steps/rfm.ts';
 import { median, report } from './util.ts';
 
 export interface MiningBenchResult {

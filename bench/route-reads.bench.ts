@@ -17,7 +17,7 @@ import type { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
-import { runMining } from '../src/mining/mine.ts';
+import { runMining } from '../src/mining/steps/mine.ts';
 import { median, report } from './util.ts';
 
 const RUNS = 7;

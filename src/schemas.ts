@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LoadResultSchema } from './etl/load.ts';
 import { ResolveResultSchema } from './identity/resolve.ts';
-import { MiningRunSummarySchema } from './mining/mine.ts';
+import { MiningRunSummarySchema } from './mining/steps/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   'load-result': LoadResultSchema,

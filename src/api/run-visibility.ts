@@ -10,7 +10,7 @@
  *   customers is withheld, and `withheld` says which parts were left out. Scores inside its scope
  *   come from the cube (customers.*), which applies the region rule.
  */
-import type { MiningRun } from '../mining/runs.ts';
+import type { MiningRun } from '../mining/steps/runs.ts';
 import type { Principal } from './auth.ts';
 
 /** Run settings that hold no figure computed from customers (paths are params.<step>.<key>). */

@@ -7,7 +7,7 @@ import { CrmBiError } from '../errors.ts';
 import { loadSource } from '../etl/load.ts';
 import { generate } from '../etl/synthetic/generate.ts';
 import { atRiskThreshold } from '../mining/at-risk.ts';
-import { runMining } from '../mining/mine.ts';
+import { runMining } from '../mining/steps/mine.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { describeLoad } from './load.ts';
 import { rebuildRollups } from './mine.ts';

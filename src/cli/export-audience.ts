@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError } from '../errors.ts';
-import { exportAudience, parseAudienceFilter } from '../mining/audience.ts';
+import { exportAudience, parseAudienceFilter } from '../mining/steps/audience.ts';
 import { action, log, printJson, withDb, withJson } from './common.ts';
 
 interface ExportFlags {

@@ -5,10 +5,10 @@ import { buildRollups } from '../cube/rollups.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, describeError } from '../errors.ts';
-import { parsePeriod } from '../mining/btyd-summary.ts';
-import { MiningRunSummarySchema, runMining } from '../mining/mine.ts';
 import { parseModelChoice } from '../mining/models/purchase-model.ts';
 import { loadSegmentRules } from '../mining/rfm-segments.ts';
+import { parsePeriod } from '../mining/steps/btyd-summary.ts';
+import { MiningRunSummarySchema, runMining } from '../mining/steps/mine.ts';
 import { action, log, printJson, withDb, withJson } from './common.ts';
 
 interface MineFlags {

@@ -1,6 +1,6 @@
 /**
  * Customer mining inside ClickHouse: the per-customer purchase summary of
- * src/mining/btyd-summary.ts (same definitions: a purchase is a distinct sale day up to the end
+ * src/mining/steps/btyd-summary.ts (same definitions: a purchase is a distinct sale day up to the end
  * day, returns net the money through the keep rate) and RFM's raw recency / frequency / monetary,
  * computed on the cluster; then only compressed sufficient statistics leave it:
  *
@@ -11,9 +11,13 @@
  * are: a fit over 100M customers moves a table of patterns, not the customers.
  */
 import type { ClickHouseCluster } from '../db/clickhouse.ts';
-import { type BgNbdFit, type BgNbdFitOptions, fitBgNbd } from '../mining/bgnbd.ts';
-import { PERIOD_DAYS, type Period, parseDay } from '../mining/btyd-summary.ts';
-import { fitGammaGamma, type GammaGammaFit, type GammaGammaFitOptions } from '../mining/gamma-gamma.ts';
+import { type BgNbdFit, type BgNbdFitOptions, fitBgNbd } from '../mining/models/bgnbd.ts';
+import {
+  fitGammaGamma,
+  type GammaGammaFit,
+  type GammaGammaFitOptions,
+} from '../mining/models/gamma-gamma.ts';
+import { PERIOD_DAYS, type Period, parseDay } from '../mining/steps/btyd-summary.ts';
 
 /** Does the cluster's dim_customer carry identity-resolution merges (golden keys)? */
 async function hasMergedCustomers(cluster: ClickHouseCluster): Promise<boolean> {

@@ -18,8 +18,8 @@
 import type { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
+import { RUN_VIEWS } from '../db/schema/migrations.ts';
 import { CrmBiError } from '../errors.ts';
-import { RUN_VIEWS } from '../etl/schema/migrations.ts';
 import {
   distributedDdl,
   ensureDatabases,

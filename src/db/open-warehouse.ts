@@ -1,6 +1,6 @@
 import { CrmBiError, isCrmBiError } from '../errors.ts';
-import { migrate } from '../etl/schema/migrate.ts';
 import { Database, DEFAULT_DB_PATH, type OpenOptions } from './duckdb.ts';
+import { migrate } from './schema/migrate.ts';
 
 export interface OpenWarehouseOptions extends OpenOptions {
   /**

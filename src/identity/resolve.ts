@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import type { Database } from '../db/duckdb.ts';
 import { BEGINNING_OF_TIME, END_OF_TIME } from '../etl/load-core.ts';
-import { readDoubleColumns } from '../mining/features.ts';
+import { readDoubleColumns } from '../mining/steps/features.ts';
 import { buildCandidates } from './candidates.ts';
 import { assignGoldenKeys, buildComponents, type MatchEdge, type NodeInfo } from './components.ts';
 import { installNormalization } from './normalize.ts';

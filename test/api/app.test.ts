@@ -2,7 +2,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEnv } from '../../src/api/auth.ts';
-import { LATEST_SCHEMA_VERSION } from '../../src/etl/schema/migrate.ts';
+import { LATEST_SCHEMA_VERSION } from '../../src/db/schema/migrate.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
 let f: ApiFixture;

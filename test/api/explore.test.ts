@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEnv } from '../../src/api/auth.ts';
 import { effectiveRegions } from '../../src/api/routes/explore.ts';
-import { runMining } from '../../src/mining/mine.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
 let f: ApiFixture;

@@ -6,7 +6,7 @@
  * highest id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMining } from '../../src/mining/mine.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
 type Body = Record<string, unknown>;

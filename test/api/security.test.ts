@@ -21,7 +21,7 @@ import { createToken } from '../../src/api/auth.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from '../../src/api/sandbox/regional.ts';
 import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
-import { runMining } from '../../src/mining/mine.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
 let f: ApiFixture;

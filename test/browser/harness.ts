@@ -17,7 +17,7 @@ import { Database, type Params, type Row } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
-import { runMining } from '../../src/mining/mine.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
 import { clickHouseUrl } from '../helpers/clickhouse.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 

@@ -3,7 +3,7 @@
  * /openapi.json gives it), then bent: wrong types, missing and extra fields, out-of-range dates and
  * numbers, huge and deeply nested values, and unicode that trips naive code.
  */
-import { createRng } from '../../src/mining/kmeans.ts';
+import { createRng } from '../../src/mining/models/kmeans.ts';
 
 export type JsonSchema = {
   type?: string | string[];

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BtydColumns } from '../../src/mining/bgnbd.ts';
+import type { BtydColumns } from '../../src/mining/models/bgnbd.ts';
 import { fitParetoNbd, type ParetoNbdFit } from '../../src/mining/models/pareto-nbd.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
-import { type MiningRunSummary, rfmStep, runMining } from '../../src/mining/mine.ts';
-import { valueStep } from '../../src/mining/value-step.ts';
+import { type MiningRunSummary, rfmStep, runMining } from '../../src/mining/steps/mine.ts';
+import { valueStep } from '../../src/mining/steps/value-step.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const steps = [rfmStep, valueStep({ horizonMonths: 12, annualDiscountRate: 0.1, draws: 0 })];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
-import { type MiningRunSummary, runMining } from '../../src/mining/mine.ts';
+import { type MiningRunSummary, runMining } from '../../src/mining/steps/mine.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const FILE = 'telco/WA_Fn-UseC_-Telco-Customer-Churn.csv';

@@ -10,7 +10,7 @@ import {
   type FeatureColumns,
   fitChurnModel,
   scoreChurn,
-} from '../../src/mining/churn.ts';
+} from '../../src/mining/models/churn.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const FILE = 'telco/WA_Fn-UseC_-Telco-Customer-Churn.csv';

@@ -10,8 +10,8 @@ import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { type GenerateResult, generate } from '../../src/etl/synthetic/generate.ts';
 import { resolveIdentities } from '../../src/identity/resolve.ts';
-import { rfmStep, runMining } from '../../src/mining/mine.ts';
-import { valueStep } from '../../src/mining/value-step.ts';
+import { rfmStep, runMining } from '../../src/mining/steps/mine.ts';
+import { valueStep } from '../../src/mining/steps/value-step.ts';
 import { cubeRows, defaultModel } from '../golden/helpers.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../src/db/duckdb.ts';
-import { stratifiedSplit } from '../../src/mining/evaluate.ts';
-import { type MiningRunSummary, MiningRunSummarySchema } from '../../src/mining/mine.ts';
+import { stratifiedSplit } from '../../src/mining/models/evaluate.ts';
+import { type MiningRunSummary, MiningRunSummarySchema } from '../../src/mining/steps/mine.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 

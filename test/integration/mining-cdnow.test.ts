@@ -12,10 +12,14 @@ import {
   expectedRepeatPurchases,
   fitBgNbd,
   pAlive,
-} from '../../src/mining/bgnbd.ts';
-import { customerLifetimeValue, PERIODS_PER_MONTH } from '../../src/mining/clv.ts';
-import { holdoutErrors, trackingCurve } from '../../src/mining/evaluate.ts';
-import { conditionalExpectedValue, fitGammaGamma, type GammaGammaFit } from '../../src/mining/gamma-gamma.ts';
+} from '../../src/mining/models/bgnbd.ts';
+import { customerLifetimeValue, PERIODS_PER_MONTH } from '../../src/mining/models/clv.ts';
+import { holdoutErrors, trackingCurve } from '../../src/mining/models/evaluate.ts';
+import {
+  conditionalExpectedValue,
+  fitGammaGamma,
+  type GammaGammaFit,
+} from '../../src/mining/models/gamma-gamma.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const SUMMARY = 'cdnow/cdnow_customers_summary_with_transactions.csv';

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/duckdb.ts';
 import { quoteLiteral } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
-import { computeBtydSummary } from '../../src/mining/btyd-summary.ts';
-import { runMining } from '../../src/mining/mine.ts';
-import { computeRfm } from '../../src/mining/rfm.ts';
 import { loadSegmentRules } from '../../src/mining/rfm-segments.ts';
+import { computeBtydSummary } from '../../src/mining/steps/btyd-summary.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
+import { computeRfm } from '../../src/mining/steps/rfm.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const FILES = [

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/duckdb.ts';
 import { quoteLiteral } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
-import { computeRfm } from '../../src/mining/rfm.ts';
 import { loadSegmentRules } from '../../src/mining/rfm-segments.ts';
+import { computeRfm } from '../../src/mining/steps/rfm.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
 
 const FILE = 'online-retail/online_retail.csv.gz';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
-import { runMining } from '../../src/mining/mine.ts';
+import { runMining } from '../../src/mining/steps/mine.ts';
 
 let db: Database | undefined;
 afterEach(() => db?.close());

@@ -13,11 +13,15 @@ import { loadModel } from '../../src/cube/index.ts';
 import { freshRollups } from '../../src/cube/rollups.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
-import { readFeatures } from '../../src/mining/features.ts';
-import { NOT_SCORED, segmentMigration } from '../../src/mining/migration.ts';
-import { type MiningStep, rfmStep, runMining } from '../../src/mining/mine.ts';
-import { getRun } from '../../src/mining/runs.ts';
-import { adjustedRandIndex, assignClusters, type SegmentationModel } from '../../src/mining/segmentation.ts';
+import { readFeatures } from '../../src/mining/steps/features.ts';
+import { NOT_SCORED, segmentMigration } from '../../src/mining/steps/migration.ts';
+import { type MiningStep, rfmStep, runMining } from '../../src/mining/steps/mine.ts';
+import { getRun } from '../../src/mining/steps/runs.ts';
+import {
+  adjustedRandIndex,
+  assignClusters,
+  type SegmentationModel,
+} from '../../src/mining/steps/segmentation.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');

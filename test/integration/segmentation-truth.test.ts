@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
-import { rfmStep, runMining, segmentationStep } from '../../src/mining/mine.ts';
+import { rfmStep, runMining, segmentationStep } from '../../src/mining/steps/mine.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
 /**

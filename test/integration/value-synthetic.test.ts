@@ -5,9 +5,9 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { type GenerateResult, generate } from '../../src/etl/synthetic/generate.ts';
-import { rocAuc } from '../../src/mining/evaluate.ts';
-import { type MiningRunSummary, rfmStep, runMining } from '../../src/mining/mine.ts';
-import { valueStep } from '../../src/mining/value-step.ts';
+import { rocAuc } from '../../src/mining/models/evaluate.ts';
+import { type MiningRunSummary, rfmStep, runMining } from '../../src/mining/steps/mine.ts';
+import { valueStep } from '../../src/mining/steps/value-step.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
 // One latent population with known per-day BG/NBD parameters: the fit on the warehouse (period

@@ -22,9 +22,9 @@ import {
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
-import { cohortRetention } from '../../mining/cohorts.ts';
-import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/migration.ts';
-import { getRun, latestScoredRun } from '../../mining/runs.ts';
+import { cohortRetention } from '../../mining/steps/cohorts.ts';
+import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/steps/migration.ts';
+import { getRun, latestScoredRun } from '../../mining/steps/runs.ts';
 import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';

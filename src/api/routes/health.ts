@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Database } from '../../db/duckdb.ts';
 import { lastLoad, sourceFreshness } from '../../db/load-status.ts';
-import { schemaVersion } from '../../etl/schema/migrate.ts';
+import { schemaVersion } from '../../db/schema/migrate.ts';
 import type { ApiEnv } from '../auth.ts';
 
 export interface HealthOptions {

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
-import { getRun, listRuns } from '../../mining/runs.ts';
+import { getRun, listRuns } from '../../mining/steps/runs.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError } from '../errors.ts';
 import { visibleRun } from '../run-visibility.ts';

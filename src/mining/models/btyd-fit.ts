@@ -5,8 +5,8 @@
  * pattern log-likelihood (with or without an analytic gradient) and its parameter names.
  */
 import { CrmBiError } from '../../errors.ts';
-import { type BtydColumns, type BtydPatterns, compressPatterns, validateBtyd } from '../bgnbd.ts';
-import { searchLogMle } from '../optimize.ts';
+import { type BtydColumns, type BtydPatterns, compressPatterns, validateBtyd } from './bgnbd.ts';
+import { searchLogMle } from './optimize.ts';
 
 export interface BtydModelFit<P> {
   readonly params: P;

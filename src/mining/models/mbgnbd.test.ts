@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { simulateMbgNbd } from '../../../bench/btyd.bench.ts';
-import type { BgNbdParams, BtydColumns } from '../bgnbd.ts';
-import { gammaln, lnBeta } from '../special.ts';
+import type { BgNbdParams, BtydColumns } from './bgnbd.ts';
 import { fitMbgNbd, mbgnbdExpectedPurchases, mbgnbdLogLikelihood, mbgnbdPAlive } from './mbgnbd.ts';
+import { gammaln, lnBeta } from './special.ts';
 
 const F = (values: number[]): Float64Array => Float64Array.from(values);
 const cols = (x: number[], tx: number[], T: number[]): BtydColumns => ({ x: F(x), tx: F(tx), T: F(T) });

@@ -9,10 +9,10 @@
  *   E[Y(t) | x, t_x, T] = P(alive) · (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z)]
  * The last bracket is BG/NBD's with b replaced by b + 1, so bgnbd.ts conditionalBracket computes it.
  */
-import type { BgNbdParams, BtydColumns, BtydPatterns } from '../bgnbd.ts';
-import { compressPatterns, conditionalBracket, distinctPairs, validateBtyd } from '../bgnbd.ts';
-import { digamma, gammaln } from '../special.ts';
+import type { BgNbdParams, BtydColumns, BtydPatterns } from './bgnbd.ts';
+import { compressPatterns, conditionalBracket, distinctPairs, validateBtyd } from './bgnbd.ts';
 import { type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import { digamma, gammaln } from './special.ts';
 
 export type MbgNbdParams = BgNbdParams;
 

@@ -6,9 +6,9 @@
  *   L(x, T) = Γ(r+x)/Γ(r) · α^r / (α+T)^(r+x),   P(alive) = 1,   E[Y(t) | x, T] = (r+x)/(α+T) · t
  * (repeat purchases x in the T periods after the first purchase).
  */
-import type { BtydColumns, BtydPatterns } from '../bgnbd.ts';
-import { digamma, gammaln } from '../special.ts';
+import type { BtydColumns, BtydPatterns } from './bgnbd.ts';
 import { type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import { digamma, gammaln } from './special.ts';
 
 export interface NbdParams {
   readonly r: number;

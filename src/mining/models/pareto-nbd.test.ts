@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateParetoNbd } from '../../../bench/btyd.bench.ts';
-import type { BtydColumns } from '../bgnbd.ts';
-import { gammaln, hyp2f1 } from '../special.ts';
+import type { BtydColumns } from './bgnbd.ts';
 import {
   fitParetoNbd,
   lnHyp2f1Integral,
@@ -11,6 +10,7 @@ import {
   paretoNbdLogLikelihood,
   paretoNbdPAlive,
 } from './pareto-nbd.ts';
+import { gammaln, hyp2f1 } from './special.ts';
 
 const F = (values: number[]): Float64Array => Float64Array.from(values);
 const cols = (x: number[], tx: number[], T: number[]): BtydColumns => ({ x: F(x), tx: F(tx), T: F(T) });

@@ -12,10 +12,10 @@
  * the growth phase the original one has for large x, and it is summed in log space (no overflow).
  */
 import { CrmBiError, isCrmBiError } from '../../errors.ts';
-import type { BtydColumns, BtydPatterns } from '../bgnbd.ts';
-import { compressPatterns, distinctPairs, validateBtyd } from '../bgnbd.ts';
-import { gammaln, hyp2f1 } from '../special.ts';
+import type { BtydColumns, BtydPatterns } from './bgnbd.ts';
+import { compressPatterns, distinctPairs, validateBtyd } from './bgnbd.ts';
 import { type BtydModelFit, fitBtydModel, numericGradient } from './btyd-fit.ts';
+import { gammaln, hyp2f1 } from './special.ts';
 
 export interface ParetoNbdParams {
   readonly r: number;

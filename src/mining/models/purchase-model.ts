@@ -13,7 +13,7 @@ import {
   fitBgNbd,
   pAliveUnchecked,
   validateBtyd,
-} from '../bgnbd.ts';
+} from './bgnbd.ts';
 import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
 import { fitNbd, nbdAliveBracket } from './nbd.ts';
 import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { atRiskThreshold } from '../../../mining/at-risk.ts';
-import { calibrationTable, liftTable, rocAuc } from '../../../mining/evaluate.ts';
+import { calibrationTable, liftTable, rocAuc } from '../../../mining/models/evaluate.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { validate } from '../../validate.ts';
 import { type InsightRoutesOptions, jsonObject, num, readerFor, scopeFilters, str } from './read.ts';

@@ -1,0 +1,316 @@
+/**
+ * Evaluation helpers: classification metrics on a holdout (ROC AUC, precision/recall/F1,
+ * calibration and lift by decile), seeded stratified splits, and holdout checks of purchase
+ * forecasts (errors per customer, cumulative tracking curve).
+ * Reference for the rank-based AUC: Hanley & McNeil (1982), Radiology 143(1) (AUC = Mann–Whitney U / (n₁n₀)).
+ */
+import { CrmBiError } from '../../errors.ts';
+import { createRng } from './special.ts';
+
+type Labels = ArrayLike<number>;
+
+function countClasses(labels: Labels): { positives: number; negatives: number } {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i] as number;
+    if (y !== 0 && y !== 1) {
+      throw new CrmBiError('invalid_labels', `label at row ${i + 1} is ${y}; labels must be 0 or 1`, {
+        line: i + 1,
+      });
+    }
+    positives += y;
+  }
+  return { positives, negatives: labels.length - positives };
+}
+
+function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  if (a.length !== b.length) {
+    throw new CrmBiError(
+      'invalid_evaluation_input',
+      `${what}: got ${a.length} predictions for ${b.length} outcomes`,
+    );
+  }
+}
+
+/**
+ * ROC AUC by ranks (midranks for ties, so a tie between a positive and a negative counts one half).
+ * Throws `auc_undefined` when the labels hold only one class.
+ * @example rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) // 0.75
+ */
+export function rocAuc(scores: ArrayLike<number>, labels: Labels): number {
+  checkLengths(scores, labels, 'ROC AUC');
+  const { positives, negatives } = countClasses(labels);
+  if (positives === 0 || negatives === 0) {
+    throw new CrmBiError(
+      'auc_undefined',
+      'ROC AUC needs both outcomes in the holdout; use a larger holdout or check the labels',
+    );
+  }
+  const n = scores.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort(
+    (i, j) => (scores[i] as number) - (scores[j] as number),
+  );
+  let rankSumPositives = 0;
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    const v = scores[order[start] as number] as number;
+    while (end < n && scores[order[end] as number] === v) end++;
+    const midrank = (start + 1 + end) / 2;
+    for (let k = start; k < end; k++) if (labels[order[k] as number] === 1) rankSumPositives += midrank;
+    start = end;
+  }
+  return (rankSumPositives - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+export interface ThresholdMetrics {
+  readonly threshold: number;
+  readonly tp: number;
+  readonly fp: number;
+  readonly tn: number;
+  readonly fn: number;
+  readonly accuracy: number;
+  /** 0 when nothing is predicted positive (never NaN). */
+  readonly precision: number;
+  /** 0 when there are no positives. */
+  readonly recall: number;
+  readonly f1: number;
+}
+
+/** Confusion counts, precision, recall and F1 when `p >= threshold` predicts the positive class. */
+export function thresholdMetrics(p: ArrayLike<number>, labels: Labels, threshold = 0.5): ThresholdMetrics {
+  checkLengths(p, labels, 'threshold metrics');
+  countClasses(labels);
+  let tp = 0;
+  let fp = 0;
+  let tn = 0;
+  let fn = 0;
+  for (let i = 0; i < p.length; i++) {
+    const predicted = (p[i] as number) >= threshold;
+    if (labels[i] === 1) predicted ? tp++ : fn++;
+    else predicted ? fp++ : tn++;
+  }
+  const precision = tp + fp > 0 ? tp / (tp + fp) : 0;
+  const recall = tp + fn > 0 ? tp / (tp + fn) : 0;
+  const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+  const n = p.length;
+  return { threshold, tp, fp, tn, fn, accuracy: n > 0 ? (tp + tn) / n : 0, precision, recall, f1 };
+}
+
+/** Row indices ordered by descending score (ties keep input order). */
+function byScoreDescending(p: ArrayLike<number>): Int32Array {
+  return Int32Array.from({ length: p.length }, (_, i) => i).sort(
+    (i, j) => (p[j] as number) - (p[i] as number) || i - j,
+  );
+}
+
+export interface CalibrationRow {
+  /** 1 = lowest predicted probabilities. */
+  readonly bin: number;
+  readonly n: number;
+  readonly meanPredicted: number;
+  readonly observedRate: number;
+  readonly minPredicted: number;
+  readonly maxPredicted: number;
+}
+
+/**
+ * Calibration table: rows sorted by predicted probability and cut into `bins` equal-count groups
+ * (deciles by default), each with its mean prediction and observed positive rate.
+ */
+export function calibrationTable(p: ArrayLike<number>, labels: Labels, bins = 10): CalibrationRow[] {
+  checkLengths(p, labels, 'calibration');
+  countClasses(labels);
+  const order = byScoreDescending(p).reverse();
+  return equalCountBins(order, bins).map(([from, to], k) => {
+    let sumP = 0;
+    let sumY = 0;
+    for (let r = from; r < to; r++) {
+      const i = order[r] as number;
+      sumP += p[i] as number;
+      sumY += labels[i] as number;
+    }
+    return {
+      bin: k + 1,
+      n: to - from,
+      meanPredicted: sumP / (to - from),
+      observedRate: sumY / (to - from),
+      minPredicted: p[order[from] as number] as number,
+      maxPredicted: p[order[to - 1] as number] as number,
+    };
+  });
+}
+
+export interface LiftRow {
+  /** 1 = highest predicted probabilities. */
+  readonly decile: number;
+  readonly n: number;
+  readonly positives: number;
+  readonly rate: number;
+  /** rate / overall rate. */
+  readonly lift: number;
+  /** Rate of deciles 1..k over the overall rate. */
+  readonly cumulativeLift: number;
+  /** Share of all positives found in deciles 1..k. */
+  readonly cumulativeCapture: number;
+}
+
+/** Lift table: rows by descending score in `bins` equal-count groups (deciles by default). */
+export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): LiftRow[] {
+  checkLengths(p, labels, 'lift');
+  const { positives } = countClasses(labels);
+  if (positives === 0)
+    throw new CrmBiError('lift_undefined', 'lift needs at least one positive outcome in the holdout');
+  const order = byScoreDescending(p);
+  const base = positives / p.length;
+  let cumN = 0;
+  let cumPos = 0;
+  return equalCountBins(order, bins).map(([from, to], k) => {
+    let pos = 0;
+    for (let r = from; r < to; r++) pos += labels[order[r] as number] as number;
+    cumN += to - from;
+    cumPos += pos;
+    const rate = pos / (to - from);
+    return {
+      decile: k + 1,
+      n: to - from,
+      positives: pos,
+      rate,
+      lift: rate / base,
+      cumulativeLift: cumPos / cumN / base,
+      cumulativeCapture: cumPos / positives,
+    };
+  });
+}
+
+/** [from, to) rank ranges of `bins` near-equal groups; empty groups are left out. */
+function equalCountBins(order: Int32Array, bins: number): [number, number][] {
+  if (!(Number.isInteger(bins) && bins >= 1)) {
+    throw new CrmBiError('invalid_evaluation_input', `bins must be a whole number >= 1, got ${bins}`);
+  }
+  const n = order.length;
+  const out: [number, number][] = [];
+  for (let k = 0; k < bins; k++) {
+    const from = Math.floor((k * n) / bins);
+    const to = Math.floor(((k + 1) * n) / bins);
+    if (to > from) out.push([from, to]);
+  }
+  return out;
+}
+
+/**
+ * Seeded stratified split: within each class, a shuffled `holdoutFraction` of the rows (rounded)
+ * goes to the holdout, so both parts keep the class balance. Indices come back sorted.
+ */
+export function stratifiedSplit(
+  labels: Labels,
+  holdoutFraction: number,
+  seed: number,
+): { train: Int32Array; holdout: Int32Array } {
+  if (!(holdoutFraction > 0 && holdoutFraction < 1)) {
+    throw new CrmBiError(
+      'invalid_split',
+      `the holdout fraction must be between 0 and 1, got ${holdoutFraction}`,
+    );
+  }
+  countClasses(labels);
+  const rng = createRng(seed);
+  const train: number[] = [];
+  const holdout: number[] = [];
+  for (const cls of [0, 1]) {
+    const rows: number[] = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === cls) rows.push(i);
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [rows[i], rows[j]] = [rows[j] as number, rows[i] as number];
+    }
+    const k = Math.round(rows.length * holdoutFraction);
+    holdout.push(...rows.slice(0, k));
+    train.push(...rows.slice(k));
+  }
+  return { train: Int32Array.from(train).sort(), holdout: Int32Array.from(holdout).sort() };
+}
+
+export interface HoldoutErrors {
+  readonly n: number;
+  readonly mae: number;
+  readonly rmse: number;
+  /** Mean of predicted − actual (positive = over-forecast). */
+  readonly bias: number;
+  readonly totalPredicted: number;
+  readonly totalActual: number;
+  /** (totalPredicted − totalActual) / totalActual; 0 when both are 0. */
+  readonly totalRelativeError: number;
+}
+
+/**
+ * Per-customer accuracy of a holdout forecast, e.g. BG/NBD expected purchases in the holdout
+ * window against the purchases that happened (`crm-bi mine --calibration-end`).
+ */
+export function holdoutErrors(predicted: ArrayLike<number>, actual: ArrayLike<number>): HoldoutErrors {
+  checkLengths(predicted, actual, 'holdout errors');
+  const n = predicted.length;
+  if (n === 0) throw new CrmBiError('invalid_evaluation_input', 'no customers in the holdout comparison');
+  let abs = 0;
+  let sq = 0;
+  let sumP = 0;
+  let sumA = 0;
+  for (let i = 0; i < n; i++) {
+    const p = predicted[i] as number;
+    const a = actual[i] as number;
+    if (!Number.isFinite(p) || !Number.isFinite(a)) {
+      throw new CrmBiError(
+        'invalid_evaluation_input',
+        `row ${i + 1}: prediction ${p} or actual ${a} is not a finite number`,
+        {
+          line: i + 1,
+        },
+      );
+    }
+    abs += Math.abs(p - a);
+    sq += (p - a) ** 2;
+    sumP += p;
+    sumA += a;
+  }
+  return {
+    n,
+    mae: abs / n,
+    rmse: Math.sqrt(sq / n),
+    bias: (sumP - sumA) / n,
+    totalPredicted: sumP,
+    totalActual: sumA,
+    totalRelativeError: sumA !== 0 ? (sumP - sumA) / sumA : sumP === 0 ? 0 : Number.POSITIVE_INFINITY,
+  };
+}
+
+export interface TrackingCurve {
+  readonly periods: number;
+  readonly expected: Float64Array;
+  readonly actual: Float64Array;
+  readonly cumulativeExpected: Float64Array;
+  readonly cumulativeActual: Float64Array;
+}
+
+/**
+ * Cumulative expected vs. actual repeat purchases per period. Takes per-period (incremental)
+ * counts; for BG/NBD expectations, difference `expectedCumulativeRepeatPurchases` at period ends.
+ */
+export function trackingCurve(
+  expectedPerPeriod: ArrayLike<number>,
+  actualPerPeriod: ArrayLike<number>,
+): TrackingCurve {
+  checkLengths(expectedPerPeriod, actualPerPeriod, 'tracking curve');
+  const n = expectedPerPeriod.length;
+  const expected = Float64Array.from(expectedPerPeriod);
+  const actual = Float64Array.from(actualPerPeriod);
+  const cumulativeExpected = new Float64Array(n);
+  const cumulativeActual = new Float64Array(n);
+  let e = 0;
+  let a = 0;
+  for (let k = 0; k < n; k++) {
+    e += expected[k] as number;
+    a += actual[k] as number;
+    cumulativeExpected[k] = e;
+    cumulativeActual[k] = a;
+  }
+  return { periods: n, expected, actual, cumulativeExpected, cumulativeActual };
+}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCompareResponse, loadModel, runQuery } from '../../cube/index.ts';
+import type { Database } from '../../db/duckdb.ts';
+import { openWarehouse } from '../../db/open-warehouse.ts';
+import { NOT_SCORED, segmentMigration } from './migration.ts';
+import { insertRun } from './runs.ts';
+
+let db: Database;
+
+/*
+ * Two runs by hand:            run 1 (Q1)        run 2 (Q2)
+ *   customer 1                 Loyal             Loyal
+ *   customer 2                 Loyal             At Risk
+ *   customer 3                 At Risk           Hibernating
+ *   customer 4                 New               (not scored: gone from the later run)
+ *   customer 5                 (not scored)      New
+ */
+const RUN1: [number, string, string][] = [
+  [1, 'Loyal', 'A'],
+  [2, 'Loyal', 'A'],
+  [3, 'At Risk', 'B'],
+  [4, 'New', 'B'],
+];
+const RUN2: [number, string, string][] = [
+  [1, 'Loyal', 'A'],
+  [2, 'At Risk', 'B'],
+  [3, 'Hibernating', 'B'],
+  [5, 'New', 'A'],
+];
+
+beforeAll(async () => {
+  db = await openWarehouse(':memory:');
+  const segments = ['Champions', 'Loyal', 'New', 'At Risk', 'Hibernating'];
+  for (const [runId, asOf, rows] of [
+    [1, '2024-03-31', RUN1],
+    [2, '2024-06-30', RUN2],
+  ] as const) {
+    await insertRun(db, {
+      run_id: runId,
+      as_of: asOf,
+      kind: 'full',
+      params: { rfm: { rules: { segments } } },
+      metrics: {},
+    });
+    for (const [customer, segment, cluster] of rows) {
+      await db.run(
+        `INSERT INTO mining.customer_rfm (run_id, as_of, customer_durable_key, frequency, monetary_total, rfm_segment,
+          btyd_frequency, btyd_recency, btyd_t) VALUES ($1, $2::DATE, $3, 1, 0, $4, 0, 0, 0)`,
+        [runId, asOf, customer, segment],
+      );
+      await db.run('INSERT INTO mining.customer_segment VALUES ($1, $2::DATE, $3, 0, $4)', [
+        runId,
+        asOf,
+        customer,
+        cluster,
+      ]);
+    }
+  }
+});
+afterAll(() => db.close());
+
+describe('segment migration between two runs', () => {
+  it('the segment_migration cube (previous → latest run) has the same cells as segmentMigration', async () => {
+    const res = await runQuery(db, await loadModel(), {
+      measures: ['segment_migration.count'],
+      dimensions: ['segment_migration.from_segment', 'segment_migration.to_segment'],
+    });
+    if (isCompareResponse(res)) throw new Error('unexpected compare response');
+    const cube = res.data.map(
+      (r) =>
+        `${r['segment_migration.from_segment']} → ${r['segment_migration.to_segment']}: ${r['segment_migration.count']}`,
+    );
+    // the table at the top of this file, read by hand
+    const expected = [
+      'Loyal → Loyal: 1',
+      'Loyal → At Risk: 1',
+      'At Risk → Hibernating: 1',
+      `New → ${NOT_SCORED}: 1`,
+      `${NOT_SCORED} → New: 1`,
+    ];
+    expect([...cube].sort()).toEqual([...expected].sort());
+    const m = await segmentMigration(db, 1, 2);
+    expect(m.cells.map((c) => `${c.from} → ${c.to}: ${c.customers}`).sort()).toEqual([...expected].sort());
+  });
+
+  it('builds the transition matrix with the customers behind each cell', async () => {
+    const m = await segmentMigration(db, 1, 2);
+    expect(m).toMatchObject({
+      from_run: 1,
+      to_run: 2,
+      from_as_of: '2024-03-31',
+      to_as_of: '2024-06-30',
+      by: 'rfm_segment',
+    });
+    // rows and columns in the rule table's order, the not-scored label last
+    expect(m.from_labels).toEqual(['Loyal', 'New', 'At Risk', NOT_SCORED]);
+    expect(m.to_labels).toEqual(['Loyal', 'New', 'At Risk', 'Hibernating', NOT_SCORED]);
+    expect(m.matrix).toEqual([
+      [1, 0, 1, 0, 0],
+      [0, 0, 0, 0, 1],
+      [0, 0, 0, 1, 0],
+      [0, 1, 0, 0, 0],
+    ]);
+    const cell = (from: string, to: string) => m.cells.find((c) => c.from === from && c.to === to)?.keys;
+    expect(cell('Loyal', 'At Risk')).toEqual([2]);
+    expect(cell('Loyal', 'Loyal')).toEqual([1]);
+    expect(cell('New', NOT_SCORED)).toEqual([4]);
+    expect(cell(NOT_SCORED, 'New')).toEqual([5]);
+  });
+
+  it('works on cluster names too, and can leave the customer lists out', async () => {
+    const m = await segmentMigration(db, 1, 2, { by: 'cluster_name', withCustomers: false });
+    expect(m.from_labels).toEqual(['A', 'B', NOT_SCORED]);
+    expect(m.to_labels).toEqual(['A', 'B', NOT_SCORED]);
+    expect(m.matrix).toEqual([
+      [1, 1, 0],
+      [0, 1, 1],
+      [1, 0, 0],
+    ]);
+    expect(m.cells.every((c) => c.keys === undefined)).toBe(true);
+  });
+
+  it('names the runs that exist when one does not', async () => {
+    await expect(segmentMigration(db, 1, 9)).rejects.toThrow(/no mining run 9 \(latest runs: 2, 1\)/);
+  });
+});
