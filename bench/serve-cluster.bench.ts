@@ -18,7 +18,7 @@ import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
-import { runMining } from '../src/mining/mine.ts';
+import { runMining } from '../src/mining/steps/mine.ts';
 
 const { values } = parseArgs({
   options: {
