@@ -14,6 +14,7 @@ import {
   pAliveUnchecked,
   validateBtyd,
 } from '../bgnbd.ts';
+import { cachedPatterns, patternColumns } from './btyd-fit.ts';
 import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
 import { fitNbd, nbdAliveBracket } from './nbd.ts';
 import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
@@ -107,7 +108,9 @@ function maxOf(a: Float64Array): number {
 export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurchaseModel {
   const maxT = maxOf(data.T);
   if (name === 'bgnbd') {
-    const fit = fitBgNbd(data);
+    // on the shared patterns, so the candidates and the scoring compress the customers once
+    validateBtyd(data);
+    const fit = fitBgNbd(patternColumns(data));
     const params = { ...fit.params };
     return {
       name,
@@ -119,10 +122,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       warnings: fit.warnings,
       degenerate: degeneracy(name, params, maxT),
       bgnbd: fit,
-      pAlive: (d) => {
-        validateBtyd(d);
-        return pAliveUnchecked(fit.params, d.x, d.tx, d.T);
-      },
+      pAlive: (d) => perPattern(d, (q) => pAliveUnchecked(fit.params, q.x, q.tx, q.T)),
       aliveBracket: (x, T, t) => conditionalBracket(fit.params, x, T, t),
     };
   }
@@ -138,7 +138,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => mbgnbdPAlive(p, d),
+      pAlive: (d) => perPattern(d, (q) => mbgnbdPAlive(p, q)),
       aliveBracket: (x, T, t) => mbgnbdAliveBracket(p, x, T, t),
     };
   }
@@ -154,7 +154,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => paretoNbdPAlive(p, d),
+      pAlive: (d) => perPattern(d, (q) => paretoNbdPAlive(p, q)),
       aliveBracket: (x, T, t) => paretoNbdAliveBracket(p, x, T, t),
     };
   }
@@ -170,19 +170,36 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => new Float64Array(d.x.length).fill(1),
+      pAlive: (d) => {
+        validateBtyd(d);
+        return new Float64Array(d.x.length).fill(1);
+      },
       aliveBracket: (x, T, t) => nbdAliveBracket(p, x, T, t),
     };
   }
   throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
 }
 
-/** E[Y(t) | x, t_x, T] per customer from any fitted curve (the bracket once per distinct (x, T)). */
+/**
+ * A per-customer score computed once per (x, t_x, T) pattern and spread back to the customers:
+ * a million customers have about 150,000 patterns, and the Pareto/NBD's P(alive) sums two series
+ * per pattern.
+ */
+function perPattern(data: BtydColumns, score: (patterns: BtydColumns) => Float64Array): Float64Array {
+  validateBtyd(data);
+  const p = cachedPatterns(data);
+  const values = score({ x: p.x, tx: p.tx, T: p.T });
+  return Float64Array.from(p.rowPattern, (k) => values[k] as number);
+}
+
+/** E[Y(t) | x, t_x, T] per customer from any fitted curve: P(alive) once per pattern, the bracket once per (x, T). */
 export function expectedPurchases(model: PurchaseCurve, data: BtydColumns, t: number): Float64Array {
-  const alive = model.pAlive(data);
-  const groups = distinctPairs(data.x, data.T);
-  const bracket = Float64Array.from(groups.first, (i) =>
-    model.aliveBracket(data.x[i] as number, data.T[i] as number, t),
-  );
-  return Float64Array.from(alive, (p, i) => p * (bracket[groups.of[i] as number] as number));
+  return perPattern(data, (q) => {
+    const alive = model.pAlive(q);
+    const groups = distinctPairs(q.x, q.T);
+    const bracket = Float64Array.from(groups.first, (k) =>
+      model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
+    );
+    return Float64Array.from(alive, (a, k) => a * (bracket[groups.of[k] as number] as number));
+  });
 }
