@@ -193,7 +193,8 @@ export function simulateWithHoldout(
 /**
  * The pure part of `crm-bi mine`'s model choice (model-choice.ts without the warehouse): every
  * candidate fitted on the calibration summary and scored on the holdout, the churn score fitted out
- * of fold and once more on everyone, then the chosen model refitted on the whole window.
+ * of fold and once more (holdoutChurnScore), then the chosen model refitted on the whole window
+ * from its calibration estimate.
  */
 export function autoChoice(
   data: ReturnType<typeof simulateWithHoldout>,
@@ -229,7 +230,7 @@ export function autoChoice(
     expected: expected.get(chosen) as Float64Array,
   };
   holdoutChurnScore(inputs, labels, c, seed);
-  fitPurchaseModel(chosen, data.whole);
+  fitPurchaseModel(chosen, data.whole, { start: fit.params });
   return { chosen, failed: candidates.filter((x) => !x.fitted).length };
 }
 

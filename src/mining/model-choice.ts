@@ -74,6 +74,8 @@ export interface HoldoutChoice {
   readonly churnScore: ChurnScoreModel | null;
   readonly horizonPeriods: number;
   readonly warnings: string[];
+  /** Each fitted candidate's parameters on the calibration window: the refit's first start. */
+  readonly calibrationParams: Partial<Record<ModelName, Readonly<Record<string, number>>>>;
 }
 
 /** The calibration end: the given day, else as-of minus a quarter of the window (null if too short). */
@@ -263,6 +265,7 @@ export async function chooseByHoldout(
     churnScore: null,
     horizonPeriods: h,
     warnings: [],
+    calibrationParams: {},
   });
   if (cal.customers.length === 0) return empty(`no purchases by the calibration end ${calibrationEnd}`);
   if (!(holdoutDays > 0)) return empty('the holdout period is empty (calibration end = as-of)');
@@ -391,6 +394,7 @@ export async function chooseByHoldout(
     churnScore,
     horizonPeriods: h,
     warnings,
+    calibrationParams: Object.fromEntries([...fits].map(([name, fit]) => [name, fit.params])),
   };
 }
 

@@ -93,11 +93,32 @@ export function numericGradient(
   }
 }
 
+export interface BtydFitOptions {
+  readonly penalizer?: number;
+  readonly maxIterations?: number;
+  readonly tolerance?: number;
+  /**
+   * A first starting point, by parameter name (e.g. the calibration fit when refitting on the whole
+   * window, where the estimate moves little); the model's own starts follow it.
+   */
+  readonly start?: Readonly<Record<string, number>>;
+}
+
+/** The start as a point in the spec's parameter order, or null when a value is missing or not > 0. */
+function startPoint(
+  spec: BtydModelSpec,
+  start: Readonly<Record<string, number>> | undefined,
+): number[] | null {
+  if (!start) return null;
+  const v = spec.paramNames.map((n) => start[n]);
+  return v.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)) ? (v as number[]) : null;
+}
+
 /** Fits a BTYD model by maximum likelihood over log-parameters on the compressed patterns. */
 export function fitBtydModel<P>(
   spec: BtydModelSpec,
   data: BtydColumns,
-  options: { penalizer?: number; maxIterations?: number; tolerance?: number } = {},
+  options: BtydFitOptions = {},
 ): BtydModelFit<P> {
   validateBtyd(data);
   if (data.x.length === 0) {
@@ -134,7 +155,10 @@ export function fitBtydModel<P>(
   const search = searchLogMle({
     logLikelihood: (v, gradient) => spec.logLikelihood(v, patterns, gradient),
     totalWeight: customers,
-    starts: spec.starts(sumX / sumT, sumT / customers),
+    starts: [
+      ...[startPoint(spec, options.start)].filter((v): v is number[] => v !== null),
+      ...spec.starts(sumX / sumT, sumT / customers),
+    ],
     penalizer: options.penalizer ?? 0,
     optimizer: 'auto',
     maxIterations,

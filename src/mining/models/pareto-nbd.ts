@@ -15,7 +15,7 @@ import { CrmBiError, isCrmBiError } from '../../errors.ts';
 import type { BtydColumns, BtydPatterns } from '../bgnbd.ts';
 import { compressPatterns, distinctPairs, validateBtyd } from '../bgnbd.ts';
 import { digamma, gammaln, hyp2f1 } from '../special.ts';
-import { type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import { type BtydFitOptions, type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
 
 export interface ParetoNbdParams {
   readonly r: number;
@@ -421,10 +421,10 @@ export type ParetoNbdFit = BtydModelFit<ParetoNbdParams> & { readonly model: 'pa
  * the simplex as fallback). CDNOW's 2,357-customer calibration sample gives r = 0.55, α = 10.58,
  * s = 0.61, β = 11.67 (Fader, Hardie & Lee's note).
  */
-export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
+export function fitParetoNbd(data: BtydColumns, options: BtydFitOptions = {}): ParetoNbdFit {
   const outOfRange = { hits: 0 };
   try {
-    return { ...fitParetoNbdWith(data, outOfRange), model: 'pareto-nbd' as const };
+    return { ...fitParetoNbdWith(data, outOfRange, options), model: 'pareto-nbd' as const };
   } catch (e) {
     if (
       isCrmBiError(e) &&
@@ -441,7 +441,11 @@ export function fitParetoNbd(data: BtydColumns): ParetoNbdFit {
   }
 }
 
-function fitParetoNbdWith(data: BtydColumns, outOfRange: { hits: number }): BtydModelFit<ParetoNbdParams> {
+function fitParetoNbdWith(
+  data: BtydColumns,
+  outOfRange: { hits: number },
+  options: BtydFitOptions,
+): BtydModelFit<ParetoNbdParams> {
   return fitBtydModel<ParetoNbdParams>(
     {
       label: 'Pareto/NBD',
@@ -461,6 +465,7 @@ function fitParetoNbdWith(data: BtydColumns, outOfRange: { hits: number }): Btyd
           : `parameter ${name} ran off to ${Math.exp(theta).toExponential(2)} (the data do not identify it)`,
     },
     data,
+    options,
   );
 }
 

@@ -102,10 +102,15 @@ function maxOf(a: Float64Array): number {
 }
 
 /**
- * Fits one model by name. Throws the model's CrmBiError when the fit fails outright.
+ * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first by the
+ * models fitted in btyd-fit.ts (BG/NBD keeps its own starts). Throws the model's CrmBiError when the fit fails outright.
  * @example fitPurchaseModel('pareto-nbd', { x, tx, T }).pAlive({ x, tx, T })
  */
-export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurchaseModel {
+export function fitPurchaseModel(
+  name: ModelName,
+  data: BtydColumns,
+  options: { start?: Readonly<Record<string, number>> } = {},
+): FittedPurchaseModel {
   const maxT = maxOf(data.T);
   if (name === 'bgnbd') {
     // on the shared patterns, so the candidates and the scoring compress the customers once
@@ -127,7 +132,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
     };
   }
   if (name === 'mbgnbd') {
-    const fit = fitMbgNbd(data);
+    const fit = fitMbgNbd(data, options);
     const p = fit.params;
     return {
       name,
@@ -143,7 +148,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
     };
   }
   if (name === 'pareto-nbd') {
-    const fit = fitParetoNbd(data);
+    const fit = fitParetoNbd(data, options);
     const p: ParetoNbdParams = fit.params;
     return {
       name,
@@ -159,7 +164,7 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
     };
   }
   if (name === 'nbd') {
-    const fit = fitNbd(data);
+    const fit = fitNbd(data, options);
     const p = fit.params;
     return {
       name,
