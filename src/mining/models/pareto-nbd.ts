@@ -104,9 +104,10 @@ function seriesGradient(p: number, k: number, z: number, out: Float64Array): num
   let hp = 0;
   let hk = 0;
   for (let n = 0; n < SERIES.maxTerms; n++) {
+    const inv = 1 / (k + 1 + n);
     hp += 1 / (p + n);
-    hk += 1 / (k + 1 + n);
-    term *= ((p + n) * z) / (k + 1 + n);
+    hk += inv;
+    term *= (p + n) * z * inv;
     sum += term;
     sumP += term * hp;
     sumK += term * hk;
@@ -234,11 +235,42 @@ interface PairTables {
 }
 const pairCache = new WeakMap<BtydPatterns, PairTables>();
 
+/**
+ * Distinct pairs of two value indices (each pattern already has the index of its x, t_x and T
+ * among the distinct values): a lookup table over the index grid, far quicker than hashing the
+ * values; distinctPairs when the grid would be too large.
+ */
+function indexPairs(
+  aOf: Int32Array,
+  aCount: number,
+  bOf: Int32Array,
+  bCount: number,
+  a: Float64Array,
+  b: Float64Array,
+): { of: Int32Array; first: number[] } {
+  if (aCount * bCount > 1 << 24) return distinctPairs(a, b);
+  const table = new Int32Array(aCount * bCount).fill(-1);
+  const of = new Int32Array(aOf.length);
+  const first: number[] = [];
+  for (let i = 0; i < aOf.length; i++) {
+    const cell = (aOf[i] as number) * bCount + (bOf[i] as number);
+    let id = table[cell] as number;
+    if (id < 0) {
+      id = first.length;
+      table[cell] = id;
+      first.push(i);
+    }
+    of[i] = id;
+  }
+  return { of, first };
+}
+
 function pairTables(p: BtydPatterns): PairTables {
   let t = pairCache.get(p);
   if (!t) {
-    const byTx = distinctPairs(p.x, p.tx);
-    const byT = distinctPairs(p.x, p.T);
+    const nx = p.xValues.length;
+    const byTx = indexPairs(p.xOf, nx, p.txOf, p.txValues.length, p.x, p.tx);
+    const byT = indexPairs(p.xOf, nx, p.TOf, p.TValues.length, p.x, p.T);
     t = { txPair: byTx.of, TPair: byT.of, txFirst: byTx.first, TFirst: byT.first };
     pairCache.set(p, t);
   }
