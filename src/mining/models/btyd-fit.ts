@@ -53,11 +53,13 @@ const patternCache = new WeakMap<Float64Array, CacheEntry>();
  * choice fits four candidates and scores them on the same calibration columns, and compressing a
  * million customers costs about as much as a third of one fit. Keyed by the column arrays
  * themselves, so a copy (`{ ...data, pAlive }`) shares the entry; columns must not be edited in
- * place after a fit (none of the mining steps does).
+ * place after a fit (none of the mining steps does). Columns are validated (validateBtyd) when
+ * first seen.
  */
 export function cachedPatterns(data: BtydColumns): BtydPatterns {
   const hit = patternCache.get(data.x);
   if (hit && hit.tx === data.tx && hit.T === data.T && hit.weights === data.weights) return hit.p;
+  validateBtyd(data);
   const p = compressPatterns(data);
   patternCache.set(data.x, { tx: data.tx, T: data.T, weights: data.weights, p });
   return p;
@@ -120,14 +122,13 @@ export function fitBtydModel<P>(
   data: BtydColumns,
   options: BtydFitOptions = {},
 ): BtydModelFit<P> {
-  validateBtyd(data);
+  const patterns = cachedPatterns(data);
   if (data.x.length === 0) {
     throw new CrmBiError(
       `${spec.code}_no_data`,
       `no customers to fit: the ${spec.label} model needs at least one`,
     );
   }
-  const patterns = cachedPatterns(data);
   let customers = 0;
   let repeatBuyers = 0;
   let sumX = 0;

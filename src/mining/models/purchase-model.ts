@@ -114,7 +114,6 @@ export function fitPurchaseModel(
   const maxT = maxOf(data.T);
   if (name === 'bgnbd') {
     // on the shared patterns, so the candidates and the scoring compress the customers once
-    validateBtyd(data);
     const fit = fitBgNbd(patternColumns(data));
     const params = { ...fit.params };
     return {
@@ -191,10 +190,11 @@ export function fitPurchaseModel(
  * per pattern.
  */
 function perPattern(data: BtydColumns, score: (patterns: BtydColumns) => Float64Array): Float64Array {
-  validateBtyd(data);
   const p = cachedPatterns(data);
   const values = score({ x: p.x, tx: p.tx, T: p.T });
-  return Float64Array.from(p.rowPattern, (k) => values[k] as number);
+  const out = new Float64Array(p.rowPattern.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[p.rowPattern[i] as number] as number;
+  return out;
 }
 
 /** E[Y(t) | x, t_x, T] per customer from any fitted curve: P(alive) once per pattern, the bracket once per (x, T). */
