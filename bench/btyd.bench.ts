@@ -6,7 +6,6 @@
  */
 import { fileURLToPath } from 'node:url';
 import { type BgNbdParams, type BtydColumns, fitBgNbd, scoreBgNbd } from '../src/mining/models/bgnbd.ts';
-import { crossFittedChurnScore, fitChurnScore } from '../src/mining/models/churn-score.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH } from '../src/mining/models/clv.ts';
 import { holdoutErrors } from '../src/mining/models/evaluate.ts';
 import { fitGammaGamma, type GammaGammaParams } from '../src/mining/models/gamma-gamma.ts';
@@ -22,7 +21,7 @@ import {
   type ModelName,
 } from '../src/mining/models/purchase-model.ts';
 import { betaDraw, createRng, gammaDraw, normal } from '../src/mining/models/special.ts';
-import { type CandidateReport, pickCandidate } from '../src/mining/steps/model-choice.ts';
+import { type CandidateReport, holdoutChurnScore, pickCandidate } from '../src/mining/steps/model-choice.ts';
 
 export interface SimulationOptions {
   readonly seed?: number;
@@ -194,7 +193,8 @@ export function simulateWithHoldout(
 /**
  * The pure part of `crm-bi mine`'s model choice (model-choice.ts without the warehouse): every
  * candidate fitted on the calibration summary and scored on the holdout, the churn score fitted out
- * of fold and once more on everyone, then the chosen model refitted on the whole window.
+ * of fold and once more (holdoutChurnScore), then the chosen model refitted on the whole window
+ * from its calibration estimate.
  */
 export function autoChoice(
   data: ReturnType<typeof simulateWithHoldout>,
@@ -204,6 +204,7 @@ export function autoChoice(
   const labels = Uint8Array.from(data.holdout, (v) => (v === 0 ? 1 : 0));
   const candidates: CandidateReport[] = [];
   const fits = new Map<ModelName, FittedPurchaseModel>();
+  const expected = new Map<ModelName, Float64Array>();
   for (const name of MODEL_NAMES) {
     let fit: FittedPurchaseModel;
     try {
@@ -214,7 +215,9 @@ export function autoChoice(
       continue;
     }
     fits.set(name, fit);
-    const errors = holdoutErrors(expectedPurchases(fit, data.calibration, horizon), data.holdout);
+    const predicted = expectedPurchases(fit, data.calibration, horizon);
+    expected.set(name, predicted);
+    const errors = holdoutErrors(predicted, data.holdout);
     candidates.push({ model: name, label: name, fitted: true, degenerate: fit.degenerate, mae: errors.mae });
   }
   const chosen = pickCandidate('auto', candidates).chosen as ModelName;
@@ -224,11 +227,10 @@ export function autoChoice(
     ...data.calibration,
     monetary: new Float64Array(labels.length),
     pAlive: fit.pAlive(data.calibration),
-    expected: expectedPurchases(fit, data.calibration, horizon),
+    expected: expected.get(chosen) as Float64Array,
   };
-  crossFittedChurnScore(inputs, labels, c, seed);
-  fitChurnScore(inputs, labels, c);
-  fitPurchaseModel(chosen, data.whole);
+  holdoutChurnScore(inputs, labels, c, seed);
+  fitPurchaseModel(chosen, data.whole, { start: fit.params });
   return { chosen, failed: candidates.filter((x) => !x.fitted).length };
 }
 
@@ -286,9 +288,19 @@ export async function benchBtyd(n = 1_000_000): Promise<Record<string, number>> 
     y[i] = rng() < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
   }
   const [, logistic] = time(() => fitLogistic(X, n, p, y));
-  const [mbg, mbgFit] = time(() => fitMbgNbd(data));
-  const [pnbd, pnbdFit] = time(() => fitParetoNbd(data));
-  const [, nbdFit] = time(() => fitNbd(data));
+  // each model on its own copy of the columns: the pattern summary is cached per column set, and
+  // each figure here includes compressing the million customers, as a lone fit would
+  const fresh = (): BtydColumns => ({
+    x: Float64Array.from(data.x),
+    tx: Float64Array.from(data.tx),
+    T: Float64Array.from(data.T),
+  });
+  const mbgData = fresh();
+  const [mbg, mbgFit] = time(() => fitMbgNbd(mbgData));
+  const pnbdData = fresh();
+  const [pnbd, pnbdFit] = time(() => fitParetoNbd(pnbdData));
+  const nbdData = fresh();
+  const [, nbdFit] = time(() => fitNbd(nbdData));
   // the holdout choice of a mining run on the same kind of data: cut at week 39 of 52
   const split = simulateWithHoldout(n, truth, { seed: 12, resolution: 1 / 7, cut: 39, end: 52 });
   const [, single] = time(() => fitBgNbd(split.whole));

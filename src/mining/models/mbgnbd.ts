@@ -11,7 +11,7 @@
  */
 import type { BgNbdParams, BtydColumns, BtydPatterns } from './bgnbd.ts';
 import { compressPatterns, conditionalBracket, distinctPairs, validateBtyd } from './bgnbd.ts';
-import { type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import { type BtydFitOptions, type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
 import { digamma, gammaln } from './special.ts';
 
 export type MbgNbdParams = BgNbdParams;
@@ -102,7 +102,7 @@ export type MbgNbdFit = BtydModelFit<MbgNbdParams> & { readonly model: 'mbgnbd' 
  * as fallback; optimize.ts searchLogMle).
  * @example fitMbgNbd({ x, tx, T }).params // { r, alpha, a, b }
  */
-export function fitMbgNbd(data: BtydColumns): MbgNbdFit {
+export function fitMbgNbd(data: BtydColumns, options: BtydFitOptions = {}): MbgNbdFit {
   const fit = fitBtydModel<MbgNbdParams>(
     {
       label: 'MBG/NBD',
@@ -121,6 +121,7 @@ export function fitMbgNbd(data: BtydColumns): MbgNbdFit {
           : `parameter ${name} ran off to ${Math.exp(theta).toExponential(2)} (the data do not identify it)`,
     },
     data,
+    options,
   );
   return { ...fit, model: 'mbgnbd' as const };
 }

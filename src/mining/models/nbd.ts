@@ -7,7 +7,7 @@
  * (repeat purchases x in the T periods after the first purchase).
  */
 import type { BtydColumns, BtydPatterns } from './bgnbd.ts';
-import { type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import { type BtydFitOptions, type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
 import { digamma, gammaln } from './special.ts';
 
 export interface NbdParams {
@@ -44,7 +44,7 @@ function patternLogLikelihood(v: Float64Array, p: BtydPatterns, gradient?: Float
 export type NbdFit = BtydModelFit<NbdParams> & { readonly model: 'nbd' };
 
 /** Fits the NBD by maximum likelihood over log-parameters. */
-export function fitNbd(data: BtydColumns): NbdFit {
+export function fitNbd(data: BtydColumns, options: BtydFitOptions = {}): NbdFit {
   const fit = fitBtydModel<NbdParams>(
     {
       label: 'NBD',
@@ -59,6 +59,7 @@ export function fitNbd(data: BtydColumns): NbdFit {
         `parameter ${name} ran off to ${Math.exp(theta).toExponential(2)} (purchase rates look the same for everyone)`,
     },
     data,
+    options,
   );
   return { ...fit, model: 'nbd' as const };
 }

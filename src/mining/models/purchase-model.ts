@@ -14,6 +14,7 @@ import {
   pAliveUnchecked,
   validateBtyd,
 } from './bgnbd.ts';
+import { cachedPatterns, patternColumns } from './btyd-fit.ts';
 import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
 import { fitNbd, nbdAliveBracket } from './nbd.ts';
 import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
@@ -101,13 +102,19 @@ function maxOf(a: Float64Array): number {
 }
 
 /**
- * Fits one model by name. Throws the model's CrmBiError when the fit fails outright.
+ * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first by the
+ * models fitted in btyd-fit.ts (BG/NBD keeps its own starts). Throws the model's CrmBiError when the fit fails outright.
  * @example fitPurchaseModel('pareto-nbd', { x, tx, T }).pAlive({ x, tx, T })
  */
-export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurchaseModel {
+export function fitPurchaseModel(
+  name: ModelName,
+  data: BtydColumns,
+  options: { start?: Readonly<Record<string, number>> } = {},
+): FittedPurchaseModel {
   const maxT = maxOf(data.T);
   if (name === 'bgnbd') {
-    const fit = fitBgNbd(data);
+    // on the shared patterns, so the candidates and the scoring compress the customers once
+    const fit = fitBgNbd(patternColumns(data));
     const params = { ...fit.params };
     return {
       name,
@@ -119,15 +126,12 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       warnings: fit.warnings,
       degenerate: degeneracy(name, params, maxT),
       bgnbd: fit,
-      pAlive: (d) => {
-        validateBtyd(d);
-        return pAliveUnchecked(fit.params, d.x, d.tx, d.T);
-      },
+      pAlive: (d) => perPattern(d, (q) => pAliveUnchecked(fit.params, q.x, q.tx, q.T)),
       aliveBracket: (x, T, t) => conditionalBracket(fit.params, x, T, t),
     };
   }
   if (name === 'mbgnbd') {
-    const fit = fitMbgNbd(data);
+    const fit = fitMbgNbd(data, options);
     const p = fit.params;
     return {
       name,
@@ -138,12 +142,12 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => mbgnbdPAlive(p, d),
+      pAlive: (d) => perPattern(d, (q) => mbgnbdPAlive(p, q)),
       aliveBracket: (x, T, t) => mbgnbdAliveBracket(p, x, T, t),
     };
   }
   if (name === 'pareto-nbd') {
-    const fit = fitParetoNbd(data);
+    const fit = fitParetoNbd(data, options);
     const p: ParetoNbdParams = fit.params;
     return {
       name,
@@ -154,12 +158,12 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => paretoNbdPAlive(p, d),
+      pAlive: (d) => perPattern(d, (q) => paretoNbdPAlive(p, q)),
       aliveBracket: (x, T, t) => paretoNbdAliveBracket(p, x, T, t),
     };
   }
   if (name === 'nbd') {
-    const fit = fitNbd(data);
+    const fit = fitNbd(data, options);
     const p = fit.params;
     return {
       name,
@@ -170,19 +174,37 @@ export function fitPurchaseModel(name: ModelName, data: BtydColumns): FittedPurc
       iterations: fit.iterations,
       warnings: fit.warnings,
       degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => new Float64Array(d.x.length).fill(1),
+      pAlive: (d) => {
+        validateBtyd(d);
+        return new Float64Array(d.x.length).fill(1);
+      },
       aliveBracket: (x, T, t) => nbdAliveBracket(p, x, T, t),
     };
   }
   throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
 }
 
-/** E[Y(t) | x, t_x, T] per customer from any fitted curve (the bracket once per distinct (x, T)). */
+/**
+ * A per-customer score computed once per (x, t_x, T) pattern and spread back to the customers:
+ * a million customers have about 150,000 patterns, and the Pareto/NBD's P(alive) sums two series
+ * per pattern.
+ */
+function perPattern(data: BtydColumns, score: (patterns: BtydColumns) => Float64Array): Float64Array {
+  const p = cachedPatterns(data);
+  const values = score({ x: p.x, tx: p.tx, T: p.T });
+  const out = new Float64Array(p.rowPattern.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[p.rowPattern[i] as number] as number;
+  return out;
+}
+
+/** E[Y(t) | x, t_x, T] per customer from any fitted curve: P(alive) once per pattern, the bracket once per (x, T). */
 export function expectedPurchases(model: PurchaseCurve, data: BtydColumns, t: number): Float64Array {
-  const alive = model.pAlive(data);
-  const groups = distinctPairs(data.x, data.T);
-  const bracket = Float64Array.from(groups.first, (i) =>
-    model.aliveBracket(data.x[i] as number, data.T[i] as number, t),
-  );
-  return Float64Array.from(alive, (p, i) => p * (bracket[groups.of[i] as number] as number));
+  return perPattern(data, (q) => {
+    const alive = model.pAlive(q);
+    const groups = distinctPairs(q.x, q.T);
+    const bracket = Float64Array.from(groups.first, (k) =>
+      model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
+    );
+    return Float64Array.from(alive, (a, k) => a * (bracket[groups.of[k] as number] as number));
+  });
 }

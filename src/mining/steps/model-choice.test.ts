@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { aucOrNull, crossFittedChurnScore, fitChurnScore } from '../models/churn-score.ts';
 import { parseModelChoice } from '../models/purchase-model.ts';
-import { type CandidateReport, candidateOrder, pickCandidate } from './model-choice.ts';
+import {
+  type CandidateReport,
+  candidateOrder,
+  holdoutChurnScore,
+  MAX_CHURN_SCORE_CUSTOMERS,
+  pickCandidate,
+  sampleCustomers,
+} from './model-choice.ts';
 
 const fitted = (
   model: CandidateReport['model'],
@@ -70,5 +78,43 @@ describe('model choice', () => {
       /invalid model: gamma \(use bgnbd, mbgnbd, pareto-nbd, nbd, auto\)/,
     );
     expect(parseModelChoice('auto')).toBe('auto');
+  });
+});
+
+describe('the churn score on a sample of a large calibration set', () => {
+  it('keeps every customer up to the cap and draws a seeded uniform sample beyond it', () => {
+    expect(sampleCustomers(MAX_CHURN_SCORE_CUSTOMERS, MAX_CHURN_SCORE_CUSTOMERS, 1)).toBeNull();
+    const n = 200_000;
+    const rows = sampleCustomers(n, 50_000, 7) as Int32Array;
+    expect(rows.length).toBe(50_000);
+    for (let i = 1; i < rows.length; i++) expect(rows[i] as number).toBeGreaterThan(rows[i - 1] as number);
+    expect(rows[rows.length - 1] as number).toBeLessThan(n);
+    expect(Array.from(sampleCustomers(n, 50_000, 7) as Int32Array)).toEqual(Array.from(rows));
+    // uniform: each quarter of the rows holds about a quarter of the sample (binomial sd ≈ 97)
+    for (let q = 0; q < 4; q++) {
+      const inQuarter = rows.filter((i) => i >= (q * n) / 4 && i < ((q + 1) * n) / 4).length;
+      expect(Math.abs(inQuarter - 12_500)).toBeLessThan(500);
+    }
+  });
+
+  it('below the cap is the churn score fitted on everyone', () => {
+    const n = 2_000;
+    const x = Float64Array.from({ length: n }, (_, i) => i % 5);
+    const T = Float64Array.from({ length: n }, (_, i) => 20 + (i % 13));
+    const tx = Float64Array.from(x, (v, i) => (v === 0 ? 0 : Math.min(T[i] as number, (i % 17) + v)));
+    const inputs = {
+      x,
+      tx,
+      T,
+      pAlive: Float64Array.from(x, (v, i) => (v === 0 ? 0.4 : 0.5 + (i % 7) / 20)),
+      expected: Float64Array.from(x, (v) => v / 3),
+      monetary: Float64Array.from(x, (v) => v * 10),
+    };
+    const labels = Uint8Array.from(x, (v, i) =>
+      (T[i] as number) - (tx[i] as number) > 20 || (v === 0 && i % 3 === 0) ? 1 : 0,
+    );
+    const fitted = holdoutChurnScore(inputs, labels, 30 / 7, 3);
+    expect(fitted.auc).toBe(aucOrNull(crossFittedChurnScore(inputs, labels, 30 / 7, 3), labels));
+    expect(fitted.model).toEqual(fitChurnScore(inputs, labels, 30 / 7, 3));
   });
 });

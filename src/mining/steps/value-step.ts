@@ -59,20 +59,23 @@ async function marginShare(db: Database, asOf: string): Promise<number | null> {
 }
 
 /**
- * Refits on the whole window in the holdout's order: the first usable fit wins; a degenerate fit is
- * used only when nothing else fits, and every skip is a warning.
+ * Refits on the whole window in the holdout's order, each model starting from its calibration fit
+ * (the estimate moves little when the window grows by the holdout): the first usable fit wins; a
+ * degenerate fit is used only when nothing else fits, and every skip is a warning.
  */
 function refitWholeWindow(
   order: readonly ModelName[],
   data: { x: Float64Array; tx: Float64Array; T: Float64Array },
   warnings: string[],
+  starts: HoldoutChoice['calibrationParams'] = {},
 ): FittedPurchaseModel | { error: string } {
   let lastResort: FittedPurchaseModel | null = null;
   const errors: string[] = [];
   for (const name of order) {
     let fit: FittedPurchaseModel;
     try {
-      fit = fitPurchaseModel(name, data);
+      const start = starts[name];
+      fit = fitPurchaseModel(name, data, start ? { start } : {});
     } catch (e) {
       if (!isCrmBiError(e)) throw e;
       errors.push(e.message);
@@ -124,7 +127,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
       if (!holdout)
         warnings.push(`no holdout (${split.source}): the model is not checked on unseen purchases`);
       const order = holdout?.chosen ? holdout.order : candidateOrder(choice);
-      const model = refitWholeWindow(order, data, warnings);
+      const model = refitWholeWindow(order, data, warnings, holdout?.calibrationParams);
       if ('error' in model) {
         // RFM and segments stay useful when no purchase model can be fitted: say why
         ctx.progress(`value: skipped, ${model.error}`);
