@@ -678,8 +678,7 @@ describe('row-level security', () => {
       "SELECT "customers"."region" AS "customers.region", sum("sales"."revenue") AS "sales.revenue"
       FROM "core"."fact_order_line" AS "sales"
       INNER JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS "customers" ON "sales".customer_durable_key = "customers".customer_durable_key
-      INNER JOIN (SELECT customer_durable_key AS golden_customer_key, region FROM core.dim_customer WHERE is_current) AS "customer_scope" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customer_scope".golden_customer_key
-      WHERE (("customer_scope"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
+      WHERE ((CASE WHEN coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customers".customer_durable_key THEN "customers".region ELSE "customers".access_region END IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
       GROUP BY "customers.region"
       ORDER BY "sales.revenue" DESC
       LIMIT $3"
