@@ -45,6 +45,7 @@ import type { Model, ModelDimension, ModelMeasure, PreAggregation } from '../mod
 import type { Calculation, Query } from '../query/types.ts';
 import type { Granularity } from '../time.ts';
 import { havingExpr, havingMeasures, rangeExpr, whereCubes, whereExpr } from './filters.ts';
+import { keyFilters } from './key-filters.ts';
 import { type DimSpec, Renderer, rawSource, type Source } from './render.ts';
 import { matchRollup, rollupParts } from './rollups.ts';
 
@@ -269,7 +270,11 @@ class Planner {
     const src = rawSource(this.r);
     const from = this.r.cubeSource(root);
     const joins = this.joins(tree, security);
-    const where = LogicalNode.create('and', [security, this.whereFor(src)]);
+    const where = LogicalNode.create('and', [
+      security,
+      this.whereFor(src),
+      ...keyFilters(this.query.where, tree, this.r),
+    ]);
     const dims = this.specs.map((s) => ({ key: s.key, node: src.output(s) }));
     const safe = !tree.multiplied || measures.every((m) => FAN_OUT_SAFE.has(m.type));
     if (safe) {
@@ -556,7 +561,11 @@ class Planner {
       ],
       from: this.r.cubeSource(root),
       joins: this.joins(tree, security),
-      where: LogicalNode.create('and', [security, this.whereFor(src)]),
+      where: LogicalNode.create('and', [
+        security,
+        this.whereFor(src),
+        ...keyFilters(this.query.where, tree, this.r),
+      ]),
       orderBy: this.orderBy(),
       ...this.paging(),
     });
