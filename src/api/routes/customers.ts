@@ -133,12 +133,13 @@ function scores(row: CubeRow, fields: Fields, run: Record<string, unknown> | nul
 async function customer360(db: Database, model: Model, principal: Principal, id: string) {
   const read = (query: Parameters<typeof readCube>[3]) => readCube(db, model, principal, query);
   const SCORE_FIELDS = { ...RFM, ...SEGMENT, ...CHURN, ...CLV };
-  // three rounds: the records with this id (profile and scores) and the latest run; every version
-  // of the golden customer's records (the history, and which records are its); then its orders,
-  // tickets and touches, each filtered by those record keys so the scan skips other customers
+  // three rounds: the records with this id and the latest run; every version of the golden
+  // customer's records with its scores (the history, and which records are its); then its orders,
+  // tickets and touches. Later rounds filter by the golden key and the record keys, which the
+  // planner copies onto the score and fact tables' own key columns (planner/key-filters.ts)
   const [records, runs] = await Promise.all([
     read({
-      dimensions: [...new Set([...Object.values(PROFILE), ...Object.values(SCORE_FIELDS)])],
+      dimensions: Object.values(PROFILE),
       filters: [{ member: 'customers.customer_id', operator: 'equals', values: [id] }],
       limit: 100,
     }),
@@ -160,7 +161,11 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     values: [golden],
   };
   const versions = await read({
-    dimensions: [...Object.values(HISTORY), 'customer_history.customer_durable_key'],
+    dimensions: [
+      ...Object.values(HISTORY),
+      'customer_history.customer_durable_key',
+      ...Object.values(SCORE_FIELDS),
+    ],
     filters: [ofGolden],
     order: [
       ['customer_history.valid_from', 'asc'],
@@ -168,6 +173,8 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     ],
     limit: 10_000,
   });
+  // every version reads the same golden customer's scores
+  const scored: CubeRow = versions[0] ?? {};
   const members = [...new Set(versions.map((v) => String(v['customer_history.customer_durable_key'])))];
   const history = versions.filter((v) => String(v['customer_history.customer_durable_key']) === key);
   // the planner copies the key test onto each fact table's own key column (planner/key-filters.ts)
@@ -216,10 +223,10 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     tickets: tickets.map((r) => pick(r, TICKETS)),
     campaign_touches: touches.map((r) => pick(r, TOUCHES)),
     scores: {
-      rfm: scores(row, RFM, run),
-      segment: scores(row, SEGMENT, run),
-      churn: scores(row, CHURN, run),
-      clv: scores(row, CLV, run),
+      rfm: scores(scored, RFM, run),
+      segment: scores(scored, SEGMENT, run),
+      churn: scores(scored, CHURN, run),
+      clv: scores(scored, CLV, run),
     },
   };
 }

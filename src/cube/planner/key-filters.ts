@@ -1,70 +1,86 @@
 /**
- * Key filters copied across a join: when the query keeps only some values of a cube's key column
- * (`customers.customer_durable_key IN (7, 9)`) and a parent joins that cube on a plain key equality
- * (`{sales}.customer_durable_key = {customers}.customer_durable_key`), the same test on the parent's
- * column gives the same rows (a parent row whose key fails it finds no kept row to join, and NULL
- * fails both) and lets the engine skip the parent's rows while scanning, instead of probing all of
- * them against the join. Only positive IN / equals tests on a single column that every row must
- * pass (the top-level AND of the filters) are copied.
+ * Key filters copied across a join, so the engine can skip rows while scanning a table instead of
+ * probing all of them against the join. A join `A = {c}.col` (either way round) where the query's
+ * filters require `A IN (values)` lets the same test apply to `{c}.col`:
+ *
+ * - `{c}` the parent (e.g. `{sales}.customer_durable_key = {customers}.customer_durable_key` with
+ *   customers.customer_durable_key IN (7, 9)): the test is added to WHERE. A is a plain column of
+ *   the child, so a parent row without a match has A NULL and fails the query's own test anyway.
+ * - `{c}` the child (e.g. `coalesce({customers}.golden_customer_key, …) = {rfm_scores}.customer_durable_key`
+ *   with customers.golden_customer_key = 7): the test is added to that join's ON, which only drops
+ *   child rows no kept parent row could match.
+ *
+ * Only positive IN / equals tests that every row must pass (the top-level AND of the filters) are
+ * copied, and only when A is exactly the SQL of the filtered dimension.
  *
  * @example
  * // filter customers.customer_durable_key equals 7, sales → customers on customer_durable_key
- * keyFilters(where, tree, r) // ["sales".customer_durable_key = $n]
+ * keyFilters(where, tree, r).where // ["sales".customer_durable_key = $n]
  */
 import { ColumnNode, type Node } from '../ir/nodes.ts';
 import type { JoinTree } from '../model/graph.ts';
-import type { ModelDimension, SqlTemplate } from '../model/types.ts';
+import type { SqlTemplate } from '../model/types.ts';
 import type { FilterTree, Test } from '../query/types.ts';
 import { testExpr } from './filters.ts';
 import type { Renderer } from './render.ts';
 
-/** The columns of `{a}.x = {b}.y` (either way round) as [column of from, column of to], else null. */
-function keyEquality(on: SqlTemplate, from: string, to: string): [string, string] | null {
-  const [p0, p1, p2, p3, ...rest] = on.parts;
-  if (
-    rest.length > 0 ||
-    p0?.kind !== 'cube' ||
-    p1?.kind !== 'text' ||
-    p2?.kind !== 'cube' ||
-    p3?.kind !== 'text'
-  )
-    return null;
-  const left = /^\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*$/.exec(p1.text)?.[1];
-  const right = /^\.([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(p3.text)?.[1];
-  if (left === undefined || right === undefined) return null;
-  if (p0.cube === from && p2.cube === to) return [left, right];
-  if (p0.cube === to && p2.cube === from) return [right, left];
-  return null;
+export interface KeyFilters {
+  /** Conditions to AND into WHERE. */
+  readonly where: Node[];
+  /** Conditions to AND into the ON of the join that brings in each cube. */
+  readonly on: Map<string, Node[]>;
 }
+
+/** A template as text with every cube reference spelled `{cube}` (dimension references: null). */
+function canonical(t: SqlTemplate): string | null {
+  let s = '';
+  for (const p of t.parts) {
+    if (p.kind === 'text') s += p.text;
+    else if (p.kind === 'cube') s += `{${p.cube}}`;
+    else if (p.kind === 'column') s += `{${p.cube}}.${p.column}`;
+    else return null;
+  }
+  return s.trim();
+}
+
+const PLAIN = /^\{([A-Za-z_][A-Za-z0-9_]*)\}\.([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** The conditions every row must pass: the filter itself, or the items of a top-level AND. */
 function required(tree: FilterTree): FilterTree[] {
   return tree.kind === 'and' ? tree.items.flatMap(required) : [tree];
 }
 
-/** The plain column a dimension reads, as [cube, column], else null. */
-function plainColumn(d: ModelDimension): [string, string] | null {
-  const only = d.sql.parts.length === 1 ? d.sql.parts[0] : undefined;
-  return only?.kind === 'column' ? [only.cube, only.column] : null;
-}
-
-/** The copies of the query's key tests onto the parents that join on those keys. */
-export function keyFilters(where: FilterTree | null, tree: JoinTree, r: Renderer): Node[] {
-  if (where === null) return [];
-  const tests: { cube: string; column: string; test: Test }[] = [];
+/** The copies of the query's key tests across the joins of `tree`. */
+export function keyFilters(where: FilterTree | null, tree: JoinTree, r: Renderer): KeyFilters {
+  const out: KeyFilters = { where: [], on: new Map() };
+  if (where === null) return out;
+  const tests: { sql: string; test: Test }[] = [];
   for (const c of required(where)) {
     if (c.kind !== 'condition' || c.member.memberKind !== 'dimension') continue;
     if (c.test.kind !== 'in' || c.test.negated || c.member.type === 'time') continue;
-    const col = plainColumn(c.member);
-    if (col !== null) tests.push({ cube: col[0], column: col[1], test: c.test });
+    const sql = canonical(c.member.sql);
+    if (sql !== null) tests.push({ sql, test: c.test });
   }
-  const out: Node[] = [];
+  if (tests.length === 0) return out;
   for (const e of tree.edges) {
-    const cols = keyEquality(e.on, e.from, e.to);
-    if (cols === null) continue;
-    for (const t of tests) {
-      if (t.cube === e.to && t.column === cols[1])
-        out.push(testExpr(ColumnNode.create(cols[0], e.from), t.test, r, 'instant'));
+    const on = canonical(e.on);
+    const sides = on?.split(' = ');
+    if (sides?.length !== 2) continue;
+    for (const [expr, other] of [sides, [...sides].reverse()] as [string, string][]) {
+      const col = PLAIN.exec(other);
+      if (col === null) continue;
+      const [, cube, column] = col as unknown as [string, string, string];
+      const child = cube === e.to;
+      // a WHERE copy needs the filtered side to be a plain column of the child (NULL when unmatched)
+      if (!child && !(cube === e.from && PLAIN.exec(expr)?.[1] === e.to)) continue;
+      // an ON copy needs the filtered side to read the parent only
+      if (child && expr.includes(`{${e.to}}`)) continue;
+      for (const t of tests) {
+        if (t.sql !== expr) continue;
+        const node = testExpr(ColumnNode.create(column, cube), t.test, r, 'instant');
+        if (child) out.on.set(cube, [...(out.on.get(cube) ?? []), node]);
+        else out.where.push(node);
+      }
     }
   }
   return out;
