@@ -809,6 +809,31 @@ describe('key filters copied across joins (planner/key-filters.ts)', () => {
     }
   });
 
+  it("copies a run filter into each ANDed equality of a join's ON, with the rows hand-written SQL gives", async () => {
+    const runs = await handRows(db, 'SELECT DISTINCT run_id AS r FROM mining.customer_rfm ORDER BY 1');
+    expect(runs.length).toBeGreaterThan(1);
+    const key = (r: Record<string, unknown>) => JSON.stringify(Object.values(r));
+    for (const { r: run } of runs) {
+      const query = {
+        measures: ['run_scores.count'],
+        dimensions: ['run_scores.rfm_segment', 'run_scores.cluster_name'],
+        filters: [{ member: 'run_scores.run_id', operator: 'equals', values: [String(run)] }],
+      };
+      expect(sqlOf(model, query).sql).toMatch(/AND \("run_clusters"\."run_id" = \$\d\)\)/);
+      const hand = await handRows(
+        db,
+        `SELECT r.rfm_segment AS "run_scores.rfm_segment", s.cluster_name AS "run_scores.cluster_name",
+           count(*) AS "run_scores.count"
+         FROM mining.customer_rfm r
+         LEFT JOIN mining.customer_segment s ON s.run_id = r.run_id AND s.customer_durable_key = r.customer_durable_key
+         WHERE r.run_id = $1 GROUP BY 1, 2`,
+        [Number(run)],
+      );
+      const got = await cubeRows(db, model, query);
+      expect(got.map(key).sort()).toEqual(hand.map(key).sort());
+    }
+  });
+
   it('copies no negated or OR-ed test', async () => {
     const [a, b] = await keys();
     for (const filters of [

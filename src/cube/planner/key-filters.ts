@@ -10,7 +10,8 @@
  *   with customers.golden_customer_key = 7): the test is added to that join's ON, which only drops
  *   child rows no kept parent row could match.
  *
- * Only positive IN / equals tests that every row must pass (the top-level AND of the filters) are
+ * Each ANDed equality of an ON counts (`{a}.run_id = {b}.run_id AND {a}.key = {b}.key`). Only
+ * positive IN / equals tests that every row must pass (the top-level AND of the filters) are
  * copied, and only when A is exactly the SQL of the filtered dimension.
  *
  * @example
@@ -64,9 +65,18 @@ export function keyFilters(where: FilterTree | null, tree: JoinTree, r: Renderer
   if (tests.length === 0) return out;
   for (const e of tree.edges) {
     const on = canonical(e.on);
-    const sides = on?.split(' = ');
-    if (sides?.length !== 2) continue;
-    for (const [expr, other] of [sides, [...sides].reverse()] as [string, string][]) {
+    if (on === null) continue;
+    // each ANDed equality of the ON must hold for a match (no OR: it would not split on ' AND ')
+    if (/\bOR\b/i.test(on)) continue;
+    const pairs = on
+      .split(/\s+AND\s+/i)
+      .map((c) => c.split(' = ').map((x) => x.trim()))
+      .filter((sides): sides is [string, string] => sides.length === 2);
+    const oriented: [string, string][] = pairs.flatMap(([a, b]): [string, string][] => [
+      [a, b],
+      [b, a],
+    ]);
+    for (const [expr, other] of oriented) {
       const col = PLAIN.exec(other);
       if (col === null) continue;
       const [, cube, column] = col as unknown as [string, string, string];
