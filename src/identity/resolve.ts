@@ -7,6 +7,8 @@
  * - core.customer_identity: durable key → golden key history (a changed assignment closes the old
  *   row and opens a new one; a customer's first assignment is valid from the start of time);
  * - core.dim_customer.golden_customer_key: the current golden key on every version of a customer;
+ * - core.dim_customer.access_region: the golden customer's current region (access-region.ts), also
+ *   when the run is skipped, since the load before it may have moved customers;
  * - meta.identity_run: the run, its settings and counts.
  *
  * Runs in one transaction (joining the load's when called from a load), so no half-resolved state
@@ -16,6 +18,7 @@ import { z } from 'zod';
 import type { Database } from '../db/duckdb.ts';
 import { BEGINNING_OF_TIME, END_OF_TIME } from '../etl/load-core.ts';
 import { readDoubleColumns } from '../mining/steps/features.ts';
+import { refreshAccessRegions } from './access-region.ts';
 import { buildCandidates } from './candidates.ts';
 import { assignGoldenKeys, buildComponents, type MatchEdge, type NodeInfo } from './components.ts';
 import { installNormalization } from './normalize.ts';
@@ -75,6 +78,8 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
                 EXISTS (SELECT 1 FROM core.customer_identity) AS history`,
       );
       if (Number(r?.sources) < 2 && r?.history !== true) {
+        // no golden keys to assign, but the load may have moved customers: their region decides
+        await refreshAccessRegions(db);
         const customers = Number(r?.customers ?? 0);
         return {
           status: 'skipped' as const,
@@ -180,6 +185,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
       FROM core.customer_identity i
       WHERE i.is_current AND i.customer_durable_key = dim_customer.customer_durable_key
         AND dim_customer.golden_customer_key IS DISTINCT FROM i.golden_customer_key`);
+    await refreshAccessRegions(db);
 
     const counts = await db.one(
       `SELECT count(*) AS customers, count(DISTINCT golden_customer_key) AS golden,

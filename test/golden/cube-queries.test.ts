@@ -678,8 +678,7 @@ describe('row-level security', () => {
       "SELECT "customers"."region" AS "customers.region", sum("sales"."revenue") AS "sales.revenue"
       FROM "core"."fact_order_line" AS "sales"
       INNER JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS "customers" ON "sales".customer_durable_key = "customers".customer_durable_key
-      INNER JOIN (SELECT customer_durable_key AS golden_customer_key, region FROM core.dim_customer WHERE is_current) AS "customer_scope" ON coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customer_scope".golden_customer_key
-      WHERE (("customer_scope"."region" IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
+      WHERE ((CASE WHEN coalesce("customers".golden_customer_key, "customers".customer_durable_key) = "customers".customer_durable_key THEN "customers".region ELSE "customers".access_region END IN ($1)) AND (("customers"."region" = $2) OR ("customers"."region" IS NOT NULL)))
       GROUP BY "customers.region"
       ORDER BY "sales.revenue" DESC
       LIMIT $3"
@@ -749,5 +748,109 @@ describe('row-level security', () => {
     );
     expect(compileQuery(m, { measures: ['leads.count'] }).sql).toContain('count(*)');
     expect(compileQuery(m, { measures: ['catalog.count'] }, north).params).toEqual([10_000]);
+  });
+});
+
+describe('key filters copied across joins (planner/key-filters.ts)', () => {
+  const keys = async () =>
+    (
+      await handRows(
+        db,
+        'SELECT DISTINCT customer_durable_key AS k FROM core.fact_order_line WHERE customer_durable_key IS NOT NULL ORDER BY 1 LIMIT 2',
+      )
+    ).map((r) => String(r.k));
+
+  it("tests the order lines' own customer key, with the rows hand-written SQL gives", async () => {
+    const ks = await keys();
+    expect(ks).toHaveLength(2);
+    const query = {
+      measures: ['sales.revenue'],
+      dimensions: ['sales.order_id'],
+      filters: [{ member: 'customers.customer_durable_key', operator: 'equals', values: ks }],
+      order: [['sales.order_id', 'asc']],
+    };
+    expect(sqlOf(model, query).sql).toContain('("sales"."customer_durable_key" IN (');
+    const hand = await handRows(
+      db,
+      `SELECT o.order_id AS "sales.order_id", sum(o.revenue)::DOUBLE AS "sales.revenue"
+       FROM core.fact_order_line o JOIN core.dim_customer c ON c.customer_durable_key = o.customer_durable_key AND c.is_current
+       WHERE o.customer_durable_key IN ($1, $2) GROUP BY 1 ORDER BY 1`,
+      ks.map(Number),
+    );
+    expect(hand.length).toBeGreaterThan(1);
+    expect(await cubeRows(db, model, query)).toEqual(hand);
+  });
+
+  it("puts a golden-key test into the score joins' ON (a customer without scores keeps its row)", async () => {
+    const all = await handRows(
+      db,
+      `SELECT c.customer_id AS "customers.customer_id", r.rfm_segment AS "customers.rfm_segment",
+         coalesce(c.golden_customer_key, c.customer_durable_key)::VARCHAR AS g
+       FROM core.dim_customer c
+       LEFT JOIN mining.customer_rfm r ON r.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+         AND r.run_id = (SELECT run_id FROM mining.latest_run)
+       WHERE c.is_current ORDER BY 1`,
+    );
+    const scored = all.find((r) => r['customers.rfm_segment'] !== null);
+    const unscored = all.find((r) => r['customers.rfm_segment'] === null);
+    expect(scored && unscored).toBeTruthy();
+    for (const want of [scored, unscored]) {
+      const query = {
+        dimensions: ['customers.customer_id', 'customers.rfm_segment'],
+        filters: [{ member: 'customers.golden_customer_key', operator: 'equals', values: [want?.g] }],
+        order: [['customers.customer_id', 'asc']],
+      };
+      const { sql } = sqlOf(model, query);
+      expect(sql).toMatch(
+        /= "rfm_scores"\.customer_durable_key AND \("rfm_scores"\."customer_durable_key" = \$\d\)\)/,
+      );
+      const rows = all.filter((r) => r.g === want?.g).map(({ g: _, ...r }) => r);
+      expect(await cubeRows(db, model, query)).toEqual(rows);
+    }
+  });
+
+  it("copies a run filter into each ANDed equality of a join's ON, with the rows hand-written SQL gives", async () => {
+    const runs = await handRows(db, 'SELECT DISTINCT run_id AS r FROM mining.customer_rfm ORDER BY 1');
+    expect(runs.length).toBeGreaterThan(1);
+    const key = (r: Record<string, unknown>) => JSON.stringify(Object.values(r));
+    for (const { r: run } of runs) {
+      const query = {
+        measures: ['run_scores.count'],
+        dimensions: ['run_scores.rfm_segment', 'run_scores.cluster_name'],
+        filters: [{ member: 'run_scores.run_id', operator: 'equals', values: [String(run)] }],
+      };
+      expect(sqlOf(model, query).sql).toMatch(/AND \("run_clusters"\."run_id" = \$\d\)\)/);
+      const hand = await handRows(
+        db,
+        `SELECT r.rfm_segment AS "run_scores.rfm_segment", s.cluster_name AS "run_scores.cluster_name",
+           count(*) AS "run_scores.count"
+         FROM mining.customer_rfm r
+         LEFT JOIN mining.customer_segment s ON s.run_id = r.run_id AND s.customer_durable_key = r.customer_durable_key
+         WHERE r.run_id = $1 GROUP BY 1, 2`,
+        [Number(run)],
+      );
+      const got = await cubeRows(db, model, query);
+      expect(got.map(key).sort()).toEqual(hand.map(key).sort());
+    }
+  });
+
+  it('copies no negated or OR-ed test', async () => {
+    const [a, b] = await keys();
+    for (const filters of [
+      [{ member: 'customers.customer_durable_key', operator: 'notEquals', values: [a] }],
+      [
+        {
+          or: [
+            { member: 'customers.customer_durable_key', operator: 'equals', values: [a] },
+            { member: 'customers.region', operator: 'equals', values: ['North'] },
+          ],
+        },
+      ],
+      [{ member: 'customers.customer_durable_key', operator: 'set' }],
+    ]) {
+      const { sql } = sqlOf(model, { measures: ['sales.revenue'], dimensions: ['sales.order_id'], filters });
+      expect(sql).not.toContain('"sales"."customer_durable_key"');
+    }
+    expect(b).toBeDefined();
   });
 });

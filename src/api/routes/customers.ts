@@ -1,7 +1,8 @@
 /**
  * `GET /v1/customers/:id`: the customer 360 — current profile (by the source's customer_id), its
  * SCD2 history, the golden customer's last order lines, tickets and campaign touches, and the
- * latest run's scores. Every part is a cube query run as the caller (src/api/cube-reader.ts), so the
+ * latest run's scores, in three rounds of cube queries (the later ones filter by the golden
+ * customer's record keys, which the scan of each fact table can use). Every part is a cube query run as the caller (src/api/cube-reader.ts), so the
  * model's region rule decides: a region-limited token gets 404 for a customer whose golden customer
  * is outside its regions (as if it did not exist), and sees all of a visible customer's records.
  * When several sources use the id, the record that is its own golden customer comes first, then the
@@ -9,6 +10,7 @@
  */
 import { Hono } from 'hono';
 import type { Model } from '../../cube/index.ts';
+import type { RawFilter } from '../../cube/query/types.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type ApiEnv, type Principal, requireRole } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
@@ -131,11 +133,18 @@ function scores(row: CubeRow, fields: Fields, run: Record<string, unknown> | nul
 async function customer360(db: Database, model: Model, principal: Principal, id: string) {
   const read = (query: Parameters<typeof readCube>[3]) => readCube(db, model, principal, query);
   const SCORE_FIELDS = { ...RFM, ...SEGMENT, ...CHURN, ...CLV };
-  const records = await read({
-    dimensions: [...new Set([...Object.values(PROFILE), ...Object.values(SCORE_FIELDS)])],
-    filters: [{ member: 'customers.customer_id', operator: 'equals', values: [id] }],
-    limit: 100,
-  });
+  // three rounds: the records with this id and the latest run; every version of the golden
+  // customer's records with its scores (the history, and which records are its); then its orders,
+  // tickets and touches. Later rounds filter by the golden key and the record keys, which the
+  // planner copies onto the score and fact tables' own key columns (planner/key-filters.ts)
+  const [records, runs] = await Promise.all([
+    read({
+      dimensions: Object.values(PROFILE),
+      filters: [{ member: 'customers.customer_id', operator: 'equals', values: [id] }],
+      limit: 100,
+    }),
+    read({ dimensions: ['latest_run.run_id', 'latest_run.as_of'], limit: 1 }),
+  ]);
   const own = (r: CubeRow) => r['customers.customer_durable_key'] === r['customers.golden_customer_key'];
   records.sort(
     (a, b) =>
@@ -146,18 +155,42 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
   if (row === undefined) return null;
   const key = String(row['customers.customer_durable_key']);
   const golden = String(row['customers.golden_customer_key']);
-  const ofGolden = [{ member: 'customers.golden_customer_key', operator: 'equals', values: [golden] }];
-  const [history, orders, tickets, touches, runs] = await Promise.all([
-    read({
-      dimensions: Object.values(HISTORY),
-      filters: [{ member: 'customers.customer_durable_key', operator: 'equals', values: [key] }],
-      order: [['customer_history.valid_from', 'asc']],
-      limit: 1000,
-    }),
+  const ofGolden: RawFilter = {
+    member: 'customers.golden_customer_key',
+    operator: 'equals',
+    values: [golden],
+  };
+  const versions = await read({
+    dimensions: [
+      ...Object.values(HISTORY),
+      'customer_history.customer_durable_key',
+      ...Object.values(SCORE_FIELDS),
+    ],
+    filters: [ofGolden],
+    order: [
+      ['customer_history.valid_from', 'asc'],
+      ['customer_history.customer_key', 'asc'],
+    ],
+    limit: 10_000,
+  });
+  // every version reads the same golden customer's scores
+  const scored: CubeRow = versions[0] ?? {};
+  const members = [...new Set(versions.map((v) => String(v['customer_history.customer_durable_key'])))];
+  const history = versions.filter((v) => String(v['customer_history.customer_durable_key']) === key);
+  // the planner copies the key test onto each fact table's own key column (planner/key-filters.ts)
+  const ofMembers: RawFilter[] = [
+    ofGolden,
+    {
+      member: 'customers.customer_durable_key',
+      operator: 'equals',
+      values: members.length > 0 ? members : [key],
+    },
+  ];
+  const [orders, tickets, touches] = await Promise.all([
     read({
       dimensions: Object.values(ORDER_DIMS),
       measures: Object.values(ORDER_MEASURES),
-      filters: ofGolden,
+      filters: ofMembers,
       order: [
         ['sales.ordered_at', 'desc'],
         ['sales.order_id', 'asc'],
@@ -167,17 +200,16 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     }),
     read({
       dimensions: Object.values(TICKETS),
-      filters: ofGolden,
+      filters: ofMembers,
       order: [['tickets.opened_at', 'desc']],
       limit: LIMIT,
     }),
     read({
       dimensions: Object.values(TOUCHES),
-      filters: ofGolden,
+      filters: ofMembers,
       order: [['touches.touched_at', 'desc']],
       limit: LIMIT,
     }),
-    read({ dimensions: ['latest_run.run_id', 'latest_run.as_of'], limit: 1 }),
   ]);
   const latest = runs[0];
   const run =
@@ -191,10 +223,10 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     tickets: tickets.map((r) => pick(r, TICKETS)),
     campaign_touches: touches.map((r) => pick(r, TOUCHES)),
     scores: {
-      rfm: scores(row, RFM, run),
-      segment: scores(row, SEGMENT, run),
-      churn: scores(row, CHURN, run),
-      clv: scores(row, CLV, run),
+      rfm: scores(scored, RFM, run),
+      segment: scores(scored, SEGMENT, run),
+      churn: scores(scored, CHURN, run),
+      clv: scores(scored, CLV, run),
     },
   };
 }

@@ -84,7 +84,7 @@ function value(v: TypedValue, r: Renderer, mode: TimeMode): ValueNode {
   return v.kind === 'time' ? r.timeValue(v.point, mode) : ValueNode.create(v.value);
 }
 
-function testExpr(node: Node, test: Test, r: Renderer, mode: TimeMode): Node {
+export function testExpr(node: Node, test: Test, r: Renderer, mode: TimeMode): Node {
   switch (test.kind) {
     case 'null':
       return IsNullNode.create(node, test.negated);

@@ -45,6 +45,7 @@ import type { Model, ModelDimension, ModelMeasure, PreAggregation } from '../mod
 import type { Calculation, Query } from '../query/types.ts';
 import type { Granularity } from '../time.ts';
 import { havingExpr, havingMeasures, rangeExpr, whereCubes, whereExpr } from './filters.ts';
+import { keyFilters } from './key-filters.ts';
 import { type DimSpec, Renderer, rawSource, type Source } from './render.ts';
 import { matchRollup, rollupParts } from './rollups.ts';
 
@@ -229,8 +230,13 @@ class Planner {
    * The joins of a tree: LEFT JOINs, except on the path to the security member when the security
    * condition applies. There a row without a match fails the condition anyway (NULL IN (...) is
    * not true), so an INNER JOIN gives the same rows and lets the engine filter before joining.
+   * `extraOn` adds copied key tests to a join's ON (key-filters.ts).
    */
-  private joins(tree: ReturnType<typeof joinTree>, security: Node | null): JoinNode[] {
+  private joins(
+    tree: ReturnType<typeof joinTree>,
+    security: Node | null,
+    extraOn: ReadonlyMap<string, readonly Node[]> = new Map(),
+  ): JoinNode[] {
     const inner = new Set<string>();
     const memberName = this.model.securityMember;
     if (security !== null && memberName !== undefined) {
@@ -243,9 +249,10 @@ class Planner {
         }
       }
     }
-    return tree.edges.map((e) =>
-      JoinNode.create(inner.has(e.to) ? 'inner' : 'left', this.r.cubeSource(e.to), this.r.template(e.on)),
-    );
+    return tree.edges.map((e) => {
+      const on = LogicalNode.create('and', [this.r.template(e.on), ...(extraOn.get(e.to) ?? [])]) as Node;
+      return JoinNode.create(inner.has(e.to) ? 'inner' : 'left', this.r.cubeSource(e.to), on);
+    });
   }
 
   whereFor(src: Source): Node | null {
@@ -268,8 +275,9 @@ class Planner {
     const tree = joinTree(this.model, root, cubes);
     const src = rawSource(this.r);
     const from = this.r.cubeSource(root);
-    const joins = this.joins(tree, security);
-    const where = LogicalNode.create('and', [security, this.whereFor(src)]);
+    const keys = keyFilters(this.query.where, tree, this.r);
+    const joins = this.joins(tree, security, keys.on);
+    const where = LogicalNode.create('and', [security, this.whereFor(src), ...keys.where]);
     const dims = this.specs.map((s) => ({ key: s.key, node: src.output(s) }));
     const safe = !tree.multiplied || measures.every((m) => FAN_OUT_SAFE.has(m.type));
     if (safe) {
@@ -533,6 +541,7 @@ class Planner {
     for (const m of base) for (const c of m.cubes) cubes.add(c);
     const security = this.security(root, cubes);
     const tree = joinTree(this.model, root, cubes);
+    const keys = keyFilters(this.query.where, tree, this.r);
     const src = rawSource(this.r);
     const rowValue = (m: ModelMeasure): Node => {
       const raw = this.r.measureInput(m);
@@ -555,8 +564,8 @@ class Planner {
         ...this.totalColumn(),
       ],
       from: this.r.cubeSource(root),
-      joins: this.joins(tree, security),
-      where: LogicalNode.create('and', [security, this.whereFor(src)]),
+      joins: this.joins(tree, security, keys.on),
+      where: LogicalNode.create('and', [security, this.whereFor(src), ...keys.where]),
       orderBy: this.orderBy(),
       ...this.paging(),
     });

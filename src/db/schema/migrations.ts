@@ -5,6 +5,8 @@
  * The tables and columns named in ARCHITECTURE.md ("Warehouse contract") are public: never rename
  * or drop them here without a new migration and a note.
  */
+import { REFRESH_ACCESS_REGIONS_SQL } from '../../identity/access-region.ts';
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
@@ -419,6 +421,15 @@ GROUP BY 1;
       "one definition of 'the latest run' (newest as_of, then newest created_at) and of the run before it",
     sql: `
 ${RUN_VIEWS.map(([name, sql]) => `CREATE VIEW mining.${name} AS ${sql};`).join('\n')}
+`,
+  },
+  {
+    version: 7,
+    description:
+      "dim_customer.access_region: the golden customer's current region, so the region rule reads one column",
+    sql: `
+ALTER TABLE core.dim_customer ADD COLUMN access_region VARCHAR;
+${REFRESH_ACCESS_REGIONS_SQL};
 `,
   },
 ];
