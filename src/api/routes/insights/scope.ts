@@ -7,17 +7,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from '../../auth.ts';
 import { apiError } from '../../errors.ts';
-import { validate } from '../../validate.ts';
-
-function isRealDate(s: string): boolean {
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
-
-const IsoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date is YYYY-MM-DD')
-  .refine(isRealDate, 'not a calendar date');
+import { IsoDate, validate } from '../../validate.ts';
 
 const FilterQuery = z.object({
   from: IsoDate.optional(),
