@@ -220,7 +220,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         done();
       };
       const timer = setTimeout(() => {
-        killCurrent();
+        // the child running this query, even if a restart has put another in its place since
+        if (current?.proc === c) killCurrent();
+        else if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
         finish(() =>
           job.reject(
             new CrmBiError(
