@@ -19,6 +19,10 @@
  * /healthz p99 <= 100 ms, cached p50 <= 1.5x alone), and the peak resident memory of the server
  * and its sandbox child together (target: under 1 GB).
  *
+ * Last, the sandbox's restart cost, in-process on the server's ad hoc snapshot: a query the sandbox
+ * kills at a 5 s limit, then `SELECT 1` timed, 3 times, without a warm spare child (each kill means
+ * a new child process must start first: the baseline) and with one (the spare takes over).
+ *
  * `npx tsx bench/api.bench.ts [warehouse.duckdb] [--seconds 8] [--customers 50000] [--sharing-only]`
  * — a warehouse that does not exist is built first (50,000 generated customers by default);
  * `--sharing-only` runs the fair-sharing phase alone. The lead's runner calls `benchApi(dbPath)`.
@@ -31,6 +35,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createToken } from '../src/api/auth.ts';
+import { createSandbox } from '../src/api/sandbox/sandbox.ts';
 import { type CubeResponse, createQueryCache, loadModel, runQuery } from '../src/cube/index.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
@@ -390,6 +395,66 @@ async function fairSharing(
   };
 }
 
+/** The restart phase: kills per mode and the time limit that kills (the spare starts meanwhile). */
+const RESTART_ROUNDS = 3;
+const RESTART_LIMIT_MS = 5000;
+
+interface RestartFigures {
+  readonly warmMs: number;
+  readonly noSpareMs: number;
+  readonly spareMs: number;
+}
+
+/**
+ * Median time of `SELECT 1` right after the sandbox killed a query at its time limit, without and
+ * with a warm spare child, and on a running child (no kill) for reference.
+ */
+async function sandboxRestart(snapshot: string): Promise<RestartFigures> {
+  const afterKill = async (spare: boolean): Promise<{ warm: number; afterKill: number }> => {
+    const sandbox = createSandbox({ snapshot, timeoutMs: RESTART_LIMIT_MS, spare });
+    try {
+      await sandbox.query('SELECT 1', 'bench');
+      const warm: number[] = [];
+      const after: number[] = [];
+      for (let i = 0; i < RESTART_ROUNDS; i++) {
+        let t0 = performance.now();
+        await sandbox.query('SELECT 1', 'bench');
+        warm.push(performance.now() - t0);
+        const killed = await sandbox.query(SHARING_SQL[1], 'bench').then(
+          () => 'completed',
+          (e: { code?: string }) => e.code ?? 'error',
+        );
+        if (killed !== 'query_timeout') throw new Error(`the query to kill ended as ${killed}`);
+        t0 = performance.now();
+        await sandbox.query('SELECT 1', 'bench');
+        after.push(performance.now() - t0);
+      }
+      return { warm: median(warm), afterKill: median(after) };
+    } finally {
+      sandbox.close();
+    }
+  };
+  const without = await afterKill(false);
+  const withSpare = await afterKill(true);
+  return {
+    warmMs: median([without.warm, withSpare.warm]),
+    noSpareMs: without.afterKill,
+    spareMs: withSpare.afterKill,
+  };
+}
+
+function reportRestart(r: RestartFigures): Record<string, number> {
+  console.log(
+    `\n## Sandbox restart: SELECT 1 right after a query killed at ${RESTART_LIMIT_MS / 1000} s, median of ${RESTART_ROUNDS}`,
+  );
+  report('after a kill, warm spare child', r.spareMs, 'ms', {
+    label: 'no spare (new child)',
+    value: r.noSpareMs,
+  });
+  report('on a running child (no kill)', r.warmMs, 'ms');
+  return { restartNoSpareMs: r.noSpareMs, restartSpareMs: r.spareMs, restartWarmMs: r.warmMs };
+}
+
 export interface ApiBenchOptions {
   /** autocannon duration of each run in seconds (default 8). */
   readonly seconds?: number;
@@ -482,7 +547,8 @@ export async function benchApi(
     }
     if (options.sharingOnly) {
       const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
-      return reportSharing(sharing, seconds);
+      const figures = reportSharing(sharing, seconds);
+      return { ...figures, ...reportRestart(await sandboxRestart(`${copy}.sandbox.duckdb`)) };
     }
     const cached = await cannon(url, token, seconds, () => CACHED_QUERY, false);
     const uncached = await cannon(url, token, seconds, uncachedQuery, true);
@@ -563,8 +629,11 @@ export async function benchApi(
     );
 
     const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
+    const sharingFigures = reportSharing(sharing, seconds);
+    const restart = reportRestart(await sandboxRestart(`${copy}.sandbox.duckdb`));
     return {
-      ...reportSharing(sharing, seconds),
+      ...sharingFigures,
+      ...restart,
       cachedRps: cached.rps,
       cachedP50Ms: cached.p50,
       cachedP99Ms: cached.p99,

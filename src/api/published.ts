@@ -4,10 +4,12 @@
  * warehouse file (and its WAL) every few seconds; when they changed and no writer holds them, it
  * republishes the copy, opens it and swaps it in. The old copy stays open for a grace period so
  * requests in flight finish on it. The ad hoc SQL snapshot (`<db>.sandbox.duckdb`, core.* and
- * mining.* only) is republished with it.
+ * mining.* only) is republished with it. The copy's load status (what /healthz reports) is read
+ * once when it is published.
  */
 import { existsSync, statSync } from 'node:fs';
 import { Database } from '../db/duckdb.ts';
+import { pinLoadStatus } from '../db/load-status.ts';
 import { CrmBiError, isCrmBiError } from '../errors.ts';
 import { publishSnapshot } from './sandbox/snapshot.ts';
 
@@ -52,7 +54,15 @@ export async function publishWarehouse(
     await publishSnapshot(source, servePath);
     await publishSnapshot(servePath, sandboxPath, { schemas: ['core', 'mining'] });
     // a small pool: cube queries take at most all readers but one (see Database.read)
-    return Database.open(servePath, { readOnly: true, readers: 3 });
+    const db = await Database.open(servePath, { readOnly: true, readers: 3 });
+    try {
+      // read once here, so /healthz answers from memory until the next publication
+      await pinLoadStatus(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return db;
   }
 
   if (!existsSync(source)) {

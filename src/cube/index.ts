@@ -18,7 +18,7 @@ export { type ParseOptions, parseQuery } from './query/parse.ts';
 export { rawQuerySchema } from './query/schema.ts';
 export type { Query, RawQuery } from './query/types.ts';
 export { toArrow, toArrowTable } from './result/arrow.ts';
-export { type CsvOptions, toCsv } from './result/csv.ts';
+export { type CsvOptions, csvLines, toCsv } from './result/csv.ts';
 export type {
   Annotation,
   CompareResponse,

@@ -1,14 +1,48 @@
 /**
- * The warehouse's load status (meta.etl_load, meta.etl_watermark): the last load and how fresh each
- * source is. Bookkeeping of the loads, not warehouse figures, so it is read here and not through
- * the semantic layer.
+ * The warehouse's load status (meta.schema_version, meta.etl_load, meta.etl_watermark): the schema
+ * version, the last load and how fresh each source is. Bookkeeping of the loads, not warehouse
+ * figures, so it is read here and not through the semantic layer.
+ *
+ * A read-only copy never changes, so its status can be read once and kept with it
+ * (`pinLoadStatus`, which the server calls when it publishes a copy): `/healthz` then answers from
+ * memory, computing only the lags against the clock, and never waits behind a long query.
  */
+
 import type { Database } from './duckdb.ts';
+import { schemaVersion } from './schema/migrate.ts';
 
 export interface LastLoad {
   readonly load_id: number;
   readonly finished_at: string | null;
   readonly status: string;
+}
+
+/** A source's last successful load and stalest watermark, with times as epoch ms for the lags. */
+interface SourceStatus {
+  readonly source: string;
+  readonly profile: string;
+  readonly loadId: number;
+  readonly finishedAt: string | null;
+  readonly finishedMs: number | null;
+  readonly watermark: { readonly at: string; readonly ms: number } | null;
+}
+
+/** What the warehouse says about its loads, independent of the time it is asked. */
+export interface LoadStatus {
+  readonly schemaVersion: number;
+  readonly lastLoad: LastLoad | null;
+  readonly sources: readonly SourceStatus[];
+}
+
+export interface SourceFreshness {
+  readonly source: string;
+  readonly profile: string;
+  readonly last_success: {
+    readonly load_id: number;
+    readonly finished_at: string | null;
+    readonly lag_seconds: number | null;
+  };
+  readonly watermark: { readonly at: string; readonly lag_seconds: number } | null;
 }
 
 /** The newest load of any status, or null before the first. */
@@ -25,37 +59,71 @@ export async function lastLoad(db: Database): Promise<LastLoad | null> {
 }
 
 /**
- * Freshness per source system: its last successful load (`succeeded`, or `skipped` because the
- * source had not changed) with the lag now − finished_at, and for incremental sources the stalest
- * table watermark with the lag now − watermark.
+ * Per source system: its last successful load (`succeeded`, or `skipped` because the source had
+ * not changed), and for incremental sources (schema 4 on) the stalest table watermark.
  */
-export async function sourceFreshness(db: Database, version: number) {
-  const loads = await db.all(
-    `SELECT source_system AS source, arg_max(profile, load_id) AS profile, max(load_id) AS load_id,
-            max(finished_at) AS finished_at,
-            date_diff('millisecond', max(finished_at), now()) / 1000.0 AS lag_seconds
-     FROM meta.etl_load WHERE status IN ('succeeded', 'skipped') AND source_system IS NOT NULL
-     GROUP BY source_system ORDER BY source_system`,
-  );
+async function sourceStatus(db: Database, version: number): Promise<SourceStatus[]> {
   const marks =
     version >= 4
-      ? await db.all(
-          `SELECT source, min(watermark) AS watermark,
-                  date_diff('millisecond', min(watermark), now()) / 1000.0 AS lag_seconds
-           FROM meta.etl_watermark WHERE watermark IS NOT NULL GROUP BY source`,
-        )
-      : [];
-  return loads.map((l) => {
-    const m = marks.find((x) => x.source === l.source);
-    return {
-      source: String(l.source),
-      profile: String(l.profile),
-      last_success: {
-        load_id: Number(l.load_id),
-        finished_at: l.finished_at === null ? null : String(l.finished_at),
-        lag_seconds: l.lag_seconds === null ? null : Number(l.lag_seconds),
-      },
-      watermark: m ? { at: String(m.watermark), lag_seconds: Number(m.lag_seconds) } : null,
-    };
-  });
+      ? `SELECT source, min(watermark) AS watermark, epoch_ms(min(watermark)) AS watermark_ms
+         FROM meta.etl_watermark WHERE watermark IS NOT NULL GROUP BY source`
+      : 'SELECT NULL::VARCHAR AS source, NULL::TIMESTAMPTZ AS watermark, NULL::BIGINT AS watermark_ms WHERE false';
+  const rows = await db.all(
+    `WITH loads AS (
+       SELECT source_system AS source, arg_max(profile, load_id) AS profile, max(load_id) AS load_id,
+              max(finished_at) AS finished_at
+       FROM meta.etl_load WHERE status IN ('succeeded', 'skipped') AND source_system IS NOT NULL
+       GROUP BY source_system),
+     marks AS (${marks})
+     SELECT l.source, l.profile, l.load_id, l.finished_at, epoch_ms(l.finished_at) AS finished_ms,
+            m.watermark, m.watermark_ms
+     FROM loads l LEFT JOIN marks m ON m.source = l.source
+     ORDER BY l.source`,
+  );
+  return rows.map((r) => ({
+    source: String(r.source),
+    profile: String(r.profile),
+    loadId: Number(r.load_id),
+    finishedAt: r.finished_at === null ? null : String(r.finished_at),
+    finishedMs: r.finished_ms === null ? null : Number(r.finished_ms),
+    watermark: r.watermark === null ? null : { at: String(r.watermark), ms: Number(r.watermark_ms) },
+  }));
+}
+
+/** Reads the status now (schema version, last load, sources). */
+export async function readLoadStatus(db: Database): Promise<LoadStatus> {
+  const version = await schemaVersion(db);
+  if (version === 0) return { schemaVersion: 0, lastLoad: null, sources: [] };
+  return { schemaVersion: version, lastLoad: await lastLoad(db), sources: await sourceStatus(db, version) };
+}
+
+/** Freshness per source at `nowMs`: the lag of the last success and of the stalest watermark. */
+export function freshnessAt(status: LoadStatus, nowMs: number): SourceFreshness[] {
+  return status.sources.map((s) => ({
+    source: s.source,
+    profile: s.profile,
+    last_success: {
+      load_id: s.loadId,
+      finished_at: s.finishedAt,
+      lag_seconds: s.finishedMs === null ? null : (nowMs - s.finishedMs) / 1000,
+    },
+    watermark: s.watermark ? { at: s.watermark.at, lag_seconds: (nowMs - s.watermark.ms) / 1000 } : null,
+  }));
+}
+
+const pinned = new WeakMap<Database, LoadStatus>();
+
+/**
+ * Reads the status of a copy that will not change (opened read-only) once and keeps it with the
+ * copy, so `loadStatus` answers from memory from then on.
+ */
+export async function pinLoadStatus(db: Database): Promise<LoadStatus> {
+  const status = await readLoadStatus(db);
+  pinned.set(db, status);
+  return status;
+}
+
+/** The pinned status of a published copy, or the status read now for any other warehouse. */
+export async function loadStatus(db: Database): Promise<LoadStatus> {
+  return pinned.get(db) ?? readLoadStatus(db);
 }

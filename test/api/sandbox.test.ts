@@ -9,6 +9,19 @@ import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
 import { type ApiFixture, apiFixture, postJson, quietApp } from './fixture.ts';
 
+/** Whether process `pid` is gone (polled for up to 5 s: the kill is asynchronous). */
+async function exited(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 let f: ApiFixture;
 let sandbox: Sandbox;
 let app: Hono<ApiEnv>;
@@ -255,6 +268,23 @@ describe('ad hoc SQL sandbox', () => {
     expect(again.status).toBe(200);
     expect(Number((again.body.rows as unknown[][])[0]?.[0])).toBeGreaterThan(0);
     expect((await app.request('/healthz')).status).toBe(200);
+  });
+
+  it('a killed child’s warm spare takes over at once, and a new spare starts behind it', async () => {
+    expect((await adhoc('SELECT 1 AS one')).status).toBe(200);
+    const before = sandbox.pids();
+    expect(before.running).not.toBeNull();
+    expect(before.spare).not.toBeNull();
+    const killed = await adhoc('SELECT count(*) FROM range(1e12::BIGINT) a');
+    expect((killed.body.error as { code: string }).code).toBe('query_timeout');
+    const again = await adhoc('SELECT 2 AS two');
+    expect(again.status).toBe(200);
+    expect(again.body.rows).toEqual([[2]]);
+    const after = sandbox.pids();
+    expect(after.running).toBe(before.spare);
+    expect(after.spare).not.toBeNull();
+    expect([before.running, before.spare]).not.toContain(after.spare);
+    expect(await exited(before.running as number)).toBe(true);
   });
 
   it('stops a query past the memory cap with a 400, and keeps serving afterwards', async () => {

@@ -3,7 +3,8 @@
  * the sandbox child process (see sandbox/). Analysts and admins only. A region-limited token runs
  * in a sandbox over a snapshot cut to its regions (sandbox/regional.ts), or is refused when the
  * server has none. The statement is checked on its parse tree before it reaches the child, and
- * each token has its own limit of queries running or waiting (429 with Retry-After past it).
+ * each token has its own limit of queries running or waiting (429 with Retry-After past it). The
+ * answer is streamed; its caps were checked in the child before the first byte is sent.
  */
 import { Hono } from 'hono';
 import { type ApiEnv, requireRole } from '../auth.ts';
@@ -12,6 +13,7 @@ import type { RegionalSandboxes } from '../sandbox/regional.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { AdhocRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
+import { jsonPieces, streamOf } from './streamed.ts';
 
 export interface AdhocRoutesOptions {
   readonly sandbox?: Sandbox | null;
@@ -29,7 +31,9 @@ export function adhocRoutes(options: AdhocRoutesOptions): Hono<ApiEnv> {
     if (!options.sandbox) throw apiError('not_found', 'ad hoc SQL is not enabled on this server');
     const sandbox =
       regions !== undefined && options.regional ? await options.regional.get(regions) : options.sandbox;
-    return c.json(await sandbox.query(sql, tokenId ?? 'local'));
+    // the child refused anything past the row or byte cap: the answer is whole, and streamed
+    const result = await sandbox.query(sql, tokenId ?? 'local');
+    return c.body(streamOf(jsonPieces(result)), 200, { 'content-type': 'application/json' });
   });
   return app;
 }

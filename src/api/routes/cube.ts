@@ -4,11 +4,13 @@
  * so every query is limited and no filter in the query can lift the limit. Each statement has a
  * time limit, ungrouped queries a row cap and every answer a byte cap (400s that say how to narrow
  * the query); cube statements run as heavy reads, so small reads keep a connection of their own.
+ * JSON and CSV answers are streamed (streamed.ts) once every cap has passed.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import {
   type CubeResponse,
+  csvLines,
   explainQuery,
   isCompareResponse,
   type LoadResponse,
@@ -18,7 +20,6 @@ import {
   RESULT_BYTE_CAP,
   runQuery,
   toArrow,
-  toCsv,
   UNGROUPED_ROW_CAP,
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
@@ -26,6 +27,7 @@ import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { LoadRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
+import { gathered, jsonPieces, streamOf } from './streamed.ts';
 
 export interface CubeRoutesOptions {
   readonly db: () => Database;
@@ -98,9 +100,10 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       maxBytes: RESULT_BYTE_CAP,
       heavy: true,
     });
+    // every cap was checked by runQuery: what follows is streamed, never cut short
     const accept = c.req.header('accept') ?? '';
     if (accept.includes('text/csv')) {
-      return c.body(toCsv(response, { safeFormulas: true }), 200, {
+      return c.body(streamOf(gathered(csvLines(response, { safeFormulas: true }))), 200, {
         'content-type': 'text/csv; charset=utf-8',
       });
     }
@@ -108,7 +111,8 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       const bytes = toArrow(response);
       return c.body(bytes.slice().buffer as ArrayBuffer, 200, { 'content-type': ARROW });
     }
-    return c.json(queryType === 'multi' ? multiOf(response) : response);
+    const answer = queryType === 'multi' ? multiOf(response) : response;
+    return c.body(streamOf(jsonPieces(answer)), 200, { 'content-type': 'application/json' });
   };
   app.get('/load', load);
   app.post('/load', load);

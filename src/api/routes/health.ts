@@ -1,24 +1,26 @@
 import { Hono } from 'hono';
 import type { Database } from '../../db/duckdb.ts';
-import { lastLoad, sourceFreshness } from '../../db/load-status.ts';
-import { schemaVersion } from '../../db/schema/migrate.ts';
+import { freshnessAt, loadStatus } from '../../db/load-status.ts';
 import type { ApiEnv } from '../auth.ts';
 
 export interface HealthOptions {
   readonly db: () => Database;
 }
 
-/** `GET /healthz` (no auth): schema version, the last load, and freshness per source. */
+/**
+ * `GET /healthz` (no auth): schema version, the last load, and freshness per source. On the
+ * server's published copy the status was read when the copy was published (load-status.ts), so
+ * this answers from memory and never waits for a connection.
+ */
 export function healthRoutes(options: HealthOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get('/healthz', async function health(c) {
-    const db = options.db();
-    const version = await schemaVersion(db);
+    const status = await loadStatus(options.db());
     return c.json({
       status: 'ok' as const,
-      schema_version: version,
-      last_load: version > 0 ? await lastLoad(db) : null,
-      sources: version > 0 ? await sourceFreshness(db, version) : [],
+      schema_version: status.schemaVersion,
+      last_load: status.lastLoad,
+      sources: freshnessAt(status, Date.now()),
     });
   });
   return app;

@@ -64,7 +64,8 @@ export function createRegionalSandboxes(options: RegionalSandboxOptions): Region
       const digest = createHash('sha256').update(key).digest('hex').slice(0, 16);
       const path = `${source}.g${generation}.r-${digest}.duckdb`;
       const sandbox = publishSnapshot(source, path, { schemas: ['core', 'mining'], regions: sorted }).then(
-        () => createSandbox({ ...sandboxOptions, snapshot: path }),
+        // no warm spare per region set: up to `max` sets would double their idle children
+        () => createSandbox({ spare: false, ...sandboxOptions, snapshot: path }),
       );
       entries.set(key, { path, sandbox });
       // a failed cut is not kept: the next query tries again

@@ -1,8 +1,9 @@
 /**
  * Ad hoc SQL in a child process: one read-only, locked-down DuckDB over a snapshot holding only
  * core.* and mining.*. A query past its time limit kills the child (DuckDB checks interrupts only
- * between chunks, and a stuck query can hold every DuckDB call of a process); the next query
- * starts a fresh one. Queries run one at a time.
+ * between chunks, and a stuck query can hold every DuckDB call of a process); a warm spare child,
+ * started beside the running one, takes over at once, so the next query does not wait seconds for
+ * a new process to start, and a new spare starts behind it. Queries run one at a time.
  *
  * Every statement is checked on its parse tree first (sql-check.ts); what is refused never reaches
  * the child. Waiting is bounded: each caller may have `perCaller` queries running or waiting, the
@@ -46,6 +47,11 @@ export interface SandboxOptions {
   readonly memoryLimit?: string;
   /** V8 heap cap of the child, in MB. */
   readonly heapMb?: number;
+  /**
+   * Keep a second child started and idle, so a query after a kill does not wait for a new child
+   * to start (default true; costs the memory of one idle child).
+   */
+  readonly spare?: boolean;
 }
 
 export interface Sandbox {
@@ -53,9 +59,19 @@ export interface Sandbox {
   query(sql: string, caller?: string): Promise<AdhocResult>;
   /** Whether a child process is up (for tests: a refused statement never starts one). */
   running(): boolean;
-  /** Stops the child; the next query starts one on the (possibly republished) snapshot. */
+  /** Process ids of the running child and of the warm spare (null when there is none). */
+  pids(): { readonly running: number | null; readonly spare: number | null };
+  /** Stops the children; the next query starts one on the (possibly republished) snapshot. */
   restart(): void;
   close(): void;
+}
+
+interface Child {
+  readonly proc: ChildProcess;
+  /** Resolves when the child has opened the snapshot; rejects when it exits first. */
+  ready: Promise<ChildProcess>;
+  /** Killed on purpose (a kill, a restart): its exit is not a failure to report. */
+  retired: boolean;
 }
 
 interface Pending {
@@ -84,29 +100,23 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const maxQueue = options.maxQueue ?? 16;
   const waitMs = options.waitMs ?? 20_000;
   const checker = options.checker ?? defaultChecker();
+  const keepSpare = options.spare ?? true;
   /** Queries running or waiting, per caller. */
   const active = new Map<string, number>();
   /** When each caller last had a query started, for the fair pick. */
   const lastRun = new Map<string, number>();
   let runs = 0;
   let nextSeq = 0;
-  let child: ChildProcess | null = null;
-  let ready: Promise<ChildProcess> | null = null;
+  /** The child that runs queries, and a warm spare that takes over when it is killed. */
+  let current: Child | null = null;
+  let spare: Child | null = null;
   let nextId = 1;
   let closed = false;
   const queue: Pending[] = [];
   let busy = false;
 
-  function stop(): void {
-    const c = child;
-    child = null;
-    ready = null;
-    if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  }
-
-  function start(): Promise<ChildProcess> {
-    if (ready) return ready;
-    const c = fork(
+  function spawnChild(): Child {
+    const proc = fork(
       CHILD,
       [options.snapshot, String(rowCap), options.memoryLimit ?? '256MB', String(maxBytes)],
       {
@@ -117,49 +127,86 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       },
     );
     let stderr = '';
-    c.stderr?.on('data', (d: Buffer) => {
+    proc.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
-    child = c;
     // ad hoc SQL is best effort: the child yields the CPU to the server's own requests
-    if (c.pid !== undefined) {
+    if (proc.pid !== undefined) {
       try {
-        setPriority(c.pid, CHILD_NICE);
+        setPriority(proc.pid, CHILD_NICE);
       } catch {
         // not permitted on this system: the child runs at normal priority
       }
     }
-    ready = new Promise<ChildProcess>((resolve, reject) => {
+    const child: Child = { proc, ready: Promise.resolve(proc), retired: false };
+    child.ready = new Promise<ChildProcess>((resolve, reject) => {
       const onMessage = (m: ChildReply) => {
         if ('ready' in m) {
-          c.off('message', onMessage);
-          c.off('exit', onExit);
-          resolve(c);
+          proc.off('message', onMessage);
+          proc.off('exit', onExit);
+          resolve(proc);
         }
       };
       const onExit = () => {
-        if (child === c) {
-          child = null;
-          ready = null;
-        }
-        process.stderr.write(`sandbox: child exited before it was ready: ${stderr.trim().slice(0, 300)}\n`);
+        if (!child.retired)
+          process.stderr.write(`sandbox: child exited before it was ready: ${stderr.trim().slice(0, 300)}\n`);
         reject(new CrmBiError('sandbox_unavailable', 'the ad hoc SQL sandbox could not start', {}, 503));
       };
-      c.on('message', onMessage);
-      c.once('exit', onExit);
+      proc.on('message', onMessage);
+      proc.once('exit', onExit);
       // a child that never gets ready (a stuck snapshot file) is killed, which rejects above
-      const startTimer = setTimeout(() => c.kill('SIGKILL'), 30_000);
+      const startTimer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
       startTimer.unref();
-      c.once('message', () => clearTimeout(startTimer));
-      c.once('exit', () => clearTimeout(startTimer));
+      proc.once('message', () => clearTimeout(startTimer));
+      proc.once('exit', () => clearTimeout(startTimer));
     });
-    c.once('exit', () => {
-      if (child === c) {
-        child = null;
-        ready = null;
-      }
+    // a spare nobody waits for yet must not turn a failed start into an unhandled rejection
+    child.ready.catch(() => {});
+    proc.once('exit', () => {
+      if (current === child) current = null;
+      if (spare === child) spare = null;
     });
-    return ready;
+    return child;
+  }
+
+  function retire(child: Child | null): void {
+    if (!child) return;
+    child.retired = true;
+    const { proc } = child;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  }
+
+  /** Kills the running child (a query past its limit); the spare, if any, takes over. */
+  function killCurrent(): void {
+    const c = current;
+    current = null;
+    retire(c);
+  }
+
+  /** Kills every child, the spare too (a new snapshot, or closing). */
+  function stop(): void {
+    killCurrent();
+    const s = spare;
+    spare = null;
+    retire(s);
+  }
+
+  /** The running child, else the spare promoted, else a new one; a new spare starts behind it. */
+  function start(): Promise<ChildProcess> {
+    if (current) return current.ready;
+    const next = spare ?? spawnChild();
+    spare = null;
+    current = next;
+    if (keepSpare) {
+      // the spare starts once the running child is up, so the two never compete for the CPU at start
+      next.ready.then(
+        () => {
+          if (current === next && !spare && !closed) spare = spawnChild();
+        },
+        () => {},
+      );
+    }
+    return next.ready;
   }
 
   async function runOne(job: Pending): Promise<void> {
@@ -173,7 +220,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         done();
       };
       const timer = setTimeout(() => {
-        stop();
+        // the child running this query, even if a restart has put another in its place since
+        if (current?.proc === c) killCurrent();
+        else if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
         finish(() =>
           job.reject(
             new CrmBiError(
@@ -307,7 +356,8 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       }
       return enqueue(sql, caller, seq);
     },
-    running: () => child !== null,
+    running: () => current !== null,
+    pids: () => ({ running: current?.proc.pid ?? null, spare: spare?.proc.pid ?? null }),
     restart: stop,
     close(): void {
       closed = true;

@@ -18,10 +18,14 @@ function field(v: CellValue, safe: boolean): string {
 }
 
 export function toCsv(response: CubeResponse, options: CsvOptions = {}): string {
+  return [...csvLines(response, options)].join('');
+}
+
+/** The lines of `toCsv`, each with its CRLF, one at a time (for a streamed answer). */
+export function* csvLines(response: CubeResponse, options: CsvOptions = {}): Generator<string> {
   const safe = options.safeFormulas ?? false;
   const columns = responseColumns(response);
-  const lines = [columns.map((c) => field(c.key, false)).join(',')];
+  yield `${columns.map((c) => field(c.key, false)).join(',')}\r\n`;
   for (const row of flatRows(response).rows)
-    lines.push(columns.map((c) => field(row[c.key] ?? null, safe)).join(','));
-  return `${lines.join('\r\n')}\r\n`;
+    yield `${columns.map((c) => field(row[c.key] ?? null, safe)).join(',')}\r\n`;
 }
