@@ -7,7 +7,7 @@
  * - core.customer_identity: durable key → golden key history (a changed assignment closes the old
  *   row and opens a new one; a customer's first assignment is valid from the start of time);
  * - core.dim_customer.golden_customer_key: the current golden key on every version of a customer;
- * - core.dim_customer.access_region: the golden customer's current region (access-region.ts), also
+ * - core.dim_customer.access_region: the golden customer's current region (src/db/access-region.ts), also
  *   when the run is skipped, since the load before it may have moved customers;
  * - meta.identity_run: the run, its settings and counts.
  *
@@ -15,10 +15,10 @@
  * is ever visible.
  */
 import { z } from 'zod';
+import { refreshAccessRegions } from '../db/access-region.ts';
 import type { Database } from '../db/duckdb.ts';
 import { BEGINNING_OF_TIME, END_OF_TIME } from '../etl/load-core.ts';
 import { readDoubleColumns } from '../mining/steps/features.ts';
-import { refreshAccessRegions } from './access-region.ts';
 import { buildCandidates } from './candidates.ts';
 import { assignGoldenKeys, buildComponents, type MatchEdge, type NodeInfo } from './components.ts';
 import { installNormalization } from './normalize.ts';

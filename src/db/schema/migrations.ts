@@ -5,7 +5,7 @@
  * The tables and columns named in ARCHITECTURE.md ("Warehouse contract") are public: never rename
  * or drop them here without a new migration and a note.
  */
-import { REFRESH_ACCESS_REGIONS_SQL } from '../../identity/access-region.ts';
+import { REFRESH_ACCESS_REGIONS_SQL } from '../access-region.ts';
 
 export interface Migration {
   readonly version: number;

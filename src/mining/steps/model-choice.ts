@@ -31,7 +31,7 @@ import {
 } from '../models/purchase-model.ts';
 import { createRng } from '../models/special.ts';
 import { type BtydSummary, computeBtydSummary } from './btyd-summary.ts';
-import type { MiningContext } from './mine.ts';
+import type { MiningContext } from './mining-step.ts';
 
 /** The c of frequency / (recency + c): 30 days, in model periods. */
 export const HEURISTIC_C_DAYS = 30;

@@ -11,7 +11,7 @@
  * @example
  * await db.transaction(async () => { ...; await refreshAccessRegions(db); });
  */
-import type { Database } from '../db/duckdb.ts';
+import type { Database } from './duckdb.ts';
 
 /**
  * The statement that sets access_region on every current version where it differs from its golden
