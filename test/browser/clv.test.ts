@@ -23,6 +23,22 @@ describe.skipIf(!haveChromium())('customer lifetime value page', () => {
   const LATEST =
     'run_id = (SELECT run_id FROM mining.mining_run ORDER BY as_of DESC, created_at DESC, run_id DESC LIMIT 1)';
 
+  it('names the run it shows, how its CLV was made and every model warning of that run', async () => {
+    const { page } = await hx.open('/clv');
+    const [run] = await hx.sql(
+      `SELECT run_id, as_of::VARCHAR AS as_of,
+              json_extract_string(params, '$.value.clv.margin_source') AS margin,
+              coalesce(json_array_length(metrics, '$.value.warnings'), 0) AS warnings
+       FROM mining.mining_run WHERE ${LATEST}`,
+    );
+    const note = page.locator('#run-note');
+    await note.locator('p').first().waitFor();
+    const text = (await note.textContent()) ?? '';
+    expect(text).toContain(`Run ${run?.run_id}, as of ${run?.as_of}.`);
+    expect(text).toContain(`Margin: ${run?.margin}.`);
+    expect(await note.locator('.run-warning').count()).toBe(Number(run?.warnings));
+  });
+
   it('shows total and average CLV, scored customers and the top-20% share equal to SQL', async () => {
     const o = await hx.open('/clv');
     const { page } = o;

@@ -30,6 +30,7 @@ import {
   sortableTable,
 } from '../ui.ts';
 import { insightsPath, withoutDates } from './insights-query.ts';
+import { runNote } from './run-note.ts';
 
 interface Distribution {
   customers: number;
@@ -84,6 +85,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       { class: 'page-meta' },
       'Scores of the latest mining run: expected value over the next 12 months, discounted.',
     ),
+    runNote(api, signal),
   );
   const kpis = h('div', { class: 'kpis', id: 'kpis' });
   root.append(kpis);

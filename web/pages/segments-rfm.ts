@@ -153,7 +153,13 @@ export function fillCards(
     for (const c of cards) c.setAttribute('aria-pressed', String(c.dataset.segment === name));
   });
   body.replaceChildren(
-    h('p', { class: 'page-meta' }, 'Select a segment to export its audience.'),
+    h(
+      'p',
+      { class: 'page-meta' },
+      'RFM segments are rules on the recency and frequency scores (model/rfm-segments.yml): ' +
+        '“At Risk” here is an RFM rule, not the churn model’s at-risk count on the Churn page. ' +
+        'Select a segment to export its audience.',
+    ),
     h('div', { class: 'seg-cards' }, ...cards),
   );
 }
