@@ -64,8 +64,9 @@ export function compileQuery(model: Model, input: unknown, options: CompileOptio
 }
 
 function compileStatement(model: Model, query: Query, options: CompileOptions): CompiledStatement {
-  const plan = planQuery(model, query, options);
-  const compiled = (options.dialect ?? duckdbDialect).createCompiler().compile(plan.statement);
+  const dialect = options.dialect ?? duckdbDialect;
+  const plan = planQuery(model, query, { ...options, filtersInJoinOn: dialect.filtersInJoinOn });
+  const compiled = dialect.createCompiler().compile(plan.statement);
   return Object.freeze({
     sql: compiled.sql,
     params: compiled.parameters,

@@ -275,4 +275,5 @@ function subtotalsAsUnion(node: SelectNode): SelectNode {
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
   createCompiler: () => new ClickHouseQueryCompiler(),
+  filtersInJoinOn: false,
 };

@@ -9,4 +9,10 @@ export interface Dialect {
   readonly name: string;
   /** A fresh compiler (compilers keep per-statement state). */
   createCompiler(): QueryCompiler;
+  /**
+   * Whether a join's ON may carry tests beyond its key equalities (the planner's copied key
+   * filters, planner/key-filters.ts). ClickHouse 18.16 reads every equality in ON as a join key,
+   * so `run_id = 2` there is refused as a type mismatch; without it the copies go to WHERE only.
+   */
+  readonly filtersInJoinOn: boolean;
 }

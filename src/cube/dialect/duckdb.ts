@@ -46,4 +46,5 @@ export class DuckDbQueryCompiler extends QueryCompiler {
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   createCompiler: () => new DuckDbQueryCompiler(),
+  filtersInJoinOn: true,
 };

@@ -58,6 +58,8 @@ export interface PlanOptions {
   readonly security?: SecurityContext;
   /** Rollups (full names) that are built and fresh; the planner routes only to these. */
   readonly rollups?: ReadonlySet<string>;
+  /** False when the dialect takes only key equalities in a join's ON (Dialect.filtersInJoinOn). */
+  readonly filtersInJoinOn?: boolean;
 }
 
 export type ColumnType = 'number' | 'string' | 'boolean' | 'time';
@@ -232,6 +234,11 @@ class Planner {
    * not true), so an INNER JOIN gives the same rows and lets the engine filter before joining.
    * `extraOn` adds copied key tests to a join's ON (key-filters.ts).
    */
+  /** Key tests copied into joins' ON, unless the dialect takes only key equalities there. */
+  private joinOnCopies(on: ReadonlyMap<string, readonly Node[]>): ReadonlyMap<string, readonly Node[]> {
+    return this.options.filtersInJoinOn === false ? new Map() : on;
+  }
+
   private joins(
     tree: ReturnType<typeof joinTree>,
     security: Node | null,
@@ -276,7 +283,7 @@ class Planner {
     const src = rawSource(this.r);
     const from = this.r.cubeSource(root);
     const keys = keyFilters(this.query.where, tree, this.r);
-    const joins = this.joins(tree, security, keys.on);
+    const joins = this.joins(tree, security, this.joinOnCopies(keys.on));
     const where = LogicalNode.create('and', [security, this.whereFor(src), ...keys.where]);
     const dims = this.specs.map((s) => ({ key: s.key, node: src.output(s) }));
     const safe = !tree.multiplied || measures.every((m) => FAN_OUT_SAFE.has(m.type));
@@ -564,7 +571,7 @@ class Planner {
         ...this.totalColumn(),
       ],
       from: this.r.cubeSource(root),
-      joins: this.joins(tree, security, keys.on),
+      joins: this.joins(tree, security, this.joinOnCopies(keys.on)),
       where: LogicalNode.create('and', [security, this.whereFor(src), ...keys.where]),
       orderBy: this.orderBy(),
       ...this.paging(),
