@@ -1,55 +1,22 @@
 /**
- * Baseline of the insights bench (see insights-sql-baseline.ts). The customer scope of an insights request: the dashboard filters (`from`, `to`, `region`,
- * `segment`, as in the dashboards' URL) parsed with zod, intersected with the token's region limit,
- * and turned into a SQL fragment over bound parameters that lists the customers in scope.
+ * Baseline of the insights bench (see insights-sql-baseline.ts): the old routes' customer scope.
+ * The request's filters are parsed as the routes parse them (src/api/routes/insights/scope.ts);
+ * what the old routes added is kept here: the token's region limit intersected by hand, and a SQL
+ * fragment over bound parameters that lists the customers in scope.
  */
 import type { Context } from 'hono';
-import { z } from 'zod';
 import type { ApiEnv } from '../src/api/auth.ts';
-import { apiError } from '../src/api/errors.ts';
-import { IsoDate, validate } from '../src/api/validate.ts';
+import { scopeOf as routeScopeOf, type Scope } from '../src/api/routes/insights/scope.ts';
 
-const FilterQuery = z.object({
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
-  region: z.array(z.string().min(1).max(200)).max(100),
-  segment: z.array(z.string().min(1).max(200)).max(100),
-});
+export { periodOf, previousPeriod, type Scope } from '../src/api/routes/insights/scope.ts';
 
-export interface Scope {
-  readonly from: string | null;
-  readonly to: string | null;
-  /** Regions the request may see (requested ∩ token); null = all. */
-  readonly regions: readonly string[] | null;
-  readonly segments: readonly string[] | null;
-}
-
-function listParam(c: Context<ApiEnv>, key: string): string[] {
-  return (c.req.queries(key) ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
-}
-
-/** The scope of a request: its filters limited by the caller's regions. */
+/** The scope of a request: its filters limited by the caller's regions (the old routes' way). */
 export function scopeOf(c: Context<ApiEnv>): Scope {
-  const q = validate(FilterQuery, {
-    from: c.req.query('from') || undefined,
-    to: c.req.query('to') || undefined,
-    region: listParam(c, 'region'),
-    segment: listParam(c, 'segment'),
-  });
-  if (q.from && q.to && q.from > q.to)
-    throw apiError('bad_request', `from (${q.from}) is after to (${q.to})`);
+  const scope = routeScopeOf(c);
   const limit = c.get('principal').regions;
-  let regions: readonly string[] | null = q.region.length > 0 ? q.region : null;
-  if (limit !== undefined) regions = regions === null ? limit : regions.filter((r) => limit.includes(r));
-  return {
-    from: q.from ?? null,
-    to: q.to ?? null,
-    regions,
-    segments: q.segment.length > 0 ? q.segment : null,
-  };
+  if (limit === undefined) return scope;
+  const regions = scope.regions === null ? limit : scope.regions.filter((r) => limit.includes(r));
+  return { ...scope, regions };
 }
 
 /**
@@ -68,21 +35,4 @@ export function scopeSql(scope: Scope, first: number): { sql: string; params: st
         AND (${s}::VARCHAR = 'null' OR list_contains(from_json(${s}::VARCHAR, '["VARCHAR"]'), rs.rfm_segment))`,
     params: [JSON.stringify(scope.regions), JSON.stringify(scope.segments)],
   };
-}
-
-/** The period of the scope, both ends required. */
-export function periodOf(scope: Scope): { from: string; to: string } {
-  if (!scope.from || !scope.to)
-    throw apiError('bad_request', 'give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD');
-  return { from: scope.from, to: scope.to };
-}
-
-/** The period of the same length ending the day before `from`. */
-export function previousPeriod(p: { from: string; to: string }): { from: string; to: string } {
-  const day = 86_400_000;
-  const a = Date.parse(`${p.from}T00:00:00Z`);
-  const b = Date.parse(`${p.to}T00:00:00Z`);
-  const days = Math.round((b - a) / day) + 1;
-  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
-  return { from: iso(a - days * day), to: iso(a - day) };
 }
