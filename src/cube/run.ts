@@ -12,6 +12,7 @@ import { type CompiledQuery, type CompiledStatement, type CompileOptions, compil
 import { type CubeEngine, cubeEngineOf } from './engine.ts';
 import { cubeError } from './errors.ts';
 import type { Model } from './model/types.ts';
+import { mayReadRollups } from './planner/plan.ts';
 import { parseQuery } from './query/parse.ts';
 import type { Query } from './query/types.ts';
 import { annotate, type CompareResponse, type CubeResponse, type LoadResponse } from './result/response.ts';
@@ -50,6 +51,14 @@ function engineId(engine: CubeEngine): number {
   return id;
 }
 
+/**
+ * Whether routing needs the engine's fresh rollups: only for a query that could read one (each
+ * look-up is a round trip to the warehouse, more than compiling the query costs).
+ */
+function routesToRollups(model: Model, query: Query, options: RunOptions): boolean {
+  return options.useRollups !== false && mayReadRollups(model, query);
+}
+
 /** Compiles with the rollups that are fresh in this warehouse (what `--sql-only` shows). */
 export async function explainQuery(
   db: Database | CubeEngine,
@@ -61,9 +70,9 @@ export async function explainQuery(
   const query = parseQuery(model, input, options);
   const rollups =
     options.rollups ??
-    (options.useRollups === false
-      ? new Set<string>()
-      : await engine.freshRollups(model, await engine.dataVersion()));
+    (routesToRollups(model, query, options)
+      ? await engine.freshRollups(model, await engine.dataVersion())
+      : new Set<string>());
   return compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
 }
 
@@ -86,14 +95,9 @@ export async function runQuery(
       `query.limit: an ungrouped query returns at most ${maxUngrouped} rows (asked ${query.limit ?? 'no limit'}); lower the limit, page with offset, or group the query`,
       { path: 'query.limit' },
     );
-  const needVersion =
-    Boolean(options.cache) || (options.useRollups !== false && model.preAggregations.length > 0);
-  const version = needVersion ? await engine.dataVersion() : '';
-  const rollups =
-    options.rollups ??
-    (options.useRollups === false || model.preAggregations.length === 0
-      ? new Set<string>()
-      : await engine.freshRollups(model, version));
+  const routed = options.rollups === undefined && routesToRollups(model, query, options);
+  const version = options.cache || routed ? await engine.dataVersion() : '';
+  const rollups = options.rollups ?? (routed ? await engine.freshRollups(model, version) : new Set<string>());
   const compiled = compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
   const cache = options.cache || null;
   let key = '';

@@ -127,6 +127,17 @@ export function baseMeasures(model: Model, measures: readonly ModelMeasure[]): M
   return out;
 }
 
+/**
+ * Whether any measure group of `query` is rooted at a cube with a pre-aggregation: only then can
+ * routing pick a rollup, so only then is it worth asking the engine which rollups are fresh.
+ */
+export function mayReadRollups(model: Model, query: Query): boolean {
+  if (query.ungrouped || model.preAggregations.length === 0) return false;
+  const roots = new Set(model.preAggregations.map((p) => p.cube));
+  const base = baseMeasures(model, [...query.measures, ...havingMeasures(query.having, [])]);
+  return base.some((m) => roots.has(m.cube));
+}
+
 /** A measure's value, given how its base measures are computed (number measures substitute them). */
 export function measureExpr(model: Model, m: ModelMeasure, base: (m: ModelMeasure) => Node): Node {
   if (m.type !== 'number') return base(m);
