@@ -21,6 +21,7 @@ import { createToken } from '../../src/api/auth.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from '../../src/api/sandbox/regional.ts';
 import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
+import { refreshAccessRegions } from '../../src/db/access-region.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
@@ -155,6 +156,8 @@ beforeAll(async () => {
      FROM core.fact_order_line WHERE customer_durable_key = $3 ORDER BY ordered_at LIMIT 2`,
     [mergedVersion, fx.mergedKey, fx.goldenKey],
   );
+  // written as a load would leave them: every load ends by storing each record's access region
+  await refreshAccessRegions(f.db);
 
   // Run 1 as of the last order day; run 2, created after it, as of 90 days earlier with a holdout.
   const last = String(await f.db.scalar('SELECT max(ordered_at)::DATE::VARCHAR FROM core.fact_order_line'));

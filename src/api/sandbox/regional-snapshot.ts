@@ -25,11 +25,13 @@ export const ALLOWED_REGIONS = 'allowed_regions';
 
 const ALLOWED = `(SELECT region FROM ${ALLOWED_REGIONS})`;
 
-/** Durable keys of every record whose golden customer's current region is allowed. */
-const VISIBLE_CUSTOMERS = `(SELECT c.customer_durable_key FROM src.core.dim_customer AS c
-  JOIN src.core.dim_customer AS g
-    ON g.is_current AND g.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
-  WHERE c.is_current AND g.region IN ${ALLOWED})`;
+/**
+ * Durable keys of every record whose golden customer's current region is allowed: the region the
+ * warehouse stores on each current version for this rule (core.dim_customer.access_region, kept by
+ * every load and identity run: src/db/access-region.ts), so the rule is not restated here.
+ */
+const VISIBLE_CUSTOMERS = `(SELECT customer_durable_key FROM src.core.dim_customer
+  WHERE is_current AND access_region IN ${ALLOWED})`;
 
 /**
  * The WHERE clause that cuts `schema.table` (attached as `src`) to the allowed regions, '' to copy
