@@ -1,8 +1,8 @@
 /**
  * `GET /v1/customers/:id`: the customer 360 — current profile (by the source's customer_id), its
  * SCD2 history, the golden customer's last order lines, tickets and campaign touches, and the
- * latest run's scores, in three rounds of cube queries (the later ones filter by the golden
- * customer's record keys, which the scan of each fact table can use). Every part is a cube query run as the caller (src/api/cube-reader.ts), so the
+ * latest run's scores, in two rounds of cube queries (the records with the id, then the rest side
+ * by side, filtered by the record's key or its golden customer's key). Every part is a cube query run as the caller (src/api/cube-reader.ts), so the
  * model's region rule decides: a region-limited token gets 404 for a customer whose golden customer
  * is outside its regions (as if it did not exist), and sees all of a visible customer's records.
  * When several sources use the id, the record that is its own golden customer comes first, then the
@@ -133,10 +133,9 @@ function scores(row: CubeRow, fields: Fields, run: Record<string, unknown> | nul
 async function customer360(db: Database, model: Model, principal: Principal, id: string) {
   const read = (query: Parameters<typeof readCube>[3]) => readCube(db, model, principal, query);
   const SCORE_FIELDS = { ...RFM, ...SEGMENT, ...CHURN, ...CLV };
-  // three rounds: the records with this id and the latest run; every version of the golden
-  // customer's records with its scores (the history, and which records are its); then its orders,
-  // tickets and touches. Later rounds filter by the golden key and the record keys, which the
-  // planner copies onto the score and fact tables' own key columns (planner/key-filters.ts)
+  // two rounds: the records with this id and the latest run; then everything else, filtered by the
+  // record key or the golden key (the planner copies a golden-key test onto the score tables' own
+  // key column, planner/key-filters.ts; the engine narrows each fact scan to the few joined keys)
   const [records, runs] = await Promise.all([
     read({
       dimensions: Object.values(PROFILE),
@@ -160,37 +159,23 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     operator: 'equals',
     values: [golden],
   };
-  const versions = await read({
-    dimensions: [
-      ...Object.values(HISTORY),
-      'customer_history.customer_durable_key',
-      ...Object.values(SCORE_FIELDS),
-    ],
-    filters: [ofGolden],
-    order: [
-      ['customer_history.valid_from', 'asc'],
-      ['customer_history.customer_key', 'asc'],
-    ],
-    limit: 10_000,
-  });
-  // every version reads the same golden customer's scores
-  const scored: CubeRow = versions[0] ?? {};
-  const members = [...new Set(versions.map((v) => String(v['customer_history.customer_durable_key'])))];
-  const history = versions.filter((v) => String(v['customer_history.customer_durable_key']) === key);
-  // the planner copies the key test onto each fact table's own key column (planner/key-filters.ts)
-  const ofMembers: RawFilter[] = [
-    ofGolden,
-    {
-      member: 'customers.customer_durable_key',
-      operator: 'equals',
-      values: members.length > 0 ? members : [key],
-    },
-  ];
-  const [orders, tickets, touches] = await Promise.all([
+  // the record's history, the golden customer's scores (every record of it reads the same) and its
+  // orders, tickets and touches: independent reads, side by side on the reader pool
+  const [history, [scored = {}], orders, tickets, touches] = await Promise.all([
+    read({
+      dimensions: Object.values(HISTORY),
+      filters: [{ member: 'customer_history.customer_durable_key', operator: 'equals', values: [key] }],
+      order: [
+        ['customer_history.valid_from', 'asc'],
+        ['customer_history.customer_key', 'asc'],
+      ],
+      limit: 10_000,
+    }),
+    read({ dimensions: Object.values(SCORE_FIELDS), filters: [ofGolden], limit: 1 }),
     read({
       dimensions: Object.values(ORDER_DIMS),
       measures: Object.values(ORDER_MEASURES),
-      filters: ofMembers,
+      filters: [ofGolden],
       order: [
         ['sales.ordered_at', 'desc'],
         ['sales.order_id', 'asc'],
@@ -200,13 +185,13 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     }),
     read({
       dimensions: Object.values(TICKETS),
-      filters: ofMembers,
+      filters: [ofGolden],
       order: [['tickets.opened_at', 'desc']],
       limit: LIMIT,
     }),
     read({
       dimensions: Object.values(TOUCHES),
-      filters: ofMembers,
+      filters: [ofGolden],
       order: [['touches.touched_at', 'desc']],
       limit: LIMIT,
     }),
