@@ -2,7 +2,7 @@
  * Route reads through the cube against the hand-written SQL they replaced (kept here as the
  * baseline, run in the same process on the same warehouse): segment sizes (/v1/segments), the RFM
  * grid, segment cards and cluster profiles (/v1/segmentation/*), and the customer 360
- * (/v1/customers/{id}). Each figure is the median of 7 warm runs, for every region and for a
+ * (/v1/customers/{id}). Each figure is the median of 11 warm runs (the two paths interleaved), for every region and for a
  * Europe-only caller; target: the cube path at most 1.1x the baseline.
  *
  * The warehouse: `<work>/bench-route-reads-<n>.duckdb` (generate, load, mine twice), kept; it is read
@@ -22,17 +22,29 @@ import { generate } from '../src/etl/synthetic/generate.ts';
 import { runMining } from '../src/mining/steps/mine.ts';
 import { median, report } from './util.ts';
 
-const RUNS = 7;
+const RUNS = 11;
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  await fn(); // warm
-  const ms: number[] = [];
+/**
+ * Medians of `RUNS` warm runs of both paths, interleaved (baseline, cube, baseline, ...) so that a
+ * change in the machine's load during the run weighs on both alike.
+ */
+async function timePair(
+  base: () => Promise<unknown>,
+  cube: () => Promise<unknown>,
+): Promise<[number, number]> {
+  await base(); // warm
+  await cube();
+  const a: number[] = [];
+  const b: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
+    let t0 = performance.now();
+    await base();
+    a.push(performance.now() - t0);
+    t0 = performance.now();
+    await cube();
+    b.push(performance.now() - t0);
   }
-  return median(ms);
+  return [median(a), median(b)];
 }
 
 async function warehouse(customers: number, work: string): Promise<string> {
@@ -183,8 +195,7 @@ export async function benchRouteReads(customers: number, work: string): Promise<
         ],
       ];
       for (const [label, cube, sql] of pairs) {
-        const base = await time(sql);
-        const through = await time(cube);
+        const [base, through] = await timePair(sql, cube);
         report(`${label} (${who}) via cube`, through, 'ms', { label: 'hand SQL', value: base });
       }
     }

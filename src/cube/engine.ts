@@ -51,11 +51,12 @@ const boundEngines = new WeakMap<Database, CubeEngine>();
 export function duckdbEngine(db: Database): CubeEngine {
   let engine = duckdbEngines.get(db);
   if (engine) return engine;
+  const state = db.readOnly ? readOnlyState(db) : null;
   engine = {
     kind: 'duckdb',
     dialect: duckdbDialect,
-    dataVersion: () => dataVersion(db),
-    freshRollups: (model, version) => freshRollups(db, model, version),
+    dataVersion: state ? state.dataVersion : () => dataVersion(db),
+    freshRollups: state ? state.freshRollups : (model, version) => freshRollups(db, model, version),
     async execute(c, limits) {
       const result = await db.read(
         c.sql,
@@ -83,6 +84,40 @@ export function duckdbEngine(db: Database): CubeEngine {
   };
   duckdbEngines.set(db, engine);
   return engine;
+}
+
+/**
+ * The data version and fresh rollups of a read-only handle, looked up once: nothing can write the
+ * file while the handle holds it, and a new load or mining run reaches a server as a new handle
+ * (so a new engine). Spares every cube query two round trips to the warehouse. A failed look-up is
+ * not kept.
+ */
+function readOnlyState(db: Database): Pick<CubeEngine, 'dataVersion' | 'freshRollups'> {
+  let version: Promise<string> | null = null;
+  const rollups = new WeakMap<Model, Promise<Set<string>>>();
+  const keep = <T>(p: Promise<T>, forget: () => void): Promise<T> => {
+    p.catch(forget);
+    return p;
+  };
+  const currentVersion = (): Promise<string> => {
+    version ??= keep(dataVersion(db), () => {
+      version = null;
+    });
+    return version;
+  };
+  return {
+    dataVersion: currentVersion,
+    async freshRollups(model, at) {
+      if (at !== (await currentVersion())) return freshRollups(db, model, at);
+      let fresh = rollups.get(model);
+      if (fresh === undefined) {
+        fresh = keep(freshRollups(db, model, at), () => rollups.delete(model));
+        rollups.set(model, fresh);
+      }
+      // a copy: callers may not change what the next query reads
+      return new Set(await fresh);
+    },
+  };
 }
 
 /** From now on, cube reads through `db` run on `engine` (a server over a cluster binds its handles). */

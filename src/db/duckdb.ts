@@ -54,6 +54,11 @@ export type Params = readonly (string | number | boolean | bigint | null)[];
 
 export class Database {
   readonly path: string;
+  /**
+   * Opened read-only: no process can write the file while this handle holds it, so what it reads
+   * cannot change for the handle's life (a server swaps in a new handle after a load or a run).
+   */
+  readonly readOnly: boolean;
   private readonly instance: DuckDBInstance;
   readonly connection: DuckDBConnection;
   private inTransaction = false;
@@ -66,8 +71,10 @@ export class Database {
     instance: DuckDBInstance,
     connection: DuckDBConnection,
     private readonly readers: readonly DuckDBConnection[] = [],
+    readOnly = false,
   ) {
     this.path = path;
+    this.readOnly = readOnly;
     this.instance = instance;
     this.connection = connection;
     this.idle = [...readers];
@@ -97,7 +104,7 @@ export class Database {
       connections.push(c);
     }
     const [connection, ...readers] = connections as [DuckDBConnection, ...DuckDBConnection[]];
-    return new Database(fullPath, instance, connection, readers);
+    return new Database(fullPath, instance, connection, readers, options.readOnly === true);
   }
 
   /** Runs a query and returns JSON-safe rows. */

@@ -1,0 +1,138 @@
+/**
+ * What a cube query asks the warehouse besides its own statement: the data version and the fresh
+ * rollups, only when a rollup could answer it; once per read-only handle (nothing can write the file
+ * while it is held), on every query of a writable one, so a new mining run is seen at once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cubeEngineOf } from '../../src/cube/engine.ts';
+import type { Model } from '../../src/cube/model/types.ts';
+import type { LoadResponse } from '../../src/cube/result/response.ts';
+import { buildRollups } from '../../src/cube/rollups.ts';
+import { runQuery } from '../../src/cube/run.ts';
+import { Database } from '../../src/db/duckdb.ts';
+import { fixtureWarehouse } from '../golden/fixture.ts';
+import { defaultModel, NOW } from '../golden/helpers.ts';
+
+/** A query the sales.daily rollup answers. */
+const BY_MONTH = {
+  measures: ['sales.revenue'],
+  timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
+};
+/** A query no rollup can answer (customers has none). */
+const BY_REGION = { measures: ['customers.count'], dimensions: ['customers.region'] };
+
+let dir: string;
+let path: string;
+let model: Model;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'crm-bi-engine-lookups-'));
+  path = join(dir, 'warehouse.duckdb');
+  model = await defaultModel();
+  const db = await fixtureWarehouse({ path });
+  try {
+    await buildRollups(db, model);
+  } finally {
+    db.close();
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Counts the statements a handle runs that read the bookkeeping tables or the rollup catalog. */
+function countLookups(db: Database) {
+  const seen = { version: 0, catalog: 0 };
+  const count = (sql: string) => {
+    if (sql.includes('meta.etl_load')) seen.version++;
+    if (sql.includes('_catalog')) seen.catalog++;
+  };
+  // one() and scalar() read through all()
+  const all = db.all.bind(db);
+  vi.spyOn(db, 'all').mockImplementation((sql, params) => {
+    count(sql);
+    return all(sql, params);
+  });
+  return seen;
+}
+
+async function used(db: Database, query: object): Promise<string[]> {
+  const r = (await runQuery(db, model, query, { now: NOW })) as LoadResponse;
+  return Object.keys(r.usedPreAggregations);
+}
+
+/** A new mining run written by another handle, then the rollups rebuilt for it. */
+async function addRunAndRebuild(): Promise<void> {
+  const db = await Database.open(path);
+  try {
+    await db.run(
+      "INSERT INTO mining.mining_run VALUES (5, DATE '2025-03-31', 'rfm', '{}', '{}', TIMESTAMPTZ '2025-04-01 00:00:00+00')",
+    );
+    await buildRollups(db, model);
+  } finally {
+    db.close();
+  }
+}
+
+describe('the look-ups of a cube query', () => {
+  it('a query no rollup can answer asks for neither the data version nor the rollups', async () => {
+    const db = await Database.open(path);
+    try {
+      const seen = countLookups(db);
+      await used(db, BY_REGION);
+      expect(seen).toEqual({ version: 0, catalog: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a read-only handle looks them up once and keeps routing to the built rollup', async () => {
+    const db = await Database.open(path, { readOnly: true });
+    try {
+      const seen = countLookups(db);
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      expect(await used(db, { ...BY_MONTH, dimensions: ['products.category'] })).toHaveLength(1);
+      expect(seen).toEqual({ version: 1, catalog: 1 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a writable handle sees a new mining run at once: the rollups built before it are stale', async () => {
+    const db = await Database.open(path);
+    let before: string;
+    try {
+      const seen = countLookups(db);
+      before = await cubeEngineOf(db).dataVersion();
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      await db.run(
+        "INSERT INTO mining.mining_run VALUES (4, DATE '2025-02-28', 'rfm', '{}', '{}', TIMESTAMPTZ '2025-03-01 00:00:00+00')",
+      );
+      expect(await cubeEngineOf(db).dataVersion()).not.toBe(before);
+      expect(await used(db, BY_MONTH)).toEqual([]);
+      expect(seen.version).toBe(4);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a read-only handle opened after a new run and a rebuild reads the new version and its rollups', async () => {
+    const first = await Database.open(path, { readOnly: true });
+    let before: string;
+    try {
+      before = await cubeEngineOf(first).dataVersion();
+    } finally {
+      first.close();
+    }
+    await addRunAndRebuild();
+    const next = await Database.open(path, { readOnly: true });
+    try {
+      expect(await cubeEngineOf(next).dataVersion()).not.toBe(before);
+      expect(await used(next, BY_MONTH)).toHaveLength(1);
+    } finally {
+      next.close();
+    }
+  });
+});
