@@ -133,6 +133,9 @@ function scores(row: CubeRow, fields: Fields, run: Record<string, unknown> | nul
 async function customer360(db: Database, model: Model, principal: Principal, id: string) {
   const read = (query: Parameters<typeof readCube>[3]) => readCube(db, model, principal, query);
   const SCORE_FIELDS = { ...RFM, ...SEGMENT, ...CHURN, ...CLV };
+  // Every read is ungrouped, so the engine skips a GROUP BY: each names its cube's whole primary key
+  // and joins nothing that fans out, so its rows are distinct already (sales' sums are the line
+  // values), except the scores, which every record of the golden customer shares (one row is read).
   // two rounds: the records with this id and the latest run; then everything else, filtered by the
   // record key or the golden key (the planner copies a golden-key test onto the score tables' own
   // key column, planner/key-filters.ts; the engine narrows each fact scan to the few joined keys)
@@ -140,9 +143,10 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
     read({
       dimensions: Object.values(PROFILE),
       filters: [{ member: 'customers.customer_id', operator: 'equals', values: [id] }],
+      ungrouped: true,
       limit: 100,
     }),
-    read({ dimensions: ['latest_run.run_id', 'latest_run.as_of'], limit: 1 }),
+    read({ dimensions: ['latest_run.run_id', 'latest_run.as_of'], ungrouped: true, limit: 1 }),
   ]);
   const own = (r: CubeRow) => r['customers.customer_durable_key'] === r['customers.golden_customer_key'];
   records.sort(
@@ -169,9 +173,10 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
         ['customer_history.valid_from', 'asc'],
         ['customer_history.customer_key', 'asc'],
       ],
+      ungrouped: true,
       limit: 10_000,
     }),
-    read({ dimensions: Object.values(SCORE_FIELDS), filters: [ofGolden], limit: 1 }),
+    read({ dimensions: Object.values(SCORE_FIELDS), filters: [ofGolden], ungrouped: true, limit: 1 }),
     read({
       dimensions: Object.values(ORDER_DIMS),
       measures: Object.values(ORDER_MEASURES),
@@ -181,18 +186,21 @@ async function customer360(db: Database, model: Model, principal: Principal, id:
         ['sales.order_id', 'asc'],
         ['sales.line_no', 'asc'],
       ],
+      ungrouped: true,
       limit: LIMIT,
     }),
     read({
       dimensions: Object.values(TICKETS),
       filters: [ofGolden],
       order: [['tickets.opened_at', 'desc']],
+      ungrouped: true,
       limit: LIMIT,
     }),
     read({
       dimensions: Object.values(TOUCHES),
       filters: [ofGolden],
       order: [['touches.touched_at', 'desc']],
+      ungrouped: true,
       limit: LIMIT,
     }),
   ]);
