@@ -86,6 +86,8 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
           'mining_runs.clv_holdout',
         ],
         filters: [{ member: 'mining_runs.clv_holdout', operator: 'set' }],
+        // one row per run already (run_id is the key): no GROUP BY to pay for
+        ungrouped: true,
         order: [
           ['mining_runs.as_of', 'desc'],
           ['mining_runs.created_at', 'desc'],
