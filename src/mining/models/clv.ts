@@ -10,15 +10,8 @@
  * per distinct (x, T) and scaled per customer: a million customers cost their distinct (x, T) pairs.
  */
 import { CrmBiError } from '../../errors.ts';
-import {
-  type BgNbdParams,
-  type BtydColumns,
-  compressPatterns,
-  conditionalBracket,
-  distinctPairs,
-  pAliveUnchecked,
-  validateBtyd,
-} from './bgnbd.ts';
+import { type BgNbdParams, conditionalBracket, pAliveUnchecked } from './bgnbd.ts';
+import { type BtydColumns, compressPatterns, distinctPairs, validateBtyd } from './btyd-patterns.ts';
 import { conditionalExpectedValue, type GammaGammaParams } from './gamma-gamma.ts';
 import { choleskyInPlace } from './optimize.ts';
 import type { PurchaseCurve } from './purchase-model.ts';

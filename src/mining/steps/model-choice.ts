@@ -21,13 +21,13 @@ import {
 import { holdoutErrors, trackingCurve } from '../models/evaluate.ts';
 import {
   DROPOUT_MODELS,
-  expectedPurchases,
   type FittedPurchaseModel,
   fitPurchaseModel,
   MODEL_LABELS,
   MODEL_NAMES,
   type ModelChoice,
   type ModelName,
+  scoreCustomers,
 } from '../models/purchase-model.ts';
 import { createRng } from '../models/special.ts';
 import { type BtydSummary, computeBtydSummary } from './btyd-summary.ts';
@@ -282,8 +282,7 @@ export async function chooseByHoldout(
       continue;
     }
     fits.set(name, fit);
-    const alive = fit.pAlive(cal);
-    const predicted = expectedPurchases(fit, cal, h);
+    const { pAlive: alive, expectedPurchases: predicted } = scoreCustomers(fit, cal, h);
     scores.set(name, { alive, predicted });
     const errors = holdoutErrors(predicted, actual);
     candidates.push({

@@ -10,6 +10,7 @@
 import type { Database, Params } from '../../db/duckdb.ts';
 import { isCrmBiError } from '../../errors.ts';
 import { atRiskThreshold } from '../at-risk.ts';
+import type { BgNbdParams } from '../models/bgnbd.ts';
 import { applyChurnScore } from '../models/churn-score.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH, TIER_NAMES } from '../models/clv.ts';
 import { fitGammaGamma } from '../models/gamma-gamma.ts';
@@ -150,7 +151,9 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         );
       }
       const clv = customerLifetimeValue(
-        model.bgnbd ?? model,
+        model.name === 'bgnbd'
+          ? { params: model.params as BgNbdParams, logParamCovariance: model.logParamCovariance }
+          : model,
         gg,
         { ...data, mx: mx as Float64Array },
         {
@@ -205,12 +208,12 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
           model_choice: choice,
           model: modelParams,
           // kept under its own name when BG/NBD is the model, as earlier runs recorded it
-          ...(model.bgnbd
+          ...(model.name === 'bgnbd'
             ? {
                 bgnbd: {
-                  ...model.bgnbd.params,
-                  standard_errors: model.bgnbd.standardErrors,
-                  log_likelihood: model.bgnbd.logLikelihood,
+                  ...model.params,
+                  standard_errors: model.standardErrors,
+                  log_likelihood: model.logLikelihood,
                 },
               }
             : {}),
