@@ -19,6 +19,7 @@ import {
   fitPurchaseModel,
   MODEL_NAMES,
   type ModelName,
+  warmStart,
 } from '../src/mining/models/purchase-model.ts';
 import { betaDraw, createRng, gammaDraw, normal } from '../src/mining/models/special.ts';
 import { type CandidateReport, holdoutChurnScore, pickCandidate } from '../src/mining/steps/model-choice.ts';
@@ -230,7 +231,7 @@ export function autoChoice(
     expected: expected.get(chosen) as Float64Array,
   };
   holdoutChurnScore(inputs, labels, c, seed);
-  fitPurchaseModel(chosen, data.whole, { start: fit.params });
+  fitPurchaseModel(chosen, data.whole, warmStart(fit));
   return { chosen, failed: candidates.filter((x) => !x.fitted).length };
 }
 

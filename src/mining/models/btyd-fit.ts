@@ -116,6 +116,11 @@ export interface BtydFitOptions {
    * window, where the estimate moves little); the model's own starts follow it.
    */
   readonly start?: Readonly<Record<string, number>>;
+  /**
+   * The covariance of the log-parameters at `start` (BtydModelFit.logParamCovariance of the fit it
+   * came from): BFGS's first curvature estimate from that start.
+   */
+  readonly startCovariance?: readonly number[];
   /** More starting points, tried after `start` and before the model's own. */
   readonly starts?: readonly Readonly<Record<string, number>>[];
 }
@@ -182,6 +187,9 @@ export function fitBtydModel<P>(
     flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified',
     retryOnlyIfShrinkable: true,
     ...(spec.penaltyRetries ? { penaltyRetries: spec.penaltyRetries } : {}),
+    ...(options.start && options.startCovariance && givenStarts(spec, { start: options.start }).length > 0
+      ? { firstStartCovariance: options.startCovariance }
+      : {}),
   });
   if (!search.accepted) {
     throw new CrmBiError(

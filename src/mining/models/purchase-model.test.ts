@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { simulateParetoNbd, simulateWithHoldout } from '../../../bench/btyd.bench.ts';
 import { pAliveUnchecked } from './bgnbd.ts';
 import { paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
-import { expectedPurchases, fitPurchaseModel, scoreCustomers } from './purchase-model.ts';
+import { expectedPurchases, fitPurchaseModel, scoreCustomers, warmStart } from './purchase-model.ts';
 
 describe('scores computed once per pattern', () => {
   const data = simulateParetoNbd(
@@ -59,7 +59,7 @@ describe('a refit started from the calibration estimate', () => {
     (name) => {
       const calibration = fitPurchaseModel(name, split.calibration);
       const cold = fitPurchaseModel(name, split.whole);
-      const warm = fitPurchaseModel(name, split.whole, { start: calibration.params });
+      const warm = fitPurchaseModel(name, split.whole, warmStart(calibration));
       expect(warm.logLikelihood).toBeGreaterThanOrEqual(cold.logLikelihood - 1e-6);
       for (const k of Object.keys(cold.params)) {
         const c = cold.params[k] as number;

@@ -129,15 +129,24 @@ const FITTERS: Readonly<Record<ModelName, ModelFitter>> = {
   },
 };
 
+/** Where a refit starts: an earlier estimate of the same model and the covariance of its log-parameters. */
+export type WarmStart = Pick<BtydFitOptions, 'start' | 'startCovariance'>;
+
+/** The warm start a fit gives a refit of the same model on overlapping data (a longer window, say). */
+export function warmStart(fit: FittedPurchaseModel): WarmStart {
+  return { start: fit.params, startCovariance: fit.logParamCovariance };
+}
+
 /**
- * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first. Throws
- * the model's CrmBiError when the fit fails outright.
- * @example fitPurchaseModel('pareto-nbd', { x, tx, T }).pAlive({ x, tx, T })
+ * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first, with
+ * `startCovariance` as the optimiser's first curvature estimate. Throws the model's CrmBiError
+ * when the fit fails outright.
+ * @example fitPurchaseModel('pareto-nbd', whole, warmStart(fitPurchaseModel('pareto-nbd', calibration)))
  */
 export function fitPurchaseModel(
   name: ModelName,
   data: BtydColumns,
-  options: { start?: Readonly<Record<string, number>> } = {},
+  options: WarmStart = {},
 ): FittedPurchaseModel {
   const fitter = FITTERS[name];
   if (!fitter) throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);

@@ -13,8 +13,7 @@ import {
   aucOrNull,
   type ChurnInputs,
   type ChurnScoreModel,
-  crossFittedChurnScore,
-  fitChurnScore,
+  crossFitChurnScore,
   HEURISTIC_NAMES,
   heuristicScores,
 } from '../models/churn-score.ts';
@@ -28,6 +27,8 @@ import {
   type ModelChoice,
   type ModelName,
   scoreCustomers,
+  type WarmStart,
+  warmStart,
 } from '../models/purchase-model.ts';
 import { createRng } from '../models/special.ts';
 import { type BtydSummary, computeBtydSummary } from './btyd-summary.ts';
@@ -74,8 +75,8 @@ export interface HoldoutChoice {
   readonly churnScore: ChurnScoreModel | null;
   readonly horizonPeriods: number;
   readonly warnings: string[];
-  /** Each fitted candidate's parameters on the calibration window: the refit's first start. */
-  readonly calibrationParams: Partial<Record<ModelName, Readonly<Record<string, number>>>>;
+  /** Each fitted candidate's estimate on the calibration window: the refit's first start and curvature. */
+  readonly calibrationStarts: Partial<Record<ModelName, WarmStart>>;
 }
 
 /** The calibration end: the given day, else as-of minus a quarter of the window (null if too short). */
@@ -235,10 +236,8 @@ export function holdoutChurnScore(
       }
     : inputs;
   const y = rows ? Uint8Array.from(rows, (i) => labels[i] as number) : labels;
-  return {
-    auc: aucOrNull(crossFittedChurnScore(sample, y, c, seed), y),
-    model: fitChurnScore(sample, y, c, seed),
-  };
+  const fitted = crossFitChurnScore(sample, y, c, seed);
+  return { auc: aucOrNull(fitted.outOfFold, y), model: fitted.model };
 }
 
 /**
@@ -265,7 +264,7 @@ export async function chooseByHoldout(
     churnScore: null,
     horizonPeriods: h,
     warnings: [],
-    calibrationParams: {},
+    calibrationStarts: {},
   });
   if (cal.customers.length === 0) return empty(`no purchases by the calibration end ${calibrationEnd}`);
   if (!(holdoutDays > 0)) return empty('the holdout period is empty (calibration end = as-of)');
@@ -379,7 +378,7 @@ export async function chooseByHoldout(
         best_heuristic: Number.isFinite(bestHeuristic) ? round(bestHeuristic, 4) : null,
         churn_score: churnAuc,
         churn_score_method:
-          'logistic regression on recency, frequency, age, frequency/(recency + c), logit P(alive) and expected purchases of the chosen model; AUC from 5-fold out-of-fold scores; each fit on at most 100,000 sampled customers',
+          'logistic regression on recency, frequency, age, frequency/(recency + c), logit P(alive) and expected purchases of the chosen model; AUC from 5-fold out-of-fold scores; on at most 50,000 sampled customers; the IRLS of each fold starts from the full fit',
         ...Object.fromEntries(
           candidates
             .filter((x) => x.fitted)
@@ -393,7 +392,7 @@ export async function chooseByHoldout(
     churnScore,
     horizonPeriods: h,
     warnings,
-    calibrationParams: Object.fromEntries([...fits].map(([name, fit]) => [name, fit.params])),
+    calibrationStarts: Object.fromEntries([...fits].map(([name, fit]) => [name, warmStart(fit)])),
   };
 }
 

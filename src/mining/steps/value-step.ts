@@ -68,15 +68,14 @@ function refitWholeWindow(
   order: readonly ModelName[],
   data: { x: Float64Array; tx: Float64Array; T: Float64Array },
   warnings: string[],
-  starts: HoldoutChoice['calibrationParams'] = {},
+  starts: HoldoutChoice['calibrationStarts'] = {},
 ): FittedPurchaseModel | { error: string } {
   let lastResort: FittedPurchaseModel | null = null;
   const errors: string[] = [];
   for (const name of order) {
     let fit: FittedPurchaseModel;
     try {
-      const start = starts[name];
-      fit = fitPurchaseModel(name, data, start ? { start } : {});
+      fit = fitPurchaseModel(name, data, starts[name] ?? {});
     } catch (e) {
       if (!isCrmBiError(e)) throw e;
       errors.push(e.message);
@@ -128,7 +127,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
       if (!holdout)
         warnings.push(`no holdout (${split.source}): the model is not checked on unseen purchases`);
       const order = holdout?.chosen ? holdout.order : candidateOrder(choice);
-      const model = refitWholeWindow(order, data, warnings, holdout?.calibrationParams);
+      const model = refitWholeWindow(order, data, warnings, holdout?.calibrationStarts);
       if ('error' in model) {
         // RFM and segments stay useful when no purchase model can be fitted: say why
         ctx.progress(`value: skipped, ${model.error}`);
