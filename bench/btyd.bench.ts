@@ -17,6 +17,7 @@ import {
   MODEL_NAMES,
   type ModelName,
   scoreCustomers,
+  siblingStart,
   warmStart,
 } from '../src/mining/models/purchase-model.ts';
 import { betaDraw, createRng, gammaDraw, normal, type Rng } from '../src/mining/models/special.ts';
@@ -204,7 +205,7 @@ export function autoChoice(
   for (const name of MODEL_NAMES) {
     const [fit, fitting] = time(() => {
       try {
-        return fitPurchaseModel(name, data.calibration);
+        return fitPurchaseModel(name, data.calibration, siblingStart(name, fits));
       } catch (e) {
         return (e as Error).message;
       }

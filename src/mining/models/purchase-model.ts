@@ -54,6 +54,8 @@ export interface FittedPurchaseModel extends PurchaseCurve {
   readonly logParamCovariance: readonly number[];
   /** Why the fit should not be used (a parameter at the edge, no dropout identified), or null. */
   readonly degenerate: string | null;
+  /** The same model at other parameters (same keys): the CLV band redraws them. */
+  curveAt(params: Readonly<Record<string, number>>): PurchaseCurve;
 }
 
 /** Shape parameters beyond e^±5 (0.0067 … 148): the data pin them to an edge, not to a value. */
@@ -138,6 +140,19 @@ export function warmStart(fit: FittedPurchaseModel): WarmStart {
 }
 
 /**
+ * A candidate's warm start from an earlier, usable candidate with the same parameters (MBG/NBD
+ * from BG/NBD: the same (r, α, a, b), one-time buyers' dropout aside, so the estimates lie close);
+ * {} when there is none.
+ */
+export function siblingStart(
+  name: ModelName,
+  fitted: ReadonlyMap<ModelName, FittedPurchaseModel>,
+): WarmStart {
+  const sibling = name === 'mbgnbd' ? fitted.get('bgnbd') : undefined;
+  return sibling && !sibling.degenerate ? warmStart(sibling) : {};
+}
+
+/**
  * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first, with
  * `startCovariance` as the optimiser's first curvature estimate. Throws the model's CrmBiError
  * when the fit fails outright.
@@ -164,6 +179,10 @@ export function fitPurchaseModel(
     degenerate: degeneracy(name, params, maxOf(data.T)),
     pAlive: (d) => perPattern(d, (q) => fitter.pAlive(params, q)),
     aliveBracket: (x, T, t) => fitter.aliveBracket(params, x, T, t),
+    curveAt: (other) => ({
+      pAlive: (q) => fitter.pAlive(other, q),
+      aliveBracket: (x, T, t) => fitter.aliveBracket(other, x, T, t),
+    }),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   type ModelChoice,
   type ModelName,
   scoreCustomers,
+  siblingStart,
   type WarmStart,
   warmStart,
 } from '../models/purchase-model.ts';
@@ -116,9 +117,13 @@ async function holdoutPurchases(
   return Float64Array.from(cal.customers, (k) => byKey.get(k) ?? 0);
 }
 
-function tryFit(name: ModelName, data: BtydSummary): FittedPurchaseModel | string {
+function tryFit(
+  name: ModelName,
+  data: BtydSummary,
+  fitted: ReadonlyMap<ModelName, FittedPurchaseModel>,
+): FittedPurchaseModel | string {
   try {
-    return fitPurchaseModel(name, data);
+    return fitPurchaseModel(name, data, siblingStart(name, fitted));
   } catch (e) {
     if (!isCrmBiError(e)) throw e;
     return e.message;
@@ -275,7 +280,7 @@ export async function chooseByHoldout(
   const scores = new Map<ModelName, { alive: Float64Array; predicted: Float64Array }>();
   const candidates: CandidateReport[] = [];
   for (const name of MODEL_NAMES) {
-    const fit = tryFit(name, cal);
+    const fit = tryFit(name, cal, fits);
     if (typeof fit === 'string') {
       candidates.push({ model: name, label: MODEL_LABELS[name], fitted: false, error: fit });
       continue;

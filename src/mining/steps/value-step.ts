@@ -10,7 +10,6 @@
 import type { Database, Params } from '../../db/duckdb.ts';
 import { isCrmBiError } from '../../errors.ts';
 import { atRiskThreshold } from '../at-risk.ts';
-import type { BgNbdParams } from '../models/bgnbd.ts';
 import { applyChurnScore } from '../models/churn-score.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH, TIER_NAMES } from '../models/clv.ts';
 import { fitGammaGamma } from '../models/gamma-gamma.ts';
@@ -28,7 +27,7 @@ import { calibrationEndFor, candidateOrder, chooseByHoldout, type HoldoutChoice 
 export interface ValueSettings {
   readonly horizonMonths: number;
   readonly annualDiscountRate: number;
-  /** Parameter draws for the P10/P90 band (0: no band; BG/NBD only). */
+  /** Parameter draws for the P10/P90 band (0: no band). */
   readonly draws: number;
   /** Churn probability at or above this marks a customer at risk (default: the semantic model's, at-risk.ts). */
   readonly atRiskThreshold?: number;
@@ -150,9 +149,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         );
       }
       const clv = customerLifetimeValue(
-        model.name === 'bgnbd'
-          ? { params: model.params as BgNbdParams, logParamCovariance: model.logParamCovariance }
-          : model,
+        model,
         gg,
         { ...data, mx: mx as Float64Array },
         {
@@ -160,7 +157,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
           horizonMonths: settings.horizonMonths,
           annualDiscountRate: settings.annualDiscountRate,
           margin: margin ?? 1,
-          draws: model.name === 'bgnbd' ? settings.draws : 0,
+          draws: settings.draws,
           seed: ctx.seed,
         },
       );
