@@ -207,7 +207,8 @@ export const MAX_CHURN_SCORE_CUSTOMERS = 50_000;
 export function sampleCustomers(n: number, size: number, seed: number): Int32Array | null {
   if (n <= size) return null;
   const rng = createRng(seed);
-  const rows = Int32Array.from({ length: n }, (_, i) => i);
+  const rows = new Int32Array(n);
+  for (let i = 0; i < n; i++) rows[i] = i;
   // partial Fisher–Yates: the first `size` entries become a uniform sample
   for (let i = 0; i < size; i++) {
     const j = i + Math.floor(rng() * (n - i));
@@ -229,7 +230,12 @@ export function holdoutChurnScore(
   seed: number,
 ): { auc: number | null; model: ChurnScoreModel } {
   const rows = sampleCustomers(labels.length, MAX_CHURN_SCORE_CUSTOMERS, seed);
-  const pick = (a: Float64Array): Float64Array => (rows ? Float64Array.from(rows, (i) => a[i] as number) : a);
+  const pick = (a: Float64Array): Float64Array => {
+    if (!rows) return a;
+    const out = new Float64Array(rows.length);
+    for (let k = 0; k < rows.length; k++) out[k] = a[rows[k] as number] as number;
+    return out;
+  };
   const sample: ChurnInputs = rows
     ? {
         x: pick(inputs.x),
