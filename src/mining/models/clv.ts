@@ -483,8 +483,7 @@ function bootstrapBand(
       for (let d = 0; d < D; d++) {
         const vk = d * (nx + 1) + vu;
         const value = (valueA[vk] as number) + (valueB[vk] as number) * spend;
-        values[column * D + d] =
-          o.margin * value * (alive[oP + d] as number) * (perGroup[oG + d] as number);
+        values[column * D + d] = o.margin * value * (alive[oP + d] as number) * (perGroup[oG + d] as number);
       }
     }
     for (let u = start; u < end; u++) {
