@@ -47,17 +47,11 @@ if (wanted('mining')) {
 }
 
 if (wanted('btyd')) {
-  const { benchBtyd } = await import('./btyd.bench.ts');
+  const { benchBtyd, printBtydFigures } = await import('./btyd.bench.ts');
   console.log(
     '\n## Mining II: BG/NBD, MBG/NBD, Pareto/NBD, NBD, Gamma-Gamma, CLV, churn and the holdout model choice on 1,000,000 simulated customers',
   );
-  const figures = await benchBtyd(1_000_000);
-  for (const [k, v] of Object.entries(figures)) {
-    console.log(`${k.padEnd(44)} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
-  }
-  console.log(
-    'targets: BG/NBD fit < 10 s, scoring 1M customers < 5 s, each model fit < 5 s, auto choice (4 candidate fits, churn score, refit) <= 3x one BG/NBD fit',
-  );
+  printBtydFigures(await benchBtyd(1_000_000));
 }
 
 if (wanted('postgres')) {

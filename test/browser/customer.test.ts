@@ -65,6 +65,38 @@ describe.skipIf(!haveChromium())('customer 360 page', () => {
     await o.close();
   });
 
+  it('explains the CLV with the recipe of the latest run and the customer’s own inputs, as in the warehouse', async () => {
+    const [c] = await hx.sql(
+      `WITH run AS (SELECT run_id, params FROM mining.mining_run WHERE run_id = (SELECT run_id FROM mining.latest_run))
+       SELECT d.customer_id, json_extract_string(run.params, '$.value.model.label') AS label,
+              json_extract_string(run.params, '$.value.clv.margin_source') AS margin_source,
+              CAST(json_extract(run.params, '$.value.clv.horizon_months') AS INTEGER) AS horizon,
+              r.btyd_frequency AS x, ch.p_alive, v.clv_p10, v.clv_p90
+       FROM run JOIN mining.customer_rfm r USING (run_id)
+       JOIN mining.customer_churn ch USING (run_id, customer_durable_key)
+       JOIN mining.customer_clv v USING (run_id, customer_durable_key)
+       JOIN core.dim_customer d ON d.customer_durable_key = r.customer_durable_key AND d.is_current
+       WHERE r.btyd_frequency >= 2 ORDER BY d.customer_id LIMIT 1`,
+    );
+    const o = await hx.open(`/customers/${c?.customer_id}`);
+    const { page } = o;
+    await page.waitForSelector('#clv-recipe dd[data-field="clv_band"]');
+    const field = async (key: string) =>
+      (await page.locator(`#clv-recipe dd[data-field="${key}"]`).textContent()) ?? '';
+    expect(await field('model')).toMatch(
+      new RegExp(`^${String(c?.label).replace('/', '\\/')} \\(run \\d+\\)$`),
+    );
+    expect(await field('horizon')).toMatch(new RegExp(`^${c?.horizon} months`));
+    expect(await field('margin')).toContain(String(c?.margin_source));
+    expect(await field('x')).toBe(String(c?.x));
+    expect(await field('p_alive')).toBe(`${(Number(c?.p_alive) * 100).toFixed(1)}%`);
+    // every model now has its band: P10 and P90 are stored and shown
+    expect(c?.clv_p10).not.toBeNull();
+    expect(await field('clv_band')).toMatch(/P10 .* – P90 .*parameter draws/);
+    expect(o.errors).toEqual([]);
+    await o.close();
+  });
+
   it('a Europe-only token sees Europe customers and gets the not-found state for others', async () => {
     const ids = await hx.sql(
       `SELECT (SELECT min(customer_id) FROM core.dim_customer WHERE is_current AND region = 'Europe') AS eu,

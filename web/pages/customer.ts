@@ -7,6 +7,7 @@ import type { PageContext } from '../context.ts';
 import { formatCurrency, formatDate, formatInteger, formatPercent } from '../format.ts';
 import { chartBox, emptyState, h, section, sortableTable } from '../ui.ts';
 import { type Reasons, reasonsList } from './churn.ts';
+import { clvPanel } from './customer-clv.ts';
 
 type Rec = Record<string, string | number | boolean | null>;
 
@@ -107,6 +108,16 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   await Promise.all([
     section(grid, 'Profile', async (body) => {
       body.append(profile);
+    }),
+    section(grid, 'How this CLV is made', async (body) => {
+      await clvPanel(
+        body,
+        api,
+        str(p.golden_customer_key),
+        c.scores.clv ?? null,
+        c.scores.churn ?? null,
+        signal,
+      );
     }),
     section(grid, 'Why this churn score', async (body) => {
       const r = await api.get<Reasons>(

@@ -1,12 +1,12 @@
 /**
- * The maximum-likelihood fit shared by the customer-base models other than BG/NBD (MBG/NBD,
- * Pareto/NBD): pattern compression, starting points, the log-parameter search of optimize.ts,
- * standard errors from the Hessian and the warnings a reader needs. Each model supplies its
- * pattern log-likelihood (with or without an analytic gradient) and its parameter names.
+ * The maximum-likelihood fit shared by the customer-base models (BG/NBD, MBG/NBD, Pareto/NBD,
+ * NBD): pattern compression, starting points, the log-parameter search of optimize.ts, standard
+ * errors from the Hessian and the warnings a reader needs. Each model supplies its pattern
+ * log-likelihood (with or without an analytic gradient) and its parameter names.
  */
 import { CrmBiError } from '../../errors.ts';
-import { type BtydColumns, type BtydPatterns, compressPatterns, validateBtyd } from './bgnbd.ts';
-import { searchLogMle } from './optimize.ts';
+import { type BtydColumns, type BtydPatterns, compressPatterns, validateBtyd } from './btyd-patterns.ts';
+import { checkOptimizer, type Optimizer, searchLogMle } from './optimize.ts';
 
 export interface BtydModelFit<P> {
   readonly params: P;
@@ -14,6 +14,8 @@ export interface BtydModelFit<P> {
   readonly logLikelihood: number;
   readonly iterations: number;
   readonly evaluations: number;
+  /** Optimiser runs until one was accepted (starts × methods × penalties). */
+  readonly attempts: number;
   readonly penalizer: number;
   readonly customers: number;
   readonly patterns: number;
@@ -36,6 +38,10 @@ export interface BtydModelSpec {
   readonly runaway: (name: string, theta: number) => string;
   /** Iterations per attempt (default 2000). */
   readonly maxIterations?: number;
+  /** Gradient tolerance of the mean negative log-likelihood (default 1e-8). */
+  readonly tolerance?: number;
+  /** What to check when the fit fails, appended to the error message. */
+  readonly failureHint?: string;
   /** Penalties retried when the unpenalised fit does not settle (default: optimize.ts's). */
   readonly penaltyRetries?: readonly number[];
 }
@@ -96,24 +102,35 @@ export function numericGradient(
 }
 
 export interface BtydFitOptions {
+  /** L2 penalty on the parameters added to the mean negative log-likelihood, as lifetimes' penalizer_coef (default 0). */
   readonly penalizer?: number;
   readonly maxIterations?: number;
   readonly tolerance?: number;
+  /**
+   * `auto` (default): BFGS on the gradient, then the Nelder–Mead simplex from the same start if
+   * BFGS does not settle; `nelder-mead`: the simplex only (slower, derivative-free).
+   */
+  readonly optimizer?: Optimizer;
   /**
    * A first starting point, by parameter name (e.g. the calibration fit when refitting on the whole
    * window, where the estimate moves little); the model's own starts follow it.
    */
   readonly start?: Readonly<Record<string, number>>;
+  /**
+   * The covariance of the log-parameters at `start` (BtydModelFit.logParamCovariance of the fit it
+   * came from): BFGS's first curvature estimate from that start.
+   */
+  readonly startCovariance?: readonly number[];
+  /** More starting points, tried after `start` and before the model's own. */
+  readonly starts?: readonly Readonly<Record<string, number>>[];
 }
 
-/** The start as a point in the spec's parameter order, or null when a value is missing or not > 0. */
-function startPoint(
-  spec: BtydModelSpec,
-  start: Readonly<Record<string, number>> | undefined,
-): number[] | null {
-  if (!start) return null;
-  const v = spec.paramNames.map((n) => start[n]);
-  return v.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)) ? (v as number[]) : null;
+/** The given starts as points in the spec's parameter order, leaving out any with a value missing or not > 0. */
+function givenStarts(spec: BtydModelSpec, options: BtydFitOptions): number[][] {
+  const given = [...(options.start ? [options.start] : []), ...(options.starts ?? [])];
+  return given
+    .map((start) => spec.paramNames.map((n) => start[n]))
+    .filter((v): v is number[] => v.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)));
 }
 
 /** Fits a BTYD model by maximum likelihood over log-parameters on the compressed patterns. */
@@ -152,28 +169,32 @@ export function fitBtydModel<P>(
       'every customer has T = 0: the observation window is empty; put the calibration end after the first purchases',
     );
   }
+  const penalizer0 = options.penalizer ?? 0;
+  if (!(penalizer0 >= 0 && Number.isFinite(penalizer0))) {
+    throw new CrmBiError('invalid_penalizer', `penalizer must be a finite number >= 0, got ${penalizer0}`);
+  }
   const maxIterations = options.maxIterations ?? spec.maxIterations ?? 2000;
   const search = searchLogMle({
     logLikelihood: (v, gradient) => spec.logLikelihood(v, patterns, gradient),
     totalWeight: customers,
-    starts: [
-      ...[startPoint(spec, options.start)].filter((v): v is number[] => v !== null),
-      ...spec.starts(sumX / sumT, sumT / customers),
-    ],
-    penalizer: options.penalizer ?? 0,
-    optimizer: 'auto',
+    starts: [...givenStarts(spec, options), ...spec.starts(sumX / sumT, sumT / customers)],
+    penalizer: penalizer0,
+    optimizer: checkOptimizer(options.optimizer ?? 'auto'),
     maxIterations,
-    tolerance: options.tolerance ?? 1e-8,
+    tolerance: options.tolerance ?? spec.tolerance ?? 1e-8,
     runaway: (index, theta) => spec.runaway(spec.paramNames[index] ?? `#${index}`, theta),
     notConverged: `the optimiser did not converge in ${maxIterations} iterations`,
     flat: 'the likelihood is flat at the estimate (its Hessian is not positive definite), so the parameters are not identified',
     retryOnlyIfShrinkable: true,
     ...(spec.penaltyRetries ? { penaltyRetries: spec.penaltyRetries } : {}),
+    ...(options.start && options.startCovariance && givenStarts(spec, { start: options.start }).length > 0
+      ? { firstStartCovariance: options.startCovariance }
+      : {}),
   });
   if (!search.accepted) {
     throw new CrmBiError(
       `${spec.code}_fit_failed`,
-      `the ${spec.label} fit failed after ${search.attempts} attempts: ${search.cause}`,
+      `the ${spec.label} fit failed after ${search.attempts} attempts${search.shrinkable ? ` (with penalties up to ${search.penaltyRetries.at(-1)})` : ''}: ${search.cause}${spec.failureHint ? `; ${spec.failureHint}` : ''}`,
     );
   }
   const { theta, cov, penalizer } = search.accepted;
@@ -184,7 +205,7 @@ export function fitBtydModel<P>(
   const se = names.map((_, i) => Math.sqrt(cov[i * dims + i] as number));
   const standardErrors = Object.fromEntries(names.map((n, i) => [n, (v[i] as number) * (se[i] as number)]));
   const warnings: string[] = [];
-  if (penalizer > (options.penalizer ?? 0)) {
+  if (penalizer > penalizer0) {
     warnings.push(
       `the unpenalised ${spec.label} fit did not settle; the estimate uses penalizer ${penalizer}, which shrinks the parameters toward 0`,
     );
@@ -200,6 +221,7 @@ export function fitBtydModel<P>(
     logLikelihood: spec.logLikelihood(v, patterns),
     iterations: search.iterations,
     evaluations: search.evaluations,
+    attempts: search.attempts,
     penalizer,
     customers,
     patterns: patterns.size,

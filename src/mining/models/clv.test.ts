@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { simulateBgNbd, simulateGammaGamma } from '../../../bench/btyd.bench.ts';
+import { simulateBgNbd, simulateGammaGamma, simulateParetoNbd } from '../../../bench/btyd.bench.ts';
 import { isCrmBiError } from '../../errors.ts';
 import { type BgNbdParams, conditionalExpectedPurchases, fitBgNbd } from './bgnbd.ts';
+import type { BtydColumns } from './btyd-patterns.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH, periodsPerMonth, TIER_NAMES } from './clv.ts';
 import { conditionalExpectedValue, fitGammaGamma, type GammaGammaParams } from './gamma-gamma.ts';
+import { mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
+import { nbdAliveBracket } from './nbd.ts';
+import { type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
+import { fitPurchaseModel, type PurchaseCurve } from './purchase-model.ts';
 import { createRng, normal } from './special.ts';
 
 const F = (values: number[]): Float64Array => Float64Array.from(values);
@@ -15,6 +20,29 @@ const customers = {
   T: F([38.86, 38.86, 38.86, 38.86, 20]),
   mx: F([0, 11.77, 22.35, 73.74, 0]),
 };
+
+/** exp of one draw from N(mean, cov), by a Cholesky factor written out here (not the module's). */
+function lognormalDraw(rng: () => number, mean: number[], cov: readonly number[]): number[] {
+  const n = mean.length;
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = cov[i * n + j] as number;
+      for (let k = 0; k < j; k++) s -= (L[i * n + k] as number) * (L[j * n + k] as number);
+      L[i * n + j] = i === j ? Math.sqrt(s) : s / (L[j * n + j] as number);
+    }
+  }
+  const z = mean.map(() => normal(rng));
+  return mean.map((m, i) => Math.exp(m + z.reduce((s, zk, k) => s + (L[i * n + k] as number) * zk, 0)));
+}
+
+/** Type-7 quantile of sorted values. */
+function quantile(sorted: readonly number[], q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
+}
 
 function codeOf(f: () => unknown): string | undefined {
   try {
@@ -149,19 +177,7 @@ describe('CLV', () => {
 
     // independent route for a few customers: 1500 joint draws, plain sort, CLV by the public functions
     const rng = createRng(123);
-    const draw = (mean: number[], cov: readonly number[]) => {
-      const n = mean.length;
-      const L = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j <= i; j++) {
-          let s = cov[i * n + j] as number;
-          for (let k = 0; k < j; k++) s -= (L[i * n + k] as number) * (L[j * n + k] as number);
-          L[i * n + j] = i === j ? Math.sqrt(s) : s / (L[j * n + j] as number);
-        }
-      }
-      const z = mean.map(() => normal(rng));
-      return mean.map((m, i) => Math.exp(m + z.reduce((s, zk, k) => s + (L[i * n + k] as number) * zk, 0)));
-    };
+    const draw = (mean: number[], cov: readonly number[]) => lognormalDraw(rng, mean, cov);
     const picks = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => (k * 499) % 4000);
     const sub = {
       x: Float64Array.from(picks, (i) => data.x[i] as number),
@@ -241,4 +257,91 @@ describe('CLV', () => {
     });
     for (const v of res.clv) expect(Number.isFinite(v)).toBe(true);
   });
+});
+
+/** Each model's curve at given parameters, straight from its public functions. */
+const CURVES: Record<'mbgnbd' | 'pareto-nbd' | 'nbd', (p: number[]) => PurchaseCurve> = {
+  mbgnbd: ([r, alpha, a, b]) => {
+    const prm = { r, alpha, a, b } as BgNbdParams;
+    return {
+      pAlive: (d) => mbgnbdPAlive(prm, d),
+      aliveBracket: (x, T, t) => mbgnbdAliveBracket(prm, x, T, t),
+    };
+  },
+  'pareto-nbd': ([r, alpha, s, beta]) => {
+    const prm = { r, alpha, s, beta } as ParetoNbdParams;
+    return {
+      pAlive: (d) => paretoNbdPAlive(prm, d),
+      aliveBracket: (x, T, t) => paretoNbdAliveBracket(prm, x, T, t),
+    };
+  },
+  nbd: ([r, alpha]) => ({
+    pAlive: (d: BtydColumns) => new Float64Array(d.x.length).fill(1),
+    aliveBracket: (x, T, t) => nbdAliveBracket({ r: r as number, alpha: alpha as number }, x, T, t),
+  }),
+};
+
+describe('the CLV band of MBG/NBD, Pareto/NBD and NBD', () => {
+  // Pareto/NBD customers at day resolution, as the warehouse computes T
+  const data = simulateParetoNbd(
+    2500,
+    { r: 0.55, alpha: 10.58, s: 0.61, beta: 11.67 },
+    { seed: 31, resolution: 1 / 7 },
+  );
+  const mx = simulateGammaGamma(data.x, GG, 32);
+  const gg = fitGammaGamma(data.x, mx);
+  const input = { ...data, mx };
+  // 1,000 band draws: a decile's sampling error (≈ 2% of the band's width, and ≈ 2% for the 1,500
+  // reference draws) then sits well inside the 10% allowed
+  const options = { periodsPerMonth: PERIODS_PER_MONTH.week, horizonMonths: 12, draws: 1000, seed: 4 };
+
+  it.each(['mbgnbd', 'pareto-nbd', 'nbd'] as const)(
+    "%s: P10/P90 agree with 1,500 draws from the fit's asymptotic normal, computed customer by customer",
+    (name) => {
+      const fit = fitPurchaseModel(name, data);
+      const res = customerLifetimeValue(fit, gg, input, options);
+      expect(res.draws).toBe(1000);
+      expect(res.warnings.filter((w) => w.includes('P10/P90'))).toEqual([]);
+      const p10 = res.p10 as Float64Array;
+      const p90 = res.p90 as Float64Array;
+      const rng = createRng(77);
+      const picks = [0, 1, 2, 3, 4, 5].map((k) => (k * 397) % 2500);
+      const sub = {
+        x: Float64Array.from(picks, (i) => data.x[i] as number),
+        tx: Float64Array.from(picks, (i) => data.tx[i] as number),
+        T: Float64Array.from(picks, (i) => data.T[i] as number),
+        mx: Float64Array.from(picks, (i) => mx[i] as number),
+      };
+      const names = Object.keys(fit.params);
+      const samples: number[][] = picks.map(() => []);
+      for (let d = 0; d < 1500; d++) {
+        const v = lognormalDraw(
+          rng,
+          names.map((k) => Math.log(fit.params[k] as number)),
+          fit.logParamCovariance,
+        );
+        const [p, q, gamma] = lognormalDraw(
+          rng,
+          [gg.params.p, gg.params.q, gg.params.gamma].map(Math.log),
+          gg.logParamCovariance,
+        ) as [number, number, number];
+        if (q <= 1) continue;
+        const one = customerLifetimeValue(CURVES[name](v), { params: { p, q, gamma } }, sub, {
+          ...options,
+          draws: 0,
+        });
+        for (let j = 0; j < picks.length; j++) samples[j]?.push(one.clv[j] as number);
+      }
+      picks.forEach((i, j) => {
+        const s = (samples[j] as number[]).sort((u, v) => u - v);
+        const q10 = quantile(s, 0.1);
+        const q90 = quantile(s, 0.9);
+        const width = q90 - q10;
+        expect(width).toBeGreaterThan(0);
+        expect(Math.abs((p10[i] as number) - q10)).toBeLessThan(0.1 * width + 1e-9);
+        expect(Math.abs((p90[i] as number) - q90)).toBeLessThan(0.1 * width + 1e-9);
+        expect(p10[i]).toBeLessThanOrEqual(res.clv[i] as number);
+      });
+    },
+  );
 });

@@ -21,6 +21,11 @@ export interface LogisticOptions {
   readonly weights?: Float64Array;
   /** Names of the p columns, for error messages and reports. */
   readonly featureNames?: readonly string[];
+  /**
+   * Coefficients to start Newton from (e.g. a fit on most of the same rows, as in cross-fitting);
+   * default: the intercept of the base rate and zero slopes.
+   */
+  readonly start?: { readonly intercept: number; readonly coefficients: readonly number[] };
 }
 
 export interface LogisticFit {
@@ -150,7 +155,15 @@ export function fitLogistic(
   const q = p + 1;
   const name = (j: number): string => (j === 0 ? 'the intercept' : (names?.[j - 1] ?? `column ${j - 1}`));
   let beta = new Float64Array(q);
-  beta[0] = Math.log(positives / (total - positives));
+  const start = options.start;
+  if (
+    start &&
+    start.coefficients.length === p &&
+    [start.intercept, ...start.coefficients].every(Number.isFinite)
+  ) {
+    beta[0] = start.intercept;
+    beta.set(start.coefficients, 1);
+  } else beta[0] = Math.log(positives / (total - positives));
   const penalized = (pass: Pass, b: Float64Array): number => {
     let s = 0;
     for (let j = 1; j < q; j++) s += (b[j] as number) ** 2;

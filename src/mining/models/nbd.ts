@@ -6,14 +6,14 @@
  *   L(x, T) = Γ(r+x)/Γ(r) · α^r / (α+T)^(r+x),   P(alive) = 1,   E[Y(t) | x, T] = (r+x)/(α+T) · t
  * (repeat purchases x in the T periods after the first purchase).
  */
-import type { BtydColumns, BtydPatterns } from './bgnbd.ts';
 import { type BtydFitOptions, type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import type { BtydColumns, BtydPatterns } from './btyd-patterns.ts';
 import { digamma, gammaln } from './special.ts';
 
-export interface NbdParams {
+export type NbdParams = {
   readonly r: number;
   readonly alpha: number;
-}
+};
 
 function patternLogLikelihood(v: Float64Array, p: BtydPatterns, gradient?: Float64Array): number {
   const r = v[0] as number;

@@ -168,6 +168,12 @@ export interface BfgsOptions {
   readonly maxIterations?: number;
   /** Converged when every gradient component is at most this (default 1e-9). */
   readonly gradientTolerance?: number;
+  /**
+   * A first inverse-Hessian estimate (row-major n×n, positive definite), e.g. from an earlier fit of
+   * the same model on overlapping data: the first steps are then Newton-like instead of steepest
+   * descent. Default: the identity, rescaled after the first step.
+   */
+  readonly initialInverseHessian?: ArrayLike<number>;
 }
 
 /**
@@ -194,13 +200,15 @@ export function bfgs(
   let fx = eval_(x, g);
   if (!Number.isFinite(fx)) return { x, value: fx, iterations: 0, evaluations, converged: false };
   const Hinv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) Hinv[i * n + i] = 1;
+  const given = options.initialInverseHessian;
+  if (given && given.length === n * n) Hinv.set(given);
+  else for (let i = 0; i < n; i++) Hinv[i * n + i] = 1;
   const d = new Float64Array(n);
   const s = new Float64Array(n);
   const y = new Float64Array(n);
   let xn = new Float64Array(n);
   let gn = new Float64Array(n);
-  let first = true;
+  let first = !(given && given.length === n * n);
   let iterations = 0;
   let converged = false;
   let stalls = 0;
@@ -461,6 +469,12 @@ export interface LogMleProblem {
   readonly retryOnlyIfShrinkable: boolean;
   /** Penalties to retry with (default PENALTY_RETRIES); [] for none. */
   readonly penaltyRetries?: readonly number[];
+  /**
+   * Covariance of the log-parameters of an earlier fit near the first start (the inverse Hessian of
+   * its log-likelihood): BFGS from the first start uses it, scaled to the mean objective, as its
+   * first curvature estimate, so a warm refit takes a few Newton-like steps.
+   */
+  readonly firstStartCovariance?: readonly number[];
 }
 
 export interface LogMleSearch {
@@ -520,15 +534,23 @@ export function searchLogMle(problem: LogMleProblem): LogMleSearch {
   let shrinkable = false;
   for (const penalizer of penalties) {
     const f = objective(penalizer);
-    for (const start of problem.starts) {
+    for (const [index, start] of problem.starts.entries()) {
       const theta0 = start.map(Math.log);
+      const curvature =
+        index === 0 && problem.firstStartCovariance?.length === dims * dims
+          ? problem.firstStartCovariance.map((v) => v * W)
+          : undefined;
       for (const method of problem.optimizer === 'auto'
         ? (['bfgs', 'nelder-mead'] as const)
         : (['nelder-mead'] as const)) {
         attempts++;
         const run =
           method === 'bfgs'
-            ? bfgs(f, theta0, { maxIterations: problem.maxIterations, gradientTolerance: problem.tolerance })
+            ? bfgs(f, theta0, {
+                maxIterations: problem.maxIterations,
+                gradientTolerance: problem.tolerance,
+                ...(curvature ? { initialInverseHessian: curvature } : {}),
+              })
             : nelderMead(f, theta0, {
                 maxIterations: problem.maxIterations,
                 fTolerance: problem.tolerance * 1e-2,

@@ -12,17 +12,23 @@
  * the growth phase the original one has for large x, and it is summed in log space (no overflow).
  */
 import { CrmBiError, isCrmBiError } from '../../errors.ts';
-import type { BtydColumns, BtydPatterns } from './bgnbd.ts';
-import { compressPatterns, distinctPairs, validateBtyd } from './bgnbd.ts';
 import { type BtydFitOptions, type BtydModelFit, fitBtydModel } from './btyd-fit.ts';
+import {
+  type BtydColumns,
+  type BtydPatterns,
+  compressPatterns,
+  distinctPairs,
+  pairIds,
+  validateBtyd,
+} from './btyd-patterns.ts';
 import { digamma, gammaln, hyp2f1 } from './special.ts';
 
-export interface ParetoNbdParams {
+export type ParetoNbdParams = {
   readonly r: number;
   readonly alpha: number;
   readonly s: number;
   readonly beta: number;
-}
+};
 
 const SERIES = { tolerance: 1e-13, maxTerms: 5_000 } as const;
 /** Up to this z the series is summed (at most ~300 terms); beyond it, the integral form below. */
@@ -230,47 +236,17 @@ const lnAliveTerm = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, T: numbe
 interface PairTables {
   readonly txPair: Int32Array;
   readonly TPair: Int32Array;
-  readonly txFirst: readonly number[];
-  readonly TFirst: readonly number[];
+  readonly txFirst: Int32Array;
+  readonly TFirst: Int32Array;
 }
 const pairCache = new WeakMap<BtydPatterns, PairTables>();
-
-/**
- * Distinct pairs of two value indices (each pattern already has the index of its x, t_x and T
- * among the distinct values): a lookup table over the index grid, far quicker than hashing the
- * values; distinctPairs when the grid would be too large.
- */
-function indexPairs(
-  aOf: Int32Array,
-  aCount: number,
-  bOf: Int32Array,
-  bCount: number,
-  a: Float64Array,
-  b: Float64Array,
-): { of: Int32Array; first: number[] } {
-  if (aCount * bCount > 1 << 24) return distinctPairs(a, b);
-  const table = new Int32Array(aCount * bCount).fill(-1);
-  const of = new Int32Array(aOf.length);
-  const first: number[] = [];
-  for (let i = 0; i < aOf.length; i++) {
-    const cell = (aOf[i] as number) * bCount + (bOf[i] as number);
-    let id = table[cell] as number;
-    if (id < 0) {
-      id = first.length;
-      table[cell] = id;
-      first.push(i);
-    }
-    of[i] = id;
-  }
-  return { of, first };
-}
 
 function pairTables(p: BtydPatterns): PairTables {
   let t = pairCache.get(p);
   if (!t) {
     const nx = p.xValues.length;
-    const byTx = indexPairs(p.xOf, nx, p.txOf, p.txValues.length, p.x, p.tx);
-    const byT = indexPairs(p.xOf, nx, p.TOf, p.TValues.length, p.x, p.T);
+    const byTx = pairIds(p.xOf, nx, p.txOf, p.txValues.length);
+    const byT = pairIds(p.xOf, nx, p.TOf, p.TValues.length);
     t = { txPair: byTx.of, TPair: byT.of, txFirst: byTx.first, TFirst: byT.first };
     pairCache.set(p, t);
   }

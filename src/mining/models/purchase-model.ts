@@ -5,18 +5,11 @@
  * pareto-nbd: Schmittlein, Morrison & Colombo (1987); nbd (no dropout, the fallback): Ehrenberg (1959).
  */
 import { CrmBiError } from '../../errors.ts';
-import {
-  type BgNbdFit,
-  type BtydColumns,
-  conditionalBracket,
-  distinctPairs,
-  fitBgNbd,
-  pAliveUnchecked,
-  validateBtyd,
-} from './bgnbd.ts';
-import { cachedPatterns, patternColumns } from './btyd-fit.ts';
+import { type BgNbdParams, conditionalBracket, fitBgNbd, pAliveUnchecked } from './bgnbd.ts';
+import { type BtydFitOptions, type BtydModelFit, cachedPatterns } from './btyd-fit.ts';
+import { type BtydColumns, distinctPairs } from './btyd-patterns.ts';
 import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
-import { fitNbd, nbdAliveBracket } from './nbd.ts';
+import { fitNbd, type NbdParams, nbdAliveBracket } from './nbd.ts';
 import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
 
 export const MODEL_NAMES = ['bgnbd', 'mbgnbd', 'pareto-nbd', 'nbd'] as const;
@@ -57,10 +50,12 @@ export interface FittedPurchaseModel extends PurchaseCurve {
   readonly customers: number;
   readonly iterations: number;
   readonly warnings: readonly string[];
+  /** Covariance of the log-parameters (in `params` order), row-major: the CLV band draws from it. */
+  readonly logParamCovariance: readonly number[];
   /** Why the fit should not be used (a parameter at the edge, no dropout identified), or null. */
   readonly degenerate: string | null;
-  /** The BG/NBD fit itself (its covariance serves the CLV band). */
-  readonly bgnbd?: BgNbdFit;
+  /** The same model at other parameters (same keys): the CLV band redraws them. */
+  curveAt(params: Readonly<Record<string, number>>): PurchaseCurve;
 }
 
 /** Shape parameters beyond e^±5 (0.0067 … 148): the data pin them to an edge, not to a value. */
@@ -101,87 +96,94 @@ function maxOf(a: Float64Array): number {
   return m;
 }
 
+/** A fit by name: what every model's fit returns, with the curve it implies. */
+interface ModelFitter {
+  fit(data: BtydColumns, options: BtydFitOptions): BtydModelFit<Readonly<Record<string, number>>>;
+  /** P(alive) of distinct patterns (validated columns). */
+  pAlive(params: Readonly<Record<string, number>>, q: BtydColumns): Float64Array;
+  aliveBracket(params: Readonly<Record<string, number>>, x: number, T: number, t: number): number;
+}
+
+const asBg = (p: Readonly<Record<string, number>>) => p as BgNbdParams;
+const asPareto = (p: Readonly<Record<string, number>>) => p as ParetoNbdParams;
+const asNbd = (p: Readonly<Record<string, number>>) => p as NbdParams;
+
+const FITTERS: Readonly<Record<ModelName, ModelFitter>> = {
+  bgnbd: {
+    fit: fitBgNbd,
+    pAlive: (p, q) => pAliveUnchecked(asBg(p), q.x, q.tx, q.T),
+    aliveBracket: (p, x, T, t) => conditionalBracket(asBg(p), x, T, t),
+  },
+  mbgnbd: {
+    fit: fitMbgNbd,
+    pAlive: (p, q) => mbgnbdPAlive(asBg(p), q),
+    aliveBracket: (p, x, T, t) => mbgnbdAliveBracket(asBg(p), x, T, t),
+  },
+  'pareto-nbd': {
+    fit: fitParetoNbd,
+    pAlive: (p, q) => paretoNbdPAlive(asPareto(p), q),
+    aliveBracket: (p, x, T, t) => paretoNbdAliveBracket(asPareto(p), x, T, t),
+  },
+  nbd: {
+    fit: fitNbd,
+    pAlive: (_, q) => new Float64Array(q.x.length).fill(1),
+    aliveBracket: (p, x, T, t) => nbdAliveBracket(asNbd(p), x, T, t),
+  },
+};
+
+/** Where a refit starts: an earlier estimate of the same model and the covariance of its log-parameters. */
+export type WarmStart = Pick<BtydFitOptions, 'start' | 'startCovariance'>;
+
+/** The warm start a fit gives a refit of the same model on overlapping data (a longer window, say). */
+export function warmStart(fit: FittedPurchaseModel): WarmStart {
+  return { start: fit.params, startCovariance: fit.logParamCovariance };
+}
+
 /**
- * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first by the
- * models fitted in btyd-fit.ts (BG/NBD keeps its own starts). Throws the model's CrmBiError when the fit fails outright.
- * @example fitPurchaseModel('pareto-nbd', { x, tx, T }).pAlive({ x, tx, T })
+ * A candidate's warm start from an earlier, usable candidate with the same parameters (MBG/NBD
+ * from BG/NBD: the same (r, α, a, b), one-time buyers' dropout aside, so the estimates lie close);
+ * {} when there is none.
+ */
+export function siblingStart(
+  name: ModelName,
+  fitted: ReadonlyMap<ModelName, FittedPurchaseModel>,
+): WarmStart {
+  const sibling = name === 'mbgnbd' ? fitted.get('bgnbd') : undefined;
+  return sibling && !sibling.degenerate ? warmStart(sibling) : {};
+}
+
+/**
+ * Fits one model by name; `start` (the calibration fit's parameters, say) is tried first, with
+ * `startCovariance` as the optimiser's first curvature estimate. Throws the model's CrmBiError
+ * when the fit fails outright.
+ * @example fitPurchaseModel('pareto-nbd', whole, warmStart(fitPurchaseModel('pareto-nbd', calibration)))
  */
 export function fitPurchaseModel(
   name: ModelName,
   data: BtydColumns,
-  options: { start?: Readonly<Record<string, number>> } = {},
+  options: WarmStart = {},
 ): FittedPurchaseModel {
-  const maxT = maxOf(data.T);
-  if (name === 'bgnbd') {
-    // on the shared patterns, so the candidates and the scoring compress the customers once
-    const fit = fitBgNbd(patternColumns(data));
-    const params = { ...fit.params };
-    return {
-      name,
-      params,
-      standardErrors: { ...fit.standardErrors },
-      logLikelihood: fit.logLikelihood,
-      customers: fit.customers,
-      iterations: fit.iterations,
-      warnings: fit.warnings,
-      degenerate: degeneracy(name, params, maxT),
-      bgnbd: fit,
-      pAlive: (d) => perPattern(d, (q) => pAliveUnchecked(fit.params, q.x, q.tx, q.T)),
-      aliveBracket: (x, T, t) => conditionalBracket(fit.params, x, T, t),
-    };
-  }
-  if (name === 'mbgnbd') {
-    const fit = fitMbgNbd(data, options);
-    const p = fit.params;
-    return {
-      name,
-      params: { ...p },
-      standardErrors: { ...fit.standardErrors },
-      logLikelihood: fit.logLikelihood,
-      customers: fit.customers,
-      iterations: fit.iterations,
-      warnings: fit.warnings,
-      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => perPattern(d, (q) => mbgnbdPAlive(p, q)),
-      aliveBracket: (x, T, t) => mbgnbdAliveBracket(p, x, T, t),
-    };
-  }
-  if (name === 'pareto-nbd') {
-    const fit = fitParetoNbd(data, options);
-    const p: ParetoNbdParams = fit.params;
-    return {
-      name,
-      params: { ...p },
-      standardErrors: { ...fit.standardErrors },
-      logLikelihood: fit.logLikelihood,
-      customers: fit.customers,
-      iterations: fit.iterations,
-      warnings: fit.warnings,
-      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => perPattern(d, (q) => paretoNbdPAlive(p, q)),
-      aliveBracket: (x, T, t) => paretoNbdAliveBracket(p, x, T, t),
-    };
-  }
-  if (name === 'nbd') {
-    const fit = fitNbd(data, options);
-    const p = fit.params;
-    return {
-      name,
-      params: { ...p },
-      standardErrors: { ...fit.standardErrors },
-      logLikelihood: fit.logLikelihood,
-      customers: fit.customers,
-      iterations: fit.iterations,
-      warnings: fit.warnings,
-      degenerate: degeneracy(name, p as unknown as Record<string, number>, maxT),
-      pAlive: (d) => {
-        validateBtyd(d);
-        return new Float64Array(d.x.length).fill(1);
-      },
-      aliveBracket: (x, T, t) => nbdAliveBracket(p, x, T, t),
-    };
-  }
-  throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
+  const fitter = FITTERS[name];
+  if (!fitter) throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
+  const fit = fitter.fit(data, options);
+  const params = { ...fit.params };
+  return {
+    name,
+    params,
+    standardErrors: { ...fit.standardErrors },
+    logParamCovariance: fit.logParamCovariance,
+    logLikelihood: fit.logLikelihood,
+    customers: fit.customers,
+    iterations: fit.iterations,
+    warnings: fit.warnings,
+    degenerate: degeneracy(name, params, maxOf(data.T)),
+    pAlive: (d) => perPattern(d, (q) => fitter.pAlive(params, q)),
+    aliveBracket: (x, T, t) => fitter.aliveBracket(params, x, T, t),
+    curveAt: (other) => ({
+      pAlive: (q) => fitter.pAlive(other, q),
+      aliveBracket: (x, T, t) => fitter.aliveBracket(other, x, T, t),
+    }),
+  };
 }
 
 /**
@@ -197,14 +199,37 @@ function perPattern(data: BtydColumns, score: (patterns: BtydColumns) => Float64
   return out;
 }
 
-/** E[Y(t) | x, t_x, T] per customer from any fitted curve: P(alive) once per pattern, the bracket once per (x, T). */
+export interface CustomerScores {
+  readonly pAlive: Float64Array;
+  /** E[Y(t) | x, t_x, T]. */
+  readonly expectedPurchases: Float64Array;
+}
+
+/**
+ * P(alive) and E[Y(t) | x, t_x, T] per customer from any fitted curve, in one pass: P(alive) once
+ * per pattern, the bracket once per (x, T), both spread back to the customers.
+ */
+export function scoreCustomers(model: PurchaseCurve, data: BtydColumns, t: number): CustomerScores {
+  const p = cachedPatterns(data);
+  const q: BtydColumns = { x: p.x, tx: p.tx, T: p.T };
+  const alive = model.pAlive(q);
+  const groups = distinctPairs(q.x, q.T);
+  const bracket = Float64Array.from(groups.first, (k) =>
+    model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
+  );
+  const n = p.rowPattern.length;
+  const pAlive = new Float64Array(n);
+  const expected = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = p.rowPattern[i] as number;
+    const a = alive[k] as number;
+    pAlive[i] = a;
+    expected[i] = a * (bracket[groups.of[k] as number] as number);
+  }
+  return { pAlive, expectedPurchases: expected };
+}
+
+/** E[Y(t) | x, t_x, T] per customer from any fitted curve (scoreCustomers without P(alive)). */
 export function expectedPurchases(model: PurchaseCurve, data: BtydColumns, t: number): Float64Array {
-  return perPattern(data, (q) => {
-    const alive = model.pAlive(q);
-    const groups = distinctPairs(q.x, q.T);
-    const bracket = Float64Array.from(groups.first, (k) =>
-      model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
-    );
-    return Float64Array.from(alive, (a, k) => a * (bracket[groups.of[k] as number] as number));
-  });
+  return scoreCustomers(model, data, t).expectedPurchases;
 }

@@ -27,7 +27,7 @@ import { calibrationEndFor, candidateOrder, chooseByHoldout, type HoldoutChoice 
 export interface ValueSettings {
   readonly horizonMonths: number;
   readonly annualDiscountRate: number;
-  /** Parameter draws for the P10/P90 band (0: no band; BG/NBD only). */
+  /** Parameter draws for the P10/P90 band (0: no band). */
   readonly draws: number;
   /** Churn probability at or above this marks a customer at risk (default: the semantic model's, at-risk.ts). */
   readonly atRiskThreshold?: number;
@@ -67,15 +67,14 @@ function refitWholeWindow(
   order: readonly ModelName[],
   data: { x: Float64Array; tx: Float64Array; T: Float64Array },
   warnings: string[],
-  starts: HoldoutChoice['calibrationParams'] = {},
+  starts: HoldoutChoice['calibrationStarts'] = {},
 ): FittedPurchaseModel | { error: string } {
   let lastResort: FittedPurchaseModel | null = null;
   const errors: string[] = [];
   for (const name of order) {
     let fit: FittedPurchaseModel;
     try {
-      const start = starts[name];
-      fit = fitPurchaseModel(name, data, start ? { start } : {});
+      fit = fitPurchaseModel(name, data, starts[name] ?? {});
     } catch (e) {
       if (!isCrmBiError(e)) throw e;
       errors.push(e.message);
@@ -127,7 +126,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
       if (!holdout)
         warnings.push(`no holdout (${split.source}): the model is not checked on unseen purchases`);
       const order = holdout?.chosen ? holdout.order : candidateOrder(choice);
-      const model = refitWholeWindow(order, data, warnings, holdout?.calibrationParams);
+      const model = refitWholeWindow(order, data, warnings, holdout?.calibrationStarts);
       if ('error' in model) {
         // RFM and segments stay useful when no purchase model can be fitted: say why
         ctx.progress(`value: skipped, ${model.error}`);
@@ -150,7 +149,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
         );
       }
       const clv = customerLifetimeValue(
-        model.bgnbd ?? model,
+        model,
         gg,
         { ...data, mx: mx as Float64Array },
         {
@@ -158,7 +157,7 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
           horizonMonths: settings.horizonMonths,
           annualDiscountRate: settings.annualDiscountRate,
           margin: margin ?? 1,
-          draws: model.name === 'bgnbd' ? settings.draws : 0,
+          draws: settings.draws,
           seed: ctx.seed,
         },
       );
@@ -205,12 +204,12 @@ export function valueStep(settings: ValueSettings = DEFAULT_VALUE_SETTINGS): Min
           model_choice: choice,
           model: modelParams,
           // kept under its own name when BG/NBD is the model, as earlier runs recorded it
-          ...(model.bgnbd
+          ...(model.name === 'bgnbd'
             ? {
                 bgnbd: {
-                  ...model.bgnbd.params,
-                  standard_errors: model.bgnbd.standardErrors,
-                  log_likelihood: model.bgnbd.logLikelihood,
+                  ...model.params,
+                  standard_errors: model.standardErrors,
+                  log_likelihood: model.logLikelihood,
                 },
               }
             : {}),
