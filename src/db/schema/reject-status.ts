@@ -29,7 +29,7 @@ rejects AS (
   JOIN meta.etl_load l ON l.load_id = r.load_id
   LEFT JOIN meta.etl_reject_file f ON f.load_id = r.load_id AND f.source_file = r.source_file
 )
-SELECT r.load_id, r.source_file, r.line, r.column_name, r.reason, r.raw, r.customer_id, r.natural_key,
+SELECT r.load_id, r.source_file, r.line, r.source_key, r.column_name, r.reason, r.raw, r.customer_id, r.natural_key,
   r.entity, r.source_system,
   (SELECT min(w.load_id) FROM written w
    WHERE w.entity = r.entity AND w.source = r.source_system AND w.natural_key = r.natural_key
