@@ -75,14 +75,16 @@ export async function recordRowRejects(
 ): Promise<void> {
   const columns = new Set(
     (
-      await db.all("SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND database_name = 'temp'", [table])
+      await db.all(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND database_name = 'temp'",
+        [table],
+      )
     ).map((r) => String(r.column_name)),
   );
   const customer = columns.has('customer_id') ? 'CAST(t.customer_id AS VARCHAR)' : 'NULL';
-  const key =
-    entity?.key.every((k) => columns.has(k))
-      ? `concat_ws('|', ${entity.key.map((k) => `CAST(t.${quoteIdent(k)} AS VARCHAR)`).join(', ')})`
-      : 'NULL';
+  const key = entity?.key.every((k) => columns.has(k))
+    ? `concat_ws('|', ${entity.key.map((k) => `CAST(t.${quoteIdent(k)} AS VARCHAR)`).join(', ')})`
+    : 'NULL';
   await recordFileLayout(db, file, raw, delimiter, entity);
   // fields are re-quoted as in CSV, so a rejected row's text parses back into the same fields
   const d = quoteLiteral(delimiter);
