@@ -56,7 +56,7 @@ export async function exportRejects(
     const names = files.map((f) => String(f['data_rejects.source_file'])).slice(0, 5);
     throw apiError(
       'bad_request',
-      `the rejects come from ${files.length} files (${names.join(', ')}); pick one with file= so the export has that file's columns`,
+      `the rejects come from ${files.length} files (${names.join(', ')}); pick one (file=, or --file on the command line) so the export has that file's columns`,
     );
   }
   const file = files[0] as (typeof files)[number];

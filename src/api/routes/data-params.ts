@@ -8,7 +8,12 @@ import type { RawQuery } from '../../cube/index.ts';
 import type { ApiEnv } from '../auth.ts';
 import { validate } from '../validate.ts';
 
-const id = z.coerce.number().int('must be a whole number').min(1).max(Number.MAX_SAFE_INTEGER);
+const whole = (max: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d{1,15}$/, 'must be a whole number')])
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(max));
+const id = whole(Number.MAX_SAFE_INTEGER).pipe(z.number().min(1, 'must be 1 or more'));
 const text = z.string().min(1).max(1000);
 
 const RejectQuery = z.strictObject({
@@ -20,15 +25,15 @@ const RejectQuery = z.strictObject({
     .optional(),
   column: text.optional(),
   status: z.enum(['resolved', 'standing']).optional(),
-  limit: z.coerce.number().int('must be a whole number').min(1).max(1000).default(100),
-  offset: z.coerce.number().int('must be a whole number').min(0).max(100_000_000).default(0),
+  limit: whole(1000).pipe(z.number().min(1, 'must be 1 or more')).default(100),
+  offset: whole(100_000_000).default(0),
 });
 export type RejectFilter = z.infer<typeof RejectQuery>;
 
 const LoadQuery = z.strictObject({
   source: text.optional(),
-  limit: z.coerce.number().int('must be a whole number').min(1).max(1000).default(100),
-  offset: z.coerce.number().int('must be a whole number').min(0).max(100_000_000).default(0),
+  limit: whole(1000).pipe(z.number().min(1, 'must be 1 or more')).default(100),
+  offset: whole(100_000_000).default(0),
 });
 export type LoadFilter = z.infer<typeof LoadQuery>;
 
@@ -41,6 +46,11 @@ function params(c: Context<ApiEnv>): Record<string, string> {
 
 export const rejectFilterOf = (c: Context<ApiEnv>): RejectFilter => validate(RejectQuery, params(c));
 export const loadFilterOf = (c: Context<ApiEnv>): LoadFilter => validate(LoadQuery, params(c));
+
+/** The same filters from other callers (the CLI), checked by the same schemas. */
+export const parseRejectFilter = (input: Record<string, unknown>): RejectFilter =>
+  validate(RejectQuery, input);
+export const parseLoadFilter = (input: Record<string, unknown>): LoadFilter => validate(LoadQuery, input);
 
 /** The quarantine filters of a request as cube filters on data_rejects. */
 export function rejectCubeFilters(f: RejectFilter): NonNullable<RawQuery['filters']> {
