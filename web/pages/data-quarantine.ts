@@ -152,20 +152,25 @@ export async function quarantinePanel(body: HTMLElement, ctx: PageContext): Prom
         return select;
       }),
     );
+    // one file's rejects export in its columns: the file filter, or the only file left
     const files = q.counts.source_file;
+    const file = state.get('file') ?? (files.length === 1 ? String(files[0]?.value) : null);
     const download = h(
       'button',
-      { type: 'button', id: 'download-rejects', disabled: q.rows === null || files.length !== 1 ? '' : null },
+      {
+        type: 'button',
+        id: 'download-rejects',
+        disabled: q.rows === null || file === null || q.total === 0 ? '' : null,
+      },
       'Download CSV to fix',
     );
     download.title =
-      files.length === 1
-        ? `the rejects of ${fileName(String(files[0]?.value))} in its own columns`
-        : 'pick one file first';
+      file === null ? 'pick one file first' : `the rejects of ${fileName(file)} in its own columns`;
     download.addEventListener('click', () => {
+      if (file === null) return;
       const p = new URLSearchParams(state);
-      if (!p.has('file') && files.length === 1) p.set('file', String(files[0]?.value));
-      void ctx.api.download(`/v1/data/rejects.csv?${p}`, fileName(String(files[0]?.value ?? 'rejects.csv')));
+      p.set('file', file);
+      void ctx.api.download(`/v1/data/rejects.csv?${p}`, fileName(file));
     });
     const pager = h('span', { class: 'pager' });
     if (q.rows !== null && q.total > PAGE) {

@@ -12,8 +12,7 @@ import { type RejectFilter, rejectCubeFilters } from './data-params.ts';
 import { readReject } from './data-reject-rule.ts';
 import { num, str } from './insights/read.ts';
 
-const FACETS = ['load_id', 'source_file', 'reason', 'column_name', 'status'] as const;
-type Facet = (typeof FACETS)[number];
+type Facet = 'load_id' | 'source_file' | 'reason' | 'column_name' | 'status';
 
 const ROW_DIMENSIONS = [
   'data_rejects.load_id',
@@ -41,19 +40,28 @@ export const REJECT_ORDER: [string, 'asc' | 'desc'][] = [
 
 export interface Quarantine {
   readonly total: number;
+  /** Counts by each facet under the other facets' filters (a facet's own filter is left out). */
   readonly counts: Record<Facet, readonly { value: string | number | null; count: number }[]>;
   /** null when the caller's role sees counts only. */
   readonly rows: readonly Record<string, unknown>[] | null;
 }
 
-/** Sums `count` by each facet value of the grouped rows. */
+/** The filter parameter of each facet: a facet's counts ignore its own filter, so its other values stay listed. */
+const FACET_PARAM: Record<Facet, keyof RejectFilter> = {
+  load_id: 'load',
+  source_file: 'file',
+  reason: 'reason',
+  column_name: 'column',
+  status: 'status',
+};
+
 function facetCounts(groups: readonly CubeRow[], facet: Facet) {
-  const by = new Map<string | number | null, number>();
-  for (const g of groups) {
-    const v = g[`data_rejects.${facet}`] as string | number | null;
-    by.set(v, (by.get(v) ?? 0) + Number(g['data_rejects.count']));
-  }
-  return [...by].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count);
+  return groups
+    .map((g) => ({
+      value: g[`data_rejects.${facet}`] as string | number | null,
+      count: Number(g['data_rejects.count']),
+    }))
+    .sort((a, b) => b.count - a.count);
 }
 
 export function headerOf(v: unknown): string[] | null {
@@ -100,8 +108,19 @@ export async function quarantine(
   const filters = rejectCubeFilters(filter);
   const read = (q: object) => readCube(db, model, principal, q);
   const showRows = roleAllows(principal.role, 'analyst');
-  const [groups, rows] = await Promise.all([
-    read({ measures: ['data_rejects.count'], dimensions: FACETS.map((f) => `data_rejects.${f}`), filters }),
+  const facet = (f: Facet) =>
+    read({
+      measures: ['data_rejects.count'],
+      dimensions: [`data_rejects.${f}`],
+      filters: rejectCubeFilters({ ...filter, [FACET_PARAM[f]]: undefined }),
+    }).then((rows) => facetCounts(rows, f));
+  const [total, loadIds, files, reasons, columns, statuses, rows] = await Promise.all([
+    read({ measures: ['data_rejects.count'], filters }),
+    facet('load_id'),
+    facet('source_file'),
+    facet('reason'),
+    facet('column_name'),
+    facet('status'),
     showRows
       ? read({
           dimensions: ROW_DIMENSIONS,
@@ -114,14 +133,14 @@ export async function quarantine(
       : Promise.resolve(null),
   ]);
   const counts = {
-    load_id: facetCounts(groups, 'load_id'),
-    source_file: facetCounts(groups, 'source_file'),
-    reason: facetCounts(groups, 'reason'),
-    column_name: facetCounts(groups, 'column_name'),
-    status: facetCounts(groups, 'status'),
+    load_id: loadIds,
+    source_file: files,
+    reason: reasons,
+    column_name: columns,
+    status: statuses,
   };
   return {
-    total: groups.reduce((n, g) => n + Number(g['data_rejects.count']), 0),
+    total: Number(total[0]?.['data_rejects.count'] ?? 0),
     counts,
     rows: rows === null ? null : rows.map(rejectRow),
   };
