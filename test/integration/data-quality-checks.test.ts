@@ -77,6 +77,9 @@ describe('the robust z-score of an order line (Iglewicz & Hoaglin: 0.6745 (x −
     const checks = (await qualityChecks(db, model, ADMIN)).checks as Check[];
     expect(find(checks, 'a', 'outlier_amount')?.rows).toBe(1);
     expect(find(checks, 'b', 'outlier_amount')?.rows).toBe(0);
+    // the model's limit: a share of outliers above 10% is a warning (1 of 5 lines in a, none in b)
+    expect(find(checks, 'a', 'outlier_amount')).toMatchObject({ share: 0.2, limit: 0.1, warning: true });
+    expect(find(checks, 'b', 'outlier_amount')).toMatchObject({ share: 0, warning: false });
   });
 });
 
