@@ -121,7 +121,7 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     await pick(page, 'reason', 'invalid_date', count('invalid_date'));
     expect(page.url()).toContain('reason=invalid_date');
     const items = page.locator('ol.rejects > li');
-    expect(await items.count()).toBe(Math.min(50, count('invalid_date')));
+    expect(await items.count()).toBe(Math.min(25, count('invalid_date')));
     const first = items.first();
     expect(await first.locator('[data-bad-field]').getAttribute('data-bad-field')).toBe('ordered_at');
     const shown = (await first.locator('mark').textContent()) ?? '';
@@ -219,7 +219,7 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     expect(await value(again.page, '#quarantine-total')).toBe(count('invalid_date'));
     expect(await value(again.page, '#quarantine-resolved')).toBe(count('invalid_date'));
     expect(await again.page.locator('ol.rejects > li[data-status="resolved"]').count()).toBe(
-      Math.min(50, count('invalid_date')),
+      Math.min(25, count('invalid_date')),
     );
     await pick(again.page, 'reason', '', total);
     expect(await value(again.page, '#quarantine-resolved')).toBe(Number(resolved[0]?.n));

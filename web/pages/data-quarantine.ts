@@ -43,7 +43,7 @@ const FILTERS: readonly (readonly [string, Facet, string])[] = [
   ['column', 'column_name', 'Column'],
   ['status', 'status', 'Status'],
 ];
-const PAGE = 50;
+const PAGE = 25;
 
 const fileName = (path: string) => path.split(/[\\/]/).pop() ?? path;
 
