@@ -18,21 +18,12 @@ import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
+import { CHROMIUM_ARGS as ARGS, CHROMIUM } from '../test/browser/harness.ts';
 import { median, report } from './util.ts';
 
 const CUSTOMERS = 23_000;
 const DIRT = 0.2;
 const TARGET_MS = 1000;
-const CHROMIUM = process.env.CRM_BI_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 async function build(path: string, work: string): Promise<void> {
   if (existsSync(path)) return;

@@ -96,6 +96,17 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     return readFileSync(to, 'utf8');
   }
 
+  /** Revenue as the semantic layer serves it (POST /v1/load). */
+  async function shownRevenue(): Promise<number> {
+    const res = await fetch(`${server.url}/v1/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: { measures: ['sales.revenue'] } }),
+    });
+    const body = (await res.json()) as { data: { 'sales.revenue': number }[] };
+    return Number(body.data[0]?.['sales.revenue']);
+  }
+
   const revenueSql = async () =>
     Number((await sql('SELECT sum(revenue)::DOUBLE AS r FROM core.fact_order_line'))[0]?.r);
 
@@ -185,13 +196,7 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     expect(added).toBeGreaterThan(0);
 
     const before = await revenueSql();
-    const shownBefore = await fetch(`${server.url}/v1/load`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: { measures: ['sales.revenue'] } }),
-    }).then(async (r) =>
-      Number(((await r.json()) as { data: { 'sales.revenue': number }[] }).data[0]?.['sales.revenue']),
-    );
+    const shownBefore = await shownRevenue();
     expect(shownBefore).toBeCloseTo(before, 2);
     await run(process.execPath, [
       CLI,
@@ -223,13 +228,7 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     );
     await pick(again.page, 'reason', '', total);
     expect(await value(again.page, '#quarantine-resolved')).toBe(Number(resolved[0]?.n));
-    const shownAfter = await fetch(`${server.url}/v1/load`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: { measures: ['sales.revenue'] } }),
-    }).then(async (r) =>
-      Number(((await r.json()) as { data: { 'sales.revenue': number }[] }).data[0]?.['sales.revenue']),
-    );
+    const shownAfter = await shownRevenue();
     expect(shownAfter - shownBefore).toBeCloseTo(added, 2);
     expect(errors).toEqual([]);
     expect(again.errors).toEqual([]);

@@ -3,14 +3,7 @@
  * /openapi.json. docs/data-quality.md lists the answers' fields.
  */
 import { z } from 'zod';
-
-type Json = (s: z.ZodType, description: string) => { description: string; content: object };
-type Op = (
-  summary: string,
-  role: string | null,
-  ok: { description: string; content: object },
-  extra?: object,
-) => object;
+import type { Json, Op } from './insights-openapi.ts';
 
 const Answer = z.record(z.string(), z.unknown());
 
