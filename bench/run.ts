@@ -90,3 +90,9 @@ if (wanted('dashboards')) {
   const { benchDashboards } = await import('./dashboards.bench.ts');
   await benchDashboards(customers, work);
 }
+
+if (wanted('quarantine')) {
+  // a load with about 100,000 rejects: the quarantine route and the /data page, warm
+  const { benchQuarantine } = await import('./quarantine.bench.ts');
+  await benchQuarantine(work, runs);
+}

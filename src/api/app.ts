@@ -15,6 +15,7 @@ import { apiError, handleError } from './errors.ts';
 import { adhocRoutes } from './routes/adhoc.ts';
 import { cubeRoutes } from './routes/cube.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { dataRoutes } from './routes/data.ts';
 import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { insightRoutes } from './routes/insights.ts';
@@ -100,6 +101,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     adhocRoutes({ sandbox: options.sandbox ?? null, regional: options.regionalSandboxes ?? null }),
   );
   app.route('/v1', exploreRoutes({ db, model: options.model }));
+  app.route('/v1/data', dataRoutes({ db, model: options.model }));
   if (options.web) app.route('/', options.web);
   return app;
 }

@@ -3,6 +3,7 @@ import { register as demo } from './demo.ts';
 import { register as exportAudience } from './export-audience.ts';
 import { register as generate } from './generate.ts';
 import { register as load } from './load.ts';
+import { register as loads } from './loads.ts';
 import { register as meta } from './meta.ts';
 import { register as mine } from './mine.ts';
 import { register as query } from './query.ts';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   serve,
   sync,
   seedPostgres,
+  loads,
 ];

@@ -17,7 +17,7 @@ import { isPostgresUrl, redactPostgres } from './extract/postgres-url.ts';
 import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
 import { addCounts, finishCore, loadConformed, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
-import { createRejectsTable, REJECTS_TABLE, rejectCounts } from './rejects.ts';
+import { createRejectsTable, REJECT_FILES_TABLE, REJECTS_TABLE, rejectCounts } from './rejects.ts';
 
 export const DEFAULT_MAX_REJECT_RATE = 0.1;
 
@@ -171,9 +171,15 @@ async function loadFiles(
       if (pg) await pg.relabelRejects(db);
       const key = pg ? ', source_key' : '';
       await db.run(
-        `INSERT INTO meta.etl_reject (load_id, source_file, line, column_name, reason, raw${key})
-         SELECT $1, source_file, line, column_name, reason, raw${key} FROM ${REJECTS_TABLE}
+        `INSERT INTO meta.etl_reject (load_id, source_file, line, column_name, reason, raw, customer_id, natural_key${key})
+         SELECT $1, source_file, line, column_name, reason, raw, customer_id, natural_key${key} FROM ${REJECTS_TABLE}
          ORDER BY source_file, line${pg ? ', source_key' : ''}`,
+        [loadId],
+      );
+      await db.run(
+        `INSERT INTO meta.etl_reject_file (load_id, source_file, entity, header, delimiter, key_columns)
+         SELECT $1, source_file, entity, header::JSON, delimiter, key_columns::JSON FROM ${REJECT_FILES_TABLE}
+         WHERE source_file IN (SELECT source_file FROM ${REJECTS_TABLE})`,
         [loadId],
       );
       const rejects = await rejectCounts(db);

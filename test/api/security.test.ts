@@ -660,7 +660,132 @@ const CASES: Record<string, Case> = {
   'POST /cubejs-api/v1/load': async () => loadCase('POST', '/cubejs-api/v1'),
   'GET /cubejs-api/v1/sql': async () => sqlCase('GET', '/cubejs-api/v1'),
   'POST /cubejs-api/v1/sql': async () => sqlCase('POST', '/cubejs-api/v1'),
+
+  // the quarantine: a reject is visible when the customer its row names is (unknown: never)
+  'GET /v1/data/rejects': async () => {
+    const base = (await get('/v1/data/rejects?limit=1000', all.analyst)).body as { total: number };
+    expect(base.total).toBe(Number(await f.db.scalar('SELECT count(*) FROM meta.etl_reject')));
+    for (const caller of limited.analyst) {
+      const expected = await visibleRejects(caller.regions);
+      const body = (await get('/v1/data/rejects?limit=1000', caller)).body as {
+        total: number;
+        rows: { load_id: number; source_file: string; line: number; reason: string }[];
+      };
+      expect(body.total, caller.name).toBe(expected.length);
+      expect(sorted(body.rows.map((r) => `${r.load_id}:${r.source_file}:${r.line}:${r.reason}`))).toEqual(
+        sorted(expected),
+      );
+    }
+    // executive and marketing: counts only
+    for (const caller of [all.executive, all.marketing, ...limited.executive]) {
+      const body = (await get('/v1/data/rejects', caller)).body as { total: number; rows: unknown };
+      expect(body.rows, caller.name).toBeNull();
+      expect(body.total).toBe((await visibleRejects(caller.regions)).length);
+    }
+  },
+
+  'GET /v1/data/rejects.csv': async () => {
+    const file = String(
+      await f.db.scalar("SELECT min(source_file) FROM meta.etl_reject WHERE reason = 'invalid_date'"),
+    );
+    const path = `/v1/data/rejects.csv?reason=invalid_date&file=${encodeURIComponent(file)}`;
+    for (const caller of [all.analyst, ...limited.analyst]) {
+      const expected = (await visibleRejects(caller.regions)).filter((k) =>
+        k.endsWith(`:${file}:${k.split(':')[2]}:invalid_date`),
+      );
+      const res = await get(path, caller);
+      if (expected.length === 0) {
+        expect(res.status, caller.name).toBe(404);
+        continue;
+      }
+      expect(res.status, caller.name).toBe(200);
+      expect(String(res.body).trimEnd().split('\r\n').length - 1).toBe(expected.length);
+    }
+    for (const caller of [all.executive, all.marketing, ...limited.executive])
+      expect((await get(path, caller)).status).toBe(403);
+  },
+
+  'GET /v1/data/loads': async () => {
+    const loads = await q('SELECT load_id, rows_read, rejects_by_reason::VARCHAR AS r FROM meta.etl_load');
+    const base = (await get('/v1/data/loads', all.executive)).body as {
+      loads: { load_id: number; rows_read: number | null; rejects_by_reason: Record<string, number> }[];
+    };
+    for (const l of loads) {
+      const got = base.loads.find((x) => x.load_id === Number(l.load_id));
+      expect(got?.rows_read).toBe(Number(l.rows_read));
+      expect(got?.rejects_by_reason).toEqual(JSON.parse(String(l.r)));
+    }
+    for (const caller of limited.executive) {
+      const body = (await get('/v1/data/loads', caller)).body as typeof base;
+      const byReason: Record<string, number> = {};
+      for (const k of await visibleRejects(caller.regions)) {
+        const reason = k.split(':')[3] as string;
+        byReason[reason] = (byReason[reason] ?? 0) + 1;
+      }
+      const seen: Record<string, number> = {};
+      for (const l of body.loads) {
+        // totals over every region are withheld
+        expect(l.rows_read, caller.name).toBeNull();
+        for (const [k, v] of Object.entries(l.rejects_by_reason)) seen[k] = (seen[k] ?? 0) + v;
+      }
+      expect(seen, caller.name).toEqual(byReason);
+    }
+  },
+
+  'GET /v1/data/checks': async () => {
+    for (const caller of [all.executive, ...limited.executive]) {
+      const body = (await get('/v1/data/checks', caller)).body as {
+        checks: { source: string; check: string; rows: number; of: number }[];
+      };
+      const where = `c.customer_durable_key IN ${visibleRecords(caller.regions)}`;
+      const customers = await q(
+        `SELECT c.source, count(*) AS n, count(*) FILTER (WHERE c.email IS NULL OR trim(c.email) = '') AS no_email
+         FROM core.dim_customer c WHERE c.is_current AND ${where} GROUP BY 1`,
+        params(caller.regions),
+      );
+      const lines = await q(
+        `SELECT o.source, count(*) AS n, count(*) FILTER (WHERE o.customer_durable_key IS NULL) AS unknown
+         FROM core.fact_order_line o
+         WHERE ${caller.regions === undefined ? 'TRUE' : `o.customer_durable_key IN ${visibleRecords(caller.regions)}`}
+         GROUP BY 1`,
+        params(caller.regions),
+      );
+      const check = (source: unknown, name: string) =>
+        body.checks.find((c) => c.source === String(source) && c.check === name);
+      expect(body.checks.filter((c) => c.check === 'missing_email').length, caller.name).toBe(
+        customers.length,
+      );
+      for (const r of customers) {
+        expect(check(r.source, 'missing_email')?.rows, caller.name).toBe(Number(r.no_email));
+        expect(check(r.source, 'missing_email')?.of).toBe(Number(r.n));
+      }
+      for (const r of lines) {
+        expect(check(r.source, 'unknown_customer')?.rows, caller.name).toBe(Number(r.unknown));
+        expect(check(r.source, 'unknown_customer')?.of).toBe(Number(r.n));
+      }
+    }
+  },
 };
+
+/**
+ * Rejects visible to `regions` by the rule, written out in SQL: the row names a customer of its
+ * load's source whose current record is visible. Keys are `load:file:line:reason`.
+ */
+async function visibleRejects(regions: readonly string[] | undefined): Promise<string[]> {
+  const rows = await q(
+    `SELECT r.load_id, r.source_file, r.line, r.reason FROM meta.etl_reject r
+     JOIN meta.etl_load l ON l.load_id = r.load_id
+     WHERE ${
+       regions === undefined
+         ? 'TRUE'
+         : `EXISTS (SELECT 1 FROM core.dim_customer c
+       WHERE c.is_current AND c.source = l.source_system AND c.customer_id = r.customer_id
+         AND c.customer_durable_key IN ${visibleRecords(regions)})`
+     }`,
+    params(regions),
+  );
+  return rows.map((r) => `${r.load_id}:${r.source_file}:${r.line}:${r.reason}`);
+}
 
 /** Revenue, customers and the latest run's CLV by record region, against SQL under the rule. */
 async function loadCase(method: 'GET' | 'POST', prefix: string): Promise<void> {

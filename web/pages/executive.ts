@@ -17,6 +17,7 @@ import {
   formatPointChange,
 } from '../format.ts';
 import { chartBox, emptyState, h, kpiCard, link, section, sortableTable } from '../ui.ts';
+import { dataWarnings } from './data-warnings.ts';
 import { insightsPath } from './insights-query.ts';
 
 const REVENUE = 'sales.revenue';
@@ -85,6 +86,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   const grid = h('div', { class: 'grid' });
   root.append(grid);
 
+  const warnings = dataWarnings(api, signal).catch(() => null);
   const noDates = cubeFilters(filters, { dates: false });
   const monthly = await api.load(
     {
@@ -189,6 +191,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     }),
   );
   root.insertBefore(h('p', { class: 'page-meta', id: 'freshness' }, freshness(health)), kpis.nextSibling);
+  const warning = await warnings;
+  if (warning) root.insertBefore(warning, kpis);
 
   const dated = cubeFilters(datedFilters);
   const byDim = (dimension: string, measure: string, dates: boolean) =>

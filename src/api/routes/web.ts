@@ -30,6 +30,7 @@ export const PAGE_PATHS = [
   '/explore',
   '/sql',
   '/customers/:id',
+  '/data',
 ] as const;
 
 interface Asset {

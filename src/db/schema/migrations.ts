@@ -6,6 +6,7 @@
  * or drop them here without a new migration and a note.
  */
 import { REFRESH_ACCESS_REGIONS_SQL } from '../access-region.ts';
+import { REJECT_STATUS_VIEW_SQL } from './reject-status.ts';
 
 export interface Migration {
   readonly version: number;
@@ -430,6 +431,24 @@ ${RUN_VIEWS.map(([name, sql]) => `CREATE VIEW mining.${name} AS ${sql};`).join('
     sql: `
 ALTER TABLE core.dim_customer ADD COLUMN access_region VARCHAR;
 ${REFRESH_ACCESS_REGIONS_SQL};
+`,
+  },
+  {
+    version: 9,
+    description:
+      "data quality: each rejected file's column layout, a reject's customer and natural key, and which rejects a later load resolved",
+    sql: `
+CREATE TABLE meta.etl_reject_file (
+  load_id BIGINT NOT NULL,
+  source_file VARCHAR NOT NULL,
+  entity VARCHAR,
+  header JSON NOT NULL,
+  delimiter VARCHAR NOT NULL,
+  key_columns JSON
+);
+ALTER TABLE meta.etl_reject ADD COLUMN customer_id VARCHAR;
+ALTER TABLE meta.etl_reject ADD COLUMN natural_key VARCHAR;
+${REJECT_STATUS_VIEW_SQL};
 `,
   },
 ];

@@ -93,7 +93,7 @@ export const canonicalProfile: Profile = {
         await buildOrderLines(db, ctx.source, ctx.timezone, present.has('products'));
       else if (spec.name === 'payments') await buildPayments(db, spec, ctx.source, present);
       else await conform(db, spec, ctx.source, present, target);
-      await recordRowRejects(db, file.path, raw, target);
+      await recordRowRejects(db, file.path, raw, target, ',', { entity: spec.name, key: spec.key });
       if (spec.name === 'customers') Object.assign(warnings, await countWarnings(db, target));
       if (REFERENCED.has(spec.name)) await keepKeys(db, spec, target);
       present.add(spec.name);

@@ -1,0 +1,132 @@
+/**
+ * `GET /v1/data/checks`: quality checks on what loaded, per source, with their trend across loads
+ * (grouped by the load that wrote the rows) and their limit from the model: a check whose share is
+ * above its limit is a warning (the executive page shows those). Also the quarantine size per
+ * source. All cube queries (model/data-quality.yml), so the region rule cuts every figure.
+ */
+import type { Model } from '../../cube/index.ts';
+import type { Database } from '../../db/duckdb.ts';
+import type { Principal } from '../auth.ts';
+import { type CubeRow, readCube } from '../cube-reader.ts';
+import { num } from './insights/read.ts';
+
+interface CheckSpec {
+  readonly check: string;
+  readonly title: string;
+  readonly cube: 'data_customer_checks' | 'data_order_checks';
+  /** Measures (without the cube) of the rows found, their share and the share's limit. */
+  readonly found: string;
+  readonly share: string;
+  readonly limit: string;
+  /** Measures shown beside the count, e.g. the revenue of the lines found. */
+  readonly extra?: readonly string[];
+}
+
+export const CHECKS: readonly CheckSpec[] = [
+  {
+    check: 'missing_email',
+    title: 'Customers without an email',
+    cube: 'data_customer_checks',
+    found: 'without_email',
+    share: 'missing_email_share',
+    limit: 'missing_email_limit',
+  },
+  {
+    check: 'duplicate_email',
+    title: 'Customers sharing an email with another record of the source',
+    cube: 'data_customer_checks',
+    found: 'duplicate_emails',
+    share: 'duplicate_email_share',
+    limit: 'duplicate_email_limit',
+  },
+  {
+    check: 'unknown_customer',
+    title: 'Order lines without a known customer',
+    cube: 'data_order_checks',
+    found: 'unknown_customer_lines',
+    share: 'unknown_customer_share',
+    limit: 'unknown_customer_limit',
+    extra: ['unknown_customer_orders', 'unknown_customer_revenue'],
+  },
+  {
+    check: 'future_date',
+    title: 'Order lines dated after their load',
+    cube: 'data_order_checks',
+    found: 'future_dated',
+    share: 'future_dated_share',
+    limit: 'future_dated_limit',
+  },
+  {
+    check: 'outlier_amount',
+    title: 'Order lines with an outlier amount (robust z-score above 3.5)',
+    cube: 'data_order_checks',
+    found: 'outliers',
+    share: 'outlier_share',
+    limit: 'outlier_limit',
+  },
+];
+
+const CUBES = ['data_customer_checks', 'data_order_checks'] as const;
+
+function measuresOf(cube: string): string[] {
+  return CHECKS.filter((c) => c.cube === cube).flatMap((c) =>
+    [c.found, c.share, c.limit, ...(c.extra ?? [])].map((m) => `${cube}.${m}`),
+  );
+}
+
+function checkRow(spec: CheckSpec, r: CubeRow) {
+  const m = (name: string) => num(r[`${spec.cube}.${name}`]);
+  const share = m(spec.share);
+  const limit = m(spec.limit);
+  return {
+    check: spec.check,
+    title: spec.title,
+    rows: m(spec.found) ?? 0,
+    of: m('count') ?? 0,
+    share,
+    limit,
+    warning: share !== null && limit !== null && share > limit,
+    ...Object.fromEntries((spec.extra ?? []).map((e) => [e, m(e)])),
+  };
+}
+
+export async function qualityChecks(db: Database, model: Model, principal: Principal) {
+  const read = (q: object) => readCube(db, model, principal, q);
+  const queries = CUBES.flatMap((cube) => {
+    const measures = [`${cube}.count`, ...measuresOf(cube)];
+    return [
+      read({ measures, dimensions: [`${cube}.source`] }),
+      read({
+        measures,
+        dimensions: [`${cube}.source`, `${cube}.load_id`],
+        order: [[`${cube}.load_id`, 'asc']],
+      }),
+    ];
+  });
+  const [rejects, ...answers] = await Promise.all([
+    read({
+      measures: ['data_rejects.count', 'data_rejects.standing_count'],
+      dimensions: ['data_rejects.source_system'],
+    }),
+    ...queries,
+  ]);
+  const checks: Record<string, unknown>[] = [];
+  const trend: Record<string, unknown>[] = [];
+  CUBES.forEach((cube, i) => {
+    const specs = CHECKS.filter((c) => c.cube === cube);
+    for (const r of answers[2 * i] ?? [])
+      for (const s of specs) checks.push({ source: r[`${cube}.source`], ...checkRow(s, r) });
+    for (const r of answers[2 * i + 1] ?? [])
+      for (const s of specs)
+        trend.push({ source: r[`${cube}.source`], load_id: num(r[`${cube}.load_id`]), ...checkRow(s, r) });
+  });
+  return {
+    checks,
+    trend,
+    rejects: rejects.map((r) => ({
+      source: r['data_rejects.source_system'],
+      rows: Number(r['data_rejects.count']),
+      standing: Number(r['data_rejects.standing_count']),
+    })),
+  };
+}

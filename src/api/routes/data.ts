@@ -1,0 +1,50 @@
+/**
+ * `GET /v1/data/...`: data quality you can see. The load history (`/loads`), the quarantine
+ * (`/rejects`, counts for every role, raw rows for analysts and admins), the rejects of one file as
+ * CSV in its own layout (`/rejects.csv`, analysts and admins) and the quality checks (`/checks`).
+ * Every figure is a cube query over model/data-quality.yml, so the region rule of the model cuts
+ * it: a region-limited token sees rejects of its region's customers only.
+ */
+import { Hono } from 'hono';
+import type { Model } from '../../cube/index.ts';
+import type { Database } from '../../db/duckdb.ts';
+import { type ApiEnv, requireRole } from '../auth.ts';
+import { qualityChecks } from './data-checks.ts';
+import { exportRejects } from './data-export.ts';
+import { loadHistory } from './data-loads.ts';
+import { loadFilterOf, rejectFilterOf } from './data-params.ts';
+import { quarantine } from './data-rejects.ts';
+
+export interface DataRoutesOptions {
+  readonly db: () => Database;
+  readonly model: Model;
+  /** The clock for freshness lags (tests pin it). */
+  readonly now?: () => number;
+}
+
+export function dataRoutes(options: DataRoutesOptions): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const now = options.now ?? Date.now;
+  app.get('/loads', requireRole('executive'), async function dataLoads(c) {
+    const filter = loadFilterOf(c);
+    return c.json(await loadHistory(options.db(), options.model, c.get('principal'), filter, now()));
+  });
+  app.get('/rejects', requireRole('executive'), async function dataRejects(c) {
+    const filter = rejectFilterOf(c);
+    const q = await quarantine(options.db(), options.model, c.get('principal'), filter);
+    return c.json({ ...q, limit: filter.limit, offset: filter.offset });
+  });
+  app.get('/rejects.csv', requireRole('analyst'), async function dataRejectsCsv(c) {
+    const filter = rejectFilterOf(c);
+    const file = await exportRejects(options.db(), options.model, c.get('principal'), filter);
+    return c.body(file.text, 200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${file.filename.replaceAll(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'x-rows': String(file.rows),
+    });
+  });
+  app.get('/checks', requireRole('executive'), async function dataChecks(c) {
+    return c.json(await qualityChecks(options.db(), options.model, c.get('principal')));
+  });
+  return app;
+}
