@@ -34,6 +34,8 @@ export interface ConnectionOptions {
 }
 
 const CANCEL_REQUEST = 80877102;
+/** Largest frontend message read (a query or a Bind with its values). */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 interface Prepared {
   readonly sql: string;
@@ -72,9 +74,11 @@ export function servePgConnection(socket: Socket, options: ConnectionOptions): v
   const secret = randomInt(1, 2 ** 31 - 1);
 
   let connection: PostgresConnection;
+  /** The (possibly TLS) socket, once the connection reads its own messages. */
+  let out: Socket = socket;
   const send = (...buffers: Buffer[]) => {
-    if (phase !== 'closed')
-      connection.sendData(buffers.length === 1 && buffers[0] ? buffers[0] : Buffer.concat(buffers));
+    if (phase !== 'closed' && out.writable)
+      out.write(buffers.length === 1 && buffers[0] ? buffers[0] : Buffer.concat(buffers));
   };
   const fatal = (code: string, message: string) => {
     send(backend.error({ severity: 'FATAL', code, message }));
@@ -85,7 +89,7 @@ export function servePgConnection(socket: Socket, options: ConnectionOptions): v
     phase = 'closed';
     running?.abort();
     unregister?.();
-    connection.socket.end();
+    out.end();
   };
 
   const user = () => connection.clientInfo?.parameters.user ?? '';
@@ -337,44 +341,67 @@ export function servePgConnection(socket: Socket, options: ConnectionOptions): v
     }
   }
 
+  /** One framed message after startup, handled strictly in arrival order. */
+  async function handle(data: Buffer): Promise<void> {
+    if (phase === 'closed') return;
+    const code = data[0] ?? 0;
+    try {
+      if (code === 0x58) return close();
+      if (phase === 'sasl-initial' || phase === 'sasl-final') {
+        if (code !== 0x70) return fatal(SQLSTATE.protocolViolation, 'expected a password message');
+        return await password(data);
+      }
+      if (phase !== 'ready')
+        return fatal(SQLSTATE.protocolViolation, 'unexpected message before authentication');
+      if (code === 0x51) await simpleQuery(data);
+      else await extended(code, data);
+    } catch {
+      fatal(SQLSTATE.internal, 'internal error');
+    }
+  }
+
+  /**
+   * After the startup message the connection reads its own messages: pg-gateway 0.2.4 frames a
+   * second data event while the first one's messages are still being handled, which loses the
+   * pipelined extended-protocol messages node-postgres sends.
+   */
+  function takeOver(own: Socket): void {
+    out = own;
+    let pending: Buffer = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    own.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 5) {
+        const length = pending.readInt32BE(1);
+        if (length < 4 || length > MAX_MESSAGE_BYTES) {
+          pending = Buffer.alloc(0);
+          chain = chain.then(() => fatal(SQLSTATE.protocolViolation, 'invalid message length'));
+          return;
+        }
+        if (pending.length < length + 1) break;
+        const message = pending.subarray(0, length + 1);
+        pending = pending.subarray(length + 1);
+        chain = chain.then(() => handle(message));
+      }
+    });
+  }
+
   connection = new PostgresConnection(socket, {
     serverVersion: SERVER_VERSION,
     ...(options.tls ? { tls: options.tls } : {}),
     async onMessage(bytes, state) {
+      if (state.hasStarted) return true;
       const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      try {
-        if (!state.hasStarted) {
-          if (data.length === 16 && data.readInt32BE(4) === CANCEL_REQUEST) {
-            options.onCancel(data.readInt32BE(8), data.readInt32BE(12));
-            phase = 'closed';
-            socket.end();
-            return true;
-          }
-          return false; // SSLRequest and the startup message: pg-gateway reads them
-        }
-        if (phase === 'closed') return true;
-        const code = data[0] ?? 0;
-        if (code === 0x58) {
-          close();
-          return true;
-        }
-        if (phase === 'sasl-initial' || phase === 'sasl-final') {
-          if (code !== 0x70) fatal(SQLSTATE.protocolViolation, 'expected a password message');
-          else await password(data);
-          return true;
-        }
-        if (phase !== 'ready') {
-          fatal(SQLSTATE.protocolViolation, 'unexpected message before authentication');
-          return true;
-        }
-        if (code === 0x51) await simpleQuery(data);
-        else await extended(code, data);
-      } catch {
-        fatal(SQLSTATE.internal, 'internal error');
+      if (data.length === 16 && data.readInt32BE(4) === CANCEL_REQUEST) {
+        options.onCancel(data.readInt32BE(8), data.readInt32BE(12));
+        phase = 'closed';
+        socket.end();
+        return true;
       }
-      return true;
+      return false; // SSLRequest and the startup message: pg-gateway reads them
     },
     async onStartup() {
+      takeOver(connection.detach());
       await startAuthentication();
       return true;
     },

@@ -68,7 +68,11 @@ export interface ScramExchange {
   final(clientFinal: string): string | null;
 }
 
-export function scramExchange(verifier: ScramVerifier): ScramExchange {
+/** `serverNonce` is the server's part of the nonce (random; fixed only to replay a published exchange). */
+export function scramExchange(
+  verifier: ScramVerifier,
+  serverNonce = randomBytes(18).toString('base64'),
+): ScramExchange {
   let clientFirstBare = '';
   let serverFirst = '';
   let gs2Header = '';
@@ -82,7 +86,7 @@ export function scramExchange(verifier: ScramVerifier): ScramExchange {
       clientFirstBare = m[3] ?? '';
       const clientNonce = attributes(clientFirstBare).get('r');
       if (!clientNonce) throw new ScramError('the SCRAM client-first message has no nonce');
-      nonce = clientNonce + randomBytes(18).toString('base64');
+      nonce = clientNonce + serverNonce;
       serverFirst = `r=${nonce},s=${verifier.salt.toString('base64')},i=${verifier.iterations}`;
       return serverFirst;
     },

@@ -121,7 +121,9 @@ function selectItem(table: SemanticTable, node: JsonObject, params: Values): Ite
     }
     if (node.distinct === true) throw unsupported(`${fn}(DISTINCT ...)`, 'use the distinct-count measure');
     if (fn === 'count_star') {
-      const count = table.columns.find((c) => c.kind === 'measure' && c.name === 'count');
+      // the cube's row count: its `count` measure, else its first measure of type count
+      const counts = table.columns.filter((c) => c.kind === 'measure' && c.aggType === 'count');
+      const count = counts.find((c) => c.name === 'count') ?? counts[0];
       if (!count) throw unsupported(`count(*) on semantic.${table.name} (it has no count measure)`);
       return {
         column: { name: alias || 'count', type: count.type },
