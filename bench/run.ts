@@ -96,3 +96,9 @@ if (wanted('dashboards')) {
   const { benchDashboards } = await import('./dashboards.bench.ts');
   await benchDashboards(customers, work);
 }
+
+if (wanted('pgwire')) {
+  // a semantic query through the PostgreSQL endpoint against the same query through /v1/load
+  const { benchPgwire } = await import('./pgwire.bench.ts');
+  await benchPgwire(work);
+}

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -65,6 +65,18 @@ async function load(token: string, query: unknown): Promise<Record<string, unkno
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { data: Record<string, unknown>[] }).data;
+}
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { env, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 async function sqlState(p: Promise<unknown>): Promise<string> {
@@ -156,7 +168,7 @@ describe('schema semantic', () => {
       f.tokens.analyst,
       async (c) =>
         (await c.query('SELECT sum(revenue) AS revenue, count(*) AS lines FROM semantic.sales')).rows,
-      { binary: true },
+      { binary: true } as Partial<pg.ClientConfig>,
     );
     expect(plain(binary)).toEqual([expected]);
   });
@@ -283,28 +295,26 @@ describe('cancel requests', () => {
 });
 
 describe.skipIf(!havePsql())('psql', () => {
-  function psql(token: string, ...commands: string[]): string {
+  // the server runs in this process: the client must run asynchronously, or neither moves
+  async function psql(token: string, ...commands: string[]): Promise<string> {
     const args = ['-X', '-h', '127.0.0.1', '-p', String(pgPort), '-U', tokenUser(token), '-d', 'crm_bi'];
     for (const c of commands) args.push('-c', c);
-    const r = spawnSync('psql', args, {
-      env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'disable' },
-      encoding: 'utf8',
-    });
+    const r = await run('psql', args, { ...process.env, PGPASSWORD: token, PGSSLMODE: 'disable' });
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     return r.stdout;
   }
 
-  it('lists the tables (\\dt) and schemas (\\dn)', () => {
-    const out = psql(f.tokens.analyst, '\\dt', '\\dn');
+  it('lists the tables (\\dt) and schemas (\\dn)', async () => {
+    const out = await psql(f.tokens.analyst, '\\dt', '\\dn');
     expect(out).toMatch(/semantic\s+\|\s+sales\s+\|\s+table/);
     expect(out).toMatch(/warehouse\s+\|\s+fact_order_line\s+\|\s+table/);
     expect(out).toMatch(/^\s*semantic\s+\|/m);
     expect(out).toMatch(/^\s*warehouse\s+\|/m);
   });
 
-  it('describes semantic.sales (\\d) with PostgreSQL types', () => {
-    const out = psql(f.tokens.analyst, '\\d semantic.sales');
+  it('describes semantic.sales (\\d) with PostgreSQL types', async () => {
+    const out = await psql(f.tokens.analyst, '\\d semantic.sales');
     expect(out).toContain('Table "semantic.sales"');
     expect(out).toMatch(/ revenue\s+\|\s+numeric/);
     expect(out).toMatch(/ order_count\s+\|\s+bigint/);
@@ -312,15 +322,15 @@ describe.skipIf(!havePsql())('psql', () => {
     expect(out).toMatch(/ ordered_at\s+\|\s+timestamp without time zone/);
   });
 
-  it('describes a warehouse table with its DuckDB types mapped', () => {
-    const out = psql(f.tokens.analyst, '\\d warehouse.fact_order_line');
+  it('describes a warehouse table with its DuckDB types mapped', async () => {
+    const out = await psql(f.tokens.analyst, '\\d warehouse.fact_order_line');
     expect(out).toMatch(/ revenue\s+\|\s+numeric/);
     expect(out).toMatch(/ ordered_at\s+\|\s+timestamp with time zone/);
     expect(out).toMatch(/ quantity\s+\|\s+(integer|bigint|numeric)/);
   });
 
   it('runs a semantic query whose rows equal /v1/load', async () => {
-    const out = psql(
+    const out = await psql(
       f.tokens.executive,
       'SELECT region, MEASURE(revenue), MEASURE(order_count) FROM semantic.sales GROUP BY 1 ORDER BY 1',
     );
@@ -351,9 +361,7 @@ print(json.dumps({'dtypes': {k: str(v) for k, v in df.dtypes.items()}, 'rows': j
 conn.close()
 `;
     const token = f.tokens.executive;
-    const r = spawnSync(SYSTEM_PYTHON, ['-c', script, String(pgPort), tokenUser(token), token], {
-      encoding: 'utf8',
-    });
+    const r = await run(SYSTEM_PYTHON, ['-c', script, String(pgPort), tokenUser(token), token], process.env);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { dtypes: Record<string, string>; rows: Record<string, unknown>[] };
     const http = await load(token, {
@@ -367,7 +375,7 @@ conn.close()
         orders: r['sales.order_count'],
       })),
     );
-    // numeric arrives as Decimal (object), bigint as int64
-    expect(out.dtypes).toEqual({ region: 'object', revenue: 'object', orders: 'int64' });
+    // numeric arrives as Decimal, which read_sql turns into float64 (coerce_float); bigint as int64
+    expect(out.dtypes).toEqual({ region: 'object', revenue: 'float64', orders: 'int64' });
   });
 });
