@@ -367,6 +367,9 @@ export function servePgConnection(socket: Socket, options: ConnectionOptions): v
    */
   function takeOver(own: Socket): void {
     out = own;
+    // answers are several small writes (ParseComplete, BindComplete, rows, ReadyForQuery):
+    // with Nagle's algorithm each batch would wait for the client's delayed ACK (about 40 ms)
+    own.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
     let chain = Promise.resolve();
     own.on('data', (chunk: Buffer) => {
