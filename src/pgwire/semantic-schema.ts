@@ -4,8 +4,10 @@
  * many-to-one join (sales → customers.region as `region`); a name taken twice gets the cube as a
  * prefix (`customers__name`). Measures are columns only to aggregate: MEASURE(revenue).
  */
+
 import type { Model } from '../cube/index.ts';
 import { modelMeta } from '../cube/index.ts';
+import type { MetaCube } from '../cube/meta.ts';
 import { PG, type PgType } from './types.ts';
 
 export interface SemanticColumn {
@@ -50,13 +52,16 @@ export function semanticTables(model: Model): ReadonlyMap<string, SemanticTable>
       taken.add(name);
       columns.push({ name, ...column });
     };
-    for (const d of cube.dimensions)
-      add(d.name.split('.')[1] ?? d.name, cube.name, {
-        member: d.name,
-        kind: 'dimension',
-        time: d.type === 'time',
-        type: dimensionType(d.type),
-      });
+    const addDimensions = (of: MetaCube) => {
+      for (const d of of.dimensions)
+        add(d.name.split('.')[1] ?? d.name, of.name, {
+          member: d.name,
+          kind: 'dimension',
+          time: d.type === 'time',
+          type: dimensionType(d.type),
+        });
+    };
+    addDimensions(cube);
     for (const m of cube.measures)
       add(m.name.split('.')[1] ?? m.name, cube.name, {
         member: m.name,
@@ -68,14 +73,7 @@ export function semanticTables(model: Model): ReadonlyMap<string, SemanticTable>
     for (const edge of model.edges.get(cube.name) ?? []) {
       if (edge.relationship !== 'many_to_one') continue;
       const joined = cubes.get(edge.to);
-      if (!joined) continue;
-      for (const d of joined.dimensions)
-        add(d.name.split('.')[1] ?? d.name, joined.name, {
-          member: d.name,
-          kind: 'dimension',
-          time: d.type === 'time',
-          type: dimensionType(d.type),
-        });
+      if (joined) addDimensions(joined);
     }
     out.set(cube.name, { name: cube.name, columns, byName: new Map(columns.map((c) => [c.name, c])) });
   }
