@@ -96,3 +96,9 @@ if (wanted('quarantine')) {
   const { benchQuarantine } = await import('./quarantine.bench.ts');
   await benchQuarantine(work, runs);
 }
+
+if (wanted('pgwire')) {
+  // a semantic query through the PostgreSQL endpoint against the same query through /v1/load
+  const { benchPgwire } = await import('./pgwire.bench.ts');
+  await benchPgwire(work);
+}

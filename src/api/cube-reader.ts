@@ -19,14 +19,18 @@ export function securityOf(principal: Pick<Principal, 'regions'>) {
 
 /**
  * Runs `query` as `principal` and returns its rows (a compareDateRange query is a bug here).
- * `options` may raise the row limit for internal reads (e.g. `{ maxLimit }`); never the security.
+ * `options` may raise the row limit for internal reads (e.g. `{ maxLimit }`) or set the caps and
+ * cache of a caller-shaped read (the SQL endpoint); never the security.
  */
 export async function readCube(
   db: Database,
   model: Model,
   principal: Pick<Principal, 'regions'>,
   query: RawQuery,
-  options: Pick<RunOptions, 'maxLimit'> = {},
+  options: Pick<
+    RunOptions,
+    'maxLimit' | 'cache' | 'timeoutMs' | 'maxUngroupedRows' | 'maxBytes' | 'heavy'
+  > = {},
 ): Promise<CubeRow[]> {
   const res = await runQuery(db, model, query, { ...options, ...securityOf(principal) });
   if (isCompareResponse(res)) throw new Error('readCube takes plain queries, not compareDateRange');

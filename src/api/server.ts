@@ -13,11 +13,12 @@ import { serve } from '@hono/node-server';
 import { clickhouseEngine } from '../clickhouse/cube-engine.ts';
 import { stagingPath } from '../clickhouse/staging-path.ts';
 import { readCubeFrom } from '../cube/engine.ts';
-import { createQueryCache, loadModel } from '../cube/index.ts';
+import { type CubeResponse, createQueryCache, loadModel } from '../cube/index.ts';
 import { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError } from '../errors.ts';
+import { startPgEndpoint } from '../pgwire/endpoint.ts';
 import { createApp } from './app.ts';
 import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
@@ -41,6 +42,12 @@ export interface ServerOptions {
   readonly log?: boolean;
   /** Serve the dashboards (default true). */
   readonly dashboards?: boolean;
+  /** Also serve the PostgreSQL protocol (src/pgwire) on this port; off when absent. */
+  readonly pgPort?: number;
+  /** Address of the PostgreSQL endpoint (default 127.0.0.1). */
+  readonly pgHost?: string;
+  /** PEM certificate and key files: the PostgreSQL endpoint then offers TLS. */
+  readonly pgTls?: { readonly cert: string; readonly key: string };
 }
 
 export interface RunningServer {
@@ -48,6 +55,8 @@ export interface RunningServer {
   readonly port: number;
   /** Republishes the warehouse copy now if it changed. */
   refresh(): Promise<boolean>;
+  /** The PostgreSQL endpoint's address, when it was asked for. */
+  readonly pg?: { readonly host: string; readonly port: number };
   close(): Promise<void>;
 }
 
@@ -89,10 +98,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   sandboxRef = sandbox;
   const regionalSandboxes = createRegionalSandboxes({ source: published.sandboxPath });
   regionalRef = regionalSandboxes;
+  const cache = createQueryCache<CubeResponse>();
   const app = createApp({
     db: () => bindCluster(published.current()),
     model,
-    cache: createQueryCache(),
+    cache,
     sandbox,
     regionalSandboxes,
     demoMode: options.demoMode ?? false,
@@ -105,14 +115,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
+  const pg =
+    options.pgPort === undefined
+      ? null
+      : await startPgEndpoint({
+          db: () => bindCluster(published.current()),
+          tokens: () => published.current(),
+          model,
+          cache,
+          sandbox,
+          regional: regionalSandboxes,
+          port: options.pgPort,
+          host: options.pgHost ?? '127.0.0.1',
+          ...(options.pgTls ? { tls: options.pgTls } : {}),
+        }).catch((e: unknown) => {
+          server.close();
+          throw e;
+        });
   let closed = false;
   return {
     url: `http://${hostname}:${port}`,
     port,
     refresh: () => published.refresh(),
+    ...(pg ? { pg: { host: pg.host, port: pg.port } } : {}),
     async close() {
       if (closed) return;
       closed = true;
+      await pg?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeIdleConnections' in server)

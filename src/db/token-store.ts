@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { CrmBiError } from '../errors.ts';
 import type { Database } from './duckdb.ts';
+import { storeTokenVerifier } from './token-scram.ts';
 
 export const ROLES = ['executive', 'marketing', 'analyst', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -45,10 +46,14 @@ export async function createToken(
   const regions = options.regions && options.regions.length > 0 ? [...new Set(options.regions)] : null;
   const tokenId = randomBytes(6).toString('hex');
   const token = `crmbi_${tokenId}_${randomBytes(24).toString('base64url')}`;
-  await db.run(
-    'INSERT INTO meta.api_token (token_id, token_hash, role, regions, created_at) VALUES ($1, $2, $3, $4, now())',
-    [tokenId, hashToken(token), role.data, regions === null ? null : JSON.stringify(regions)],
-  );
+  await db.transaction(async () => {
+    await db.run(
+      'INSERT INTO meta.api_token (token_id, token_hash, role, regions, created_at) VALUES ($1, $2, $3, $4, now())',
+      [tokenId, hashToken(token), role.data, regions === null ? null : JSON.stringify(regions)],
+    );
+    // the PostgreSQL endpoint's SCRAM verifier can only be derived while the token is known
+    await storeTokenVerifier(db, tokenId, token);
+  });
   return { token, token_id: tokenId, role: role.data, regions };
 }
 
@@ -60,7 +65,7 @@ export interface TokenInfo {
   readonly revoked_at: string | null;
 }
 
-function parseRegions(v: unknown): string[] | undefined {
+export function parseRegions(v: unknown): string[] | undefined {
   if (v === null || v === undefined) return undefined;
   return z.array(z.string()).parse(typeof v === 'string' ? JSON.parse(v) : v);
 }

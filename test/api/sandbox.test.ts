@@ -8,6 +8,7 @@ import { createRegionalSandboxes, type RegionalSandboxes } from '../../src/api/s
 import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
 import { type ApiFixture, apiFixture, postJson, quietApp } from './fixture.ts';
+import { HOSTILE_SQL } from './hostile-sql.ts';
 
 /** Whether process `pid` is gone (polled for up to 5 s: the kill is asynchronous). */
 async function exited(pid: number): Promise<boolean> {
@@ -73,32 +74,7 @@ describe('ad hoc SQL sandbox', () => {
     expect(body.truncated).toBe(true);
   });
 
-  const hostile = [
-    "COPY (SELECT 1) TO '__OUT__'",
-    "ATTACH '__OUT__.db' AS x",
-    'INSTALL httpfs',
-    'LOAD httpfs',
-    'CREATE TABLE t AS SELECT 1',
-    'CREATE TEMP TABLE t AS SELECT 1',
-    'INSERT INTO core.dim_region VALUES (1)',
-    "UPDATE core.dim_customer SET name = 'x'",
-    'DELETE FROM core.dim_customer',
-    'DROP TABLE core.dim_customer',
-    'PRAGMA enable_profiling',
-    "SET memory_limit = '10GB'",
-    'SET VARIABLE x = 1',
-    'CALL pragma_version()',
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "SELECT * FROM read_text('/etc/passwd')",
-    "SELECT * FROM glob('/*')",
-    "EXPORT DATABASE '__OUT__'",
-    "IMPORT DATABASE '/tmp'",
-    'SELECT 1; SELECT 2',
-    'SELECT * FROM meta.api_token',
-    'SELECT enable_logging()',
-    'SELECT * FROM duckdb_databases()',
-    "SELECT current_setting('memory_limit')",
-  ];
+  const hostile = HOSTILE_SQL;
   /** Each of these got past the old text denylist; the parse tree names the function or table. */
   const hidden: [string, RegExp][] = [
     ['SELECT database_name, path FROM duckdb_databases/**/()', /duckdb_databases/],
