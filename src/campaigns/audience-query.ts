@@ -105,3 +105,20 @@ export function memberQuery(node: AudienceNode, limit: number): RawQuery {
     limit,
   };
 }
+
+/** The treated (never the control) members of a saved audience, frozen at save, in export order. */
+export function savedMemberQuery(audienceId: number, limit: number): RawQuery {
+  return {
+    dimensions: [...EXPORT_COLUMNS.map(([, m]) => m), GOLDEN_KEY],
+    filters: [
+      { member: 'audience_members.audience_id', operator: 'equals', values: [String(audienceId)] },
+      { member: 'audience_members.is_control', operator: 'equals', values: ['false'] },
+    ],
+    ungrouped: true,
+    order: [
+      ['customers.customer_id', 'asc'],
+      [GOLDEN_KEY, 'asc'],
+    ],
+    limit,
+  };
+}

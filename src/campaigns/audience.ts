@@ -6,7 +6,7 @@
 import { explainQuery, type Model, type RawQuery, runQuery } from '../cube/index.ts';
 import type { Database, Params } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import { memberQuery, summaryQuery } from './audience-query.ts';
+import { memberQuery, savedMemberQuery, summaryQuery } from './audience-query.ts';
 import { AUDIENCE_FIELDS, type AudienceNode, conditionsOf } from './definition.ts';
 
 /** Who asks: their regions (a token's limit), or none for every region. */
@@ -101,14 +101,19 @@ export async function audienceSummary(
 /** The largest audience one export or save may hold. */
 export const MAX_MEMBERS = 5_000_000;
 
-/** The compiled member list (SQL with bound parameters) of an audience, as the caller sees it. */
+/**
+ * The compiled member list (SQL with bound parameters) as the caller sees it: of a definition, or
+ * the treated members of a saved audience (its id).
+ */
 export async function memberStatement(
   db: Database,
   model: Model,
   caller: Caller,
-  node: AudienceNode,
+  source: AudienceNode | number,
 ): Promise<{ sql: string; params: Params }> {
-  const compiled = await explainQuery(db, model, memberQuery(node, MAX_MEMBERS), {
+  const query =
+    typeof source === 'number' ? savedMemberQuery(source, MAX_MEMBERS) : memberQuery(source, MAX_MEMBERS);
+  const compiled = await explainQuery(db, model, query, {
     ...securityOf(caller),
     maxLimit: MAX_MEMBERS,
   });

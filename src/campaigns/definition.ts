@@ -107,9 +107,10 @@ function checkCondition(c: Condition, path: string): void {
 }
 
 function checkNode(node: AudienceNode, path: string): void {
-  if ('and' in node) node.and.forEach((n, i) => checkNode(n, `${path}.and[${i}]`));
-  else if ('or' in node) node.or.forEach((n, i) => checkNode(n, `${path}.or[${i}]`));
-  else checkCondition(node, path);
+  if ('and' in node || 'or' in node) {
+    const [key, children] = 'and' in node ? ['and', node.and] : ['or', node.or];
+    for (const [i, n] of children.entries()) checkNode(n, `${path}.${key}[${i}]`);
+  } else checkCondition(node, path);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as audience } from './audience.ts';
 import { register as demo } from './demo.ts';
 import { register as exportAudience } from './export-audience.ts';
 import { register as generate } from './generate.ts';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   serve,
   sync,
   seedPostgres,
+  audience,
 ];
