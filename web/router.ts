@@ -20,6 +20,7 @@ export const ROUTES: readonly Route[] = [
   { path: '/explore', title: 'Explorer', load: () => import('./pages/explore.ts') },
   { path: '/sql', title: 'SQL', load: () => import('./pages/sql.ts') },
   { path: '/customers/:id', load: () => import('./pages/customer.ts') },
+  { path: '/campaigns', title: 'Campaigns', load: () => import('./pages/campaigns.ts') },
 ];
 
 /** Where `/` goes. */

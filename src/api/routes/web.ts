@@ -30,6 +30,7 @@ export const PAGE_PATHS = [
   '/explore',
   '/sql',
   '/customers/:id',
+  '/campaigns',
 ] as const;
 
 interface Asset {
