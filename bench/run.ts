@@ -96,3 +96,9 @@ if (wanted('dashboards')) {
   const { benchDashboards } = await import('./dashboards.bench.ts');
   await benchDashboards(customers, work);
 }
+
+if (wanted('audience')) {
+  // scored customers made in SQL, kept at <work>/bench-audience-<n>.duckdb
+  const { benchAudience } = await import('./audience.bench.ts');
+  await benchAudience(customers, work, runs);
+}

@@ -18,10 +18,10 @@ const NUMBER_OPS = { gt: 'gt', gte: 'gte', lt: 'lt', lte: 'lte' } as const;
 const DATE_OPS = { gt: 'afterDate', gte: 'afterOrOnDate', lt: 'beforeDate', lte: 'beforeOrOnDate' } as const;
 
 /**
- * "monetary above the median" is the spend percentile above 0.5: percent_rank puts every customer
- * who spent more than the median above 0.5 and every one at or below it at 0.5 or less.
+ * "monetary above the median" (gt) and "at or below it" (lte) read customers.spend_above_median,
+ * net spend against the median of the latest run's scored customers.
  */
-const MEDIAN_PERCENTILE = '0.5';
+const MEDIAN_MEMBER = 'customers.spend_above_median';
 
 function conditionFilter(c: Condition): CubeFilter {
   const { member, kind } = AUDIENCE_FIELDS[c.field];
@@ -38,11 +38,7 @@ function conditionFilter(c: Condition): CubeFilter {
     };
   }
   if (c.value === 'median') {
-    return {
-      member: AUDIENCE_FIELDS.spend_percentile.member,
-      operator: NUMBER_OPS[c.op],
-      values: [MEDIAN_PERCENTILE],
-    };
+    return { member: MEDIAN_MEMBER, operator: 'equals', values: [c.op === 'gt' ? 'true' : 'false'] };
   }
   const operator = kind === 'date' ? DATE_OPS[c.op] : NUMBER_OPS[c.op];
   return { member, operator, values: [String(c.value)] };

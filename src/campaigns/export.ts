@@ -8,7 +8,6 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Database, Params } from '../db/duckdb.ts';
 import { quoteLiteral } from '../db/duckdb.ts';
-import { csvCell } from '../mining/steps/audience.ts';
 import { EXPORT_COLUMNS } from './audience-query.ts';
 import { type AudienceNode, definitionSlug } from './definition.ts';
 
@@ -45,6 +44,28 @@ export function commentLine(text: string): string {
 }
 
 /**
+ * One CSV cell in SQL, by the rule of csvCell (src/mining/steps/audience.ts): text a spreadsheet
+ * would run as a formula (starting with = + - @, tab or CR) gets a leading single quote; a cell
+ * with a comma, quote or line break is quoted. DuckDB builds the lines, so a large export is not
+ * bound by per-value work in JavaScript (export.test.ts checks it against csvCell).
+ */
+function textCell(expr: string): string {
+  const safe = `CASE WHEN regexp_matches(${expr}, '^[-=+@\t\r]') THEN '''' || ${expr} ELSE ${expr} END`;
+  return `coalesce(CASE WHEN regexp_matches(${expr}, '[",\r\n]') THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END, '')`;
+}
+
+/** A number as JavaScript writes it: no trailing ".0"; empty when NULL. */
+const numberCell = (expr: string) => `coalesce(regexp_replace(CAST(${expr} AS VARCHAR), '[.]0$', ''), '')`;
+
+/** The export as one CSV line (without its line end) per member, in the member list's order. */
+export function csvLineSelect(memberSql: string): string {
+  const cells = EXPORT_COLUMNS.map(([name]) =>
+    name in ROUNDING ? numberCell(name) : textCell(`CAST(${name} AS VARCHAR)`),
+  );
+  return `SELECT ${cells.join(" || ',' || ")} AS line FROM (${exportSelect(memberSql)}) AS rows`;
+}
+
+/**
  * Streams an audience as CSV to `out` (back-pressure honoured) and returns the rows written.
  *
  * @example
@@ -61,9 +82,9 @@ export async function writeCsv(
   };
   if (options.comment !== undefined) await write(commentLine(options.comment));
   await write(`${EXPORT_COLUMNS.map(([name]) => name).join(',')}\r\n`);
-  return db.stream(exportSelect(members.sql), members.params, async (rows) => {
+  return db.stream(csvLineSelect(members.sql), members.params, async (rows) => {
     let text = '';
-    for (const row of rows) text += `${row.map(csvCell).join(',')}\r\n`;
+    for (const row of rows) text += `${row[0] as string}\r\n`;
     await write(text);
   });
 }
