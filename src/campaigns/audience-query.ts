@@ -25,9 +25,10 @@ const MEDIAN_MEMBER = 'customers.spend_above_median';
 
 function conditionFilter(c: Condition): CubeFilter {
   const { member, kind } = AUDIENCE_FIELDS[c.field];
-  if (c.op === 'in') return { member, operator: 'equals', values: [...c.values] };
-  if (c.op === 'not_in') return { member, operator: 'notEquals', values: [...c.values] };
-  if (c.op === 'between') {
+  if ('values' in c && (c.op === 'in' || c.op === 'not_in')) {
+    return { member, operator: c.op === 'in' ? 'equals' : 'notEquals', values: c.values.map(String) };
+  }
+  if ('values' in c) {
     const [lo, hi] = c.values.map(String) as [string, string];
     if (kind === 'date') return { member, operator: 'inDateRange', values: [lo, hi] };
     return {
@@ -40,7 +41,8 @@ function conditionFilter(c: Condition): CubeFilter {
   if (c.value === 'median') {
     return { member: MEDIAN_MEMBER, operator: 'equals', values: [c.op === 'gt' ? 'true' : 'false'] };
   }
-  const operator = kind === 'date' ? DATE_OPS[c.op] : NUMBER_OPS[c.op];
+  const op = c.op as keyof typeof NUMBER_OPS;
+  const operator = kind === 'date' ? DATE_OPS[op] : NUMBER_OPS[op];
   return { member, operator, values: [String(c.value)] };
 }
 

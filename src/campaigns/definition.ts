@@ -90,7 +90,7 @@ function checkCondition(c: Condition, path: string): void {
     return;
   }
   if (kind === 'text') fail(`is text; use in or not_in with values`);
-  const values = c.op === 'between' ? c.values : [c.value];
+  const values = 'values' in c ? c.values : [c.value];
   for (const v of values) {
     if (v === 'median') {
       if (c.field !== 'monetary') fail(`cannot compare with 'median' (only monetary can)`);
@@ -168,7 +168,7 @@ export function definitionSlug(node: AudienceNode, maxLength = 120): string {
   const part = (n: AudienceNode): string => {
     if ('and' in n) return n.and.map(part).join('_and_');
     if ('or' in n) return `(${n.or.map(part).join('_or_')})`;
-    const values = n.op === 'in' || n.op === 'not_in' || n.op === 'between' ? n.values : [n.value];
+    const values = 'values' in n ? n.values : [n.value];
     return `${n.field}-${OP_WORDS[n.op]}-${values.join('+')}`;
   };
   const slug = part(node)

@@ -4,14 +4,8 @@
  */
 import { z } from 'zod';
 import { CountRequest, ExportRequest, LiftQuery, SaveRequest } from './audiences.ts';
+import type { Json, Op } from './insights-openapi.ts';
 
-type Json = (s: z.ZodType, description: string) => { description: string; content: object };
-type Op = (
-  summary: string,
-  role: string | null,
-  ok: { description: string; content: object },
-  extra?: object,
-) => object;
 type Schema = (s: z.ZodType) => Record<string, unknown>;
 
 const Answer = z.record(z.string(), z.unknown());

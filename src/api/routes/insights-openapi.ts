@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-type Json = (s: z.ZodType, description: string) => { description: string; content: object };
-type Op = (
+export type Json = (s: z.ZodType, description: string) => { description: string; content: object };
+export type Op = (
   summary: string,
   role: string | null,
   ok: { description: string; content: object },
