@@ -103,16 +103,19 @@ export const MAX_MEMBERS = 5_000_000;
 
 /**
  * The compiled member list (SQL with bound parameters) as the caller sees it: of a definition, or
- * the treated members of a saved audience (its id).
+ * the treated members of a saved audience (its id); in customer id order when `ordered`.
  */
 export async function memberStatement(
   db: Database,
   model: Model,
   caller: Caller,
   source: AudienceNode | number,
+  ordered = false,
 ): Promise<{ sql: string; params: Params }> {
   const query =
-    typeof source === 'number' ? savedMemberQuery(source, MAX_MEMBERS) : memberQuery(source, MAX_MEMBERS);
+    typeof source === 'number'
+      ? savedMemberQuery(source, MAX_MEMBERS, ordered)
+      : memberQuery(source, MAX_MEMBERS, ordered);
   const compiled = await explainQuery(db, model, query, {
     ...securityOf(caller),
     maxLimit: MAX_MEMBERS,

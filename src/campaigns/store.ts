@@ -37,14 +37,14 @@ export interface SavedAudience {
   readonly treated: number;
 }
 
-/** The golden keys of an audience's current members, in export order. */
+/** The golden keys of an audience's current members, in customer id order. */
 export async function currentMemberKeys(
   db: Database,
   model: Model,
   caller: Caller,
   node: AudienceNode,
 ): Promise<number[]> {
-  const statement = await memberStatement(db, model, caller, node);
+  const statement = await memberStatement(db, model, caller, node, true);
   const keyIndex = EXPORT_COLUMNS.length;
   const keys: number[] = [];
   await db.stream(statement.sql, statement.params, async (rows) => {
