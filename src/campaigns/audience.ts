@@ -33,6 +33,30 @@ async function rows(db: Database, model: Model, caller: Caller, query: RawQuery)
 const MAX_LISTED = 40;
 
 /**
+ * The values of a text member among the customers a caller sees, remembered per warehouse handle:
+ * the API swaps in a new handle when the warehouse changes, and a CLI process reads one state.
+ */
+const knownCache = new WeakMap<Database, Map<string, Promise<string[]>>>();
+
+function knownValues(db: Database, model: Model, caller: Caller, member: string): Promise<string[]> {
+  let byKey = knownCache.get(db);
+  if (byKey === undefined) {
+    byKey = new Map();
+    knownCache.set(db, byKey);
+  }
+  const key = JSON.stringify([member, caller.regions ?? null]);
+  let values = byKey.get(key);
+  if (values === undefined) {
+    values = rows(db, model, caller, { dimensions: [member], limit: 100_000 }).then((rs) =>
+      rs.map((r) => r[member]).filter((v): v is string => typeof v === 'string'),
+    );
+    values.catch(() => byKey.delete(key));
+    byKey.set(key, values);
+  }
+  return values;
+}
+
+/**
  * Every text value a definition names must exist among the customers the caller can see: a value
  * with no customers ("europe" for "Europe", a region that is not there) is a 400 naming the member
  * and the known values, so a typo is never mistaken for an empty audience.
@@ -52,9 +76,7 @@ export async function checkValues(
   }
   for (const [fieldName, wanted] of byField) {
     const member = AUDIENCE_FIELDS[fieldName as keyof typeof AUDIENCE_FIELDS].member;
-    const known = (await rows(db, model, caller, { dimensions: [member], limit: 100_000 }))
-      .map((r) => r[member])
-      .filter((v): v is string => typeof v === 'string');
+    const known = await knownValues(db, model, caller, member);
     const knownSet = new Set(known);
     for (const value of wanted) {
       if (knownSet.has(value)) continue;

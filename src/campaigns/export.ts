@@ -50,12 +50,14 @@ export function commentLine(text: string): string {
  * bound by per-value work in JavaScript (export.test.ts checks it against csvCell).
  */
 function textCell(expr: string): string {
-  const safe = `CASE WHEN regexp_matches(${expr}, '^[-=+@\t\r]') THEN '''' || ${expr} ELSE ${expr} END`;
-  return `coalesce(CASE WHEN regexp_matches(${expr}, '[",\r\n]') THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END, '')`;
+  const safe = `CASE WHEN left(${expr}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || ${expr} ELSE ${expr} END`;
+  const needsQuotes = `(contains(${expr}, ',') OR contains(${expr}, '"') OR contains(${expr}, chr(10)) OR contains(${expr}, chr(13)))`;
+  return `coalesce(CASE WHEN ${needsQuotes} THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END, '')`;
 }
 
 /** A number as JavaScript writes it: no trailing ".0"; empty when NULL. */
-const numberCell = (expr: string) => `coalesce(regexp_replace(CAST(${expr} AS VARCHAR), '[.]0$', ''), '')`;
+const numberCell = (expr: string) =>
+  `coalesce(CASE WHEN ${expr} = trunc(${expr}) THEN CAST(CAST(${expr} AS BIGINT) AS VARCHAR) ELSE CAST(${expr} AS VARCHAR) END, '')`;
 
 /** The export as one CSV line (without its line end) per member, in the member list's order. */
 export function csvLineSelect(memberSql: string): string {
