@@ -127,7 +127,6 @@ export function audienceRoutes(options: AudienceRoutesOptions): Hono<ApiEnv> {
     const principal = c.get('principal');
     const caller = callerOf(principal);
     const db = options.db();
-    const write = writer();
     let definition: AudienceNode;
     if (body.audience_id !== undefined) {
       definition = (await getAudience(db, options.model, caller, body.audience_id)).definition;
@@ -136,6 +135,8 @@ export function audienceRoutes(options: AudienceRoutesOptions): Hono<ApiEnv> {
       await audienceSummary(db, options.model, caller, definition); // checks the values first
     }
     const run = await latestRunOf(db, options.model);
+    // checked after the input: a bad request is a 400 whatever the server can write
+    const write = writer();
     const statement = await memberStatement(db, options.model, caller, body.audience_id ?? definition);
     const fileName = exportFileName(definition, body.format, body.audience_id);
     const log = (rows: number) =>
