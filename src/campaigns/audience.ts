@@ -20,8 +20,14 @@ export interface AudienceSummary {
   readonly expected_revenue: number;
 }
 
-function securityOf(caller: Caller) {
+/** The cube's security context of a caller (none: every region). */
+export function securityOf(caller: Caller) {
   return caller.regions === undefined ? {} : { security: { regions: [...caller.regions] } };
+}
+
+/** A boolean cube value (DuckDB gives true/false; other engines may give text). */
+export function isTrue(value: unknown): boolean {
+  return value === true || value === 'true';
 }
 
 async function rows(db: Database, model: Model, caller: Caller, query: RawQuery) {

@@ -9,7 +9,7 @@ import type { Model } from '../cube/index.ts';
 import { runQuery } from '../cube/index.ts';
 import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import type { Caller } from './audience.ts';
+import { type Caller, isTrue, securityOf } from './audience.ts';
 import { type WelchInterval, welchInterval } from './welch.ts';
 
 /** One member's outcome over the report's window. */
@@ -125,9 +125,8 @@ export async function liftReport(
 ): Promise<
   LiftReport & { readonly audience_id: number; readonly after: string; readonly until: string | null }
 > {
-  const security = caller.regions === undefined ? {} : { security: { regions: [...caller.regions] } };
   const run = async (query: object) => {
-    const res = await runQuery(db, model, query, { ...security, maxLimit: BIG });
+    const res = await runQuery(db, model, query, { ...securityOf(caller), maxLimit: BIG });
     if (!('data' in res)) throw new Error('lift queries are plain queries');
     return res.data as Record<string, unknown>[];
   };
@@ -171,8 +170,7 @@ export async function liftReport(
   const control: Outcome[] = [];
   for (const m of members) {
     const outcome = byKey.get(Number(m['audience_members.customer_durable_key'])) ?? none;
-    const isControl =
-      m['audience_members.is_control'] === true || m['audience_members.is_control'] === 'true';
+    const isControl = isTrue(m['audience_members.is_control']);
     (isControl ? control : treated).push(outcome);
   }
   return {

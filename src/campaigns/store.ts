@@ -9,7 +9,15 @@ import { runQuery } from '../cube/index.ts';
 import type { Database } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { Rng } from '../etl/synthetic/random.ts';
-import { type Caller, checkValues, latestRunOf, MAX_MEMBERS, memberStatement } from './audience.ts';
+import {
+  type Caller,
+  checkValues,
+  isTrue,
+  latestRunOf,
+  MAX_MEMBERS,
+  memberStatement,
+  securityOf,
+} from './audience.ts';
 import { EXPORT_COLUMNS } from './audience-query.ts';
 import type { AudienceNode } from './definition.ts';
 
@@ -163,10 +171,6 @@ export interface StoredAudience {
   readonly control: number;
 }
 
-function securityOf(caller: Caller) {
-  return caller.regions === undefined ? {} : { security: { regions: [...caller.regions] } };
-}
-
 /** The saved audiences with members the caller can see (counts within its regions), newest first. */
 export async function listAudiences(db: Database, model: Model, caller: Caller): Promise<StoredAudience[]> {
   const res = await runQuery(
@@ -207,8 +211,7 @@ export async function listAudiences(db: Database, model: Model, caller: Caller):
     };
     const n = Number(r['audience_members.count']);
     entry.members += n;
-    if (r['audience_members.is_control'] === true || r['audience_members.is_control'] === 'true')
-      entry.control += n;
+    if (isTrue(r['audience_members.is_control'])) entry.control += n;
     byId.set(id, entry);
   }
   return [...byId.values()].sort((a, b) => b.audience_id - a.audience_id);
