@@ -102,3 +102,9 @@ if (wanted('pgwire')) {
   const { benchPgwire } = await import('./pgwire.bench.ts');
   await benchPgwire(work);
 }
+
+if (wanted('audience')) {
+  // scored customers made in SQL, kept at <work>/bench-audience-<n>.duckdb
+  const { benchAudience } = await import('./audience.bench.ts');
+  await benchAudience(customers, work, runs);
+}

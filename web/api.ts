@@ -42,7 +42,7 @@ export interface ApiClient {
   load(query: CubeQuery, signal?: AbortSignal): Promise<Row[]>;
   get<T = unknown>(path: string, signal?: AbortSignal): Promise<T>;
   post<T = unknown>(path: string, body: unknown, signal?: AbortSignal): Promise<T>;
-  /** Fetches a file (with the token) and saves it through a temporary link. */
+  /** Fetches a file (with the token) and saves it through a temporary link, named as the server names it. */
   download(path: string, filename: string, body?: unknown): Promise<void>;
 }
 
@@ -114,7 +114,8 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
       a.href = url;
-      a.download = filename;
+      // the server's name wins: it says what the file holds (e.g. an audience's definition)
+      a.download = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? filename;
       document.body.append(a);
       a.click();
       a.remove();

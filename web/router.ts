@@ -21,6 +21,7 @@ export const ROUTES: readonly Route[] = [
   { path: '/sql', title: 'SQL', load: () => import('./pages/sql.ts') },
   { path: '/customers/:id', load: () => import('./pages/customer.ts') },
   { path: '/data', title: 'Data quality', load: () => import('./pages/data.ts') },
+  { path: '/campaigns', title: 'Campaigns', load: () => import('./pages/campaigns.ts') },
 ];
 
 /** Where `/` goes. */

@@ -13,6 +13,7 @@ import type { Database } from '../db/duckdb.ts';
 import { type ApiEnv, authenticate } from './auth.ts';
 import { apiError, handleError } from './errors.ts';
 import { adhocRoutes } from './routes/adhoc.ts';
+import { audienceRoutes, type CampaignWriter } from './routes/audiences.ts';
 import { cubeRoutes } from './routes/cube.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { dataRoutes } from './routes/data.ts';
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly log?: boolean;
   /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
   readonly web?: Hono<ApiEnv> | null;
+  /** Writes saved audiences and the export log to the warehouse (routes/audiences.ts); 503 there when absent. */
+  readonly campaignWriter?: CampaignWriter | null;
 }
 
 export function createApp(options: AppOptions): Hono<ApiEnv> {
@@ -102,6 +105,10 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   );
   app.route('/v1', exploreRoutes({ db, model: options.model }));
   app.route('/v1/data', dataRoutes({ db, model: options.model }));
+  app.route(
+    '/v1/audiences',
+    audienceRoutes({ db, model: options.model, writer: options.campaignWriter ?? null }),
+  );
   if (options.web) app.route('/', options.web);
   return app;
 }

@@ -24,6 +24,7 @@ import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
+import { warehouseWriter } from './warehouse-writer.ts';
 
 export interface ServerOptions {
   /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
@@ -108,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     demoMode: options.demoMode ?? false,
     log: options.log ?? true,
     web,
+    campaignWriter: warehouseWriter(warehousePath, () => published.refresh(true)),
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as audience } from './audience.ts';
 import { register as demo } from './demo.ts';
 import { register as exportAudience } from './export-audience.ts';
 import { register as generate } from './generate.ts';
@@ -30,4 +31,5 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   sync,
   seedPostgres,
   loads,
+  audience,
 ];

@@ -19,6 +19,9 @@ interface GenerateFlags {
   readonly start?: string;
   readonly end?: string;
   readonly sources?: string;
+  readonly campaignStart?: string;
+  readonly campaignFactor?: string;
+  readonly campaignTreated?: string;
   readonly json?: boolean;
 }
 
@@ -42,7 +45,10 @@ export function register(program: Command): void {
       '--sources <list>',
       'source systems, e.g. crm,shop,desk: the others go to DIR/shop and DIR/desk with shared people',
       'crm',
-    );
+    )
+    .option('--campaign-start <date>', 'plant a campaign: from this day treated customers buy more often')
+    .option('--campaign-factor <f>', 'purchase-rate factor of treated customers after the start (>= 1)')
+    .option('--campaign-treated <file>', 'treated customer ids: an audience export CSV or one id per line');
   withJson(cmd).action(
     action(async (flags: GenerateFlags) => {
       const progress = progressReporter();
@@ -58,6 +64,9 @@ export function register(program: Command): void {
           start: flags.start,
           end: flags.end,
           sources: flags.sources,
+          ...(flags.campaignStart === undefined ? {} : { campaignStart: flags.campaignStart }),
+          ...(flags.campaignFactor === undefined ? {} : { campaignFactor: flags.campaignFactor }),
+          ...(flags.campaignTreated === undefined ? {} : { campaignTreated: flags.campaignTreated }),
           onProgress: progress.update,
         });
       } finally {

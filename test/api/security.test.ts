@@ -194,7 +194,7 @@ beforeAll(async () => {
   await publishSnapshot(f.dbPath, snapshot, { schemas: ['core', 'mining'] });
   sandbox = createSandbox({ snapshot, timeoutMs: 8000, rowCap: 1000 });
   regional = createRegionalSandboxes({ source: snapshot, timeoutMs: 8000, rowCap: 1000, max: 4 });
-  app = quietApp(f, { sandbox, regionalSandboxes: regional });
+  app = quietApp(f, { sandbox, regionalSandboxes: regional, campaignWriter: (fn) => fn(f.db) });
 }, 180_000);
 
 afterAll(() => {
@@ -765,6 +765,79 @@ const CASES: Record<string, Case> = {
       }
     }
   },
+  'POST /v1/audiences/count': async () => {
+    for (const caller of [all.executive, ...limited.executive]) {
+      const res = await post('/v1/audiences/count', caller, { definition: SCORED });
+      expect(res.status, caller.name).toBe(200);
+      expect(res.body.customers, caller.name).toBe((await visibleScored(caller.regions)).length);
+    }
+  },
+  'POST /v1/audiences': async () => {
+    for (const caller of [all.marketing, ...limited.marketing]) {
+      const res = await post('/v1/audiences', caller, { name: caller.name, definition: SCORED, seed: 1 });
+      expect(res.status, caller.name).toBe(201);
+      expect(sorted(await frozenIds(Number(res.body.audience_id))), caller.name).toEqual(
+        await visibleScored(caller.regions),
+      );
+    }
+  },
+  'GET /v1/audiences': async () => {
+    const id = await savedForAll();
+    for (const caller of limited.executive) {
+      const body = (await get('/v1/audiences', caller)).body as {
+        audiences: { audience_id: number; members: number }[];
+      };
+      const seen = body.audiences.find((a) => a.audience_id === id);
+      const n = (await visibleScored(caller.regions)).length;
+      if (n === 0) expect(seen, caller.name).toBeUndefined();
+      else expect(seen?.members, caller.name).toBe(n);
+    }
+  },
+  'POST /v1/audiences/export': async () => {
+    const id = await savedForAll();
+    for (const caller of [all.marketing, ...limited.marketing]) {
+      const res = await app.request('/v1/audiences/export', postJson({ definition: SCORED }, caller.token));
+      expect(res.status, caller.name).toBe(200);
+      const ids = (await res.text())
+        .split('\r\n')
+        .slice(1, -1)
+        .map((l) => l.split(',')[0] as string);
+      expect(sorted(ids), caller.name).toEqual(await visibleScored(caller.regions));
+      // a saved audience exports its treated members the caller may see, never the control group
+      const saved = await app.request('/v1/audiences/export', postJson({ audience_id: id }, caller.token));
+      const visibleFrozen = new Set(await visibleScored(caller.regions));
+      const treated = (await frozenIds(id, false)).filter((x) => visibleFrozen.has(x));
+      if (treated.length === 0 && caller.regions !== undefined) expect(saved.status).toBe(404);
+      else {
+        const got = (await saved.text())
+          .split('\r\n')
+          .slice(1, -1)
+          .map((l) => l.split(',')[0] as string);
+        expect(sorted(got), caller.name).toEqual(sorted(treated));
+      }
+    }
+  },
+  'GET /v1/audiences/{id}/changes': async () => {
+    const id = await savedForAll();
+    for (const caller of limited.executive) {
+      const res = await get(`/v1/audiences/${id}/changes`, caller);
+      const n = (await visibleScored(caller.regions)).length;
+      if (n === 0) expect(res.status, caller.name).toBe(404);
+      else expect((res.body as Record<string, unknown>).stayed, caller.name).toBe(n);
+    }
+  },
+  'GET /v1/audiences/{id}/lift': async () => {
+    const id = await savedForAll();
+    for (const caller of limited.executive) {
+      const res = await get(`/v1/audiences/${id}/lift?after=2020-01-01`, caller);
+      const n = (await visibleScored(caller.regions)).length;
+      if (n < 4) expect(res.status, caller.name).toBeGreaterThanOrEqual(400);
+      else {
+        const body = res.body as { treated: { customers: number }; control: { customers: number } };
+        expect(body.treated.customers + body.control.customers, caller.name).toBe(n);
+      }
+    }
+  },
 };
 
 /**
@@ -785,6 +858,41 @@ async function visibleRejects(regions: readonly string[] | undefined): Promise<s
     params(regions),
   );
   return rows.map((r) => `${r.load_id}:${r.source_file}:${r.line}:${r.reason}`);
+}
+
+/** Every customer scored by the latest run: an audience with no region of its own. */
+const SCORED = { field: 'churn_probability', op: 'gte', value: 0 };
+
+/** Customer ids of the golden customers `regions` may see that the latest run scored, sorted. */
+async function visibleScored(regions: readonly string[] | undefined): Promise<string[]> {
+  const rows = await q(
+    `SELECT g.customer_id FROM core.dim_customer g JOIN mining.customer_churn h
+       ON h.customer_durable_key = g.customer_durable_key AND h.run_id = ${await latestRun()}
+     WHERE g.is_current AND g.customer_durable_key IN ${visibleGolden(regions)}`,
+    params(regions),
+  );
+  return sorted(rows.map((r) => String(r.customer_id)));
+}
+
+/** Customer ids frozen in a saved audience (only the treated ones when `control` is false). */
+async function frozenIds(id: number, control?: boolean): Promise<string[]> {
+  const rows = await q(
+    `SELECT c.customer_id FROM campaign.audience_member m JOIN core.dim_customer c
+       ON c.customer_durable_key = m.customer_durable_key AND c.is_current
+     WHERE m.audience_id = $1 ${control === undefined ? '' : `AND m.is_control = ${control}`}`,
+    [id],
+  );
+  return rows.map((r) => String(r.customer_id));
+}
+
+let savedAll: number | undefined;
+/** One audience of every scored customer, saved by an unrestricted marketing token. */
+async function savedForAll(): Promise<number> {
+  if (savedAll === undefined) {
+    const res = await post('/v1/audiences', all.marketing, { name: 'everyone', definition: SCORED, seed: 5 });
+    savedAll = Number(res.body.audience_id);
+  }
+  return savedAll;
 }
 
 /** Revenue, customers and the latest run's CLV by record region, against SQL under the rule. */

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ApiEnv } from '../auth.ts';
 import * as S from '../schemas.ts';
+import { audiencePaths } from './audiences-openapi.ts';
 import { dataPaths } from './data-openapi.ts';
 import { explorePaths } from './explore-openapi.ts';
 import { insightPaths } from './insights-openapi.ts';
@@ -101,6 +102,7 @@ export function openApiDocument(): Record<string, unknown> {
     ...explorePaths({ op, json, schema }),
     ...insightPaths({ op, json }),
     ...dataPaths({ op, json }),
+    ...audiencePaths({ op, json, schema }),
   };
   for (const prefix of ['/v1', '/cubejs-api/v1']) {
     paths[`${prefix}/meta`] = { get: op('cubes and members', 'executive', json(S.MetaResponse, 'meta')) };

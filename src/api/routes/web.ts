@@ -31,6 +31,7 @@ export const PAGE_PATHS = [
   '/sql',
   '/customers/:id',
   '/data',
+  '/campaigns',
 ] as const;
 
 interface Asset {

@@ -434,6 +434,42 @@ ${REFRESH_ACCESS_REGIONS_SQL};
 `,
   },
   {
+    version: 8,
+    description:
+      'campaign.*: saved audiences with their frozen members and control group, and the export log (docs/campaigns.md)',
+    sql: `
+CREATE SCHEMA campaign;
+CREATE TABLE campaign.audience (
+  audience_id BIGINT PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  definition JSON NOT NULL,
+  run_id BIGINT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  created_by VARCHAR NOT NULL,
+  control_share DOUBLE NOT NULL,
+  seed BIGINT NOT NULL,
+  member_count BIGINT NOT NULL,
+  control_count BIGINT NOT NULL
+);
+CREATE TABLE campaign.audience_member (
+  audience_id BIGINT NOT NULL,
+  customer_durable_key BIGINT NOT NULL,
+  is_control BOOLEAN NOT NULL
+);
+CREATE TABLE campaign.audience_export (
+  export_id BIGINT PRIMARY KEY,
+  audience_id BIGINT,
+  definition JSON NOT NULL,
+  run_id BIGINT NOT NULL,
+  format VARCHAR NOT NULL,
+  row_count BIGINT NOT NULL,
+  file_name VARCHAR NOT NULL,
+  exported_at TIMESTAMPTZ NOT NULL,
+  exported_by VARCHAR NOT NULL
+);
+`,
+  },
+  {
     version: 9,
     description:
       "data quality: each rejected file's column layout, a reject's customer and natural key, and which rejects a later load resolved",

@@ -12,6 +12,7 @@ import { CANONICAL_ENTITIES, type EntityName } from '../canonical.ts';
 import { ActivityWriter } from './activity.ts';
 import { Basket } from './basket.ts';
 import { Calendar } from './calendar.ts';
+import { CampaignPlanter, type CampaignTruth, readTreatedIds } from './campaign.ts';
 import { buildCatalog, CATEGORIES, type Catalog } from './catalog.ts';
 import { CsvFile, canonicalColumns, canonicalCsv } from './csv-file.ts';
 import { CustomerDirt, DirtPlanter, type DirtReason } from './dirt.ts';
@@ -47,6 +48,9 @@ const STREAM = {
   activity: 5,
   dirt: 6,
   sources: 7,
+  campaignOrders: 8,
+  campaignBasket: 9,
+  campaignDirt: 10,
 } as const;
 
 canonicalColumns('customers', [
@@ -117,6 +121,8 @@ export interface Truth {
   /** Only with several sources. */
   readonly sources?: readonly string[];
   readonly identity?: OtherSourcesSummary;
+  /** Only with a planted campaign (campaign.ts). */
+  readonly campaign?: CampaignTruth;
 }
 
 export interface TruthSegment {
@@ -261,6 +267,24 @@ async function writeCsv(
   const population = new Population(segments, calendar);
   const profiles = new ProfileMaker(segments);
   const orders = new OrderWriter(calendar, catalog, ids, files, dirt, segments, new Basket());
+  const campaign =
+    opts.campaignStart !== undefined &&
+    opts.campaignFactor !== undefined &&
+    opts.campaignTreated !== undefined
+      ? new CampaignPlanter(
+          {
+            start: opts.campaignStart,
+            factor: opts.campaignFactor,
+            treated: readTreatedIds(opts.campaignTreated),
+          },
+          calendar,
+          catalog,
+          files,
+          segments,
+          opts.seed,
+          { orders: STREAM.campaignOrders, basket: STREAM.campaignBasket, dirt: STREAM.campaignDirt },
+        )
+      : null;
 
   const draw = new CustomerDraw();
   const profile = new Profile();
@@ -288,6 +312,7 @@ async function writeCsv(
       profiles.writeContacts(profileRng, ids, files.contacts, customerId, profile);
       orders.write(orderRng, basketRng, customerId, draw, profile, history);
       activity.write(activityRng, customerId, acquired, profile, history);
+      campaign?.plant(customerId, draw, profile, calendar.days);
 
       const lastDate = calendar.dateOfSecond(last);
       truthCustomers.add(
@@ -323,6 +348,7 @@ async function writeCsv(
     dirt_by_file: dirt.counts.byFile,
     rows,
     orders_by_type: { sale: ids.payment.count, return: ids.order.count - ids.payment.count },
+    ...(campaign ? { campaign: campaign.truth() } : {}),
   };
   return { truth, segmentCounts };
 }

@@ -72,7 +72,24 @@ const schema = z
           .refine((a) => new Set(a).size === a.length, { error: 'must not repeat a source' }),
       )
       .default(['crm']),
+    campaignStart: isoDate.optional(),
+    campaignFactor: numeric(
+      z
+        .number({ error: 'must be a number' })
+        .min(1, { error: 'must be at least 1 (1 = no effect)' })
+        .max(10, { error: 'must be at most 10' }),
+    ).optional(),
+    campaignTreated: z.string().min(1, { error: 'must name a file' }).optional(),
   })
+  .refine(
+    (o) =>
+      (o.campaignStart === undefined) === (o.campaignFactor === undefined) &&
+      (o.campaignStart === undefined) === (o.campaignTreated === undefined),
+    {
+      error: 'needs --campaign-start, --campaign-factor and --campaign-treated together',
+      path: ['campaignStart'],
+    },
+  )
   .refine((o) => (parseIsoDate(o.end) ?? 0) >= (parseIsoDate(o.start) ?? 0), {
     error: 'must not be before --start',
     path: ['end'],
