@@ -8,11 +8,11 @@ import type { RegionalSandboxes } from '../api/sandbox/regional.ts';
 import type { Sandbox } from '../api/sandbox/sandbox.ts';
 import type { CubeResponse, Model, QueryCache } from '../cube/index.ts';
 import type { Database } from '../db/duckdb.ts';
-import { tokenVerifier } from '../db/token-scram.ts';
 import { CrmBiError } from '../errors.ts';
 import { type CatalogTable, createCatalog } from './catalog.ts';
 import { semanticTables } from './semantic-schema.ts';
 import { type RunningPgServer, startPgServer } from './server.ts';
+import { tokenVerifier } from './token-verifier.ts';
 import { pgTypeOfDuckDb } from './types.ts';
 
 export interface PgEndpointOptions {

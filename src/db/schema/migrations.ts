@@ -487,6 +487,21 @@ ALTER TABLE meta.etl_reject ADD COLUMN natural_key VARCHAR;
 ${REJECT_STATUS_VIEW_SQL};
 `,
   },
+  {
+    version: 10,
+    description:
+      "auth.token_scram: each API token's SCRAM-SHA-256 verifier, for sign-in to the PostgreSQL endpoint (docs/sql-api.md)",
+    sql: `
+CREATE SCHEMA auth;
+CREATE TABLE auth.token_scram (
+  token_id VARCHAR PRIMARY KEY,
+  salt VARCHAR NOT NULL,
+  iterations INTEGER NOT NULL,
+  stored_key VARCHAR NOT NULL,
+  server_key VARCHAR NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
