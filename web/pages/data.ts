@@ -45,6 +45,8 @@ export interface Checks {
   checks: Check[];
   trend: Check[];
   rejects: { source: string; rows: number; standing: number }[];
+  /** Why no checks were computed (e.g. on a ClickHouse cluster). */
+  unavailable?: string;
 }
 
 const reasons = (r: Record<string, number>) =>
@@ -227,6 +229,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       'Quality checks',
       async (body) => {
         const c = await checksP;
+        if (c.unavailable) return void body.append(emptyState(c.unavailable));
         if (c.checks.length === 0) return void body.append(emptyState('Nothing loaded to check.'));
         body.append(checkTable(c.checks));
         const points = c.trend
