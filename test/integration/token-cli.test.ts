@@ -1,25 +1,11 @@
 /** `crm-bi token create|list|revoke` through the real binary, and the API refusing a revoked token. */
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { loadModel } from '../../src/cube/index.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
+import { crmBi as cli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/warehouse.ts';
-
-const run = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'crm-bi.js');
-
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
 
 let dir: ReturnType<typeof tempDir>;
 let dbPath: string;
