@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { isClickHouseUrl } from '../db/clickhouse.ts';
 import { DEFAULT_DB_PATH } from '../db/duckdb.ts';
 import { describeError, isCrmBiError } from '../errors.ts';
@@ -64,7 +64,7 @@ export function intOption(name: string, min = 0): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) {
-      throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
     }
     return n;
   };
