@@ -42,3 +42,21 @@ export function describeError(e: unknown): string {
   if (e instanceof Error) return `internal error: ${e.message}`;
   return `internal error: ${String(e)}`;
 }
+
+/**
+ * A listening socket's failure as a user-facing error: a port in use or not ours to bind is the
+ * caller's to fix (another `flag`), not an internal error. Other failures pass through unchanged.
+ */
+export function listenError(e: unknown, host: string, port: number, flag: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE')
+    return new CrmBiError('port_in_use', `${host}:${port} is already in use: choose another ${flag}`);
+  if (code === 'EACCES')
+    return new CrmBiError(
+      'port_not_allowed',
+      `${host}:${port} may not be opened by this user: choose another ${flag}`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new CrmBiError('bad_host', `${host} is not an address of this machine (${flag} ${port})`);
+  return e;
+}

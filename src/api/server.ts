@@ -17,7 +17,7 @@ import { type CubeResponse, createQueryCache, loadModel } from '../cube/index.ts
 import { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { warehouseTarget } from '../db/target.ts';
-import { CrmBiError } from '../errors.ts';
+import { CrmBiError, listenError } from '../errors.ts';
 import { startPgEndpoint } from '../pgwire/endpoint.ts';
 import { createApp } from './app.ts';
 import { publishWarehouse } from './published.ts';
@@ -112,9 +112,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     campaignWriter: warehouseWriter(warehousePath, () => published.refresh(true)),
   });
   const hostname = options.hostname ?? '127.0.0.1';
+  const wanted = options.port ?? 3000;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 3000, hostname }, () => resolve(s));
-    s.once('error', reject);
+    const s = serve({ fetch: app.fetch, port: wanted, hostname }, () => resolve(s));
+    s.once('error', (e) => reject(listenError(e, hostname, wanted, '--port')));
   });
   const port = (server.address() as AddressInfo).port;
   const pg =

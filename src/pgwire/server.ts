@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import type { TlsOptions } from 'pg-gateway';
 import type { StoredToken } from '../db/token-store.ts';
+import { listenError } from '../errors.ts';
 import { type ConnectionOptions, servePgConnection } from './connection.ts';
 import type { EngineContext } from './engine.ts';
 import type { ScramVerifier } from './scram.ts';
@@ -62,7 +63,7 @@ export async function startPgServer(options: PgServerOptions): Promise<RunningPg
   server.maxConnections = options.maxConnections ?? 64;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(listenError(e, host, options.port, '--pg-port')));
     server.listen(options.port, host, () => resolve());
   });
   const sockets = new Set<import('node:net').Socket>();
