@@ -5,8 +5,9 @@
  * that. It lives in its own schema (auth, migration 10), so the ClickHouse copy of core/meta/mining
  * never carries it. Tokens created before this table existed have no verifier: create a new one.
  */
-import { scramVerifier } from '../pgwire/scram.ts';
+
 import type { Database } from './duckdb.ts';
+import { scramVerifier } from './scram-verifier.ts';
 
 /** Stores the verifier of `token` (called by createToken). */
 export async function storeTokenVerifier(db: Database, tokenId: string, token: string): Promise<void> {

@@ -9,42 +9,16 @@
  * const serverFirst = exchange.first('n,,n=,r=abc');      // AuthenticationSASLContinue
  * const serverFinal = exchange.final('c=biws,r=…,p=…');   // AuthenticationSASLFinal, or null
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmac, SCRAM_ITERATIONS, type ScramVerifier } from '../db/scram-verifier.ts';
 
-export const SCRAM_MECHANISM = 'SCRAM-SHA-256';
-const ITERATIONS = 4096;
-
-export interface ScramVerifier {
-  readonly salt: Buffer;
-  readonly iterations: number;
-  readonly storedKey: Buffer;
-  readonly serverKey: Buffer;
-}
-
-function hmac(key: Buffer, text: string): Buffer {
-  return createHmac('sha256', key).update(text, 'utf8').digest();
-}
-
-/** The verifier of a password: SaltedPassword = PBKDF2-SHA-256(password, salt, i) (RFC 5802 §3). */
-export function scramVerifier(
-  password: string,
-  salt = randomBytes(16),
-  iterations = ITERATIONS,
-): ScramVerifier {
-  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-  return {
-    salt,
-    iterations,
-    storedKey: createHash('sha256').update(hmac(salted, 'Client Key')).digest(),
-    serverKey: hmac(salted, 'Server Key'),
-  };
-}
+export { SCRAM_MECHANISM, type ScramVerifier, scramVerifier } from '../db/scram-verifier.ts';
 
 /** A verifier no password matches: an unknown user goes through the same exchange and fails. */
 export function unmatchableVerifier(user: string): ScramVerifier {
   return {
     salt: createHash('sha256').update(`crm-bi-pg:${user}`).digest().subarray(0, 16),
-    iterations: ITERATIONS,
+    iterations: SCRAM_ITERATIONS,
     storedKey: randomBytes(32),
     serverKey: randomBytes(32),
   };
