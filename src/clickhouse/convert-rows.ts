@@ -3,7 +3,7 @@
  * column's type in the plan.
  */
 import { type ColumnInfo, TOTAL_KEY } from '../cube/planner/plan.ts';
-import type { CellValue, ResultRow } from '../cube/result/response.ts';
+import { type CellValue, type ResultRow, toBool, toText } from '../cube/result/response.ts';
 import type { ClickHouseRow } from '../db/clickhouse.ts';
 
 function toNumber(v: unknown): number | null {
@@ -21,16 +21,6 @@ function toTime(v: unknown): string | null {
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s}T00:00:00.000`;
   const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(s);
   return m ? `${m[1]}T${m[2]}.000` : s;
-}
-
-function toText(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  return typeof v === 'string' ? v : String(v);
-}
-
-function toBool(v: unknown): boolean | null {
-  if (v === null || v === undefined) return null;
-  return Boolean(v);
 }
 
 /** Rows of a ClickHouse result as Cube rows (a time bucket is also given under its member name). */

@@ -143,12 +143,12 @@ function toTime(v: unknown): string | null {
   return String(v);
 }
 
-function toText(v: unknown): string | null {
+export function toText(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   return typeof v === 'string' ? v : String(v);
 }
 
-function toBool(v: unknown): boolean | null {
+export function toBool(v: unknown): boolean | null {
   if (v === null || v === undefined) return null;
   return Boolean(v);
 }
