@@ -4,7 +4,7 @@
  * above its limit is a warning (the executive page shows those). Also the quarantine size per
  * source. All cube queries (model/data-quality.yml), so the region rule cuts every figure.
  */
-import type { Model } from '../../cube/index.ts';
+import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import type { Principal } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
@@ -90,16 +90,24 @@ function checkRow(spec: CheckSpec, r: CubeRow) {
   };
 }
 
-export async function qualityChecks(db: Database, model: Model, principal: Principal) {
-  const read = (q: object) => readCube(db, model, principal, q);
+export async function qualityChecks(
+  db: Database,
+  model: Model,
+  principal: Principal,
+  cache: QueryCache<CubeResponse> | null = null,
+) {
+  const read = (q: object) => readCube(db, model, principal, q, { cache });
   const queries = CUBES.flatMap((cube) => {
     const measures = [`${cube}.count`, ...measuresOf(cube)];
     return [
-      read({ measures, dimensions: [`${cube}.source`] }),
+      read({ measures, dimensions: [`${cube}.source`], order: [[`${cube}.source`, 'asc']] }),
       read({
         measures,
         dimensions: [`${cube}.source`, `${cube}.load_id`],
-        order: [[`${cube}.load_id`, 'asc']],
+        order: [
+          [`${cube}.load_id`, 'asc'],
+          [`${cube}.source`, 'asc'],
+        ],
       }),
     ];
   });
@@ -107,6 +115,7 @@ export async function qualityChecks(db: Database, model: Model, principal: Princ
     read({
       measures: ['data_rejects.count', 'data_rejects.standing_count'],
       dimensions: ['data_rejects.source_system'],
+      order: [['data_rejects.source_system', 'asc']],
     }),
     ...queries,
   ]);

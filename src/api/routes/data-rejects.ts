@@ -4,7 +4,7 @@
  * rejected rows themselves: the raw row split into the source's fields, the bad field marked and
  * the rule it broke in words, and whether a later load resolved it.
  */
-import type { Model } from '../../cube/index.ts';
+import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type Principal, roleAllows } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
@@ -56,12 +56,15 @@ const FACET_PARAM: Record<Facet, keyof RejectFilter> = {
 };
 
 function facetCounts(groups: readonly CubeRow[], facet: Facet) {
-  return groups
-    .map((g) => ({
-      value: g[`data_rejects.${facet}`] as string | number | null,
-      count: Number(g['data_rejects.count']),
-    }))
-    .sort((a, b) => b.count - a.count);
+  return (
+    groups
+      .map((g) => ({
+        value: g[`data_rejects.${facet}`] as string | number | null,
+        count: Number(g['data_rejects.count']),
+      }))
+      // ties in a stable order, so the same data always lists the same way
+      .sort((a, b) => b.count - a.count || String(a.value ?? '').localeCompare(String(b.value ?? '')))
+  );
 }
 
 export function headerOf(v: unknown): string[] | null {
@@ -104,9 +107,10 @@ export async function quarantine(
   model: Model,
   principal: Principal,
   filter: RejectFilter,
+  cache: QueryCache<CubeResponse> | null = null,
 ): Promise<Quarantine> {
   const filters = rejectCubeFilters(filter);
-  const read = (q: object) => readCube(db, model, principal, q);
+  const read = (q: object) => readCube(db, model, principal, q, { cache });
   const showRows = roleAllows(principal.role, 'analyst');
   const facet = (f: Facet) =>
     read({
