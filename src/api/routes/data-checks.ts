@@ -1,6 +1,6 @@
 /**
  * `GET /v1/data/checks`: quality checks on what loaded, per source, with their trend across loads
- * (grouped by the load that wrote the rows) and their limit from the model: a check whose share is
+ * (grouped by the load that wrote the rows, with the time that load finished) and their limit from the model: a check whose share is
  * above its limit is a warning (the executive page shows those). Also the quarantine size per
  * source. All cube queries (model/data-quality.yml), so the region rule cuts every figure.
  */
@@ -8,7 +8,7 @@ import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import type { Principal } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
-import { num } from './insights/read.ts';
+import { num, str } from './insights/read.ts';
 
 interface CheckSpec {
   readonly check: string;
@@ -103,7 +103,7 @@ export async function qualityChecks(
       read({ measures, dimensions: [`${cube}.source`], order: [[`${cube}.source`, 'asc']] }),
       read({
         measures,
-        dimensions: [`${cube}.source`, `${cube}.load_id`],
+        dimensions: [`${cube}.source`, `${cube}.load_id`, `${cube}.loaded_at`],
         order: [
           [`${cube}.load_id`, 'asc'],
           [`${cube}.source`, 'asc'],
@@ -127,7 +127,12 @@ export async function qualityChecks(
       for (const s of specs) checks.push({ source: r[`${cube}.source`], ...checkRow(s, r) });
     for (const r of answers[2 * i + 1] ?? [])
       for (const s of specs)
-        trend.push({ source: r[`${cube}.source`], load_id: num(r[`${cube}.load_id`]), ...checkRow(s, r) });
+        trend.push({
+          source: r[`${cube}.source`],
+          load_id: num(r[`${cube}.load_id`]),
+          loaded_at: str(r[`${cube}.loaded_at`]),
+          ...checkRow(s, r),
+        });
   });
   return {
     checks,
