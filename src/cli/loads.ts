@@ -104,7 +104,10 @@ async function listLoads(flags: RejectsFlags): Promise<void> {
       `${pad(l.load_id, 6)}${pad(l.status, 10)}${pad(l.source_system, 12)}${pad(l.profile, 14)}${pad(l.rows_read, 10)}${pad(l.rows_rejected, 10)}${why}`,
     );
   }
-  for (const f of h.freshness) out.push(`freshness: ${f.source} last loaded ${f.last_success_at ?? 'never'}`);
+  for (const f of h.freshness)
+    out.push(
+      `freshness: ${f.source} last loaded ${f.last_success_at ?? 'never'}${f.watermark_at === null ? '' : `, newest change read ${f.watermark_at} (stalest table watermark)`}`,
+    );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -28,7 +28,14 @@ interface Load {
 interface LoadHistory {
   loads: Load[];
   total: number;
-  freshness: { source: string; last_success_at: string | null; lag_seconds: number | null }[];
+  freshness: {
+    source: string;
+    last_success_at: string | null;
+    lag_seconds: number | null;
+    /** An incremental PostgreSQL source: its stalest table watermark (the newest change read). */
+    watermark_at: string | null;
+    watermark_lag_seconds: number | null;
+  }[];
 }
 export interface Check {
   source: string;
@@ -194,6 +201,13 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
                 'li',
                 { 'data-source': f.source },
                 `${f.source}: last loaded ${formatDateTime(f.last_success_at)} (${lag(f.lag_seconds)})`,
+                f.watermark_at === null
+                  ? null
+                  : h(
+                      'span',
+                      { class: 'watermark', 'data-lag-seconds': String(f.watermark_lag_seconds) },
+                      `; newest change read ${formatDateTime(f.watermark_at)} (${lag(f.watermark_lag_seconds)}, the stalest table's watermark)`,
+                    ),
               ),
             ),
           ),
