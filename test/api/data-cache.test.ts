@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { ApiEnv } from '../../src/api/auth.ts';
+import { LoadHistorySchema, QuarantineSchema } from '../../src/api/routes/data-schemas.ts';
 import { type CubeResponse, createQueryCache, type QueryCache } from '../../src/cube/index.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { ORDERS, writeSmallExport } from '../fixtures/canonical.ts';
@@ -47,6 +49,17 @@ describe('data-quality answers and the result cache', () => {
       const europe = await body(cached, path, f.tokens.europeAnalyst);
       expect(europe).toEqual(await body(plain, path, f.tokens.europeAnalyst));
       expect(europe).not.toEqual(admin);
+    }
+  });
+
+  it('the loads and the quarantine have the documented shape (schemas/, /openapi.json) for every role', async () => {
+    const paged = QuarantineSchema.extend({ limit: z.number().int(), offset: z.number().int() }).strict();
+    for (const token of [f.tokens.admin, f.tokens.executive, f.tokens.europeAnalyst]) {
+      const loads = await body(cached, '/v1/data/loads', token);
+      // parsing strips unknown fields, so equality also says there are none
+      expect(LoadHistorySchema.parse(loads)).toEqual(loads);
+      const rejects = await body(cached, '/v1/data/rejects?limit=5', token);
+      expect(paged.parse(rejects)).toEqual(rejects);
     }
   });
 
