@@ -97,19 +97,19 @@ export async function qualityChecks(
   cache: QueryCache<CubeResponse> | null = null,
 ) {
   const read = (q: object) => readCube(db, model, principal, q, { cache });
-  const queries = CUBES.flatMap((cube) => {
-    const measures = [`${cube}.count`, ...measuresOf(cube)];
-    return [
-      read({ measures, dimensions: [`${cube}.source`], order: [[`${cube}.source`, 'asc']] }),
-      read({
-        measures,
-        dimensions: [`${cube}.source`, `${cube}.load_id`, `${cube}.loaded_at`],
-        order: [
-          [`${cube}.load_id`, 'asc'],
-          [`${cube}.source`, 'asc'],
-        ],
-      }),
-    ];
+  // per cube one statement: the per-source figures and the per-load trend as two grouping sets
+  const queries = CUBES.map((cube) => {
+    const bySource = [`${cube}.source`];
+    const byLoad = [`${cube}.source`, `${cube}.load_id`, `${cube}.loaded_at`];
+    return read({
+      measures: [`${cube}.count`, ...measuresOf(cube)],
+      dimensions: byLoad,
+      subtotals: { groupingSets: [bySource, byLoad] },
+      order: [
+        [`${cube}.load_id`, 'asc'],
+        [`${cube}.source`, 'asc'],
+      ],
+    });
   });
   const [rejects, ...answers] = await Promise.all([
     read({
@@ -123,9 +123,14 @@ export async function qualityChecks(
   const trend: Record<string, unknown>[] = [];
   CUBES.forEach((cube, i) => {
     const specs = CHECKS.filter((c) => c.cube === cube);
-    for (const r of answers[2 * i] ?? [])
+    const rows = answers[i] ?? [];
+    // __grouping 0: the full set (source, load); otherwise the load is rolled up (per source)
+    const perSource = rows
+      .filter((r) => r.__grouping !== 0)
+      .sort((a, b) => String(a[`${cube}.source`]).localeCompare(String(b[`${cube}.source`])));
+    for (const r of perSource)
       for (const s of specs) checks.push({ source: r[`${cube}.source`], ...checkRow(s, r) });
-    for (const r of answers[2 * i + 1] ?? [])
+    for (const r of rows.filter((x) => x.__grouping === 0))
       for (const s of specs)
         trend.push({
           source: r[`${cube}.source`],
