@@ -25,7 +25,6 @@ const ROW_DIMENSIONS = [
   'data_rejects.customer_id',
   'data_rejects.natural_key',
   'data_rejects.entity',
-  'data_rejects.resolved_by_load',
   'data_reject_files.header',
   'data_reject_files.delimiter',
 ];
@@ -77,13 +76,63 @@ export function headerOf(v: unknown): string[] | null {
   }
 }
 
+/** A reject's identity: load, file and line (or a PostgreSQL source's row key). */
+const rowKey = (r: CubeRow) =>
+  JSON.stringify([
+    r['data_rejects.load_id'],
+    r['data_rejects.source_file'],
+    r['data_rejects.line'],
+    r['data_rejects.source_key'],
+  ]);
+
+/**
+ * Which later load resolved each of a page of rejects. Asked for these rows only (their loads,
+ * files and lines or row keys), so the resolution view is probed for a page, not computed for the
+ * whole quarantine before the page is cut.
+ */
+async function resolutionsOf(
+  read: (q: object) => Promise<CubeRow[]>,
+  rows: readonly CubeRow[],
+): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>();
+  if (rows.length === 0) return out;
+  const values = (member: string) => [
+    ...new Set(rows.flatMap((r) => (r[member] === null ? [] : [String(r[member])]))),
+  ];
+  const lines = values('data_rejects.line');
+  const keys = values('data_rejects.source_key');
+  const where = [
+    ...(lines.length > 0 ? [{ member: 'data_rejects.line', operator: 'equals', values: lines }] : []),
+    ...(keys.length > 0 ? [{ member: 'data_rejects.source_key', operator: 'equals', values: keys }] : []),
+  ];
+  const found = await read({
+    dimensions: [
+      'data_rejects.load_id',
+      'data_rejects.source_file',
+      'data_rejects.line',
+      'data_rejects.source_key',
+      'data_rejects.resolved_by_load',
+    ],
+    filters: [
+      { member: 'data_rejects.load_id', operator: 'equals', values: values('data_rejects.load_id') },
+      { member: 'data_rejects.source_file', operator: 'equals', values: values('data_rejects.source_file') },
+      ...(where.length > 1 ? [{ or: where }] : where),
+    ],
+    ungrouped: true,
+    // the filters are a cross product of the page's loads, files and lines: a few more rows at most
+    limit: Math.max(1000, rows.length * 4),
+  });
+  for (const r of found) out.set(rowKey(r), num(r['data_rejects.resolved_by_load']));
+  return out;
+}
+
 /** One reject as the API shows it. */
 function rejectRow(r: CubeRow): Record<string, unknown> {
   const header = headerOf(r['data_reject_files.header']);
   const reason = String(r['data_rejects.reason']);
   const column = str(r['data_rejects.column_name']);
   const raw = str(r['data_rejects.raw']);
-  const resolvedBy = num(r['data_rejects.resolved_by_load']);
+  const resolvedBy = num(r['data_rejects.resolved_by_load'] ?? null);
   return {
     load_id: num(r['data_rejects.load_id']),
     source_file: str(r['data_rejects.source_file']),
@@ -118,6 +167,18 @@ export async function quarantine(
       dimensions: [`data_rejects.${f}`],
       filters: rejectCubeFilters({ ...filter, [FACET_PARAM[f]]: undefined }),
     }).then((rows) => facetCounts(rows, f));
+  const rowsAndStatus = async () => {
+    const page = await read({
+      dimensions: ROW_DIMENSIONS,
+      filters,
+      ungrouped: true,
+      order: REJECT_ORDER,
+      limit: filter.limit,
+      offset: filter.offset,
+    });
+    const resolved = await resolutionsOf(read, page);
+    return page.map((r) => ({ ...r, 'data_rejects.resolved_by_load': resolved.get(rowKey(r)) ?? null }));
+  };
   const [total, loadIds, files, reasons, columns, statuses, rows] = await Promise.all([
     read({ measures: ['data_rejects.count'], filters }),
     facet('load_id'),
@@ -125,16 +186,7 @@ export async function quarantine(
     facet('reason'),
     facet('column_name'),
     facet('status'),
-    showRows
-      ? read({
-          dimensions: ROW_DIMENSIONS,
-          filters,
-          ungrouped: true,
-          order: REJECT_ORDER,
-          limit: filter.limit,
-          offset: filter.offset,
-        })
-      : Promise.resolve(null),
+    showRows ? rowsAndStatus() : Promise.resolve(null),
   ]);
   const counts = {
     load_id: loadIds,
