@@ -10,6 +10,7 @@ import { quarantine } from '../../src/api/routes/data-rejects.ts';
 import { loadModel, type Model } from '../../src/cube/index.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
+import { REJECT_STATUS_VIEW_SQL } from '../../src/db/schema/reject-status.ts';
 
 const ADMIN: Principal = { role: 'admin', tokenId: null };
 
@@ -55,6 +56,37 @@ describe('the status of each reject on a page of the quarantine', () => {
       ['P1', 'resolved', 2],
       ['P2', 'standing', null],
     ]);
+  });
+
+  it('the view of schema 12 answers as the view of schema 9 did', async () => {
+    // more cases: a reject of the newest load (nothing later can resolve it), and one whose key a
+    // later load of another source system wrote
+    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, status, started_at, finished_at, source_system)
+      VALUES (3, 'z', 'canonical', 'c', 'succeeded', TIMESTAMPTZ '2026-01-03', TIMESTAMPTZ '2026-01-03', 'shop')`);
+    await db.run(`INSERT INTO meta.etl_reject_file (load_id, source_file, entity, header, delimiter, key_columns)
+      VALUES (2, '/in2/orders.csv', 'orders', '["order_id","ordered_at"]', ',', '["order_id"]')`);
+    await db.run(`INSERT INTO meta.etl_reject (load_id, source_file, line, column_name, reason, raw, natural_key)
+      VALUES (2, '/in2/orders.csv', 2, 'ordered_at', 'invalid_date', 'O1,2026-02-30', 'O1'),
+             (1, '/in/orders.csv', 4, 'ordered_at', 'invalid_date', 'S1,2026-02-30', 'S1')`);
+    await db.run(`INSERT INTO core.fact_order_line (source, order_id, line_no, ordered_at, ordered_date, order_type,
+      quantity, revenue, load_id) VALUES ('shop', 'S1', 1, TIMESTAMPTZ '2026-02-01', DATE '2026-02-01', 'sale', 1, 10, 3)`);
+    const old = REJECT_STATUS_VIEW_SQL.replace(
+      'CREATE VIEW meta.etl_reject_resolution',
+      'CREATE TEMP VIEW resolution_v9',
+    );
+    await db.run(old);
+    const q = (view: string) =>
+      db.all(`SELECT * FROM ${view} ORDER BY load_id, source_file, line, source_key`);
+    const now = await q('meta.etl_reject_resolution');
+    expect(now).toEqual(await q('resolution_v9'));
+    expect(now.map((r) => [r.load_id, r.line, r.source_key, r.resolved_by_load])).toEqual([
+      [1, 2, null, 2],
+      [1, null, 'P1', 2],
+    ]);
+    await db.run('DROP VIEW resolution_v9');
+    await db.run("DELETE FROM meta.etl_reject WHERE source_file = '/in2/orders.csv' OR natural_key = 'S1'");
+    await db.run("DELETE FROM core.fact_order_line WHERE source = 'shop'");
+    await db.run('DELETE FROM meta.etl_load WHERE load_id = 3');
   });
 
   it('is the same on a later page and under a status filter', async () => {
