@@ -86,43 +86,54 @@ const rowKey = (r: CubeRow) =>
   ]);
 
 /**
- * Which later load resolved each of a page of rejects. Asked for these rows only (their loads,
- * files and lines or row keys), so the resolution view is probed for a page, not computed for the
- * whole quarantine before the page is cut.
+ * Which later load resolved each of a page of rejects. Asked for these rows only, per file of the
+ * page (its load and file, and the page's lines or row keys in it), so the resolution view is
+ * probed for a page, not computed for the whole quarantine before the page is cut.
  */
 async function resolutionsOf(
   read: (q: object) => Promise<CubeRow[]>,
   rows: readonly CubeRow[],
 ): Promise<Map<string, number | null>> {
+  const byFile = new Map<string, CubeRow[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r['data_rejects.load_id'], r['data_rejects.source_file']]);
+    byFile.set(k, [...(byFile.get(k) ?? []), r]);
+  }
+  const values = (group: readonly CubeRow[], member: string) => [
+    ...new Set(group.flatMap((r) => (r[member] === null ? [] : [String(r[member])]))),
+  ];
+  const answers = await Promise.all(
+    [...byFile.values()].map((group) => {
+      const first = group[0] as CubeRow;
+      const lines = values(group, 'data_rejects.line');
+      const keys = values(group, 'data_rejects.source_key');
+      const at = [
+        ...(lines.length > 0 ? [{ member: 'data_rejects.line', operator: 'equals', values: lines }] : []),
+        ...(keys.length > 0 ? [{ member: 'data_rejects.source_key', operator: 'equals', values: keys }] : []),
+      ];
+      return read({
+        dimensions: [...REJECT_ORDER.map(([m]) => m), 'data_rejects.resolved_by_load'],
+        filters: [
+          {
+            member: 'data_rejects.load_id',
+            operator: 'equals',
+            values: [String(first['data_rejects.load_id'])],
+          },
+          {
+            member: 'data_rejects.source_file',
+            operator: 'equals',
+            values: [String(first['data_rejects.source_file'])],
+          },
+          ...(at.length > 1 ? [{ or: at }] : at),
+        ],
+        ungrouped: true,
+        // room to spare: a line the loader wrote twice must not push another row out
+        limit: Math.max(100, group.length * 4),
+      });
+    }),
+  );
   const out = new Map<string, number | null>();
-  if (rows.length === 0) return out;
-  const values = (member: string) => [
-    ...new Set(rows.flatMap((r) => (r[member] === null ? [] : [String(r[member])]))),
-  ];
-  const lines = values('data_rejects.line');
-  const keys = values('data_rejects.source_key');
-  const where = [
-    ...(lines.length > 0 ? [{ member: 'data_rejects.line', operator: 'equals', values: lines }] : []),
-    ...(keys.length > 0 ? [{ member: 'data_rejects.source_key', operator: 'equals', values: keys }] : []),
-  ];
-  const found = await read({
-    dimensions: [
-      'data_rejects.load_id',
-      'data_rejects.source_file',
-      'data_rejects.line',
-      'data_rejects.source_key',
-      'data_rejects.resolved_by_load',
-    ],
-    filters: [
-      { member: 'data_rejects.load_id', operator: 'equals', values: values('data_rejects.load_id') },
-      { member: 'data_rejects.source_file', operator: 'equals', values: values('data_rejects.source_file') },
-      ...(where.length > 1 ? [{ or: where }] : where),
-    ],
-    ungrouped: true,
-    // the filters are a cross product of the page's loads, files and lines: a few more rows at most
-    limit: Math.max(1000, rows.length * 4),
-  });
-  for (const r of found) out.set(rowKey(r), num(r['data_rejects.resolved_by_load']));
+  for (const r of answers.flat()) out.set(rowKey(r), num(r['data_rejects.resolved_by_load']));
   return out;
 }
 
