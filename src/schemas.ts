@@ -3,13 +3,17 @@
  * Schema files to schemas/ (a test keeps those files in step with the code).
  */
 import { z } from 'zod';
+import { LoadHistorySchema, QuarantineSchema, RejectsExportSchema } from './api/routes/data-schemas.ts';
 import { LoadResultSchema } from './etl/load.ts';
 import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/steps/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
+  'load-history': LoadHistorySchema,
   'load-result': LoadResultSchema,
   'mining-run': MiningRunSummarySchema,
+  quarantine: QuarantineSchema,
+  'rejects-export': RejectsExportSchema,
   'resolve-result': ResolveResultSchema,
 };
 

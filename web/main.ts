@@ -122,6 +122,8 @@ function fillSelect(
 
 let regions: string[] = [];
 let segments: string[] = [];
+/** The filter bar's choices, loading beside the first page (a page is ready once they are in). */
+let choices: Promise<void> = Promise.resolve();
 async function loadChoices(): Promise<void> {
   const [r, s] = await Promise.all([
     api.load({
@@ -194,6 +196,8 @@ async function render(): Promise<void> {
       h('p', {}, 'No dashboard at this address. '),
       link(HOME, 'Go to the overview'),
     );
+    await choices;
+    if (ctl.signal.aborted) return;
     main.setAttribute('data-page-ready', location.pathname);
     return;
   }
@@ -228,6 +232,7 @@ async function render(): Promise<void> {
     root.append(errorState(e));
     main.setAttribute('data-page-error', '');
   }
+  await choices;
   if (ctl.signal.aborted) return;
   main.setAttribute('data-page-ready', location.pathname);
 }
@@ -236,12 +241,14 @@ interceptLinks(document.body, (href) => go(href));
 window.addEventListener('popstate', () => void render());
 
 async function start(): Promise<void> {
-  try {
-    await loadChoices();
-  } catch (e) {
-    // the filter bar stays usable with typed values; the page shows the error itself
-    console.warn('filter choices unavailable', e);
-  }
+  // the choices and the first page load at the same time rather than one after the other
+  choices = loadChoices().then(
+    () => syncFilterBar(parseFilters(location.search)),
+    (e: unknown) => {
+      // the filter bar stays usable with typed values; the page shows the error itself
+      console.warn('filter choices unavailable', e);
+    },
+  );
   await render();
 }
 void start();

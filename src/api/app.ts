@@ -104,7 +104,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     adhocRoutes({ sandbox: options.sandbox ?? null, regional: options.regionalSandboxes ?? null }),
   );
   app.route('/v1', exploreRoutes({ db, model: options.model }));
-  app.route('/v1/data', dataRoutes({ db, model: options.model }));
+  app.route('/v1/data', dataRoutes({ db, model: options.model, cache: options.cache ?? null }));
   app.route(
     '/v1/audiences',
     audienceRoutes({ db, model: options.model, writer: options.campaignWriter ?? null }),

@@ -11,6 +11,7 @@ import { exportRejects } from '../api/routes/data-export.ts';
 import { loadHistory } from '../api/routes/data-loads.ts';
 import { parseLoadFilter, parseRejectFilter } from '../api/routes/data-params.ts';
 import { quarantine } from '../api/routes/data-rejects.ts';
+import { LoadHistorySchema, QuarantineSchema, RejectsExportSchema } from '../api/routes/data-schemas.ts';
 import { defaultModelDir, loadModel } from '../cube/model/load.ts';
 import type { Database } from '../db/duckdb.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
@@ -89,7 +90,7 @@ async function listLoads(flags: RejectsFlags): Promise<void> {
   const filter = parseLoadFilter(defined({ source: flags.source, limit: flags.limit, offset: flags.offset }));
   const model = await loadModel(defaultModelDir());
   const h = await withWarehouse(flags.db, (db) => loadHistory(db, model, ADMIN, filter, Date.now()));
-  if (flags.json) return printJson(h);
+  if (flags.json) return printJson(LoadHistorySchema.parse(h));
   const out = [
     `${pad('load', 6)}${pad('status', 10)}${pad('source', 12)}${pad('profile', 14)}${pad('read', 10)}${pad('rejected', 10)}rejects by reason / message`,
   ];
@@ -104,7 +105,10 @@ async function listLoads(flags: RejectsFlags): Promise<void> {
       `${pad(l.load_id, 6)}${pad(l.status, 10)}${pad(l.source_system, 12)}${pad(l.profile, 14)}${pad(l.rows_read, 10)}${pad(l.rows_rejected, 10)}${why}`,
     );
   }
-  for (const f of h.freshness) out.push(`freshness: ${f.source} last loaded ${f.last_success_at ?? 'never'}`);
+  for (const f of h.freshness)
+    out.push(
+      `freshness: ${f.source} last loaded ${f.last_success_at ?? 'never'}${f.watermark_at === null ? '' : `, newest change read ${f.watermark_at} (stalest table watermark)`}`,
+    );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -125,12 +129,13 @@ async function listRejects(flags: RejectsFlags): Promise<void> {
     const target = flags.csv;
     const file = await withWarehouse(flags.db, (db) => exportRejects(db, model, ADMIN, filter));
     writeFileSync(target, file.text);
-    if (flags.json) printJson({ file: target, source_file: file.filename, rows: file.rows });
+    if (flags.json)
+      printJson(RejectsExportSchema.parse({ file: target, source_file: file.filename, rows: file.rows }));
     else log(`wrote ${file.rows} rejects to ${target} (columns of ${file.filename})`);
     return;
   }
   const q = await withWarehouse(flags.db, (db) => quarantine(db, model, ADMIN, filter));
-  if (flags.json) return printJson(q);
+  if (flags.json) return printJson(QuarantineSchema.parse(q));
   const out = [
     `${q.total} rejects; by reason: ${q.counts.reason.map((r) => `${r.value} ${r.count}`).join(', ')}`,
   ];

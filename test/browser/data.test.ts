@@ -167,7 +167,7 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
     await download(page, join(fix, 'payments.csv'));
 
     // fix: each impossible date becomes the 15th of January of its year; the warehouse already has
-    // the customers and products, so their files are header-only
+    // the customers and products, so the corrected files are loaded on their own
     const header = cells(orders[0] as string);
     const at = header.indexOf('ordered_at');
     const fixed = orders.map((l, i) => {
@@ -178,10 +178,6 @@ describe.skipIf(!haveChromium())('data-quality page on the demo with planted dir
       return c.join(',');
     });
     writeFileSync(join(fix, 'orders.csv'), `${fixed.join('\n')}\n`);
-    for (const entity of ['customers', 'products']) {
-      const head = readFileSync(join(dir, 'src', `${entity}.csv`), 'utf8').split('\n')[0];
-      writeFileSync(join(fix, `${entity}.csv`), `${head}\n`);
-    }
     // the amount they add: quantity × unit price × (1 − discount) of each downloaded line
     const lh = cells(lines[0] as string);
     const [q, p, d] = ['quantity', 'unit_price', 'discount'].map((n) => lh.indexOf(n)) as [

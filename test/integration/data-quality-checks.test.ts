@@ -33,9 +33,11 @@ describe('the robust z-score of an order line (Iglewicz & Hoaglin: 0.6745 (x −
   beforeAll(async () => {
     db = await openWarehouse(':memory:');
     await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, status, started_at, finished_at)
-      VALUES (1, 'hand', 'canonical', 'x', 'succeeded', TIMESTAMPTZ '2030-01-01', TIMESTAMPTZ '2030-01-01')`);
+      VALUES (1, 'hand', 'canonical', 'x', 'succeeded', TIMESTAMPTZ '2030-01-01', TIMESTAMPTZ '2030-01-01'),
+             (2, 'hand', 'canonical', 'y', 'succeeded', TIMESTAMPTZ '2030-02-01', TIMESTAMPTZ '2030-02-01 00:05')`);
     // source a: 1, 2, 3, 4, 100 → median 3, |x − 3| = 2, 1, 0, 1, 97 → MAD 1
     // source b: 5, 5, 5, 9 → MAD 0, so no z-score at all (not an outlier by division by zero)
+    // the last two lines of a (4 and 100) were written by load 2, the others by load 1
     const lines = [
       ['a', 1],
       ['a', 2],
@@ -50,8 +52,8 @@ describe('the robust z-score of an order line (Iglewicz & Hoaglin: 0.6745 (x −
     for (const [i, [source, revenue]] of lines.entries()) {
       await db.run(
         `INSERT INTO core.fact_order_line (source, order_id, line_no, ordered_at, ordered_date, order_type, quantity,
-           revenue, load_id) VALUES ($1, $2, 1, TIMESTAMPTZ '2024-01-01', DATE '2024-01-01', 'sale', 1, $3, 1)`,
-        [source, `O${i}`, revenue],
+           revenue, load_id) VALUES ($1, $2, 1, TIMESTAMPTZ '2024-01-01', DATE '2024-01-01', 'sale', 1, $3, $4)`,
+        [source, `O${i}`, revenue, i === 3 || i === 4 ? 2 : 1],
       );
     }
   });
@@ -80,6 +82,19 @@ describe('the robust z-score of an order line (Iglewicz & Hoaglin: 0.6745 (x −
     // the model's limit: a share of outliers above 10% is a warning (1 of 5 lines in a, none in b)
     expect(find(checks, 'a', 'outlier_amount')).toMatchObject({ share: 0.2, limit: 0.1, warning: true });
     expect(find(checks, 'b', 'outlier_amount')).toMatchObject({ share: 0, warning: false });
+  });
+
+  it('trend by the load that wrote the lines, at the time that load finished', async () => {
+    const { trend } = await qualityChecks(db, model, ADMIN);
+    const outliers = (trend as Check[])
+      .filter((t) => t.check === 'outlier_amount')
+      .map((t) => [t.source, t.load_id, t.loaded_at, t.rows, t.of]);
+    // a: lines 1, 2, 3 by load 1 (no outlier), 4 and 100 by load 2 (100 is the outlier); b: load 1
+    expect(outliers).toEqual([
+      ['a', 1, '2030-01-01T00:00:00.000', 0, 3],
+      ['b', 1, '2030-01-01T00:00:00.000', 0, 4],
+      ['a', 2, '2030-02-01T00:05:00.000', 1, 2],
+    ]);
   });
 });
 

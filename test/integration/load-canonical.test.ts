@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { CrmBiError } from '../../src/errors.ts';
 import { loadSource } from '../../src/etl/load.ts';
-import { EXPECTED, ORDERS, writeExport, writeSmallExport } from '../fixtures/canonical.ts';
+import { EXPECTED, ORDER_LINES, ORDERS, writeExport, writeSmallExport } from '../fixtures/canonical.ts';
 import { tempDir, warehouseState } from '../helpers/warehouse.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -154,6 +154,74 @@ O5,1,P2,1,20.00,0
     ]);
     // unchanged customers keep a single version
     expect(await num('SELECT count(*) FROM core.dim_customer')).toBe(3);
+  });
+
+  it('a corrected subset without customers.csv and products.csv loads against what the warehouse holds', async () => {
+    // O5 has an impossible date: it is rejected (invalid_date) and its line with it (rejected_parent)
+    writeSmallExport(dir, {
+      'orders.csv': `${ORDERS}O5,C2,2024-02-30T10:00:00Z,web,sale,done\n`,
+      'order_lines.csv': `${ORDER_LINES}O5,1,P2,1,20.00,0\n`,
+    });
+    const fix = join(dir, 'fix');
+    mkdirSync(fix);
+    // the corrected order and its line, and O6 of a customer the warehouse does not have
+    writeExport(fix, {
+      'orders.csv': `order_id,customer_id,ordered_at,channel,order_type,status
+O5,C2,2024-02-03T10:00:00Z,web,sale,done
+O6,C9,2024-02-04T10:00:00Z,web,sale,done
+`,
+      'order_lines.csv': `order_id,line_no,product_id,quantity,unit_price,discount
+O5,1,P2,1,20.00,0
+O6,1,P1,1,10.00,0
+`,
+    });
+    // before anything of the source is loaded, the subset lacks its customers and products
+    const first = await loadSource(db, { source: fix, profile: 'canonical' }).catch((e) => e);
+    expect(first).toBeInstanceOf(CrmBiError);
+    expect(first.code).toBe('missing_file');
+    expect(first.message).toContain('lacks customers.csv, products.csv');
+
+    const original = await loadSource(db, { source: dir, profile: 'canonical', maxRejectRate: 0.5 });
+    expect(original.rejects_by_reason).toEqual({ invalid_date: 1, rejected_parent: 1 });
+    const fixed = await loadSource(db, { source: fix, profile: 'canonical', maxRejectRate: 0.9 });
+    expect(fixed.status).toBe('succeeded');
+    // parents must exist: C9 is nowhere, so O6 and its line stay out
+    expect(fixed.rejects_by_reason).toEqual({ unknown_customer: 1, rejected_parent: 1 });
+    expect(await num('SELECT sum(revenue) FROM core.fact_order_line')).toBeCloseTo(EXPECTED.revenue + 20, 4);
+    expect(await num("SELECT count(*) FROM core.fact_order_line WHERE order_id = 'O6'")).toBe(0);
+    expect(await num('SELECT count(*) FROM core.dim_customer')).toBe(EXPECTED.customers);
+    expect(await num('SELECT count(*) FROM core.dim_product')).toBe(EXPECTED.products);
+    expect(
+      await db.all(
+        'SELECT load_id, line, resolved_by_load FROM meta.etl_reject_resolution ORDER BY source_file',
+      ),
+    ).toEqual([
+      { load_id: original.load_id, line: 7, resolved_by_load: fixed.load_id },
+      { load_id: original.load_id, line: 6, resolved_by_load: fixed.load_id },
+    ]);
+    // idempotent: the same subset again changes nothing
+    const before = await warehouseState(db);
+    const again = await loadSource(db, { source: fix, profile: 'canonical', maxRejectRate: 0.9 });
+    expect(again.status).toBe('skipped');
+    expect(await warehouseState(db)).toEqual(before);
+  });
+
+  it('orders without their lines (or lines without their orders) are refused', async () => {
+    writeSmallExport(dir);
+    await loadSource(db, { source: dir, profile: 'canonical' });
+    const before = await warehouseState(db);
+    for (const [file, other] of [
+      ['orders.csv', 'order_lines.csv'],
+      ['order_lines.csv', 'orders.csv'],
+    ] as const) {
+      const only = join(dir, `only-${file}`);
+      mkdirSync(only);
+      writeFileSync(join(only, file), readFileSync(join(dir, file)));
+      const e = await loadSource(db, { source: only, profile: 'canonical' }).catch((x) => x);
+      expect(e.code).toBe('missing_file');
+      expect(e.message).toBe(`${file} needs ${other} beside it (orders and their lines load together)`);
+    }
+    expect(await warehouseState(db)).toEqual(before);
   });
 
   it('a customer attribute change becomes a new SCD2 version and later facts point to it', async () => {

@@ -40,6 +40,24 @@ describe('lineChart', () => {
     for (const v of dy) expect(v).toBeCloseTo(dy[0] as number, 1);
     expect(dy[0]).toBeLessThan(0); // y grows upwards
   });
+
+  it('with time, spaces points by time (an hour, then a day) on a UTC axis', () => {
+    const t0 = Date.UTC(2026, 0, 10);
+    const hour = 3_600_000;
+    const el = lineChart(
+      [0, 1, 25].map((h, i) => ({ x: t0 + h * hour, y: i, series: 's' })),
+      { document, width: 400, height: 200, time: true },
+    );
+    const p = points(el.querySelector('g[aria-label="line"] path')?.getAttribute('d') ?? '');
+    expect(p).toHaveLength(3);
+    const [a, b, c] = p.map((q) => q[0]) as [number, number, number];
+    expect((c - b) / (b - a)).toBeCloseTo(24, 1);
+    // a time axis labels dates, not millisecond counts
+    const ticks = [...el.querySelectorAll('g[aria-label="x-axis tick label"] text')].map(
+      (t) => t.textContent,
+    );
+    expect(ticks).toEqual(['12 AMJan 10', '6 AM', '12 PM', '6 PM', '12 AMJan 11']);
+  });
 });
 
 describe('sparkline', () => {

@@ -23,6 +23,8 @@ export interface LineOptions {
   readonly yFormat?: (v: number) => string;
   readonly xFormat?: (v: number) => string;
   readonly dots?: boolean;
+  /** x values are epoch milliseconds: a UTC time axis. */
+  readonly time?: boolean;
 }
 
 export function lineChart(points: readonly LinePoint[], options: LineOptions): SVGSVGElement | HTMLElement {
@@ -45,14 +47,19 @@ export function lineChart(points: readonly LinePoint[], options: LineOptions): S
   }
   if (options.ruleX !== undefined)
     marks.push(Plot.ruleX([options.ruleX], { stroke: 'var(--muted)', strokeDasharray: '2 2' }));
-  marks.push(Plot.line(data, { x: 'x', y: 'y', stroke: 'series', strokeWidth: 2 }));
+  // z named, so a series of one point (one load so far) draws its dot without a warning
+  marks.push(Plot.line(data, { x: 'x', y: 'y', z: 'series', stroke: 'series', strokeWidth: 2 }));
   if (options.dots) marks.push(Plot.dot(data, { x: 'x', y: 'y', fill: 'series', r: 3 }));
   const el = Plot.plot({
     document: options.document,
     width: options.width ?? 560,
     height: options.height ?? 260,
     marginLeft: 56,
-    x: { label: options.xLabel ?? null, ...(options.xFormat ? { tickFormat: options.xFormat } : {}) },
+    x: {
+      label: options.xLabel ?? null,
+      ...(options.time ? { type: 'utc' as const } : {}),
+      ...(options.xFormat ? { tickFormat: options.xFormat } : {}),
+    },
     y: {
       label: options.yLabel ?? null,
       grid: true,

@@ -28,11 +28,20 @@ interface Load {
 interface LoadHistory {
   loads: Load[];
   total: number;
-  freshness: { source: string; last_success_at: string | null; lag_seconds: number | null }[];
+  freshness: {
+    source: string;
+    last_success_at: string | null;
+    lag_seconds: number | null;
+    /** An incremental PostgreSQL source: its stalest table watermark (the newest change read). */
+    watermark_at: string | null;
+    watermark_lag_seconds: number | null;
+  }[];
 }
 export interface Check {
   source: string;
   load_id?: number;
+  /** When the load that wrote the rows finished (trend rows only). */
+  loaded_at?: string | null;
   check: string;
   title: string;
   rows: number;
@@ -48,6 +57,14 @@ export interface Checks {
   /** Why no checks were computed (e.g. on a ClickHouse cluster). */
   unavailable?: string;
 }
+
+/** Epoch ms of a warehouse time; times without a zone are UTC (the API's convention). */
+export function utcMs(v: string | null | undefined): number {
+  if (!v) return Number.NaN;
+  return new Date(/(Z|[+-]\d\d:?\d\d)$/.test(v) ? v : `${v}Z`).getTime();
+}
+
+const byTime = (a: { x: number }, b: { x: number }) => a.x - b.x;
 
 const reasons = (r: Record<string, number>) =>
   Object.entries(r)
@@ -184,6 +201,13 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
                 'li',
                 { 'data-source': f.source },
                 `${f.source}: last loaded ${formatDateTime(f.last_success_at)} (${lag(f.lag_seconds)})`,
+                f.watermark_at === null
+                  ? null
+                  : h(
+                      'span',
+                      { class: 'watermark', 'data-lag-seconds': String(f.watermark_lag_seconds) },
+                      `; newest change read ${formatDateTime(f.watermark_at)} (${lag(f.watermark_lag_seconds)}, the stalest table's watermark)`,
+                    ),
               ),
             ),
           ),
@@ -198,15 +222,22 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         const hist = await historyP;
         const points = hist.loads
           .filter((l) => l.reject_rate !== null && l.status === 'succeeded')
-          .map((l) => ({ x: l.load_id, y: l.reject_rate as number, series: l.source_system ?? '?' }));
+          .map((l) => ({
+            x: utcMs(l.finished_at),
+            y: l.reject_rate as number,
+            series: l.source_system ?? '?',
+          }))
+          .filter((p) => Number.isFinite(p.x))
+          .sort(byTime);
         if (points.length === 0) return void body.append(emptyState('No reject rates to show.'));
         body.append(
           chartBox(
             'reject-rate',
             lineChart(points, {
               document,
-              xLabel: 'load',
+              xLabel: 'load finished (UTC)',
               yLabel: 'rejected',
+              time: true,
               dots: true,
               yFormat: (v) => formatPercent(v, 1),
             }),
@@ -233,15 +264,18 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         if (c.checks.length === 0) return void body.append(emptyState('Nothing loaded to check.'));
         body.append(checkTable(c.checks));
         const points = c.trend
-          .filter((t) => t.share !== null && t.load_id !== undefined)
-          .map((t) => ({ x: t.load_id as number, y: t.share as number, series: `${t.source}: ${t.check}` }));
+          .filter((t) => t.share !== null)
+          .map((t) => ({ x: utcMs(t.loaded_at), y: t.share as number, series: `${t.source}: ${t.check}` }))
+          .filter((p) => Number.isFinite(p.x))
+          .sort(byTime);
         if (points.length > 0)
           body.append(
             chartBox(
               'check-trend',
               lineChart(points, {
                 document,
-                xLabel: 'load that wrote the rows',
+                xLabel: 'load that wrote the rows, finished (UTC)',
+                time: true,
                 yLabel: 'share',
                 dots: true,
                 yFormat: (v) => formatPercent(v, 1),

@@ -1,14 +1,14 @@
 /**
  * `GET /v1/data/checks`: quality checks on what loaded, per source, with their trend across loads
- * (grouped by the load that wrote the rows) and their limit from the model: a check whose share is
+ * (grouped by the load that wrote the rows, with the time that load finished) and their limit from the model: a check whose share is
  * above its limit is a warning (the executive page shows those). Also the quarantine size per
  * source. All cube queries (model/data-quality.yml), so the region rule cuts every figure.
  */
-import type { Model } from '../../cube/index.ts';
+import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import type { Principal } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
-import { num } from './insights/read.ts';
+import { num, str } from './insights/read.ts';
 
 interface CheckSpec {
   readonly check: string;
@@ -90,23 +90,32 @@ function checkRow(spec: CheckSpec, r: CubeRow) {
   };
 }
 
-export async function qualityChecks(db: Database, model: Model, principal: Principal) {
-  const read = (q: object) => readCube(db, model, principal, q);
-  const queries = CUBES.flatMap((cube) => {
-    const measures = [`${cube}.count`, ...measuresOf(cube)];
-    return [
-      read({ measures, dimensions: [`${cube}.source`] }),
-      read({
-        measures,
-        dimensions: [`${cube}.source`, `${cube}.load_id`],
-        order: [[`${cube}.load_id`, 'asc']],
-      }),
-    ];
+export async function qualityChecks(
+  db: Database,
+  model: Model,
+  principal: Principal,
+  cache: QueryCache<CubeResponse> | null = null,
+) {
+  const read = (q: object) => readCube(db, model, principal, q, { cache });
+  // per cube one statement: the per-source figures and the per-load trend as two grouping sets
+  const queries = CUBES.map((cube) => {
+    const bySource = [`${cube}.source`];
+    const byLoad = [`${cube}.source`, `${cube}.load_id`, `${cube}.loaded_at`];
+    return read({
+      measures: [`${cube}.count`, ...measuresOf(cube)],
+      dimensions: byLoad,
+      subtotals: { groupingSets: [bySource, byLoad] },
+      order: [
+        [`${cube}.load_id`, 'asc'],
+        [`${cube}.source`, 'asc'],
+      ],
+    });
   });
   const [rejects, ...answers] = await Promise.all([
     read({
       measures: ['data_rejects.count', 'data_rejects.standing_count'],
       dimensions: ['data_rejects.source_system'],
+      order: [['data_rejects.source_system', 'asc']],
     }),
     ...queries,
   ]);
@@ -114,11 +123,21 @@ export async function qualityChecks(db: Database, model: Model, principal: Princ
   const trend: Record<string, unknown>[] = [];
   CUBES.forEach((cube, i) => {
     const specs = CHECKS.filter((c) => c.cube === cube);
-    for (const r of answers[2 * i] ?? [])
+    const rows = answers[i] ?? [];
+    // __grouping 0: the full set (source, load); otherwise the load is rolled up (per source)
+    const perSource = rows
+      .filter((r) => r.__grouping !== 0)
+      .sort((a, b) => String(a[`${cube}.source`]).localeCompare(String(b[`${cube}.source`])));
+    for (const r of perSource)
       for (const s of specs) checks.push({ source: r[`${cube}.source`], ...checkRow(s, r) });
-    for (const r of answers[2 * i + 1] ?? [])
+    for (const r of rows.filter((x) => x.__grouping === 0))
       for (const s of specs)
-        trend.push({ source: r[`${cube}.source`], load_id: num(r[`${cube}.load_id`]), ...checkRow(s, r) });
+        trend.push({
+          source: r[`${cube}.source`],
+          load_id: num(r[`${cube}.load_id`]),
+          loaded_at: str(r[`${cube}.loaded_at`]),
+          ...checkRow(s, r),
+        });
   });
   return {
     checks,

@@ -1,9 +1,10 @@
 /**
  * `GET /v1/data/loads`: the load history (newest first) with reject counts by reason, the reject
  * rate of each load per source (its trend), failed loads with their message, and freshness per
- * source. Everything is a cube query: data_loads (bookkeeping, no customer data) and, for reject
- * counts, data_rejects, which the region rule cuts. A region-limited caller therefore gets reject
- * counts of its own customers' rows only, and no totals of rows read or loaded.
+ * source (for an incremental PostgreSQL source also the lag of its stalest table watermark).
+ * Everything is a cube query: data_loads and data_watermarks (bookkeeping, no customer data) and,
+ * for reject counts, data_rejects, which the region rule cuts. A region-limited caller therefore
+ * gets reject counts of its own customers' rows only, and no totals of rows read or loaded.
  */
 import type { Model } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
@@ -32,11 +33,19 @@ const LOAD_DIMENSIONS = [
 export interface LoadHistory {
   readonly loads: readonly Record<string, unknown>[];
   readonly total: number;
-  readonly freshness: readonly {
-    source: string;
-    last_success_at: string | null;
-    lag_seconds: number | null;
-  }[];
+  readonly freshness: readonly Freshness[];
+}
+
+/**
+ * A source's freshness: its last successful load and, for an incremental PostgreSQL source, its
+ * stalest table watermark (the newest change read from the table that is furthest behind).
+ */
+export interface Freshness {
+  readonly source: string;
+  readonly last_success_at: string | null;
+  readonly lag_seconds: number | null;
+  readonly watermark_at: string | null;
+  readonly watermark_lag_seconds: number | null;
 }
 
 /** Visible reject counts per load and reason, for the region-limited caller. */
@@ -72,7 +81,7 @@ export async function loadHistory(
     filter.source === undefined
       ? []
       : [{ member: 'data_loads.source_system', operator: 'equals', values: [filter.source] }];
-  const [rows, totals, fresh] = await Promise.all([
+  const [rows, totals, fresh, marks] = await Promise.all([
     read({
       dimensions: LOAD_DIMENSIONS,
       filters,
@@ -83,7 +92,18 @@ export async function loadHistory(
     }),
     read({ measures: ['data_loads.count'], filters }),
     read({ measures: ['data_loads.last_success_at'], dimensions: ['data_loads.source_system'], filters }),
+    read({
+      measures: ['data_watermarks.stalest_at'],
+      dimensions: ['data_watermarks.source'],
+      filters:
+        filter.source === undefined
+          ? []
+          : [{ member: 'data_watermarks.source', operator: 'equals', values: [filter.source] }],
+    }),
   ]);
+  const stalest = new Map(
+    marks.map((m) => [String(m['data_watermarks.source']), num(m['data_watermarks.stalest_at'])]),
+  );
   const limited = principal.regions !== undefined;
   const visible = limited
     ? await visibleRejects(
@@ -120,10 +140,14 @@ export async function loadHistory(
     .filter((r) => r['data_loads.source_system'] !== null)
     .map((r) => {
       const ms = num(r['data_loads.last_success_at']);
+      const source = String(r['data_loads.source_system']);
+      const mark = stalest.get(source) ?? null;
       return {
-        source: String(r['data_loads.source_system']),
+        source,
         last_success_at: ms === null ? null : new Date(ms).toISOString(),
         lag_seconds: ms === null ? null : (nowMs - ms) / 1000,
+        watermark_at: mark === null ? null : new Date(mark).toISOString(),
+        watermark_lag_seconds: mark === null ? null : (nowMs - mark) / 1000,
       };
     });
   return { loads, total: Number(totals[0]?.['data_loads.count'] ?? 0), freshness };

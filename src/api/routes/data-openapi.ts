@@ -3,6 +3,7 @@
  * /openapi.json. docs/data-quality.md lists the answers' fields.
  */
 import { z } from 'zod';
+import { LoadHistorySchema, QuarantineSchema } from './data-schemas.ts';
 import type { Json, Op } from './insights-openapi.ts';
 
 const Answer = z.record(z.string(), z.unknown());
@@ -38,7 +39,7 @@ export function dataPaths(h: { op: Op; json: Json }): Record<string, unknown> {
       get: h.op(
         'load history, reject counts by reason, freshness per source',
         'executive',
-        h.json(Answer, 'the loads'),
+        h.json(LoadHistorySchema, 'the loads'),
         {
           parameters: [query('source', 'source system'), ...paging],
         },
@@ -48,7 +49,7 @@ export function dataPaths(h: { op: Op; json: Json }): Record<string, unknown> {
       get: h.op(
         'the quarantine: counts by reason, column, file, load, status; raw rows for analyst and admin',
         'executive',
-        h.json(Answer, 'the rejects'),
+        h.json(QuarantineSchema.extend({ limit: z.number().int(), offset: z.number().int() }), 'the rejects'),
         { parameters: [...rejectFilters, ...paging] },
       ),
     },

@@ -4,7 +4,7 @@
  * rejected rows themselves: the raw row split into the source's fields, the bad field marked and
  * the rule it broke in words, and whether a later load resolved it.
  */
-import type { Model } from '../../cube/index.ts';
+import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type Principal, roleAllows } from '../auth.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
@@ -25,7 +25,6 @@ const ROW_DIMENSIONS = [
   'data_rejects.customer_id',
   'data_rejects.natural_key',
   'data_rejects.entity',
-  'data_rejects.resolved_by_load',
   'data_reject_files.header',
   'data_reject_files.delimiter',
 ];
@@ -56,12 +55,15 @@ const FACET_PARAM: Record<Facet, keyof RejectFilter> = {
 };
 
 function facetCounts(groups: readonly CubeRow[], facet: Facet) {
-  return groups
-    .map((g) => ({
-      value: g[`data_rejects.${facet}`] as string | number | null,
-      count: Number(g['data_rejects.count']),
-    }))
-    .sort((a, b) => b.count - a.count);
+  return (
+    groups
+      .map((g) => ({
+        value: g[`data_rejects.${facet}`] as string | number | null,
+        count: Number(g['data_rejects.count']),
+      }))
+      // ties in a stable order, so the same data always lists the same way
+      .sort((a, b) => b.count - a.count || String(a.value ?? '').localeCompare(String(b.value ?? '')))
+  );
 }
 
 export function headerOf(v: unknown): string[] | null {
@@ -74,13 +76,74 @@ export function headerOf(v: unknown): string[] | null {
   }
 }
 
+/** A reject's identity: load, file and line (or a PostgreSQL source's row key). */
+const rowKey = (r: CubeRow) =>
+  JSON.stringify([
+    r['data_rejects.load_id'],
+    r['data_rejects.source_file'],
+    r['data_rejects.line'],
+    r['data_rejects.source_key'],
+  ]);
+
+/**
+ * Which later load resolved each of a page of rejects. Asked for these rows only, per file of the
+ * page (its load and file, and the page's lines or row keys in it), so the resolution view is
+ * probed for a page, not computed for the whole quarantine before the page is cut.
+ */
+async function resolutionsOf(
+  read: (q: object) => Promise<CubeRow[]>,
+  rows: readonly CubeRow[],
+): Promise<Map<string, number | null>> {
+  const byFile = new Map<string, CubeRow[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r['data_rejects.load_id'], r['data_rejects.source_file']]);
+    byFile.set(k, [...(byFile.get(k) ?? []), r]);
+  }
+  const values = (group: readonly CubeRow[], member: string) => [
+    ...new Set(group.flatMap((r) => (r[member] === null ? [] : [String(r[member])]))),
+  ];
+  const answers = await Promise.all(
+    [...byFile.values()].map((group) => {
+      const first = group[0] as CubeRow;
+      const lines = values(group, 'data_rejects.line');
+      const keys = values(group, 'data_rejects.source_key');
+      const at = [
+        ...(lines.length > 0 ? [{ member: 'data_rejects.line', operator: 'equals', values: lines }] : []),
+        ...(keys.length > 0 ? [{ member: 'data_rejects.source_key', operator: 'equals', values: keys }] : []),
+      ];
+      return read({
+        dimensions: [...REJECT_ORDER.map(([m]) => m), 'data_rejects.resolved_by_load'],
+        filters: [
+          {
+            member: 'data_rejects.load_id',
+            operator: 'equals',
+            values: [String(first['data_rejects.load_id'])],
+          },
+          {
+            member: 'data_rejects.source_file',
+            operator: 'equals',
+            values: [String(first['data_rejects.source_file'])],
+          },
+          ...(at.length > 1 ? [{ or: at }] : at),
+        ],
+        ungrouped: true,
+        // room to spare: a line the loader wrote twice must not push another row out
+        limit: Math.max(100, group.length * 4),
+      });
+    }),
+  );
+  const out = new Map<string, number | null>();
+  for (const r of answers.flat()) out.set(rowKey(r), num(r['data_rejects.resolved_by_load']));
+  return out;
+}
+
 /** One reject as the API shows it. */
 function rejectRow(r: CubeRow): Record<string, unknown> {
   const header = headerOf(r['data_reject_files.header']);
   const reason = String(r['data_rejects.reason']);
   const column = str(r['data_rejects.column_name']);
   const raw = str(r['data_rejects.raw']);
-  const resolvedBy = num(r['data_rejects.resolved_by_load']);
+  const resolvedBy = num(r['data_rejects.resolved_by_load'] ?? null);
   return {
     load_id: num(r['data_rejects.load_id']),
     source_file: str(r['data_rejects.source_file']),
@@ -104,9 +167,10 @@ export async function quarantine(
   model: Model,
   principal: Principal,
   filter: RejectFilter,
+  cache: QueryCache<CubeResponse> | null = null,
 ): Promise<Quarantine> {
   const filters = rejectCubeFilters(filter);
-  const read = (q: object) => readCube(db, model, principal, q);
+  const read = (q: object) => readCube(db, model, principal, q, { cache });
   const showRows = roleAllows(principal.role, 'analyst');
   const facet = (f: Facet) =>
     read({
@@ -114,6 +178,18 @@ export async function quarantine(
       dimensions: [`data_rejects.${f}`],
       filters: rejectCubeFilters({ ...filter, [FACET_PARAM[f]]: undefined }),
     }).then((rows) => facetCounts(rows, f));
+  const rowsAndStatus = async () => {
+    const page = await read({
+      dimensions: ROW_DIMENSIONS,
+      filters,
+      ungrouped: true,
+      order: REJECT_ORDER,
+      limit: filter.limit,
+      offset: filter.offset,
+    });
+    const resolved = await resolutionsOf(read, page);
+    return page.map((r) => ({ ...r, 'data_rejects.resolved_by_load': resolved.get(rowKey(r)) ?? null }));
+  };
   const [total, loadIds, files, reasons, columns, statuses, rows] = await Promise.all([
     read({ measures: ['data_rejects.count'], filters }),
     facet('load_id'),
@@ -121,16 +197,7 @@ export async function quarantine(
     facet('reason'),
     facet('column_name'),
     facet('status'),
-    showRows
-      ? read({
-          dimensions: ROW_DIMENSIONS,
-          filters,
-          ungrouped: true,
-          order: REJECT_ORDER,
-          limit: filter.limit,
-          offset: filter.offset,
-        })
-      : Promise.resolve(null),
+    showRows ? rowsAndStatus() : Promise.resolve(null),
   ]);
   const counts = {
     load_id: loadIds,

@@ -6,7 +6,7 @@
  * it: a region-limited token sees rejects of its region's customers only.
  */
 import { Hono } from 'hono';
-import type { Model } from '../../cube/index.ts';
+import type { CubeResponse, Model, QueryCache } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
@@ -19,6 +19,12 @@ import { quarantine } from './data-rejects.ts';
 export interface DataRoutesOptions {
   readonly db: () => Database;
   readonly model: Model;
+  /**
+   * The cube result cache (keyed by the warehouse data version): the quarantine and the checks
+   * change only with a succeeded load, so their queries are answered from it until the next one.
+   * The load history is not (failed and skipped loads change it without a new data version).
+   */
+  readonly cache?: QueryCache<CubeResponse> | null;
   /** The clock for freshness lags (tests pin it). */
   readonly now?: () => number;
 }
@@ -26,13 +32,14 @@ export interface DataRoutesOptions {
 export function dataRoutes(options: DataRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const now = options.now ?? Date.now;
+  const cache = options.cache ?? null;
   app.get('/loads', requireRole('executive'), async function dataLoads(c) {
     const filter = loadFilterOf(c);
     return c.json(await loadHistory(options.db(), options.model, c.get('principal'), filter, now()));
   });
   app.get('/rejects', requireRole('executive'), async function dataRejects(c) {
     const filter = rejectFilterOf(c);
-    const q = await quarantine(options.db(), options.model, c.get('principal'), filter);
+    const q = await quarantine(options.db(), options.model, c.get('principal'), filter, cache);
     return c.json({ ...q, limit: filter.limit, offset: filter.offset });
   });
   app.get('/rejects.csv', requireRole('analyst'), async function dataRejectsCsv(c) {
@@ -46,7 +53,7 @@ export function dataRoutes(options: DataRoutesOptions): Hono<ApiEnv> {
   });
   app.get('/checks', requireRole('executive'), async function dataChecks(c) {
     try {
-      return c.json(await qualityChecks(options.db(), options.model, c.get('principal')));
+      return c.json(await qualityChecks(options.db(), options.model, c.get('principal'), cache));
     } catch (e) {
       // The checks' cubes have no ClickHouse form: on a cluster the answer says so instead of
       // failing, so the executive page (which shows their warnings) works there too.

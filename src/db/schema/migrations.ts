@@ -6,7 +6,7 @@
  * or drop them here without a new migration and a note.
  */
 import { REFRESH_ACCESS_REGIONS_SQL } from '../access-region.ts';
-import { REJECT_STATUS_VIEW_SQL } from './reject-status.ts';
+import { REJECT_STATUS_VIEW_SQL, REJECT_STATUS_VIEW_SQL_V12 } from './reject-status.ts';
 
 export interface Migration {
   readonly version: number;
@@ -501,6 +501,12 @@ CREATE TABLE auth.token_scram (
   server_key VARCHAR NOT NULL
 );
 `,
+  },
+  {
+    version: 12,
+    description:
+      'meta.etl_reject_resolution looks only at rejects a later succeeded load of their source could have resolved',
+    sql: `${REJECT_STATUS_VIEW_SQL_V12};`,
   },
 ];
 

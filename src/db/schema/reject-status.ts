@@ -27,12 +27,34 @@ const hits = RESOLVABLE.map(
    FROM rejects r JOIN ${table} x ON r.entity = '${entity}' AND x.source = r.source_system AND ${on}`,
 ).join('\n  UNION ALL ');
 
-export const REJECT_STATUS_VIEW_SQL = `CREATE VIEW meta.etl_reject_resolution AS
+/** The view as schema version 9 created it (kept: a migration's text does not change). */
+export const REJECT_STATUS_VIEW_SQL = viewSql('CREATE VIEW', '');
+
+/**
+ * Schema version 12: only rejects of a load that a later succeeded load of the same source system
+ * followed can be resolved, so the others are dropped before any join. The quarantine of the
+ * newest load (what a steward looks at after a load) then costs a scan of the rejects, not a
+ * hash join of every reject's natural key against the core tables.
+ */
+export const REJECT_STATUS_VIEW_SQL_V12 = viewSql(
+  'CREATE OR REPLACE VIEW',
+  `JOIN (SELECT source_system, max(load_id) AS last_load FROM meta.etl_load
+        WHERE status = 'succeeded' GROUP BY source_system) later
+    ON later.source_system = l.source_system AND later.last_load > r.load_id`,
+);
+
+function viewSql(create: string, laterLoads: string): string {
+  return `${create} meta.etl_reject_resolution AS
 WITH rejects AS (
   SELECT r.load_id, r.source_file, r.line, r.source_key, r.natural_key, f.entity, l.source_system
   FROM meta.etl_reject r
   JOIN meta.etl_load l ON l.load_id = r.load_id
-  JOIN meta.etl_reject_file f ON f.load_id = r.load_id AND f.source_file = r.source_file
+  JOIN meta.etl_reject_file f ON f.load_id = r.load_id AND f.source_file = r.source_file${
+    laterLoads
+      ? `
+  ${laterLoads}`
+      : ''
+  }
   WHERE r.natural_key IS NOT NULL
 ),
 hits AS (
@@ -41,3 +63,4 @@ hits AS (
 SELECT load_id, source_file, line, source_key, max(written_by) AS resolved_by_load
 FROM hits WHERE written_by > load_id
 GROUP BY load_id, source_file, line, source_key`;
+}

@@ -73,6 +73,7 @@ export const canonicalProfile: Profile = {
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;
     const byEntity = matchFiles(ctx.files);
+    await checkSubset(db, byEntity, ctx.source);
     const stats: FileStats[] = [];
     const present = new Set<EntityName>();
     const warnings: Record<string, number> = {};
@@ -137,17 +138,46 @@ function matchFiles(files: readonly SourceFile[]): Map<EntityName, SourceFile> {
       {},
     );
   }
-  const missing = CANONICAL_ENTITIES.filter((e) => e.requiredFile && !byEntity.has(e.name)).map(
-    (e) => e.name,
-  );
+  return byEntity;
+}
+
+/**
+ * The files a load must have. A whole export has every required entity. A corrected subset (e.g.
+ * the fixed rejects of one file) may leave out a required entity the warehouse already holds for
+ * this source: its rows then refer to what is there, and a reference to nothing is rejected as
+ * before. Orders and their lines come together (orders alone write nothing; lines take their
+ * customer and time from their order).
+ */
+async function checkSubset(
+  db: Database,
+  byEntity: ReadonlyMap<EntityName, SourceFile>,
+  source: string,
+): Promise<void> {
+  const pair = (['orders', 'order_lines'] as const).filter((e) => byEntity.has(e));
+  if (pair.length === 1) {
+    const other = pair[0] === 'orders' ? 'order_lines' : 'orders';
+    throw new CrmBiError(
+      'missing_file',
+      `${pair[0]}.csv needs ${other}.csv beside it (orders and their lines load together)`,
+      { file: byEntity.get(pair[0] as EntityName)?.path ?? '' },
+    );
+  }
+  const missing: string[] = [];
+  for (const e of CANONICAL_ENTITIES) {
+    if (!e.requiredFile || byEntity.has(e.name)) continue;
+    const held = WAREHOUSE_KEYS[e.name === 'order_lines' ? 'orders' : e.name];
+    const inWarehouse =
+      held !== undefined &&
+      (await db.scalar(`SELECT count(*) FROM (${held.replace('$src', () => quoteLiteral(source))} LIMIT 1)`));
+    if (!Number(inWarehouse ?? 0)) missing.push(e.name);
+  }
   if (missing.length > 0) {
     throw new CrmBiError(
       'missing_file',
-      `the canonical export lacks ${missing.map((m) => `${m}.csv`).join(', ')} (pass the export's directory as --source)`,
+      `the canonical export lacks ${missing.map((m) => `${m}.csv`).join(', ')} and the warehouse holds none of source '${source}' yet (pass the export's directory as --source; a corrected subset may leave out only what is already loaded)`,
       {},
     );
   }
-  return byEntity;
 }
 
 /** A left join of `alias` onto the keys accepted in this load or already in the warehouse. */
@@ -155,7 +185,7 @@ function knownKeys(ref: EntityName, source: string, present: ReadonlySet<EntityN
   const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
   const parts = [
     present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
-    WAREHOUSE_KEYS[ref]?.replace('$src', quoteLiteral(source)),
+    WAREHOUSE_KEYS[ref]?.replace('$src', () => quoteLiteral(source)),
   ].filter((s): s is string => s !== undefined);
   return parts.length > 0 ? parts.join(' UNION ') : 'SELECT NULL::VARCHAR AS k WHERE false';
 }
