@@ -8,7 +8,7 @@ import { parseFormatted } from '../../web/format.ts';
 import { type Harness, harnessEngines, haveChromium, startHarness } from './harness.ts';
 
 const PERIOD = { from: '2024-01-01', to: '2024-12-31' };
-const PREVIOUS = { from: '2022-12-31', to: '2023-12-31' }; // 2024 has 366 days
+const PREVIOUS = { from: '2023-01-01', to: '2023-12-31' }; // a whole year is compared with the year before
 
 const ENGINES = haveChromium() ? await harnessEngines('crm_bi_h14c_executive') : [];
 
