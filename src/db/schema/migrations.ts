@@ -502,6 +502,12 @@ CREATE TABLE auth.token_scram (
 );
 `,
   },
+  {
+    version: 15,
+    description:
+      'meta.etl_load.currency: the ISO 4217 code of the money amounts a load brought (from its profile), which the dashboards show',
+    sql: 'ALTER TABLE meta.etl_load ADD COLUMN currency VARCHAR;',
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
