@@ -6,6 +6,7 @@
 import './app.css';
 import { type ApiError, createApiClient, storeToken } from './api.ts';
 import type { PageContext } from './context.ts';
+import { loadCurrency } from './currency.ts';
 import { EMPTY_FILTERS, type Filters, filtersToSearch, isIsoDate, parseFilters } from './filters.ts';
 import { HOME, interceptLinks, matchRoute, ROUTES } from './router.ts';
 import { errorState, h, isAbort, link } from './ui.ts';
@@ -236,12 +237,14 @@ interceptLinks(document.body, (href) => go(href));
 window.addEventListener('popstate', () => void render());
 
 async function start(): Promise<void> {
+  const currency = loadCurrency(api);
   try {
     await loadChoices();
   } catch (e) {
     // the filter bar stays usable with typed values; the page shows the error itself
     console.warn('filter choices unavailable', e);
   }
+  await currency;
   await render();
 }
 void start();
