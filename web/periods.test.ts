@@ -85,10 +85,19 @@ describe('coverage', () => {
   });
   it('refuses a comparison the data do not fully cover and says which edge is missing', () => {
     // 2011 against 2010, which holds December only
-    expect(comparisonGap({ from: '2011-01-01', to: '2011-12-31' }, RETAIL)).toBe('data end 2011-12-09');
-    expect(comparisonGap({ from: '2011-01-01', to: '2011-12-09' }, RETAIL)).toBe('data start 2010-12-01');
+    expect(comparisonGap({ from: '2011-01-01', to: '2011-12-31' }, RETAIL)).toEqual({
+      edge: 'data end',
+      day: '2011-12-09',
+    });
+    expect(comparisonGap({ from: '2011-01-01', to: '2011-12-09' }, RETAIL)).toEqual({
+      edge: 'data start',
+      day: '2010-12-01',
+    });
     expect(comparisonGap({ from: '2011-07-01', to: '2011-09-30' }, RETAIL)).toBeNull();
-    expect(comparisonGap({ from: '2011-01-01', to: '2011-03-31' }, RETAIL)).toBe('data start 2010-12-01');
+    expect(comparisonGap({ from: '2011-01-01', to: '2011-03-31' }, RETAIL)).toEqual({
+      edge: 'data start',
+      day: '2010-12-01',
+    });
     expect(comparisonGap({ from: '2011-01-01', to: '2011-01-31' }, RETAIL)).toBeNull();
     expect(isCovered({ from: '2010-12-01', to: '2010-12-31' }, RETAIL)).toBe(true);
   });

@@ -152,15 +152,21 @@ export function defaultPeriod(coverage: Coverage): Period {
   return { from: coverage.start, to: coverage.end };
 }
 
+/** Why a comparison is not made: the edge of the data that cuts a period, and its day. */
+export interface ComparisonGap {
+  readonly edge: 'data start' | 'data end';
+  readonly day: string;
+}
+
 /**
- * Why a period cannot be compared with its previous one, or null when both are fully covered:
- * "data start 2010-12-01" when the previous period begins before the data, "data end 2011-12-09"
- * when the period runs past them.
+ * Why a period cannot be compared with its previous one, or null when the data fully cover both:
+ * the data end when the period runs past them, the data start when the previous period begins
+ * before them (Online Retail's 2011 against a 2010 that holds December only).
  */
-export function comparisonGap(p: Period, coverage: Coverage): string | null {
-  if (p.to > coverage.end) return `data end ${coverage.end}`;
+export function comparisonGap(p: Period, coverage: Coverage): ComparisonGap | null {
+  if (p.to > coverage.end) return { edge: 'data end', day: coverage.end };
   const prev = previousPeriodOf(p);
-  if (prev.from < coverage.start) return `data start ${coverage.start}`;
+  if (prev.from < coverage.start) return { edge: 'data start', day: coverage.start };
   return null;
 }
 
