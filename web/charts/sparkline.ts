@@ -28,7 +28,7 @@ export function sparkline(values: readonly number[], options: SparklineOptions):
     document: options.document,
     width: options.width ?? 160,
     height: options.height ?? 36,
-    margin: 4,
+    margin: 3,
     axis: null,
     x: { axis: null },
     y: { axis: null, zero: false },

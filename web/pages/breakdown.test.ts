@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { breakdownBars } from './breakdown.ts';
+import { breakdownBars, whyEmpty } from './breakdown.ts';
 
 describe('breakdown bars', () => {
   const rows = [
@@ -32,5 +32,32 @@ describe('breakdown bars', () => {
     expect(
       breakdownBars(rows.slice(0, 2), 'customers.region', 'sales.revenue', { unknown: 'Unknown' }),
     ).toHaveLength(2);
+  });
+});
+
+describe('why a breakdown is empty', () => {
+  const opts = { what: 'acquisition channel', score: true, filtered: false };
+  it('says the source has no such column when every customer lacks it', () => {
+    const rows = [{ 'customers.channel': null, 'customers.avg_clv': 120 }];
+    expect(whyEmpty(rows, 'customers.channel', 'customers.avg_clv', opts)).toBe(
+      'This source has no acquisition channel: it is empty for every customer.',
+    );
+  });
+  it('says no run has scored anyone when every score is missing, and blames filters only when there are some', () => {
+    const unscored = [{ 'customers.channel': 'Web', 'customers.avg_clv': null }];
+    expect(whyEmpty(unscored, 'customers.channel', 'customers.avg_clv', opts)).toBe(
+      'No customer is scored yet: run crm-bi mine.',
+    );
+    expect(whyEmpty([], 'customers.channel', 'customers.avg_clv', { ...opts, filtered: true })).toBe(
+      'No data for these filters.',
+    );
+    expect(whyEmpty([], 'customers.channel', 'customers.avg_clv', opts)).toMatch(/^No customers loaded yet/);
+  });
+  it('is null when there is something to draw', () => {
+    const rows = [
+      { 'customers.channel': 'Web', 'customers.avg_clv': 80 },
+      { 'customers.channel': null, 'customers.avg_clv': 50 },
+    ];
+    expect(whyEmpty(rows, 'customers.channel', 'customers.avg_clv', opts)).toBeNull();
   });
 });

@@ -50,3 +50,31 @@ export function breakdownBars(
   if (Math.abs(none) >= 0.005) out.push({ label: NO_CUSTOMER, value: none, selectable: false });
   return out;
 }
+
+/**
+ * Why a breakdown has nothing to draw, said so the reader can act, or null when it has bars:
+ * `what` names the member in words ("acquisition channel"), `score` says the measure comes from a
+ * mining run (so all-NULL values mean no run has scored these customers), `filtered` whether the
+ * page's filters narrow the rows.
+ */
+export function whyEmpty(
+  rows: readonly Row[],
+  dimension: string,
+  measure: string,
+  options: { what: string; score?: boolean; filtered: boolean },
+): string | null {
+  const valued = rows.filter((r) => r[measure] !== null && r[measure] !== undefined);
+  if (rows.length === 0)
+    return options.filtered
+      ? 'No data for these filters.'
+      : 'No customers loaded yet: load a source with crm-bi load.';
+  if (valued.length === 0)
+    return options.score
+      ? 'No customer is scored yet: run crm-bi mine.'
+      : options.filtered
+        ? 'No data for these filters.'
+        : 'No values yet.';
+  if (valued.every((r) => r[dimension] === null || r[dimension] === undefined))
+    return `This source has no ${options.what}: it is empty for every customer.`;
+  return null;
+}
