@@ -198,6 +198,15 @@ describe.skipIf(!chromium)('executive periods, totals and runs on the demo', () 
     } finally {
       await o.close();
     }
+    // the churn page names the run its scores come from
+    const churn = await hx.open('/churn');
+    try {
+      expect(await churn.page.locator('#run-as-of').textContent()).toContain(
+        `Scores of mining run ${latest.run_id}, as of ${usDay(String(latest.as_of))} (the latest)`,
+      );
+    } finally {
+      await churn.close();
+    }
   });
 });
 

@@ -21,6 +21,7 @@ import {
   sortableTable,
 } from '../ui.ts';
 import { insightsPath, withoutDates } from './insights-query.ts';
+import { latestRunText } from './latest-run.ts';
 
 interface AtRisk {
   total_value_at_risk: number | null;
@@ -89,9 +90,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   const { api, filters, signal } = ctx;
   const snapshot = withoutDates(filters);
   const cube = cubeFilters(filters, { dates: false });
-  root.append(
-    h('h1', {}, 'Churn'),
-    h('p', { class: 'page-meta' }, 'Scores of the latest mining run; at risk = churn probability ≥ 50%.'),
+  const meta = h('p', { class: 'page-meta', id: 'run-as-of' }, 'Scores of the latest mining run');
+  root.append(h('h1', {}, 'Churn'), meta);
+  const runText = latestRunText(api, signal).then(
+    (text) => meta.replaceChildren(`${text}; at risk = churn probability ≥ 50%.`),
+    () => meta.append('; at risk = churn probability ≥ 50%.'),
   );
   const kpis = h('div', { class: 'kpis', id: 'kpis' });
   root.append(kpis);
@@ -168,6 +171,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   };
 
   await Promise.all([
+    runText,
     kpiWork,
     section(
       grid,
