@@ -6,6 +6,7 @@ import {
   formatDate,
   formatDateRange,
   formatDateTime,
+  formatIsoDate,
   formatPercent,
   formatPointChange,
   parseFormatted,
@@ -38,6 +39,7 @@ describe('formats', () => {
     expect(formatDate('2024-06-30T23:30:00.000Z')).toBe('Jun 30, 2024');
     expect(formatDate('2024-06-30')).toBe('Jun 30, 2024');
     expect(formatDateTime('2024-06-30T14:05:00Z')).toBe('Jun 30, 2024, 2:05 PM UTC');
+    expect(formatIsoDate('2024-06-30T23:30:00.000Z')).toBe('2024-06-30');
     expect(formatDateRange('2011-07-01', '2011-09-30')).toBe('Jul 1\u2009–\u2009Sep 30, 2011');
     setNumberFormat({ locale: 'en-GB' });
     expect(formatDate('2024-06-30')).toBe('30 Jun 2024');

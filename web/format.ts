@@ -107,6 +107,18 @@ export function formatChange(current: unknown, previous: unknown): string | null
   return r > 0 ? `+${s}` : r < 0 ? `−${s}` : '0.0%';
 }
 
+/**
+ * A date or timestamp as its UTC day "2024-06-30", for values that are also keys (the explorer's
+ * time buckets, which its drill sends back as they are).
+ */
+export function formatIsoDate(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  const s = String(v);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : d.toISOString().slice(0, 10);
+}
+
 /** A calendar day (YYYY-MM-DD, or a timestamp's UTC day) in the reader's locale: "Jun 30, 2024". */
 export function formatDate(v: unknown): string {
   if (v === null || v === undefined || v === '') return '—';
