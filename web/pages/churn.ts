@@ -20,6 +20,7 @@ import {
   section,
   sortableTable,
 } from '../ui.ts';
+import { breakdownBars, whyEmpty } from './breakdown.ts';
 import { insightsPath, withoutDates } from './insights-query.ts';
 import { latestRunText } from './latest-run.ts';
 
@@ -301,15 +302,25 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         },
         signal,
       );
-      const data = rows
-        .filter((r) => r['customers.signup_date.quarter'] && r['customers.avg_churn_probability'] !== null)
-        .map((r) => {
-          const d = String(r['customers.signup_date.quarter']);
-          return {
-            label: `${d.slice(0, 4)} Q${Math.floor(Number(d.slice(5, 7)) / 3) + 1}`,
-            value: Number(r['customers.avg_churn_probability']),
-          };
-        });
+      const quarter = 'customers.signup_date.quarter';
+      const mean = 'customers.avg_churn_probability';
+      const why = whyEmpty(rows, quarter, mean, {
+        what: 'signup date',
+        score: true,
+        filtered: filters.region.length > 0 || filters.segment.length > 0,
+      });
+      if (why) return void body.append(emptyState(why));
+      // customers without a signup date keep their own bar instead of vanishing
+      const data = breakdownBars(
+        rows.filter((r) => r[mean] !== null && r[mean] !== undefined),
+        quarter,
+        mean,
+        { unknown: 'Unknown signup date' },
+      ).map((d) =>
+        d.selectable === false
+          ? d
+          : { ...d, label: `${d.label.slice(0, 4)} Q${Math.floor(Number(d.label.slice(5, 7)) / 3) + 1}` },
+      );
       if (data.length === 0) return void body.append(emptyState());
       body.append(
         chartBox(
