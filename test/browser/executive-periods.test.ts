@@ -4,6 +4,8 @@
  * is the last quarter the data fully cover, the KPI cards equal hand-written SQL for a preset
  * quarter, a period the data cover only in part is not compared, the region bars add up to the
  * revenue KPI, money is in the data's currency, and the CLV card names the runs it compares.
+ * The demo part also runs on the ClickHouse test cluster when it answers (a cluster file: run it
+ * under `flock /tmp/crm-bi-clickhouse.lock`).
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +14,12 @@ import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { parseFormatted } from '../../web/format.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
-import { type Harness, haveChromium, startHarness } from './harness.ts';
+import { type Harness, harnessEngines, haveChromium, startHarness } from './harness.ts';
 
 const RETAIL_FILE = 'online-retail/online_retail.csv.gz';
 const chromium = haveChromium();
+// the demo on DuckDB, and on the ClickHouse test cluster when it answers
+const ENGINES = chromium ? await harnessEngines('crm_bi_e19a_periods') : [];
 
 /** en-US medium dates, as a reader with an en-US browser sees them ("Jun 30, 2024"). */
 const usDay = (iso: string) =>
@@ -95,23 +99,54 @@ async function lastWholeQuarterSql(hx: Harness) {
 
 const pct = (cur: number, prev: number) => `${Math.abs(((cur - prev) / prev) * 100).toFixed(1)}%`;
 
-describe.skipIf(!chromium)('executive periods, totals and runs on the demo', () => {
-  let hx: Harness;
-  beforeAll(async () => {
-    hx = await startHarness();
-  }, 600_000);
-  afterAll(async () => {
-    await hx?.close();
-  });
+describe.skipIf(ENGINES.length === 0).each(ENGINES)(
+  'executive periods, totals and runs on the demo on $engine',
+  ({ options }) => {
+    let hx: Harness;
+    beforeAll(async () => {
+      hx = await startHarness(options);
+    }, 600_000);
+    afterAll(async () => {
+      await hx?.close();
+    });
 
-  it('defaults to the last quarter the data fully cover, and its KPI cards equal SQL for it and the quarter before', async () => {
-    const q = await lastWholeQuarterSql(hx);
-    const o = await hx.open('/executive');
-    try {
-      const p = await period(o.page);
-      expect(p).toMatchObject({ from: q.from, to: q.to, previousFrom: q.prevFrom, previousTo: q.prevTo });
-      expect(p.noComparison).toBeNull();
-      // when the last order falls on the quarter's last day, that quarter is complete: "this quarter"
+    it('defaults to the last quarter the data fully cover, and its KPI cards equal SQL for it and the quarter before', async () => {
+      const q = await lastWholeQuarterSql(hx);
+      const o = await hx.open('/executive');
+      try {
+        const p = await period(o.page);
+        expect(p).toMatchObject({ from: q.from, to: q.to, previousFrom: q.prevFrom, previousTo: q.prevTo });
+        expect(p.noComparison).toBeNull();
+        // when the last order falls on the quarter's last day, that quarter is complete: "this quarter"
+        const last = String(
+          (
+            await hx.sql(
+              `SELECT max((ordered_at AT TIME ZONE 'UTC')::DATE)::VARCHAR AS d FROM core.fact_order_line`,
+            )
+          )[0]?.d,
+        );
+        expect(await o.page.locator('#period-preset').inputValue()).toBe(
+          last === q.to ? 'this_quarter' : 'last_quarter',
+        );
+        const cur = await periodSql(hx, q.from, q.to);
+        const prev = await periodSql(hx, q.prevFrom, q.prevTo);
+        const revenue = await kpi(o.page, 'revenue');
+        expect(revenue.raw).toBeCloseTo(cur.revenue, 2);
+        expect(revenue.text.startsWith('$')).toBe(true);
+        expect(parseFormatted(revenue.text)).toBeCloseTo(cur.revenue, 0);
+        expect(revenue.change).toContain(pct(cur.revenue, prev.revenue));
+        expect((await kpi(o.page, 'margin')).raw).toBeCloseTo(cur.margin, 2);
+        expect((await kpi(o.page, 'active')).raw).toBe(cur.active);
+        // every bar of the breakdown counted: they add up to the KPI
+        const regions = await bars(o.page, 'revenue-by-region');
+        expect([...regions.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(revenue.raw, 2);
+        expect(o.errors).toEqual([]);
+      } finally {
+        await o.close();
+      }
+    });
+
+    it('a preset sets the dates: last year is the calendar year before the one holding the last order', async () => {
       const last = String(
         (
           await hx.sql(
@@ -119,96 +154,69 @@ describe.skipIf(!chromium)('executive periods, totals and runs on the demo', () 
           )
         )[0]?.d,
       );
-      expect(await o.page.locator('#period-preset').inputValue()).toBe(
-        last === q.to ? 'this_quarter' : 'last_quarter',
-      );
-      const cur = await periodSql(hx, q.from, q.to);
-      const prev = await periodSql(hx, q.prevFrom, q.prevTo);
-      const revenue = await kpi(o.page, 'revenue');
-      expect(revenue.raw).toBeCloseTo(cur.revenue, 2);
-      expect(revenue.text.startsWith('$')).toBe(true);
-      expect(parseFormatted(revenue.text)).toBeCloseTo(cur.revenue, 0);
-      expect(revenue.change).toContain(pct(cur.revenue, prev.revenue));
-      expect((await kpi(o.page, 'margin')).raw).toBeCloseTo(cur.margin, 2);
-      expect((await kpi(o.page, 'active')).raw).toBe(cur.active);
-      // every bar of the breakdown counted: they add up to the KPI
-      const regions = await bars(o.page, 'revenue-by-region');
-      expect([...regions.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(revenue.raw, 2);
-      expect(o.errors).toEqual([]);
-    } finally {
-      await o.close();
-    }
-  });
+      const year = Number(last.slice(0, 4)) - 1;
+      const o = await hx.open('/executive');
+      try {
+        await o.page.selectOption('#period-preset', 'last_year');
+        await o.page.waitForURL(new RegExp(`from=${year}-01-01&to=${year}-12-31`));
+        await o.page.waitForSelector('[data-page-ready]');
+        const cur = await periodSql(hx, `${year}-01-01`, `${year}-12-31`);
+        const prev = await periodSql(hx, `${year - 1}-01-01`, `${year - 1}-12-31`);
+        const revenue = await kpi(o.page, 'revenue');
+        expect(revenue.raw).toBeCloseTo(cur.revenue, 2);
+        expect(revenue.change).toContain(pct(cur.revenue, prev.revenue));
+        expect((await period(o.page)).text.replace(/\s/g, ' ')).toContain(`Jan 1 – Dec 31, ${year}`);
+      } finally {
+        await o.close();
+      }
+    });
 
-  it('a preset sets the dates: last year is the calendar year before the one holding the last order', async () => {
-    const last = String(
-      (
-        await hx.sql(
-          `SELECT max((ordered_at AT TIME ZONE 'UTC')::DATE)::VARCHAR AS d FROM core.fact_order_line`,
-        )
-      )[0]?.d,
-    );
-    const year = Number(last.slice(0, 4)) - 1;
-    const o = await hx.open('/executive');
-    try {
-      await o.page.selectOption('#period-preset', 'last_year');
-      await o.page.waitForURL(new RegExp(`from=${year}-01-01&to=${year}-12-31`));
-      await o.page.waitForSelector('[data-page-ready]');
-      const cur = await periodSql(hx, `${year}-01-01`, `${year}-12-31`);
-      const prev = await periodSql(hx, `${year - 1}-01-01`, `${year - 1}-12-31`);
-      const revenue = await kpi(o.page, 'revenue');
-      expect(revenue.raw).toBeCloseTo(cur.revenue, 2);
-      expect(revenue.change).toContain(pct(cur.revenue, prev.revenue));
-      expect((await period(o.page)).text.replace(/\s/g, ' ')).toContain(`Jan 1 – Dec 31, ${year}`);
-    } finally {
-      await o.close();
-    }
-  });
-
-  it('the average CLV card names both runs by as-of day, and the run picker shows an earlier run', async () => {
-    const runs = await hx.sql(
-      `SELECT m.run_id, m.as_of::VARCHAR AS as_of, avg(v.clv)::DOUBLE AS avg_clv
+    it('the average CLV card names both runs by as-of day, and the run picker shows an earlier run', async () => {
+      const runs = await hx.sql(
+        `SELECT m.run_id, m.as_of::VARCHAR AS as_of, avg(v.clv)::DOUBLE AS avg_clv
        FROM mining.mining_run m JOIN mining.customer_clv v USING (run_id)
        GROUP BY m.run_id, m.as_of, m.created_at ORDER BY m.as_of DESC, m.created_at DESC, m.run_id DESC`,
-    );
-    expect(runs.length).toBe(2);
-    const [latest, earlier] = runs as [Record<string, unknown>, Record<string, unknown>];
-    const o = await hx.open('/executive');
-    try {
-      const card = await kpi(o.page, 'avg_clv');
-      expect(card.raw).toBeCloseTo(Number(latest.avg_clv), 6);
-      expect(card.change).toContain(
-        `run of ${usDay(String(latest.as_of))} vs. run of ${usDay(String(earlier.as_of))}`,
       );
-      expect(card.change).toContain(pct(Number(latest.avg_clv), Number(earlier.avg_clv)));
-      await o.page.selectOption('#run-picker', String(earlier.run_id));
-      await o.page.waitForURL(new RegExp(`run=${earlier.run_id}`));
-      await o.page.waitForSelector('[data-page-ready]');
-      const older = await kpi(o.page, 'avg_clv');
-      expect(older.raw).toBeCloseTo(Number(earlier.avg_clv), 6);
-      expect(older.change).toContain(`run of ${usDay(String(earlier.as_of))}; no earlier run`);
-      const total = await hx.sql('SELECT sum(clv)::DOUBLE AS t FROM mining.customer_clv WHERE run_id = $1', [
-        Number(earlier.run_id),
-      ]);
-      const clvBars = await bars(o.page, 'clv-by-region');
-      expect([...clvBars.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(Number(total[0]?.t), 2);
-      expect(
-        await o.page.locator('section[aria-label^="Customer lifetime value by region"] h2').textContent(),
-      ).toContain(`run of ${usDay(String(earlier.as_of))}`);
-    } finally {
-      await o.close();
-    }
-    // the churn page names the run its scores come from
-    const churn = await hx.open('/churn');
-    try {
-      expect(await churn.page.locator('#run-as-of').textContent()).toContain(
-        `Scores of mining run ${latest.run_id}, as of ${usDay(String(latest.as_of))} (the latest)`,
-      );
-    } finally {
-      await churn.close();
-    }
-  });
-});
+      expect(runs.length).toBe(2);
+      const [latest, earlier] = runs as [Record<string, unknown>, Record<string, unknown>];
+      const o = await hx.open('/executive');
+      try {
+        const card = await kpi(o.page, 'avg_clv');
+        expect(card.raw).toBeCloseTo(Number(latest.avg_clv), 6);
+        expect(card.change).toContain(
+          `run of ${usDay(String(latest.as_of))} vs. run of ${usDay(String(earlier.as_of))}`,
+        );
+        expect(card.change).toContain(pct(Number(latest.avg_clv), Number(earlier.avg_clv)));
+        await o.page.selectOption('#run-picker', String(earlier.run_id));
+        await o.page.waitForURL(new RegExp(`run=${earlier.run_id}`));
+        await o.page.waitForSelector('[data-page-ready]');
+        const older = await kpi(o.page, 'avg_clv');
+        expect(older.raw).toBeCloseTo(Number(earlier.avg_clv), 6);
+        expect(older.change).toContain(`run of ${usDay(String(earlier.as_of))}; no earlier run`);
+        const total = await hx.sql(
+          'SELECT sum(clv)::DOUBLE AS t FROM mining.customer_clv WHERE run_id = $1',
+          [Number(earlier.run_id)],
+        );
+        const clvBars = await bars(o.page, 'clv-by-region');
+        expect([...clvBars.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(Number(total[0]?.t), 2);
+        expect(
+          await o.page.locator('section[aria-label^="Customer lifetime value by region"] h2').textContent(),
+        ).toContain(`run of ${usDay(String(earlier.as_of))}`);
+      } finally {
+        await o.close();
+      }
+      // the churn page names the run its scores come from
+      const churn = await hx.open('/churn');
+      try {
+        expect(await churn.page.locator('#run-as-of').textContent()).toContain(
+          `Scores of mining run ${latest.run_id}, as of ${usDay(String(latest.as_of))} (the latest)`,
+        );
+      } finally {
+        await churn.close();
+      }
+    });
+  },
+);
 
 describe.skipIf(!chromium || !haveData(RETAIL_FILE))('executive periods and totals on Online Retail', () => {
   let hx: Harness;
