@@ -300,6 +300,7 @@ describe.skipIf(!chromium || !haveData(RETAIL_FILE))('executive periods and tota
       const regions = await bars(o.page, 'revenue-by-region');
       expect(regions.get('No customer')).toBeCloseTo(cur.noCustomer, 2);
       expect([...regions.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(revenue.raw, 2);
+      await hx.screenshot(o.page, 'executive-online-retail-2011-to-date');
       const segments = await bars(o.page, 'revenue-by-segment');
       expect([...segments.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(revenue.raw, 2);
       // no mining run: the CLV panels say why they are empty

@@ -179,7 +179,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     const m = String(r[MONTH] ?? '').slice(0, 10);
     return m >= period.from.slice(0, 7) && m <= period.to;
   });
-  const series = (key: string) => inPeriod.map((r) => Number(r[key] ?? 0));
+  // a measure the source lacks (Online Retail has no costs, so no margin) gets no trend line of zeros
+  const series = (key: string) =>
+    inPeriod.every((r) => r[key] === null || r[key] === undefined)
+      ? []
+      : inPeriod.map((r) => Number(r[key] ?? 0));
   const partial = partialMonths(
     inPeriod.map((r) => String(r[MONTH] ?? '')),
     coverage,
