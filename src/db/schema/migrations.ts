@@ -506,7 +506,12 @@ CREATE TABLE auth.token_scram (
     version: 15,
     description:
       'meta.etl_load.currency: the ISO 4217 code of the money amounts a load brought (from its profile), which the dashboards show',
-    sql: 'ALTER TABLE meta.etl_load ADD COLUMN currency VARCHAR;',
+    // loads made before it get the currency their profile had then; canonical loads stay unknown
+    sql: `
+ALTER TABLE meta.etl_load ADD COLUMN currency VARCHAR;
+UPDATE meta.etl_load SET currency = CASE profile WHEN 'online-retail' THEN 'GBP'
+  WHEN 'cdnow' THEN 'USD' WHEN 'superstore' THEN 'USD' WHEN 'telco' THEN 'USD' WHEN 'northwind' THEN 'USD' END;
+`,
   },
 ];
 
