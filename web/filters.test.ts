@@ -52,10 +52,14 @@ describe('cubeFilters', () => {
 });
 
 describe('previousPeriod', () => {
-  it('is the same number of days ending the day before from', () => {
+  it('is the calendar month before a whole month, and the same number of days before other ranges', () => {
     expect(previousPeriod({ from: '2024-03-01', to: '2024-03-31', region: [], segment: [] })).toEqual({
-      from: '2024-01-30',
+      from: '2024-02-01',
       to: '2024-02-29',
+    });
+    expect(previousPeriod({ from: '2024-03-05', to: '2024-03-14', region: [], segment: [] })).toEqual({
+      from: '2024-02-24',
+      to: '2024-03-04',
     });
     expect(previousPeriod({ from: '2024-01-01', to: null, region: [], segment: [] })).toBeNull();
   });

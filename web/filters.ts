@@ -3,6 +3,7 @@
  * `region` and `segment` (an RFM segment), each repeatable (`?region=Europe&region=Asia`) or a
  * comma list (`?region=Europe,Asia`). `cubeFilters` turns them into a Cube query's filters.
  */
+import { type Period, previousPeriodOf } from './periods.ts';
 
 export interface Filters {
   readonly from: string | null;
@@ -104,13 +105,8 @@ export function dateRange(f: Filters): [string, string] | null {
   return [f.from ?? '1900-01-01', f.to ?? '2999-12-31'];
 }
 
-/** The period of the same length just before `from`..`to` (both inclusive), or null without both ends. */
-export function previousPeriod(f: Filters): { from: string; to: string } | null {
+/** The period `from`..`to` is compared with (see periods.ts), or null without both ends. */
+export function previousPeriod(f: Filters): Period | null {
   if (!f.from || !f.to) return null;
-  const day = 86_400_000;
-  const a = Date.parse(`${f.from}T00:00:00Z`);
-  const b = Date.parse(`${f.to}T00:00:00Z`);
-  const days = Math.round((b - a) / day) + 1;
-  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
-  return { from: iso(a - days * day), to: iso(a - day) };
+  return previousPeriodOf({ from: f.from, to: f.to });
 }

@@ -1,9 +1,39 @@
 /**
- * Readable numbers for the dashboards: compact money and counts, percentages, signed changes and
- * dates, always in en-US so the same page reads the same everywhere (and tests can parse it).
+ * Readable numbers for the dashboards: money in the data's currency (set once from `/healthz`, see
+ * currency.ts), counts, percentages with a precision that fits their size, signed changes, and
+ * dates in the reader's locale (the browser's language; en-US where there is none, as in tests).
  */
 
-const LOCALE = 'en-US';
+interface NumberFormat {
+  /** ISO 4217 code of the money amounts, or null when the data do not say (plain numbers). */
+  currency: string | null;
+  locale: string;
+}
+
+const browserLocale = (): string => {
+  const lang = (globalThis as { navigator?: { language?: string } }).navigator?.language;
+  try {
+    return lang ? (Intl.getCanonicalLocales(lang)[0] ?? 'en-US') : 'en-US';
+  } catch {
+    return 'en-US';
+  }
+};
+
+const settings: NumberFormat = { currency: 'USD', locale: browserLocale() };
+
+/**
+ * Sets the currency (and, for tests, the locale) every formatter uses from now on:
+ * `setNumberFormat({ currency: 'GBP' })` → `formatCurrency(12.5)` is "£12.50".
+ */
+export function setNumberFormat(f: Partial<NumberFormat>): void {
+  if (f.currency !== undefined) settings.currency = f.currency;
+  if (f.locale !== undefined) settings.locale = f.locale;
+}
+
+/** The currency amounts are shown in (null: none known). */
+export function currentCurrency(): string | null {
+  return settings.currency;
+}
 
 function num(v: unknown): number | null {
   if (v === null || v === undefined || v === '') return null;
@@ -14,23 +44,22 @@ function num(v: unknown): number | null {
 /** 1234567.8 → "1,234,568"; null → "—". */
 export function formatInteger(v: unknown): string {
   const n = num(v);
-  return n === null ? '—' : n.toLocaleString(LOCALE, { maximumFractionDigits: 0 });
+  return n === null ? '—' : n.toLocaleString(settings.locale, { maximumFractionDigits: 0 });
 }
 
 /** Plain number with up to `digits` decimals. */
 export function formatNumber(v: unknown, digits = 2): string {
   const n = num(v);
-  return n === null ? '—' : n.toLocaleString(LOCALE, { maximumFractionDigits: digits });
+  return n === null ? '—' : n.toLocaleString(settings.locale, { maximumFractionDigits: digits });
 }
 
-/** Money with two decimals under 1,000 and none above: "$12.50", "$1,234". */
+/** Money with two decimals under 1,000 and none above: "$12.50", "£1,234"; no symbol when the currency is unknown. */
 export function formatCurrency(v: unknown): string {
   const n = num(v);
   if (n === null) return '—';
   const digits = Math.abs(n) < 1000 ? 2 : 0;
-  return n.toLocaleString(LOCALE, {
-    style: 'currency',
-    currency: 'USD',
+  return n.toLocaleString(settings.locale, {
+    ...(settings.currency ? { style: 'currency', currency: settings.currency } : {}),
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   });
@@ -40,32 +69,49 @@ export function formatCurrency(v: unknown): string {
 export function formatCompactCurrency(v: unknown): string {
   const n = num(v);
   if (n === null) return '—';
-  return n.toLocaleString(LOCALE, {
-    style: 'currency',
-    currency: 'USD',
+  return n.toLocaleString(settings.locale, {
+    ...(settings.currency ? { style: 'currency', currency: settings.currency } : {}),
     notation: 'compact',
     maximumFractionDigits: 1,
   });
 }
 
-/** A share 0..1 as "12.3%". */
-export function formatPercent(v: unknown, digits = 1): string {
-  const n = num(v);
-  return n === null ? '—' : `${(n * 100).toFixed(digits)}%`;
+/** Decimals for a percentage: one below 100%, none from 100% on (1,104% needs no tenths). */
+function percentDigits(pct: number): number {
+  return Math.abs(pct) >= 99.95 ? 0 : 1;
 }
 
-/** A relative change as "+4.2%" / "−3.0%"; null when there is nothing to compare with. */
+/** A percentage number as text: grouped, `digits` decimals, "<0.1%" for a tiny non-zero share. */
+function percentText(pct: number, digits: number): string {
+  const smallest = 10 ** -digits;
+  if (pct !== 0 && Math.abs(pct) < smallest / 2) return `<${smallest.toFixed(digits)}%`;
+  return `${Math.abs(pct).toLocaleString(settings.locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })}%`;
+}
+
+/** A share 0..1 as "12.3%" ("100%", "<0.1%"); `digits` fixes the decimals. */
+export function formatPercent(v: unknown, digits?: number): string {
+  const n = num(v);
+  if (n === null) return '—';
+  const pct = n * 100;
+  const text = percentText(pct, digits ?? percentDigits(pct));
+  return pct < 0 && !text.startsWith('<') ? `-${text}` : text;
+}
+
+/** A relative change as "+4.2%" / "−3.0%" / "+1,105%"; null when there is nothing to compare with. */
 export function formatChange(current: unknown, previous: unknown): string | null {
   const c = num(current);
   const p = num(previous);
   if (c === null || p === null || p === 0) return null;
-  const r = (c - p) / Math.abs(p);
-  const s = `${Math.abs(r * 100).toFixed(1)}%`;
+  const r = ((c - p) / Math.abs(p)) * 100;
+  const s = percentText(r, percentDigits(r));
   return r > 0 ? `+${s}` : r < 0 ? `−${s}` : '0.0%';
 }
 
-/** A date or timestamp as "2024-06-30" (UTC). */
-export function formatDate(v: unknown): string {
+/**
+ * A date or timestamp as its UTC day "2024-06-30", for values that are also keys (the explorer's
+ * time buckets, which its drill sends back as they are).
+ */
+export function formatIsoDate(v: unknown): string {
   if (v === null || v === undefined || v === '') return '—';
   const s = String(v);
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
@@ -73,19 +119,46 @@ export function formatDate(v: unknown): string {
   return Number.isNaN(d.getTime()) ? s : d.toISOString().slice(0, 10);
 }
 
-/** A timestamp as "2024-06-30 14:05 UTC". */
+/** A calendar day (YYYY-MM-DD, or a timestamp's UTC day) in the reader's locale: "Jun 30, 2024". */
+export function formatDate(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  const s = String(v);
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+  if (Number.isNaN(d.getTime())) return s;
+  return new Intl.DateTimeFormat(settings.locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+}
+
+/** A period of days in the reader's locale: "Jul 1 – Sep 30, 2011". */
+export function formatDateRange(from: string, to: string): string {
+  const a = new Date(`${from}T00:00:00Z`);
+  const b = new Date(`${to}T00:00:00Z`);
+  if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime())) return `${from} – ${to}`;
+  return new Intl.DateTimeFormat(settings.locale, { dateStyle: 'medium', timeZone: 'UTC' }).formatRange(a, b);
+}
+
+/** A timestamp in the reader's locale, in UTC: "Jun 30, 2024, 2:05 PM UTC". */
 export function formatDateTime(v: unknown): string {
   if (v === null || v === undefined || v === '') return '—';
   const d = new Date(String(v));
-  return Number.isNaN(d.getTime()) ? String(v) : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  if (Number.isNaN(d.getTime())) return String(v);
+  const text = new Intl.DateTimeFormat(settings.locale, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'UTC',
+  }).format(d);
+  return `${text} UTC`;
 }
 
-/** Parses a number written by these formatters back ("$1,234.50" → 1234.5, "12.3%" → 0.123). */
+/**
+ * Parses a number these formatters wrote in en-US back ("$1,234.50" → 1234.5, "£12" → 12,
+ * "12.3%" → 0.123): any currency symbol or code is dropped.
+ */
 export function parseFormatted(text: string): number | null {
   const t = text.trim().replace(/[−–]/g, '-');
   const pct = t.endsWith('%');
-  const n = Number(t.replace(/[$,%\s+]/g, ''));
-  if (!Number.isFinite(n) || t === '' || t === '—') return null;
+  const digits = t.replace(/[^\d.-]/g, '');
+  const n = Number(digits);
+  if (digits === '' || !Number.isFinite(n)) return null;
   return pct ? n / 100 : n;
 }
 

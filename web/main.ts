@@ -6,6 +6,7 @@
 import './app.css';
 import { type ApiError, createApiClient, storeToken } from './api.ts';
 import type { PageContext } from './context.ts';
+import { loadCurrency } from './currency.ts';
 import { EMPTY_FILTERS, type Filters, filtersToSearch, isIsoDate, parseFilters } from './filters.ts';
 import { HOME, interceptLinks, matchRoute, ROUTES } from './router.ts';
 import { errorState, h, isAbort, link } from './ui.ts';
@@ -241,6 +242,8 @@ interceptLinks(document.body, (href) => go(href));
 window.addEventListener('popstate', () => void render());
 
 async function start(): Promise<void> {
+  // money is formatted in the data's currency from the first page on
+  const currency = loadCurrency(api);
   // the choices and the first page load at the same time rather than one after the other
   choices = loadChoices().then(
     () => syncFilterBar(parseFilters(location.search)),
@@ -249,6 +252,7 @@ async function start(): Promise<void> {
       console.warn('filter choices unavailable', e);
     },
   );
+  await currency;
   await render();
 }
 void start();

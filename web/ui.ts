@@ -87,6 +87,10 @@ export interface KpiCard {
   /** Shown under the value, e.g. "vs. 2023-01-01 – 2023-12-31". */
   readonly note?: string;
   readonly series?: readonly number[];
+  /** Per point of `series`: true when its bucket is only partly covered by the data (drawn hollow). */
+  readonly partial?: readonly boolean[];
+  /** Why those points are partial, e.g. "data end Dec 9, 2011". */
+  readonly partialNote?: string;
   /** For measures where down is good (none yet), flips the colour. */
   readonly lowerIsBetter?: boolean;
 }
@@ -108,7 +112,14 @@ export function kpiCard(k: KpiCard): HTMLElement {
     h('p', { class: `kpi-change ${good}` }, k.change ? `${k.change} ${k.note ?? ''}`.trim() : (k.note ?? '')),
   );
   if (k.series && k.series.length > 1) {
-    card.append(sparkline(k.series, { document, label: `${k.label} trend` }));
+    card.append(
+      sparkline(k.series, {
+        document,
+        label: `${k.label} trend`,
+        ...(k.partial ? { partial: k.partial } : {}),
+        ...(k.partialNote ? { partialNote: k.partialNote } : {}),
+      }),
+    );
   }
   return card;
 }

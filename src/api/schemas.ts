@@ -42,11 +42,14 @@ export const HealthResponse = z.object({
   last_load: z
     .object({ load_id: z.number(), finished_at: z.string().nullable(), status: z.string() })
     .nullable(),
+  /** ISO 4217 code of the money amounts when every source naming one agrees (docs/dashboards.md). */
+  currency: z.string().nullable(),
   /** Freshness per source system (see docs/postgres.md). */
   sources: z.array(
     z.object({
       source: z.string(),
       profile: z.string(),
+      currency: z.string().nullable(),
       last_success: z.object({
         load_id: z.number(),
         finished_at: z.string().nullable(),

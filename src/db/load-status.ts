@@ -21,6 +21,8 @@ export interface LastLoad {
 interface SourceStatus {
   readonly source: string;
   readonly profile: string;
+  /** ISO 4217 code of its last successful load (schema 15 on), or null. */
+  readonly currency: string | null;
   readonly loadId: number;
   readonly finishedAt: string | null;
   readonly finishedMs: number | null;
@@ -37,6 +39,7 @@ export interface LoadStatus {
 export interface SourceFreshness {
   readonly source: string;
   readonly profile: string;
+  readonly currency: string | null;
   readonly last_success: {
     readonly load_id: number;
     readonly finished_at: string | null;
@@ -68,14 +71,16 @@ async function sourceStatus(db: Database, version: number): Promise<SourceStatus
       ? `SELECT source, min(watermark) AS watermark, epoch_ms(min(watermark)) AS watermark_ms
          FROM meta.etl_watermark WHERE watermark IS NOT NULL GROUP BY source`
       : 'SELECT NULL::VARCHAR AS source, NULL::TIMESTAMPTZ AS watermark, NULL::BIGINT AS watermark_ms WHERE false';
+  const currency = version >= 15 ? 'arg_max(currency, load_id)' : 'NULL::VARCHAR';
   const rows = await db.all(
     `WITH loads AS (
-       SELECT source_system AS source, arg_max(profile, load_id) AS profile, max(load_id) AS load_id,
+       SELECT source_system AS source, arg_max(profile, load_id) AS profile, ${currency} AS currency,
+              max(load_id) AS load_id,
               max(finished_at) AS finished_at
        FROM meta.etl_load WHERE status IN ('succeeded', 'skipped') AND source_system IS NOT NULL
        GROUP BY source_system),
      marks AS (${marks})
-     SELECT l.source, l.profile, l.load_id, l.finished_at, epoch_ms(l.finished_at) AS finished_ms,
+     SELECT l.source, l.profile, l.currency, l.load_id, l.finished_at, epoch_ms(l.finished_at) AS finished_ms,
             m.watermark, m.watermark_ms
      FROM loads l LEFT JOIN marks m ON m.source = l.source
      ORDER BY l.source`,
@@ -83,6 +88,7 @@ async function sourceStatus(db: Database, version: number): Promise<SourceStatus
   return rows.map((r) => ({
     source: String(r.source),
     profile: String(r.profile),
+    currency: r.currency === null ? null : String(r.currency),
     loadId: Number(r.load_id),
     finishedAt: r.finished_at === null ? null : String(r.finished_at),
     finishedMs: r.finished_ms === null ? null : Number(r.finished_ms),
@@ -97,11 +103,18 @@ export async function readLoadStatus(db: Database): Promise<LoadStatus> {
   return { schemaVersion: version, lastLoad: await lastLoad(db), sources: await sourceStatus(db, version) };
 }
 
+/** The one currency of every source that names one, or null when none does or they differ. */
+export function warehouseCurrency(status: LoadStatus): string | null {
+  const codes = new Set(status.sources.flatMap((s) => (s.currency === null ? [] : [s.currency])));
+  return codes.size === 1 ? ([...codes][0] ?? null) : null;
+}
+
 /** Freshness per source at `nowMs`: the lag of the last success and of the stalest watermark. */
 export function freshnessAt(status: LoadStatus, nowMs: number): SourceFreshness[] {
   return status.sources.map((s) => ({
     source: s.source,
     profile: s.profile,
+    currency: s.currency,
     last_success: {
       load_id: s.loadId,
       finished_at: s.finishedAt,

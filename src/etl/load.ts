@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { resolveIdentities } from '../identity/resolve.ts';
+import { sourceCurrency } from './currency.ts';
 import {
   type PostgresLoadOptions,
   type PreparedPostgres,
@@ -274,8 +275,8 @@ async function recordLoad(
 ): Promise<void> {
   await db.run(
     `INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status,
-       started_at, finished_at, source_system, rejects_by_reason, warnings_by_reason, rows_by_table, message)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::TIMESTAMPTZ, $10::TIMESTAMPTZ, $11, $12::JSON, $13::JSON, $14::JSON, $15)`,
+       started_at, finished_at, source_system, rejects_by_reason, warnings_by_reason, rows_by_table, message, currency)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::TIMESTAMPTZ, $10::TIMESTAMPTZ, $11, $12::JSON, $13::JSON, $14::JSON, $15, $16)`,
     [
       r.load_id,
       r.source,
@@ -292,6 +293,7 @@ async function recordLoad(
       JSON.stringify(r.warnings_by_reason),
       JSON.stringify(r.rows_by_table),
       message,
+      sourceCurrency(r.source, getProfile(r.profile)),
     ],
   );
 }

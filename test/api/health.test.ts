@@ -14,9 +14,11 @@ interface Health {
   status: string;
   schema_version: number;
   last_load: { load_id: number; status: string; finished_at: string | null } | null;
+  currency: string | null;
   sources: {
     source: string;
     profile: string;
+    currency: string | null;
     last_success: { load_id: number; finished_at: string | null; lag_seconds: number | null };
   }[];
 }
@@ -64,6 +66,16 @@ describe('/healthz on a published copy', () => {
       expect(s.last_success.lag_seconds).toBeGreaterThanOrEqual((before - ms) / 1000);
       expect(s.last_success.lag_seconds).toBeLessThanOrEqual((after - ms) / 1000);
     }
+  });
+
+  it('names the currency the loads recorded: the generator writes US dollars', async () => {
+    const recorded = await f.db.all(
+      `SELECT DISTINCT currency FROM meta.etl_load WHERE status = 'succeeded' AND currency IS NOT NULL`,
+    );
+    expect(recorded).toEqual([{ currency: 'USD' }]);
+    const b = await health();
+    expect(b.currency).toBe('USD');
+    expect(b.sources.map((s) => s.currency)).toEqual(b.sources.map(() => 'USD'));
   });
 
   it('keeps answering the copy’s status until a new copy is published, then the new one', async () => {

@@ -53,9 +53,9 @@ describe('insights routes', () => {
   it('overview: active, new, returning and retained customers of the period and the one before equal per-customer SQL', async () => {
     const { status, body } = await get('/v1/insights/overview?from=2024-01-01&to=2024-06-30&region=Europe');
     expect(status).toBe(200);
-    // Jan–Jun 2024 has 182 days: the previous period is the 182 days before it, and so on
-    const cur = await periodFigures('2024-01-01', '2024-06-30', '2023-07-03', '2023-12-31');
-    const prev = await periodFigures('2023-07-03', '2023-12-31', '2023-01-02', '2023-07-02');
+    // Jan–Jun 2024 is six whole months: the previous period is the six months before, and so on
+    const cur = await periodFigures('2024-01-01', '2024-06-30', '2023-07-01', '2023-12-31');
+    const prev = await periodFigures('2023-07-01', '2023-12-31', '2023-01-01', '2023-06-30');
     for (const [got, want] of [
       [body.current, cur],
       [body.previous, prev],
@@ -67,7 +67,7 @@ describe('insights routes', () => {
       expect(got.retained).toBe(Number(want.retained));
       expect(got.retention).toBeCloseTo(Number(want.retained) / Number(want.previous_active), 12);
     }
-    expect((body.previous as Record<string, string>).from).toBe('2023-07-03');
+    expect((body.previous as Record<string, string>).from).toBe('2023-07-01');
     expect(Number(cur?.retained)).toBeGreaterThan(0);
   });
 

@@ -48,7 +48,13 @@ describe.skipIf(!haveChromium())('customer 360 page', () => {
          UNION ALL SELECT max(touched_at) FROM core.fact_campaign_touch WHERE customer_durable_key = $1)`,
       [key],
     );
-    expect(await page.locator('#timeline li time').first().textContent()).toBe(String(newest[0]?.d));
+    // the day in the reader's locale (en-US in the test browser), its ISO form in datetime
+    const day = String(newest[0]?.d);
+    const time = page.locator('#timeline li time').first();
+    expect(await time.textContent()).toBe(
+      new Date(`${day}T00:00:00Z`).toLocaleDateString('en-US', { dateStyle: 'medium', timeZone: 'UTC' }),
+    );
+    expect((await time.getAttribute('datetime'))?.slice(0, 10)).toBe(day);
     const runs = await hx.sql(
       'SELECT count(*) AS n FROM mining.customer_clv WHERE customer_durable_key = $1',
       [key],
@@ -89,7 +95,11 @@ describe.skipIf(!haveChromium())('customer 360 page', () => {
     expect(await field('horizon')).toMatch(new RegExp(`^${c?.horizon} months`));
     expect(await field('margin')).toContain(String(c?.margin_source));
     expect(await field('x')).toBe(String(c?.x));
-    expect(await field('p_alive')).toBe(`${(Number(c?.p_alive) * 100).toFixed(1)}%`);
+    // one decimal below 100%, none from there on, and a tiny non-zero share as "<0.1%"
+    const pct = Number(c?.p_alive) * 100;
+    const shown =
+      pct >= 99.95 ? `${pct.toFixed(0)}%` : pct > 0 && pct < 0.05 ? '<0.1%' : `${pct.toFixed(1)}%`;
+    expect(await field('p_alive')).toBe(shown);
     // every model now has its band: P10 and P90 are stored and shown
     expect(c?.clv_p10).not.toBeNull();
     expect(await field('clv_band')).toMatch(/P10 .* – P90 .*parameter draws/);

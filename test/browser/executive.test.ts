@@ -8,7 +8,7 @@ import { parseFormatted } from '../../web/format.ts';
 import { type Harness, harnessEngines, haveChromium, startHarness } from './harness.ts';
 
 const PERIOD = { from: '2024-01-01', to: '2024-12-31' };
-const PREVIOUS = { from: '2022-12-31', to: '2023-12-31' }; // 2024 has 366 days
+const PREVIOUS = { from: '2023-01-01', to: '2023-12-31' }; // a whole year is compared with the year before
 
 const ENGINES = haveChromium() ? await harnessEngines('crm_bi_h14c_executive') : [];
 
@@ -87,8 +87,13 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     const ids = await page.locator('#top-customers td[data-col="id"]').allTextContents();
     expect(ids).toEqual(top.map((r) => String(r.customer_id)));
 
-    const load = await hx.sql('SELECT max(finished_at)::DATE::VARCHAR AS d FROM meta.etl_load');
-    expect(await page.locator('#freshness').textContent()).toContain(String(load[0]?.d));
+    const load = await hx.sql('SELECT epoch_ms(max(finished_at)) AS ms FROM meta.etl_load');
+    // the day of the last load in UTC, written for an en-US reader ("Dec 5, 2026")
+    const day = new Date(Number(load[0]?.ms)).toLocaleDateString('en-US', {
+      dateStyle: 'medium',
+      timeZone: 'UTC',
+    });
+    expect(await page.locator('#freshness').textContent()).toContain(day);
     expect(o.errors).toEqual([]);
     await hx.screenshot(page, 'executive-1280');
     await o.close();
@@ -151,10 +156,15 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     await o.close();
   });
 
-  it('without dates it shows the last 12 months with data, and renders on a phone and in dark mode', async () => {
+  it('without dates it shows the last quarter the data fully cover, and renders on a phone and in dark mode', async () => {
     const o = await hx.open('/', { width: 390, height: 844 });
     expect(new URL(o.page.url()).pathname).toBe('/executive');
-    expect(await o.page.locator('#period').textContent()).toContain('2024-01-01 – 2024-12-31');
+    // the generated orders run to 2024-12-31, so the fourth quarter of 2024 is whole
+    expect(await o.page.locator('#period').getAttribute('data-from')).toBe('2024-10-01');
+    expect(await o.page.locator('#period').getAttribute('data-to')).toBe('2024-12-31');
+    expect(((await o.page.locator('#period').textContent()) ?? '').replace(/\s/g, ' ')).toContain(
+      'Oct 1 – Dec 31, 2024',
+    );
     const width = await o.page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     await hx.screenshot(o.page, 'executive-390');

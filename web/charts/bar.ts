@@ -7,6 +7,8 @@ import * as Plot from '@observablehq/plot';
 export interface BarDatum {
   readonly label: string;
   readonly value: number;
+  /** False for a bar that is no filter value (e.g. "Unknown region", "No customer"): drawn muted, not clickable. */
+  readonly selectable?: boolean;
 }
 
 export interface BarOptions {
@@ -38,7 +40,9 @@ export function barChart(data: readonly BarDatum[], options: BarOptions): SVGSVG
         x: 'value',
         y: 'label',
         fill: (d: BarDatum) =>
-          selected.size === 0 || selected.has(d.label) ? 'var(--accent)' : 'var(--muted)',
+          d.selectable !== false && (selected.size === 0 || selected.has(d.label))
+            ? 'var(--accent)'
+            : 'var(--muted)',
         title: (d: BarDatum) => `${d.label}: ${fmt(d.value)}`,
       }),
       Plot.ruleX([0]),
@@ -50,7 +54,7 @@ export function barChart(data: readonly BarDatum[], options: BarOptions): SVGSVG
     if (!d) return;
     rect.setAttribute('data-label', d.label);
     rect.setAttribute('data-value', String(d.value));
-    if (options.onSelect) {
+    if (options.onSelect && d.selectable !== false) {
       const select = options.onSelect;
       rect.setAttribute('tabindex', '0');
       rect.setAttribute('role', 'button');

@@ -19,6 +19,8 @@ export interface HeatmapOptions<T extends object> {
   /** Colour scheme name of Plot (default 'greens'). */
   readonly scheme?: Plot.ColorScheme;
   readonly onSelect?: (d: T) => void;
+  /** Cells whose period the data cover only in part: outlined with a dashed line and labelled so. */
+  readonly partial?: (d: T) => boolean;
   readonly width?: number;
   readonly document?: Document;
 }
@@ -37,6 +39,8 @@ export function heatmap<T extends object>(
   const max = Math.max(0, ...data.map(num));
   const dark = (d: T) => max > 0 && num(d) / max > 0.55;
   const width = options.width ?? Math.max(320, 60 + xs.length * 44);
+  const isPartial = options.partial ?? (() => false);
+  const partial = data.filter(isPartial);
   const svg = Plot.plot({
     ...(options.document ? { document: options.document } : {}),
     className: 'heatmap',
@@ -50,6 +54,18 @@ export function heatmap<T extends object>(
     color: { type: 'linear', scheme: options.scheme ?? 'greens', domain: [0, max || 1] },
     marks: [
       Plot.cell(data, { x: options.x, y: options.y, fill: options.value, inset: 0.5 }),
+      ...(partial.length > 0
+        ? [
+            Plot.cell(partial, {
+              x: options.x,
+              y: options.y,
+              fill: 'none',
+              stroke: 'currentColor',
+              strokeDasharray: '3,2',
+              inset: 2,
+            }),
+          ]
+        : []),
       ...[true, false].map((onDark) =>
         Plot.text(
           data.filter((d) => dark(d) === onDark),
@@ -68,9 +84,13 @@ export function heatmap<T extends object>(
     svg,
     data,
     (d) =>
-      `${options.yLabel ?? options.y} ${String(at(d, options.y))}, ${options.xLabel ?? options.x} ${String(at(d, options.x))}: ${format(num(d))}`,
+      `${options.yLabel ?? options.y} ${String(at(d, options.y))}, ${options.xLabel ?? options.x} ${String(at(d, options.x))}: ${format(num(d))}${isPartial(d) ? ' (partial month)' : ''}`,
     options.onSelect,
   );
+  for (const rect of svg.querySelectorAll('g[aria-label="cell"] rect[data-index]')) {
+    const d = data[Number(rect.getAttribute('data-index'))];
+    if (d !== undefined && isPartial(d)) rect.setAttribute('data-partial', '');
+  }
   return svg;
 }
 

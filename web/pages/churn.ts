@@ -20,7 +20,9 @@ import {
   section,
   sortableTable,
 } from '../ui.ts';
+import { breakdownBars, whyEmpty } from './breakdown.ts';
 import { insightsPath, withoutDates } from './insights-query.ts';
+import { latestRunText } from './latest-run.ts';
 
 interface AtRisk {
   total_value_at_risk: number | null;
@@ -89,9 +91,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   const { api, filters, signal } = ctx;
   const snapshot = withoutDates(filters);
   const cube = cubeFilters(filters, { dates: false });
-  root.append(
-    h('h1', {}, 'Churn'),
-    h('p', { class: 'page-meta' }, 'Scores of the latest mining run; at risk = churn probability ≥ 50%.'),
+  const meta = h('p', { class: 'page-meta', id: 'run-as-of' }, 'Scores of the latest mining run');
+  root.append(h('h1', {}, 'Churn'), meta);
+  const runText = latestRunText(api, signal).then(
+    (text) => meta.replaceChildren(`${text}; at risk = churn probability ≥ 50%.`),
+    () => meta.append('; at risk = churn probability ≥ 50%.'),
   );
   const kpis = h('div', { class: 'kpis', id: 'kpis' });
   root.append(kpis);
@@ -168,6 +172,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   };
 
   await Promise.all([
+    runText,
     kpiWork,
     section(
       grid,
@@ -297,15 +302,25 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         },
         signal,
       );
-      const data = rows
-        .filter((r) => r['customers.signup_date.quarter'] && r['customers.avg_churn_probability'] !== null)
-        .map((r) => {
-          const d = String(r['customers.signup_date.quarter']);
-          return {
-            label: `${d.slice(0, 4)} Q${Math.floor(Number(d.slice(5, 7)) / 3) + 1}`,
-            value: Number(r['customers.avg_churn_probability']),
-          };
-        });
+      const quarter = 'customers.signup_date.quarter';
+      const mean = 'customers.avg_churn_probability';
+      const why = whyEmpty(rows, quarter, mean, {
+        what: 'signup date',
+        score: true,
+        filtered: filters.region.length > 0 || filters.segment.length > 0,
+      });
+      if (why) return void body.append(emptyState(why));
+      // customers without a signup date keep their own bar instead of vanishing
+      const data = breakdownBars(
+        rows.filter((r) => r[mean] !== null && r[mean] !== undefined),
+        quarter,
+        mean,
+        { unknown: 'Unknown signup date' },
+      ).map((d) =>
+        d.selectable === false
+          ? d
+          : { ...d, label: `${d.label.slice(0, 4)} Q${Math.floor(Number(d.label.slice(5, 7)) / 3) + 1}` },
+      );
       if (data.length === 0) return void body.append(emptyState());
       body.append(
         chartBox(

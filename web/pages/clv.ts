@@ -29,6 +29,7 @@ import {
   section,
   sortableTable,
 } from '../ui.ts';
+import { breakdownBars, whyEmpty } from './breakdown.ts';
 import { insightsPath, withoutDates } from './insights-query.ts';
 import { runNote } from './run-note.ts';
 
@@ -66,6 +67,7 @@ interface AliveMatrix {
   cells: { frequency: string; recency: string; p_alive: number | null; customers: number }[];
 }
 
+const AVG_CLV = 'customers.avg_clv';
 const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 function facts(entries: [string, string][]): HTMLElement {
@@ -103,14 +105,15 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       },
       signal,
     );
-  const bars = (name: string, rows: Row[], key: string, onSelect?: (v: string) => void) => {
-    const data = rows
-      .filter((r) => r[key] !== null && r[key] !== undefined)
-      .map((r) => ({
-        label: String(r[key]).slice(0, key.includes('signup') ? 4 : undefined),
-        value: Number(r['customers.avg_clv'] ?? 0),
-      }));
-    if (data.length === 0) return emptyState();
+  const filtered = filters.region.length > 0 || filters.segment.length > 0;
+  const bars = (name: string, rows: Row[], key: string, what: string, onSelect?: (v: string) => void) => {
+    const why = whyEmpty(rows, key, AVG_CLV, { what, score: true, filtered });
+    if (why) return emptyState(why);
+    // customers the run did not score have no CLV: they are no bar, not a bar of 0
+    const scored = rows.filter((r) => r[AVG_CLV] !== null && r[AVG_CLV] !== undefined);
+    const data = breakdownBars(scored, key, AVG_CLV, { unknown: `Unknown ${what}` }).map((d) =>
+      key.includes('signup') && d.selectable !== false ? { ...d, label: d.label.slice(0, 4) } : d,
+    );
     return chartBox(
       name,
       barChart(data, {
@@ -208,18 +211,20 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       );
     }),
     section(grid, 'CLV by acquisition channel', async (body) => {
-      body.append(bars('clv-by-channel', await byDim('customers.channel'), 'customers.channel'));
+      body.append(
+        bars('clv-by-channel', await byDim('customers.channel'), 'customers.channel', 'acquisition channel'),
+      );
     }),
     section(grid, 'CLV by signup cohort', async (body) => {
       const rows = await byDim('customers.signup_date', {
         timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
         order: { 'customers.signup_date': 'asc' },
       });
-      body.append(bars('clv-by-cohort', rows, 'customers.signup_date.year'));
+      body.append(bars('clv-by-cohort', rows, 'customers.signup_date.year', 'signup date'));
     }),
     section(grid, 'CLV by region', async (body) => {
       body.append(
-        bars('clv-by-region', await byDim('customers.region'), 'customers.region', (v) =>
+        bars('clv-by-region', await byDim('customers.region'), 'customers.region', 'region', (v) =>
           ctx.setFilters({ region: [v] }),
         ),
       );

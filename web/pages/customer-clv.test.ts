@@ -29,7 +29,7 @@ describe('the CLV panel of the customer 360 page', () => {
     );
     expect(facts.model).toBe('Pareto/NBD (run 7)');
     expect(facts.horizon).toBe('12 months, discounted monthly at 10.0% a year');
-    expect(facts.margin).toBe('100.0%: no product costs loaded: revenue stands in for margin');
+    expect(facts.margin).toBe('100%: no product costs loaded: revenue stands in for margin');
     expect(facts.x).toBe('2');
     expect(facts.t_x).toBe('30.43 weeks after the first purchase');
     expect(facts.T).toBe('38.86 weeks since the first purchase');

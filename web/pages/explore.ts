@@ -9,7 +9,7 @@ import type { CubeQuery, Row } from '../api.ts';
 import { barChart } from '../charts/bar.ts';
 import { pivotTable } from '../charts/pivot-table.ts';
 import type { PageContext } from '../context.ts';
-import { formatCurrency, formatDate, formatInteger, formatNumber, formatPercent } from '../format.ts';
+import { formatCurrency, formatInteger, formatIsoDate, formatNumber, formatPercent } from '../format.ts';
 import { chartBox, emptyState, errorState, h, loadingState } from '../ui.ts';
 import { downloadCsv } from './explore-csv.ts';
 import {
@@ -64,7 +64,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     return f === 'currency' ? formatCurrency(v) : f === 'percent' ? formatPercent(v) : formatNumber(v);
   };
   const formatKey = (member: string, v: unknown): string =>
-    v === null || v === undefined ? '∅' : isTime(member) ? formatDate(v) : String(v);
+    v === null || v === undefined ? '∅' : isTime(member) ? formatIsoDate(v) : String(v);
 
   const parsed = parseState(ctx.query);
   let state: ExploreState = parsed;

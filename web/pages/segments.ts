@@ -1,5 +1,6 @@
 import type { PageContext } from '../context.ts';
 import { h, section } from '../ui.ts';
+import { dataCoverage } from './coverage.ts';
 import { ensureStyles } from './explore-style.ts';
 import { fillExport } from './segments-audience.ts';
 import { fillClusters } from './segments-clusters.ts';
@@ -56,6 +57,9 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       id: 'migration',
       wide: true,
     }),
-    section(grid, 'Cohort retention', (body) => fillCohorts(body, data), { id: 'cohorts', wide: true }),
+    section(grid, 'Cohort retention', (body) => fillCohorts(body, data, dataCoverage(ctx.api, ctx.signal)), {
+      id: 'cohorts',
+      wide: true,
+    }),
   ]);
 }

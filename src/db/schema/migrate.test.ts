@@ -14,6 +14,37 @@ beforeEach(() => {
 afterEach(() => cleanup());
 
 describe('warehouse migrations', () => {
+  it('give loads made before migration 15 the currency of their profile, and canonical ones none', async () => {
+    const file = join(dir, 'loads.duckdb');
+    const old = await Database.open(file);
+    await migrate(
+      old,
+      MIGRATIONS.filter((m) => m.version < 15),
+    );
+    for (const [id, profile] of [
+      [1, 'online-retail'],
+      [2, 'cdnow'],
+      [3, 'canonical'],
+    ] as const) {
+      await old.run(
+        `INSERT INTO meta.etl_load (load_id, source, profile, checksum, status, started_at)
+         VALUES ($1, 'x', $2, '-', 'succeeded', now())`,
+        [id, profile],
+      );
+    }
+    old.close();
+    const db = await openWarehouse(file);
+    try {
+      expect(await db.all('SELECT profile, currency FROM meta.etl_load ORDER BY load_id')).toEqual([
+        { profile: 'online-retail', currency: 'GBP' },
+        { profile: 'cdnow', currency: 'USD' },
+        { profile: 'canonical', currency: null },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('upgrade a version-1 file in place and keep its rows', async () => {
     const file = join(dir, 'old.duckdb');
     const old = await Database.open(file);

@@ -508,6 +508,17 @@ CREATE TABLE auth.token_scram (
       'meta.etl_reject_resolution looks only at rejects a later succeeded load of their source could have resolved',
     sql: `${REJECT_STATUS_VIEW_SQL_V12};`,
   },
+  {
+    version: 15,
+    description:
+      'meta.etl_load.currency: the ISO 4217 code of the money amounts a load brought (from its profile), which the dashboards show',
+    // loads made before it get the currency their profile had then; canonical loads stay unknown
+    sql: `
+ALTER TABLE meta.etl_load ADD COLUMN currency VARCHAR;
+UPDATE meta.etl_load SET currency = CASE profile WHEN 'online-retail' THEN 'GBP'
+  WHEN 'cdnow' THEN 'USD' WHEN 'superstore' THEN 'USD' WHEN 'telco' THEN 'USD' WHEN 'northwind' THEN 'USD' END;
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

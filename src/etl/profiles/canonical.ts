@@ -69,6 +69,7 @@ export const canonicalProfile: Profile = {
   name: 'canonical',
   description: 'the canonical CRM export: one file per entity (what `crm-bi generate` writes)',
   timezone: 'UTC',
+  currency: null,
   sourceName: 'crm',
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;

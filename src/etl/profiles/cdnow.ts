@@ -80,6 +80,7 @@ export const cdnowProfile: Profile = {
   name: 'cdnow',
   description: 'CDNOW purchases (Fader & Hardie): CDNOW_master.txt or CDNOW_sample.txt',
   timezone: 'America/New_York',
+  currency: 'USD',
   sourceName: 'cdnow',
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;

@@ -32,6 +32,7 @@ export const northwindProfile: Profile = {
   name: 'northwind',
   description: 'the Northwind Traders sample database, read from PostgreSQL (postgres://...)',
   timezone: NORTHWIND_TIMEZONE,
+  currency: 'USD',
   sourceName: 'northwind',
   async extract(ctx) {
     if (

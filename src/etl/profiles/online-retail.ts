@@ -125,6 +125,7 @@ export const onlineRetailProfile: Profile = {
   name: 'online-retail',
   description: 'UCI Online Retail invoices (one CSV or CSV.GZ, London local times)',
   timezone: 'Europe/London',
+  currency: 'GBP',
   sourceName: 'online-retail',
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;

@@ -45,6 +45,11 @@ export interface Profile {
   readonly description: string;
   /** IANA zone of local timestamps and dates in this format. */
   readonly timezone: string;
+  /**
+   * ISO 4217 code of the money amounts in this format (the dashboards show it), or null when the
+   * format does not fix one (canonical files: the generator's truth.json names it, see etl/currency.ts).
+   */
+  readonly currency: string | null;
   /** Default source-system name. */
   readonly sourceName: string;
   extract(ctx: ExtractContext): Promise<ExtractResult>;

@@ -76,6 +76,7 @@ export const superstoreProfile: Profile = {
   name: 'superstore',
   description: 'Tableau "Sample - Superstore" orders (one CSV, Windows-1252, US dates)',
   timezone: 'America/New_York',
+  currency: 'USD',
   sourceName: 'superstore',
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;

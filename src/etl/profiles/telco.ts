@@ -75,6 +75,7 @@ export const telcoProfile: Profile = {
   name: 'telco',
   description: 'IBM Telco customer churn (one CSV, one row per customer, no dates)',
   timezone: 'UTC',
+  currency: 'USD',
   sourceName: 'telco',
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;

@@ -34,6 +34,9 @@ import { ACQUISITION_CHANNELS, type SegmentSpec, segmentSpecs } from './segments
 
 export const GENERATOR_VERSION = '1.0.0';
 export const TRUTH_FILE = 'truth.json';
+
+/** The currency of generated money amounts (in truth.json; loads of the output record it). */
+export const GENERATED_CURRENCY = 'USD';
 export const TRUTH_CUSTOMERS_FILE = 'truth_customers.csv';
 const STAGING_DIR = '.csv-staging';
 const BATCH = 10_000;
@@ -111,6 +114,8 @@ export interface Truth {
   readonly customers: number;
   readonly format: OutputFormat;
   readonly time_unit: 'day';
+  /** ISO 4217 code of the generated prices and revenue. */
+  readonly currency: string;
   readonly window: { readonly start: string; readonly end: string; readonly days: number };
   readonly segments: readonly TruthSegment[];
   readonly dirt_rate: number;
@@ -341,6 +346,7 @@ async function writeCsv(
     customers: opts.customers,
     format: opts.format,
     time_unit: 'day',
+    currency: GENERATED_CURRENCY,
     window: { start: opts.start, end: opts.end, days: calendar.days },
     segments: segments.map(truthSegment),
     dirt_rate: opts.dirt,

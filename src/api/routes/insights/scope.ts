@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { previousPeriodOf } from '../../../../web/periods.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { apiError } from '../../errors.ts';
 import { IsoDate, validate } from '../../validate.ts';
@@ -62,12 +63,12 @@ export function periodOf(scope: Scope): Period {
   return { from: scope.from, to: scope.to };
 }
 
-/** The period of the same length ending the day before `from`. */
+/**
+ * The period a figure is compared with, by the dashboards' calendar rule (web/periods.ts): whole
+ * months go back by as many months (a quarter → the quarter before), a month-, quarter- or
+ * year-to-date range → the same days one span earlier, any other range → the same number of days
+ * just before it.
+ */
 export function previousPeriod(p: Period): Period {
-  const day = 86_400_000;
-  const a = Date.parse(`${p.from}T00:00:00Z`);
-  const b = Date.parse(`${p.to}T00:00:00Z`);
-  const days = Math.round((b - a) / day) + 1;
-  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
-  return { from: iso(a - days * day), to: iso(a - day) };
+  return previousPeriodOf(p);
 }
