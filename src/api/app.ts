@@ -29,6 +29,11 @@ import type { Sandbox } from './sandbox/sandbox.ts';
 export interface AppOptions {
   /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
   readonly db: Database | (() => Database);
+  /**
+   * Where /healthz reads the load status (default `db`): the server's last handle, whose status
+   * is pinned in memory, so it answers while the file is handed to a writer.
+   */
+  readonly statusDb?: () => Database;
   readonly model: Model;
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Ad hoc SQL; the route answers 404 when absent. */
@@ -81,7 +86,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     }),
   );
 
-  app.route('/', healthRoutes({ db }));
+  app.route('/', healthRoutes({ db: options.statusDb ?? db }));
   app.route('/', openApiRoutes());
 
   const auth = authenticate({ db, demoMode: options.demoMode ?? false });

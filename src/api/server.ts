@@ -1,5 +1,5 @@
 /**
- * Starts the HTTP server over a published copy of a warehouse (see published.ts), with the ad hoc
+ * Starts the HTTP server over a warehouse file, read in place (see published.ts), with the ad hoc
  * SQL sandbox, and stops it cleanly.
  *
  * Over a ClickHouse cluster (`dbPath` = clickhouse://...), every cube read (all dashboard and API
@@ -24,7 +24,6 @@ import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
-import { warehouseWriter } from './warehouse-writer.ts';
 
 export interface ServerOptions {
   /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
@@ -38,7 +37,7 @@ export interface ServerOptions {
   readonly hostname?: string;
   readonly demoMode?: boolean;
   readonly modelDir?: string;
-  /** How often to look for warehouse changes (ms). */
+  /** How often to look for write requests and warehouse changes (ms; 0 = only on refresh()). */
   readonly refreshMs?: number;
   readonly log?: boolean;
   /** Serve the dashboards (default true). */
@@ -54,7 +53,7 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
-  /** Republishes the warehouse copy now if it changed. */
+  /** Looks now: hands the file over to a writer that asks, reopens it when it changed. */
   refresh(): Promise<boolean>;
   /** The PostgreSQL endpoint's address, when it was asked for. */
   readonly pg?: { readonly host: string; readonly port: number };
@@ -88,20 +87,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
   }
   const published = await publishWarehouse(warehousePath, {
-    intervalMs: options.refreshMs ?? 3000,
+    intervalMs: options.refreshMs ?? 250,
+    onRelease: () => {
+      sandboxRef?.pause();
+      regionalRef?.pause();
+    },
     onSwap: () => {
       sandboxRef?.restart();
+      sandboxRef?.resume();
       regionalRef?.restart();
+      regionalRef?.resume();
     },
     log,
   });
-  const sandbox = createSandbox({ snapshot: published.sandboxPath });
+  // the children open the warehouse file itself, read-only, beside the server's own handle
+  const sandbox = createSandbox({ snapshot: published.path });
   sandboxRef = sandbox;
-  const regionalSandboxes = createRegionalSandboxes({ source: published.sandboxPath });
+  const regionalSandboxes = createRegionalSandboxes({ source: published.path });
   regionalRef = regionalSandboxes;
   const cache = createQueryCache<CubeResponse>();
   const app = createApp({
     db: () => bindCluster(published.current()),
+    statusDb: () => published.last(),
     model,
     cache,
     sandbox,
@@ -109,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     demoMode: options.demoMode ?? false,
     log: options.log ?? true,
     web,
-    campaignWriter: warehouseWriter(warehousePath, () => published.refresh(true)),
+    campaignWriter: (fn) => published.write(fn),
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

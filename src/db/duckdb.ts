@@ -64,6 +64,11 @@ export class Database {
   private inTransaction = false;
   private readonly idle: DuckDBConnection[];
   private heavyInUse = 0;
+  /** Statements running now, on any connection (see `whenIdle`). */
+  private active = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly closeHooks: (() => void)[] = [];
+  private closed = false;
   private readonly waiting: { readonly heavy: boolean; readonly wake: () => void }[] = [];
 
   private constructor(
@@ -171,6 +176,7 @@ export class Database {
     options: ReadOptions,
   ): Promise<DuckDBMaterializedResult> {
     const t0 = SQL_TIMING ? performance.now() : 0;
+    this.active += 1;
     let interrupted = false;
     const timer =
       options.timeoutMs === undefined
@@ -191,6 +197,7 @@ export class Database {
       throw e;
     } finally {
       clearTimeout(timer);
+      this.settle();
     }
     if (SQL_TIMING) {
       const ms = performance.now() - t0;
@@ -209,7 +216,14 @@ export class Database {
     params: Params,
     onChunk: (rows: readonly (readonly unknown[])[]) => Promise<void>,
   ): Promise<number> {
-    const connection = await this.instance.connect();
+    this.active += 1;
+    let connection: DuckDBConnection;
+    try {
+      connection = await this.instance.connect();
+    } catch (e) {
+      this.settle();
+      throw e;
+    }
     try {
       await connection.run("SET TimeZone = 'UTC'");
       const result = await connection.stream(sql, params as DuckDBValue[]);
@@ -223,7 +237,45 @@ export class Database {
       return rows;
     } finally {
       connection.closeSync();
+      this.settle();
     }
+  }
+
+  private settle(): void {
+    this.active -= 1;
+    if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves when no statement runs on this Database (at once when none does), or after
+   * `timeoutMs`; true when it is idle. A server waits for this before it closes a handle that
+   * requests may still be reading from.
+   */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.active === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.idleWaiters.indexOf(wake);
+        if (at >= 0) this.idleWaiters.splice(at, 1);
+        resolve(this.active === 0);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(wake);
+    });
+  }
+
+  /** Runs `fn` once this Database has been closed (e.g. to withdraw a write request). */
+  afterClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closeHooks.push(fn);
+  }
+
+  /** Whether close() has been called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /**
@@ -251,9 +303,15 @@ export class Database {
   }
 
   close(): void {
-    for (const c of this.readers) c.closeSync();
-    this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      for (const c of this.readers) c.closeSync();
+      this.connection.closeSync();
+      this.instance.closeSync();
+    } finally {
+      for (const fn of this.closeHooks.splice(0)) fn();
+    }
   }
 }
 

@@ -1,0 +1,187 @@
+/**
+ * The server reads the warehouse file itself (no copy) and lets go when a writer of another
+ * process asks: a `crm-bi load` or `crm-bi token create` run while it serves succeeds, and the API
+ * shows its result within seconds; the ad hoc SQL child, which opens the same file, cannot write it.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/api/auth.ts';
+import { createSandbox } from '../../src/api/sandbox/sandbox.ts';
+import { type RunningServer, startServer } from '../../src/api/server.ts';
+import { Database } from '../../src/db/duckdb.ts';
+import { openWarehouse } from '../../src/db/open-warehouse.ts';
+import { loadSource } from '../../src/etl/load.ts';
+import { generate } from '../../src/etl/synthetic/generate.ts';
+import { crmBi } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/warehouse.ts';
+
+let dir: string;
+let cleanup: () => void;
+let dbPath: string;
+let token: string;
+let analyst: string;
+let server: RunningServer;
+let filesBefore: string[];
+
+beforeAll(async () => {
+  ({ dir, cleanup } = tempDir('crm-bi-in-place-'));
+  await generate({ out: join(dir, 'first'), customers: 200, seed: 11 });
+  await generate({ out: join(dir, 'second'), customers: 400, seed: 12 });
+  dbPath = join(dir, 'warehouse.duckdb');
+  const db = await openWarehouse(dbPath);
+  try {
+    await loadSource(db, { source: join(dir, 'first'), profile: 'canonical' });
+    token = (await createToken(db, { role: 'executive' })).token;
+    analyst = (await createToken(db, { role: 'analyst' })).token;
+    await db.run('CHECKPOINT');
+  } finally {
+    db.close();
+  }
+  filesBefore = readdirSync(dir).sort();
+  server = await startServer({ dbPath, port: 0, log: false, dashboards: false });
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  cleanup?.();
+});
+
+async function revenue(): Promise<{ status: number; value: number | null }> {
+  const res = await fetch(`${server.url}/v1/load`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: { measures: ['sales.revenue'] } }),
+  });
+  if (res.status !== 200) return { status: res.status, value: null };
+  const body = (await res.json()) as { data: Record<string, unknown>[] };
+  return { status: 200, value: Number(body.data[0]?.['sales.revenue']) };
+}
+
+/** What SQL on the file says, read-only (beside the server's own read-only handle). */
+async function revenueBySql(): Promise<number> {
+  const db = await Database.open(dbPath, { readOnly: true });
+  try {
+    return Number(await db.scalar('SELECT sum(revenue) FROM core.fact_order_line'));
+  } finally {
+    db.close();
+  }
+}
+
+async function adhocCount(): Promise<Response> {
+  return fetch(`${server.url}/v1/adhoc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${analyst}` },
+    body: JSON.stringify({ sql: 'SELECT count(*) AS n FROM core.fact_order_line' }),
+  });
+}
+
+describe('serving the warehouse file in place', () => {
+  it('answers from the warehouse file without writing any copy of it', async () => {
+    const first = await revenue();
+    expect(first).toEqual({ status: 200, value: await revenueBySql() });
+    // the ad hoc child opens the file too: still no copy
+    expect((await adhocCount()).status).toBe(200);
+    expect(readdirSync(dir).sort()).toEqual(filesBefore);
+    expect(readdirSync(dir).some((n) => /\.(serve|sandbox)\.duckdb|\.tmp$/.test(n))).toBe(false);
+  });
+
+  it('lets a crm-bi load run while it serves, and shows the load within 10 s of its end', async () => {
+    const before = await revenue();
+    expect(before.status).toBe(200);
+    // a sandbox child holds the file too when the load starts
+    expect((await adhocCount()).status).toBe(200);
+    const statuses: number[] = [];
+    let loading = true;
+    const poll = (async () => {
+      while (loading) {
+        statuses.push((await revenue()).status);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const load = await crmBi(['load', '--source', join(dir, 'second'), '--db', dbPath, '--json']);
+    const ended = Date.now();
+    loading = false;
+    await poll;
+    expect(load.stderr).not.toMatch(/still locked/);
+    expect(load.code).toBe(0);
+    const loadId = (JSON.parse(load.stdout) as { load_id: number }).load_id;
+    // while the file is handed over, reads wait their turn (503 with Retry-After), never fail
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    let seen: number | null = null;
+    while (Date.now() - ended < 10_000) {
+      const health = (await (await fetch(`${server.url}/healthz`)).json()) as {
+        last_load: { load_id: number } | null;
+      };
+      seen = health.last_load?.load_id ?? null;
+      if (seen === loadId) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen).toBe(loadId);
+    const after = await revenue();
+    const bySql = await revenueBySql();
+    expect(bySql).not.toBe(before.value);
+    expect(after).toEqual({ status: 200, value: bySql });
+    expect((await adhocCount()).status).toBe(200);
+    expect(readdirSync(dir).some((n) => /\.(serve|sandbox)\.duckdb|\.tmp$/.test(n))).toBe(false);
+  }, 120_000);
+
+  it('takes a token created by crm-bi token create while it serves within 10 s', async () => {
+    const made = await crmBi(['token', 'create', '--role', 'executive', '--db', dbPath, '--json']);
+    expect(made.code).toBe(0);
+    const fresh = (JSON.parse(made.stdout) as { token: string }).token;
+    const ended = Date.now();
+    let status = 0;
+    while (Date.now() - ended < 10_000) {
+      status = (await fetch(`${server.url}/v1/meta`, { headers: { authorization: `Bearer ${fresh}` } }))
+        .status;
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+    expect(existsSync(`${dbPath}.writers`) ? readdirSync(`${dbPath}.writers`) : []).toEqual([]);
+  }, 60_000);
+});
+
+describe('the ad hoc SQL child on the warehouse file', () => {
+  it('cannot write it even when a statement gets past the parse-tree check', async () => {
+    const counts = await revenueBySql();
+    // a checker that lets everything through: what the child itself refuses
+    const sandbox = createSandbox({
+      snapshot: dbPath,
+      spare: false,
+      checker: { check: async () => {}, close() {} },
+    });
+    try {
+      for (const sql of [
+        'CREATE TABLE core.x AS SELECT 1 AS a',
+        "INSERT INTO core.dim_region (region) VALUES ('Nowhere')",
+        'DELETE FROM core.fact_order_line',
+        "COPY core.fact_order_line TO '/tmp/crm-bi-in-place-leak.csv'",
+        `ATTACH '${join(dir, 'other.duckdb')}' AS other`,
+        'CHECKPOINT',
+        "SELECT * FROM read_csv('/etc/hostname')",
+      ]) {
+        await expect(sandbox.query(sql), sql).rejects.toMatchObject({
+          code: expect.stringMatching(/statement_not_allowed|sql_error/),
+        });
+      }
+    } finally {
+      sandbox.close();
+    }
+    expect(await revenueBySql()).toBe(counts);
+    expect(existsSync('/tmp/crm-bi-in-place-leak.csv')).toBe(false);
+    expect(existsSync(join(dir, 'other.duckdb'))).toBe(false);
+  }, 60_000);
+
+  it('refuses the tables beside core.* and mining.* in the same file (tokens, load records)', async () => {
+    for (const sql of ['SELECT * FROM meta.api_token', 'SELECT * FROM meta.etl_load']) {
+      const res = await fetch(`${server.url}/v1/adhoc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${analyst}` },
+        body: JSON.stringify({ sql }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('statement_not_allowed');
+    }
+  });
+});
