@@ -41,6 +41,32 @@ export interface AuthOptions {
   readonly demoMode?: boolean;
 }
 
+/** Most tokens remembered per read-only handle (only tokens that were found). */
+const MAX_REMEMBERED = 1000;
+const remembered = new WeakMap<Database, Map<string, Principal>>();
+
+/**
+ * The token's principal. A read-only handle cannot change while it is open (a server opens a new
+ * one after every write, revocations included), so a token found there is remembered with it and
+ * later requests skip the lookup; any other handle is asked every time.
+ */
+async function principalOf(db: Database, token: string): Promise<Principal | undefined> {
+  if (!db.readOnly) return lookupToken(db, token);
+  let known = remembered.get(db);
+  const hit = known?.get(token);
+  if (hit) return hit;
+  const found = await lookupToken(db, token);
+  if (found) {
+    if (!known) {
+      known = new Map();
+      remembered.set(db, known);
+    }
+    if (known.size >= MAX_REMEMBERED) known.delete(known.keys().next().value as string);
+    known.set(token, found);
+  }
+  return found;
+}
+
 function tokenOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const text = header.trim();
@@ -59,7 +85,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<ApiEnv> {
         throw apiError('unauthorized', 'send a token: Authorization: Bearer TOKEN (crm-bi token create)');
       c.set('principal', { role: 'admin', tokenId: null });
     } else {
-      const principal = token.length > 200 ? undefined : await lookupToken(dbOf(), token);
+      const principal = token.length > 200 ? undefined : await principalOf(dbOf(), token);
       if (!principal) throw apiError('unauthorized', 'the token is unknown or revoked');
       c.set('principal', principal);
     }

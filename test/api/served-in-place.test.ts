@@ -21,6 +21,7 @@ let cleanup: () => void;
 let dbPath: string;
 let token: string;
 let analyst: string;
+let europe: string;
 let server: RunningServer;
 let filesBefore: string[];
 
@@ -34,6 +35,7 @@ beforeAll(async () => {
     await loadSource(db, { source: join(dir, 'first'), profile: 'canonical' });
     token = (await createToken(db, { role: 'executive' })).token;
     analyst = (await createToken(db, { role: 'analyst' })).token;
+    europe = (await createToken(db, { role: 'executive', regions: ['Europe'] })).token;
     await db.run('CHECKPOINT');
   } finally {
     db.close();
@@ -46,10 +48,10 @@ afterAll(async () => {
   cleanup?.();
 });
 
-async function revenue(): Promise<{ status: number; value: number | null }> {
+async function revenue(as = token): Promise<{ status: number; value: number | null }> {
   const res = await fetch(`${server.url}/v1/load`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
     body: JSON.stringify({ query: { measures: ['sales.revenue'] } }),
   });
   if (res.status !== 200) return { status: res.status, value: null };
@@ -58,10 +60,19 @@ async function revenue(): Promise<{ status: number; value: number | null }> {
 }
 
 /** What SQL on the file says, read-only (beside the server's own read-only handle). */
-async function revenueBySql(): Promise<number> {
+async function revenueBySql(region?: string): Promise<number> {
   const db = await Database.open(dbPath, { readOnly: true });
   try {
-    return Number(await db.scalar('SELECT sum(revenue) FROM core.fact_order_line'));
+    if (region === undefined) return Number(await db.scalar('SELECT sum(revenue) FROM core.fact_order_line'));
+    // one source, no merged records: a line is the region's when its customer's current row is
+    return Number(
+      await db.scalar(
+        `SELECT sum(f.revenue) FROM core.fact_order_line f
+         JOIN core.dim_customer c ON c.customer_durable_key = f.customer_durable_key AND c.is_current
+         WHERE c.access_region = $1`,
+        [region],
+      ),
+    );
   } finally {
     db.close();
   }
@@ -83,6 +94,17 @@ describe('serving the warehouse file in place', () => {
     expect((await adhocCount()).status).toBe(200);
     expect(readdirSync(dir).sort()).toEqual(filesBefore);
     expect(readdirSync(dir).some((n) => /\.(serve|sandbox)\.duckdb|\.tmp$/.test(n))).toBe(false);
+  });
+
+  it('answers the same query again from memory, each caller with its own regions', async () => {
+    const all = await revenueBySql();
+    const inEurope = await revenueBySql('Europe');
+    expect(inEurope).toBeGreaterThan(0);
+    expect(inEurope).toBeLessThan(all);
+    for (let i = 0; i < 3; i++) {
+      expect(await revenue(europe)).toEqual({ status: 200, value: inEurope });
+      expect(await revenue(token)).toEqual({ status: 200, value: all });
+    }
   });
 
   it('lets a crm-bi load run while it serves, and shows the load within 10 s of its end', async () => {

@@ -24,10 +24,11 @@ import {
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
+import { cubeAnswerMemo } from '../cube-answer-memo.ts';
 import { apiError, readJson } from '../errors.ts';
 import { LoadRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
-import { gathered, jsonPieces, streamOf } from './streamed.ts';
+import { gathered, jsonBody, SMALL_ANSWER_ROWS, streamOf } from './streamed.ts';
 
 export interface CubeRoutesOptions {
   readonly db: () => Database;
@@ -90,9 +91,19 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
     return c.json(meta);
   });
 
+  // answers of a server's read-only handle, as JSON text, when results are cached at all
+  const memo = options.cache ? cubeAnswerMemo() : null;
   const load = async function cubeLoad(c: Context<ApiEnv>) {
     const { query, queryType } = await requestOf(c);
-    const response = await runQuery(options.db(), options.model, query, {
+    const accept = c.req.header('accept') ?? '';
+    const db = options.db();
+    const key =
+      memo && !accept.includes('text/csv') && !accept.includes(ARROW)
+        ? memo.key(db, [queryType === 'multi', c.get('principal').regions ?? null, query])
+        : null;
+    const known = key === null ? undefined : memo?.get(db, key);
+    if (known !== undefined) return c.body(known, 200, { 'content-type': 'application/json' });
+    const response = await runQuery(db, options.model, query, {
       ...security(c),
       cache: options.cache ?? null,
       timeoutMs: options.timeoutMs ?? 20_000,
@@ -101,7 +112,6 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       heavy: true,
     });
     // every cap was checked by runQuery: what follows is streamed, never cut short
-    const accept = c.req.header('accept') ?? '';
     if (accept.includes('text/csv')) {
       return c.body(streamOf(gathered(csvLines(response, { safeFormulas: true }))), 200, {
         'content-type': 'text/csv; charset=utf-8',
@@ -112,7 +122,15 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       return c.body(bytes.slice().buffer as ArrayBuffer, 200, { 'content-type': ARROW });
     }
     const answer = queryType === 'multi' ? multiOf(response) : response;
-    return c.body(streamOf(jsonPieces(answer)), 200, { 'content-type': 'application/json' });
+    const rows = isCompareResponse(response)
+      ? response.results.reduce((n, r) => n + r.data.length, 0)
+      : response.data.length;
+    if (key !== null && memo && rows <= SMALL_ANSWER_ROWS) {
+      const text = JSON.stringify(answer);
+      memo.set(db, key, text);
+      return c.body(text, 200, { 'content-type': 'application/json' });
+    }
+    return c.body(jsonBody(answer, rows), 200, { 'content-type': 'application/json' });
   };
   app.get('/load', load);
   app.post('/load', load);
