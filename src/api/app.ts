@@ -25,6 +25,7 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
 import type { RegionalSandboxes } from './sandbox/regional.ts';
 import type { Sandbox } from './sandbox/sandbox.ts';
+import type { WarmUp } from './warm-up.ts';
 
 export interface AppOptions {
   /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
@@ -50,6 +51,8 @@ export interface AppOptions {
   readonly log?: boolean;
   /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
   readonly web?: Hono<ApiEnv> | null;
+  /** Re-answers the cube queries of the previous warehouse handle after a new one opens (warm-up.ts). */
+  readonly warmUp?: WarmUp | null;
   /** Writes saved audiences and the export log to the warehouse (routes/audiences.ts); 503 there when absent. */
   readonly campaignWriter?: CampaignWriter | null;
 }
@@ -94,6 +97,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     db,
     model: options.model,
     cache: options.cache ?? null,
+    warmUp: options.warmUp ?? null,
     ...(options.cubeTimeoutMs === undefined ? {} : { timeoutMs: options.cubeTimeoutMs }),
   });
   for (const prefix of ['/v1', '/cubejs-api/v1']) {

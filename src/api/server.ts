@@ -24,6 +24,7 @@ import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
+import { createWarmUp } from './warm-up.ts';
 
 export interface ServerOptions {
   /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
@@ -67,6 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
   let regionalRef: RegionalSandboxes | null = null;
+  const warmUp = createWarmUp();
   const target = warehouseTarget(options.dbPath);
   let warehousePath = options.dbPath;
   let bindCluster: (db: Database) => Database = (db) => db;
@@ -97,6 +99,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sandboxRef?.resume();
       regionalRef?.restart();
       regionalRef?.resume();
+      // the queries the pages asked of the previous handle, answered again before anyone asks
+      void warmUp.run().then((n) => {
+        if (n > 0) log(`warmed ${n} cube queries`);
+      });
     },
     log,
   });
@@ -117,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log: options.log ?? true,
     web,
     campaignWriter: (fn) => published.write(fn),
+    warmUp,
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
