@@ -134,19 +134,30 @@ export class Database {
    * always on `connection`, where temp tables, settings and transactions live.
    */
   async run(sql: string, params?: Params): Promise<void> {
-    await this.exec(this.connection, sql, params, {});
+    this.active += 1;
+    try {
+      await this.exec(this.connection, sql, params, {});
+    } finally {
+      this.settle();
+    }
   }
 
   /** Materialized DuckDB result, for callers that need column types (e.g. Arrow encoding). */
   async read(sql: string, params?: Params, options: ReadOptions = {}): Promise<DuckDBMaterializedResult> {
-    if (this.readers.length === 0 || this.inTransaction)
-      return this.exec(this.connection, sql, params, options);
-    const heavy = options.heavy === true;
-    const c = await this.acquire(heavy);
+    // counted from the call, waiting for a reader included, so whenIdle() cannot miss it
+    this.active += 1;
     try {
-      return await this.exec(c, sql, params, options);
+      if (this.readers.length === 0 || this.inTransaction)
+        return await this.exec(this.connection, sql, params, options);
+      const heavy = options.heavy === true;
+      const c = await this.acquire(heavy);
+      try {
+        return await this.exec(c, sql, params, options);
+      } finally {
+        this.release(c, heavy);
+      }
     } finally {
-      this.release(c, heavy);
+      this.settle();
     }
   }
 
@@ -175,8 +186,8 @@ export class Database {
     params: Params | undefined,
     options: ReadOptions,
   ): Promise<DuckDBMaterializedResult> {
+    if (this.closed) throw closedError();
     const t0 = SQL_TIMING ? performance.now() : 0;
-    this.active += 1;
     let interrupted = false;
     const timer =
       options.timeoutMs === undefined
@@ -197,7 +208,6 @@ export class Database {
       throw e;
     } finally {
       clearTimeout(timer);
-      this.settle();
     }
     if (SQL_TIMING) {
       const ms = performance.now() - t0;
@@ -216,6 +226,7 @@ export class Database {
     params: Params,
     onChunk: (rows: readonly (readonly unknown[])[]) => Promise<void>,
   ): Promise<number> {
+    if (this.closed) throw closedError();
     this.active += 1;
     let connection: DuckDBConnection;
     try {
@@ -313,6 +324,19 @@ export class Database {
       for (const fn of this.closeHooks.splice(0)) fn();
     }
   }
+}
+
+/**
+ * A statement on a handle that was closed meanwhile: a server closes its read-only handle when a
+ * writer asks for the file (docs/serving.md), and a request that still held it is told to retry.
+ */
+function closedError(): CrmBiError {
+  return new CrmBiError(
+    'warehouse_busy',
+    'the warehouse is being written (a load, a mining run or a token change); try again in a few seconds',
+    {},
+    503,
+  );
 }
 
 function openError(path: string, e: unknown): CrmBiError {
