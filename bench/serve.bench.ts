@@ -1,8 +1,9 @@
 /**
  * Serving a warehouse in place (docs/serving.md): `crm-bi serve` in a child process on a copy of a
  * loaded warehouse (the load section's, 1M customers by default), measuring
- *   - start-up: spawn → first /healthz 200; baseline: opening the same file read-only in this
- *     process and reading one row (what the server cannot do with less);
+ *   - start-up: spawn → first /healthz 200; baselines: opening the same file read-only in this
+ *     process and reading one row, and the same start-up on a warehouse of 200 customers (what
+ *     start-up costs without data: module loading, the model, the dashboards' bundle);
  *   - extra disk: the bytes of every file that appeared beside the warehouse while serving, after an
  *     ad hoc query (the sandbox child is up) and after the writes below, against the file's size;
  *   - visibility: `crm-bi load` of the same source again while serving (a skipped load: it checks
@@ -18,6 +19,8 @@ import { basename, dirname, join } from 'node:path';
 import { createToken } from '../src/api/auth.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
+import { loadSource } from '../src/etl/load.ts';
+import { generate } from '../src/etl/synthetic/generate.ts';
 import { ROOT, report } from './util.ts';
 
 const QUERY = { measures: ['sales.revenue', 'sales.order_count'], dimensions: ['customers.region'] };
@@ -76,6 +79,64 @@ async function until(check: () => Promise<boolean>, limitMs: number): Promise<nu
   return Number.POSITIVE_INFINITY;
 }
 
+/** Starts `crm-bi serve` on `db` and resolves with the process and the ms until /healthz answered. */
+async function startServe(db: string): Promise<{ server: ChildProcess; url: string; ms: number }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'crm-bi.js'), 'serve', '--db', db, '--port', String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TZ: 'UTC' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let tail = '';
+  server.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  const ms = await until(async () => {
+    if (server.exitCode !== null) throw new Error(`the server exited: ${tail}`);
+    try {
+      return (await fetch(`${url}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 300_000);
+  return { server, url, ms };
+}
+
+async function stop(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGINT');
+  await exited;
+}
+
+/** The start-up of a server on a warehouse of 200 generated customers: what start-up costs without data. */
+async function tinyStartMs(dir: string): Promise<number> {
+  const src = join(dir, 'bench-serve-tiny-src');
+  const db = join(dir, 'bench-serve-tiny.duckdb');
+  try {
+    await generate({ out: src, customers: 200, seed: 1 });
+    const w = await openWarehouse(db);
+    try {
+      await loadSource(w, { source: src, profile: 'canonical' });
+      await w.run('CHECKPOINT');
+    } finally {
+      w.close();
+    }
+    const { server, ms } = await startServe(db);
+    await stop(server);
+    return ms;
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+    for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+    rmSync(`${db}.writers`, { recursive: true, force: true });
+  }
+}
+
 export async function benchServe(warehouse: string, source?: string): Promise<void> {
   if (!existsSync(warehouse)) {
     console.log(`\n## Serving in place: skipped, ${warehouse} is missing (run the load section first)`);
@@ -109,30 +170,10 @@ export async function benchServe(warehouse: string, source?: string): Promise<vo
     db.close();
     const openMs = performance.now() - b0;
 
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const server = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'crm-bi.js'), 'serve', '--db', copy, '--port', String(port)],
-      {
-        cwd: ROOT,
-        env: { ...process.env, TZ: 'UTC' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    child = server;
-    let tail = '';
-    server.stderr?.on('data', (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-4000);
-    });
-    const startMs = await until(async () => {
-      if (server.exitCode !== null) throw new Error(`the server exited: ${tail}`);
-      try {
-        return (await fetch(`${url}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 300_000);
+    const tinyMs = await tinyStartMs(dir);
+    const started = await startServe(copy);
+    child = started.server;
+    const { url, ms: startMs } = started;
     const auth = (t: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${t}` });
     const adhoc = await fetch(`${url}/v1/adhoc`, {
       method: 'POST',
@@ -148,6 +189,10 @@ export async function benchServe(warehouse: string, source?: string): Promise<vo
     report('serve start → /healthz 200', startMs / 1000, 's', {
       label: 'open read-only + 1 row',
       value: openMs / 1000,
+    });
+    report('serve start → /healthz 200', startMs / 1000, 's', {
+      label: 'serve start, 200 customers',
+      value: tinyMs / 1000,
     });
     report('extra disk while serving (ad hoc child up)', (100 * extraServing) / size, '% of the file');
 
@@ -199,8 +244,7 @@ export async function benchServe(warehouse: string, source?: string): Promise<vo
       `/v1/load answers meanwhile: ${[...statuses].map(([s, n]) => `${s} × ${n}`).join(', ')} (503 = handed over to the writer)`,
     );
   } finally {
-    child?.kill('SIGINT');
-    if (child && child.exitCode === null) await new Promise((r) => child?.once('exit', r));
+    if (child) await stop(child);
     rmSync(copy, { force: true });
     rmSync(`${copy}.wal`, { force: true });
     rmSync(`${copy}.writers`, { recursive: true, force: true });

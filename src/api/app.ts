@@ -31,10 +31,11 @@ export interface AppOptions {
   /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
   readonly db: Database | (() => Database);
   /**
-   * Where /healthz reads the load status (default `db`): the server's last handle, whose status
-   * is pinned in memory, so it answers while the file is handed to a writer.
+   * The server's last handle, closed while the file is handed to a writer (docs/serving.md):
+   * /healthz answers its pinned load status, and tokens and cube answers remembered with it keep
+   * being answered from memory meanwhile. Default: `db`.
    */
-  readonly statusDb?: () => Database;
+  readonly lastDb?: () => Database;
   readonly model: Model;
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Ad hoc SQL; the route answers 404 when absent. */
@@ -89,15 +90,20 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     }),
   );
 
-  app.route('/', healthRoutes({ db: options.statusDb ?? db }));
+  app.route('/', healthRoutes({ db: options.lastDb ?? db }));
   app.route('/', openApiRoutes());
 
-  const auth = authenticate({ db, demoMode: options.demoMode ?? false });
+  const auth = authenticate({
+    db,
+    demoMode: options.demoMode ?? false,
+    ...(options.lastDb ? { lastDb: options.lastDb } : {}),
+  });
   const cube = cubeRoutes({
     db,
     model: options.model,
     cache: options.cache ?? null,
     warmUp: options.warmUp ?? null,
+    ...(options.lastDb ? { lastDb: options.lastDb } : {}),
     ...(options.cubeTimeoutMs === undefined ? {} : { timeoutMs: options.cubeTimeoutMs }),
   });
   for (const prefix of ['/v1', '/cubejs-api/v1']) {

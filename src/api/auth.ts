@@ -10,6 +10,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Database } from '../db/duckdb.ts';
 import { lookupToken, ROLES, type Role } from '../db/token-store.ts';
+import { isCrmBiError } from '../errors.ts';
 import { apiError } from './errors.ts';
 
 export type { CreatedToken, TokenInfo } from '../db/token-store.ts';
@@ -39,6 +40,11 @@ export interface AuthOptions {
   readonly db: Database | (() => Database);
   /** Requests without a token act as admin (the local demo only). */
   readonly demoMode?: boolean;
+  /**
+   * The last read-only handle, while `db` answers `warehouse_busy` (the file is handed to a
+   * writer): a token remembered with it is still recognised, any other waits (503).
+   */
+  readonly lastDb?: () => Database;
 }
 
 /** Most tokens remembered per read-only handle (only tokens that were found). */
@@ -67,6 +73,23 @@ async function principalOf(db: Database, token: string): Promise<Principal | und
   return found;
 }
 
+async function principalWhileBusy(
+  dbOf: () => Database,
+  token: string,
+  lastDb: (() => Database) | undefined,
+): Promise<Principal | undefined> {
+  try {
+    return await principalOf(dbOf(), token);
+  } catch (e) {
+    const known =
+      isCrmBiError(e) && e.code === 'warehouse_busy' && lastDb
+        ? remembered.get(lastDb())?.get(token)
+        : undefined;
+    if (known) return known;
+    throw e;
+  }
+}
+
 function tokenOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const text = header.trim();
@@ -85,7 +108,8 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<ApiEnv> {
         throw apiError('unauthorized', 'send a token: Authorization: Bearer TOKEN (crm-bi token create)');
       c.set('principal', { role: 'admin', tokenId: null });
     } else {
-      const principal = token.length > 200 ? undefined : await principalOf(dbOf(), token);
+      const principal =
+        token.length > 200 ? undefined : await principalWhileBusy(dbOf, token, options.lastDb);
       if (!principal) throw apiError('unauthorized', 'the token is unknown or revoked');
       c.set('principal', principal);
     }

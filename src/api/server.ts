@@ -114,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const cache = createQueryCache<CubeResponse>();
   const app = createApp({
     db: () => bindCluster(published.current()),
-    statusDb: () => published.last(),
+    lastDb: () => published.last(),
     model,
     cache,
     sandbox,

@@ -115,12 +115,21 @@ describe('serving the warehouse file in place', () => {
     expect(before.status).toBe(200);
     // a sandbox child holds the file too when the load starts
     expect((await adhocCount()).status).toBe(200);
-    const statuses: number[] = [];
+    // the query asked before (kept in memory) and a new one each time (never kept)
+    const kept: number[] = [];
+    const fresh: { status: number; retryAfter: string | null }[] = [];
     let loading = true;
     const poll = (async () => {
-      while (loading) {
-        statuses.push((await revenue()).status);
-        await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; loading; i++) {
+        kept.push((await revenue()).status);
+        const res = await fetch(`${server.url}/v1/load`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: { measures: ['sales.revenue'], limit: 1000 + i } }),
+        });
+        await res.arrayBuffer();
+        fresh.push({ status: res.status, retryAfter: res.headers.get('retry-after') });
+        await new Promise((r) => setTimeout(r, 25));
       }
     })();
     const load = await crmBi(['load', '--source', join(dir, 'second'), '--db', dbPath, '--json']);
@@ -130,8 +139,12 @@ describe('serving the warehouse file in place', () => {
     expect(load.stderr).not.toMatch(/still locked/);
     expect(load.code).toBe(0);
     const loadId = (JSON.parse(load.stdout) as { load_id: number }).load_id;
-    // while the file is handed over, reads wait their turn (503 with Retry-After), never fail
-    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    // while the file is handed over, a new query waits its turn (503 with Retry-After), never
+    // fails, and the query kept in memory is still answered (as it was before the load)
+    expect(fresh.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    expect(fresh.some((r) => r.status === 503)).toBe(true);
+    expect(fresh.filter((r) => r.status === 503).every((r) => r.retryAfter === '5')).toBe(true);
+    expect(kept.every((s) => s === 200)).toBe(true);
     let seen: number | null = null;
     while (Date.now() - ended < 10_000) {
       const health = (await (await fetch(`${server.url}/healthz`)).json()) as {

@@ -23,6 +23,7 @@ import {
   UNGROUPED_ROW_CAP,
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
+import { isCrmBiError } from '../../errors.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { cubeAnswerMemo } from '../cube-answer-memo.ts';
 import { apiError, readJson } from '../errors.ts';
@@ -39,6 +40,12 @@ export interface CubeRoutesOptions {
   readonly timeoutMs?: number;
   /** Remembers the answered queries and answers them again after a new handle opens. */
   readonly warmUp?: WarmUp | null;
+  /**
+   * The last read-only handle, while `db` answers `warehouse_busy` (the file is handed to a
+   * writer): an answer kept with it is still given (the data as it was before the write), any
+   * other waits (503).
+   */
+  readonly lastDb?: () => Database;
 }
 
 const ARROW = 'application/vnd.apache.arrow.stream';
@@ -129,9 +136,18 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
   const load = async function cubeLoad(c: Context<ApiEnv>) {
     const { query, queryType } = await requestOf(c);
     const accept = c.req.header('accept') ?? '';
-    const db = options.db();
     const regions = c.get('principal').regions ?? null;
     const asJson = !accept.includes('text/csv') && !accept.includes(ARROW);
+    let db: Database;
+    try {
+      db = options.db();
+    } catch (e) {
+      const last = isCrmBiError(e) && e.code === 'warehouse_busy' && asJson ? options.lastDb?.() : undefined;
+      const key = last ? memoKey(last, query, queryType, regions) : null;
+      const kept = last && key !== null ? memo?.get(last, key) : undefined;
+      if (kept === undefined) throw e;
+      return c.body(kept, 200, { 'content-type': 'application/json', 'x-cache': 'hit' });
+    }
     const key = asJson ? memoKey(db, query, queryType, regions) : null;
     const known = key === null ? undefined : memo?.get(db, key);
     if (known !== undefined)
