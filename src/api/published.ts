@@ -37,7 +37,8 @@ export interface PublishedWarehouse {
   readonly path: string;
   /**
    * Looks now: hands the file over when a writer asks, reopens it when it changed or the writers
-   * are done (or always, with `force`); true when a new handle was opened.
+   * are done (or always, with `force`); true when the handle is another one than at the previous
+   * refresh() (or at start).
    */
   refresh(force?: boolean): Promise<boolean>;
   /**
@@ -50,7 +51,10 @@ export interface PublishedWarehouse {
 }
 
 export interface PublishOptions {
-  /** How often to look for write requests and changes (ms); 0 = never (call refresh yourself). */
+  /**
+   * How often to look for write requests and file changes (ms, default 250). 0: write requests
+   * are still watched every 250 ms, the file's changes only on refresh().
+   */
   readonly intervalMs?: number;
   /** Longest wait for reads in flight before the handle is closed for a writer (ms). */
   readonly drainMs?: number;
@@ -141,20 +145,21 @@ export async function publishWarehouse(
     return true;
   }
 
-  async function look(force: boolean): Promise<boolean> {
+  /** One look; `stamps`: also reopen when the file changed under the handle (an in-process writer). */
+  async function look(force: boolean, stamps: boolean): Promise<boolean> {
     if (closed) return false;
     if (pendingWrites(source) > 0) {
       if (open) await handOver();
       return false;
     }
     if (!open) return reopen();
-    if (force || stamp(source) !== seen) return reopen();
+    if (force || (stamps && stamp(source) !== seen)) return reopen();
     return false;
   }
 
-  function lookOnce(force: boolean): Promise<boolean> {
+  function lookOnce(force: boolean, stamps = true): Promise<boolean> {
     // one look at a time; a forced look waits for the one under way, then looks again
-    const run = (looking ?? Promise.resolve(false)).then(() => look(force));
+    const run = (looking ?? Promise.resolve(false)).then(() => look(force, stamps));
     const tail = run.catch(() => false);
     looking = tail;
     void tail.then(() => {
@@ -163,16 +168,17 @@ export async function publishWarehouse(
     return run;
   }
 
-  const timer =
-    options.intervalMs === 0
-      ? null
-      : setInterval(() => {
-          if (looking) return;
-          lookOnce(false).catch((e: unknown) => {
-            log(`warehouse check failed: ${e instanceof Error ? e.message : String(e)}`);
-          });
-        }, options.intervalMs ?? 250);
-  timer?.unref();
+  // write requests are always watched (a writer must not wait for nothing); with intervalMs 0
+  // the file's stamps are compared only when refresh() is called
+  const timer = setInterval(() => {
+    if (looking) return;
+    lookOnce(false, options.intervalMs !== 0).catch((e: unknown) => {
+      log(`warehouse check failed: ${e instanceof Error ? e.message : String(e)}`);
+    });
+  }, options.intervalMs || 250);
+  timer.unref();
+  /** The handle the last refresh() left current: refresh() says whether it is another one now. */
+  let reported = db;
 
   let writes: Promise<unknown> = Promise.resolve();
 
@@ -217,10 +223,15 @@ export async function publishWarehouse(
     last: () => db,
     handedOver: () => !open,
     path: source,
-    refresh: (force = false) => lookOnce(force),
+    async refresh(force = false) {
+      await lookOnce(force);
+      const changed = db !== reported;
+      reported = db;
+      return changed;
+    },
     close(): void {
       closed = true;
-      if (timer) clearInterval(timer);
+      clearInterval(timer);
       db.close();
     },
   };

@@ -38,7 +38,7 @@ export interface ServerOptions {
   readonly hostname?: string;
   readonly demoMode?: boolean;
   readonly modelDir?: string;
-  /** How often to look for write requests and warehouse changes (ms; 0 = only on refresh()). */
+  /** How often to look for write requests and file changes (ms; 0: file changes only on refresh()). */
   readonly refreshMs?: number;
   readonly log?: boolean;
   /** Serve the dashboards (default true). */
