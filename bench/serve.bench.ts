@@ -107,11 +107,19 @@ async function startServe(db: string): Promise<{ server: ChildProcess; url: stri
   return { server, url, ms };
 }
 
+/** SIGINT, then SIGKILL after 20 s (said on stdout: the server should stop by itself). */
 async function stop(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null) return;
+  if (server.exitCode !== null || server.signalCode !== null) return;
   const exited = new Promise((r) => server.once('exit', r));
+  const t0 = performance.now();
   server.kill('SIGINT');
+  const timer = setTimeout(() => {
+    console.log('the server did not stop within 20 s of SIGINT; killed');
+    server.kill('SIGKILL');
+  }, 20_000);
   await exited;
+  clearTimeout(timer);
+  report('server stop (SIGINT → exit)', (performance.now() - t0) / 1000, 's');
 }
 
 /** The start-up of a server on a warehouse of 200 generated customers: what start-up costs without data. */

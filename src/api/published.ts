@@ -47,7 +47,8 @@ export interface PublishedWarehouse {
    * another process holding the file past `lockWaitMs` is a 429 `busy` with Retry-After.
    */
   write<T>(fn: (db: Database) => Promise<T>): Promise<T>;
-  close(): void;
+  /** Stops looking and closes the handle once its statements have ended (at most `drainMs`). */
+  close(): Promise<void>;
 }
 
 export interface PublishOptions {
@@ -229,9 +230,11 @@ export async function publishWarehouse(
       reported = db;
       return changed;
     },
-    close(): void {
+    async close(): Promise<void> {
       closed = true;
       clearInterval(timer);
+      // closing an instance under a running statement can hang the process: let it end first
+      await db.whenIdle(drainMs);
       db.close();
     },
   };

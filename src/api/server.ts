@@ -163,9 +163,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ('closeIdleConnections' in server)
           (server as { closeIdleConnections(): void }).closeIdleConnections();
       });
+      await warmUp.stop();
       sandbox.close();
       regionalSandboxes.close();
-      published.close();
+      await published.close();
     },
   };
 }

@@ -24,17 +24,20 @@ export interface WarmUp {
   answerWith(fn: (entry: WarmQuery) => Promise<void>): void;
   /** Answers every remembered query once, newest first; resolves with how many were answered. */
   run(): Promise<number>;
+  /** Stops a run under way after its current query (the server is closing). */
+  stop(): Promise<void>;
 }
 
 export function createWarmUp(max = 100): WarmUp {
   const entries = new Map<string, WarmQuery>();
   let answer: ((entry: WarmQuery) => Promise<void>) | null = null;
   let running: Promise<number> | null = null;
+  let stopped = false;
 
   async function runAll(): Promise<number> {
     let n = 0;
     for (const entry of [...entries.values()].reverse()) {
-      if (!answer) break;
+      if (!answer || stopped) break;
       try {
         await answer(entry);
       } catch {
@@ -54,6 +57,10 @@ export function createWarmUp(max = 100): WarmUp {
     },
     answerWith(fn) {
       answer = fn;
+    },
+    async stop() {
+      stopped = true;
+      await running;
     },
     run() {
       // a run under way finishes first; the new handle is then warmed by a fresh run

@@ -29,8 +29,8 @@ beforeAll(async () => {
   await f.db.run('CHECKPOINT');
   published = await publishWarehouse(f.dbPath, { intervalMs: 0 });
 }, 60_000);
-afterAll(() => {
-  published?.close();
+afterAll(async () => {
+  await published?.close();
   f?.cleanup();
 });
 
