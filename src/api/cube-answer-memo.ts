@@ -13,6 +13,9 @@
 import { cubeEngineOf } from '../cube/engine.ts';
 import type { Database } from '../db/duckdb.ts';
 
+/** Longest key kept: dashboards' queries are a few hundred characters. */
+const MAX_KEY_CHARS = 16 * 1024;
+
 export interface CubeAnswerMemoOptions {
   /** Most answers kept (default 500). */
   readonly maxEntries?: number;
@@ -48,7 +51,9 @@ export function cubeAnswerMemo(options: CubeAnswerMemoOptions = {}): CubeAnswerM
     key(db, parts) {
       // a cluster's data can change under a read-only staging handle: its answers are not kept
       if (!db.readOnly || cubeEngineOf(db).kind !== 'duckdb') return null;
-      return JSON.stringify(parts) ?? null;
+      const key = JSON.stringify(parts);
+      // a huge query (the body may be up to 1 MB) is not worth a key of its size
+      return key === undefined || key.length > MAX_KEY_CHARS ? null : key;
     },
     get(db, key) {
       own(db);
