@@ -183,6 +183,38 @@ describe('serving the warehouse file in place', () => {
   }, 60_000);
 });
 
+describe('a mining run while the server serves', () => {
+  it('is on /v1/mining/runs within 10 s of crm-bi mine ending', async () => {
+    const mined = await crmBi([
+      'mine',
+      '--db',
+      dbPath,
+      '--json',
+      '--k',
+      '3',
+      '--model',
+      'bgnbd',
+      '--no-rollups',
+    ]);
+    expect(mined.stderr).not.toMatch(/still locked/);
+    expect(mined.code).toBe(0);
+    const runId = (JSON.parse(mined.stdout) as { run_id: number }).run_id;
+    const ended = Date.now();
+    let ids: number[] = [];
+    while (Date.now() - ended < 10_000) {
+      const res = await fetch(`${server.url}/v1/mining/runs`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (res.status === 200)
+        ids = ((await res.json()) as { runs: { run_id: number }[] }).runs.map((r) => r.run_id);
+      else await res.arrayBuffer();
+      if (ids.includes(runId)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ids).toContain(runId);
+  }, 300_000);
+});
+
 describe('the ad hoc SQL child on the warehouse file', () => {
   it('cannot write it even when a statement gets past the parse-tree check', async () => {
     const counts = await revenueBySql();
