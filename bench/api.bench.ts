@@ -548,7 +548,7 @@ export async function benchApi(
     if (options.sharingOnly) {
       const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
       const figures = reportSharing(sharing, seconds);
-      return { ...figures, ...reportRestart(await sandboxRestart(`${copy}.sandbox.duckdb`)) };
+      return { ...figures, ...reportRestart(await sandboxRestart(copy)) };
     }
     const cached = await cannon(url, token, seconds, () => CACHED_QUERY, false);
     const uncached = await cannon(url, token, seconds, uncachedQuery, true);
@@ -630,7 +630,7 @@ export async function benchApi(
 
     const sharing = await fairSharing(url, child.pid as number, token, sharingTokens, seconds);
     const sharingFigures = reportSharing(sharing, seconds);
-    const restart = reportRestart(await sandboxRestart(`${copy}.sandbox.duckdb`));
+    const restart = reportRestart(await sandboxRestart(copy));
     return {
       ...sharingFigures,
       ...restart,

@@ -78,6 +78,12 @@ if (wanted('api')) {
   await benchApi(`${work}/bench-api.duckdb`);
 }
 
+if (wanted('serve')) {
+  // crm-bi serve on a copy of the load section's warehouse: start-up, extra disk, writes made visible
+  const { benchServe } = await import('./serve.bench.ts');
+  await benchServe(warehouse, `${work}/export-${customers}`);
+}
+
 if (wanted('route-reads')) {
   // the routes' reads through the cube against the hand-written SQL they replaced
   const { benchRouteReads } = await import('./route-reads.bench.ts');

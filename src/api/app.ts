@@ -25,10 +25,17 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
 import type { RegionalSandboxes } from './sandbox/regional.ts';
 import type { Sandbox } from './sandbox/sandbox.ts';
+import type { WarmUp } from './warm-up.ts';
 
 export interface AppOptions {
   /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
   readonly db: Database | (() => Database);
+  /**
+   * The server's last handle, closed while the file is handed to a writer (docs/serving.md):
+   * /healthz answers its pinned load status, and tokens and cube answers remembered with it keep
+   * being answered from memory meanwhile. Default: `db`.
+   */
+  readonly lastDb?: () => Database;
   readonly model: Model;
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Ad hoc SQL; the route answers 404 when absent. */
@@ -45,6 +52,8 @@ export interface AppOptions {
   readonly log?: boolean;
   /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
   readonly web?: Hono<ApiEnv> | null;
+  /** Re-answers the cube queries of the previous warehouse handle after a new one opens (warm-up.ts). */
+  readonly warmUp?: WarmUp | null;
   /** Writes saved audiences and the export log to the warehouse (routes/audiences.ts); 503 there when absent. */
   readonly campaignWriter?: CampaignWriter | null;
 }
@@ -81,14 +90,20 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     }),
   );
 
-  app.route('/', healthRoutes({ db }));
+  app.route('/', healthRoutes({ db: options.lastDb ?? db }));
   app.route('/', openApiRoutes());
 
-  const auth = authenticate({ db, demoMode: options.demoMode ?? false });
+  const auth = authenticate({
+    db,
+    demoMode: options.demoMode ?? false,
+    ...(options.lastDb ? { lastDb: options.lastDb } : {}),
+  });
   const cube = cubeRoutes({
     db,
     model: options.model,
     cache: options.cache ?? null,
+    warmUp: options.warmUp ?? null,
+    ...(options.lastDb ? { lastDb: options.lastDb } : {}),
     ...(options.cubeTimeoutMs === undefined ? {} : { timeoutMs: options.cubeTimeoutMs }),
   });
   for (const prefix of ['/v1', '/cubejs-api/v1']) {

@@ -10,6 +10,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Database } from '../db/duckdb.ts';
 import { lookupToken, ROLES, type Role } from '../db/token-store.ts';
+import { isCrmBiError } from '../errors.ts';
 import { apiError } from './errors.ts';
 
 export type { CreatedToken, TokenInfo } from '../db/token-store.ts';
@@ -39,6 +40,54 @@ export interface AuthOptions {
   readonly db: Database | (() => Database);
   /** Requests without a token act as admin (the local demo only). */
   readonly demoMode?: boolean;
+  /**
+   * The last read-only handle, while `db` answers `warehouse_busy` (the file is handed to a
+   * writer): a token remembered with it is still recognised, any other waits (503).
+   */
+  readonly lastDb?: () => Database;
+}
+
+/** Most tokens remembered per read-only handle (only tokens that were found). */
+const MAX_REMEMBERED = 1000;
+const remembered = new WeakMap<Database, Map<string, Principal>>();
+
+/**
+ * The token's principal. A read-only handle cannot change while it is open (a server opens a new
+ * one after every write, revocations included), so a token found there is remembered with it and
+ * later requests skip the lookup; any other handle is asked every time.
+ */
+async function principalOf(db: Database, token: string): Promise<Principal | undefined> {
+  if (!db.readOnly) return lookupToken(db, token);
+  let known = remembered.get(db);
+  const hit = known?.get(token);
+  if (hit) return hit;
+  const found = await lookupToken(db, token);
+  if (found) {
+    if (!known) {
+      known = new Map();
+      remembered.set(db, known);
+    }
+    if (known.size >= MAX_REMEMBERED) known.delete(known.keys().next().value as string);
+    known.set(token, found);
+  }
+  return found;
+}
+
+async function principalWhileBusy(
+  dbOf: () => Database,
+  token: string,
+  lastDb: (() => Database) | undefined,
+): Promise<Principal | undefined> {
+  try {
+    return await principalOf(dbOf(), token);
+  } catch (e) {
+    const known =
+      isCrmBiError(e) && e.code === 'warehouse_busy' && lastDb
+        ? remembered.get(lastDb())?.get(token)
+        : undefined;
+    if (known) return known;
+    throw e;
+  }
 }
 
 function tokenOf(header: string | undefined): string | undefined {
@@ -59,7 +108,8 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<ApiEnv> {
         throw apiError('unauthorized', 'send a token: Authorization: Bearer TOKEN (crm-bi token create)');
       c.set('principal', { role: 'admin', tokenId: null });
     } else {
-      const principal = token.length > 200 ? undefined : await lookupToken(dbOf(), token);
+      const principal =
+        token.length > 200 ? undefined : await principalWhileBusy(dbOf, token, options.lastDb);
       if (!principal) throw apiError('unauthorized', 'the token is unknown or revoked');
       c.set('principal', principal);
     }

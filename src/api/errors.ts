@@ -33,16 +33,17 @@ export function apiError(code: ApiErrorCode, message: string): CrmBiError {
 }
 
 /**
- * Too much shared work is waiting (429): the caller should come back after `retryAfter` seconds,
- * which the error handler sends as a Retry-After header.
+ * Too much shared work is waiting (429), or the resource is briefly unavailable (503): the caller
+ * should come back after `retryAfter` seconds, which the error handler sends as a Retry-After header.
  */
 export class BusyError extends CrmBiError {
   constructor(
     code: string,
     message: string,
     readonly retryAfter: number,
+    status: 429 | 503 = 429,
   ) {
-    super(code, message, {}, 429);
+    super(code, message, {}, status);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Starts the HTTP server over a published copy of a warehouse (see published.ts), with the ad hoc
+ * Starts the HTTP server over a warehouse file, read in place (see published.ts), with the ad hoc
  * SQL sandbox, and stops it cleanly.
  *
  * Over a ClickHouse cluster (`dbPath` = clickhouse://...), every cube read (all dashboard and API
@@ -24,7 +24,7 @@ import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
-import { warehouseWriter } from './warehouse-writer.ts';
+import { createWarmUp } from './warm-up.ts';
 
 export interface ServerOptions {
   /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
@@ -38,7 +38,7 @@ export interface ServerOptions {
   readonly hostname?: string;
   readonly demoMode?: boolean;
   readonly modelDir?: string;
-  /** How often to look for warehouse changes (ms). */
+  /** How often to look for write requests and file changes (ms; 0: file changes only on refresh()). */
   readonly refreshMs?: number;
   readonly log?: boolean;
   /** Serve the dashboards (default true). */
@@ -54,7 +54,7 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
-  /** Republishes the warehouse copy now if it changed. */
+  /** Looks now: hands the file over to a writer that asks, reopens it when it changed. */
   refresh(): Promise<boolean>;
   /** The PostgreSQL endpoint's address, when it was asked for. */
   readonly pg?: { readonly host: string; readonly port: number };
@@ -68,6 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
   let regionalRef: RegionalSandboxes | null = null;
+  const warmUp = createWarmUp();
   const target = warehouseTarget(options.dbPath);
   let warehousePath = options.dbPath;
   let bindCluster: (db: Database) => Database = (db) => db;
@@ -88,20 +89,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
   }
   const published = await publishWarehouse(warehousePath, {
-    intervalMs: options.refreshMs ?? 3000,
+    intervalMs: options.refreshMs ?? 250,
+    onRelease: () => {
+      sandboxRef?.pause();
+      regionalRef?.pause();
+    },
     onSwap: () => {
       sandboxRef?.restart();
+      sandboxRef?.resume();
       regionalRef?.restart();
+      regionalRef?.resume();
+      // the queries the pages asked of the previous handle, answered again before anyone asks
+      void warmUp.run().then((n) => {
+        if (n > 0) log(`warmed ${n} cube queries`);
+      });
     },
     log,
   });
-  const sandbox = createSandbox({ snapshot: published.sandboxPath });
+  // the children open the warehouse file itself, read-only, beside the server's own handle
+  const sandbox = createSandbox({ snapshot: published.path });
   sandboxRef = sandbox;
-  const regionalSandboxes = createRegionalSandboxes({ source: published.sandboxPath });
+  const regionalSandboxes = createRegionalSandboxes({ source: published.path });
   regionalRef = regionalSandboxes;
   const cache = createQueryCache<CubeResponse>();
   const app = createApp({
     db: () => bindCluster(published.current()),
+    lastDb: () => published.last(),
     model,
     cache,
     sandbox,
@@ -109,7 +122,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     demoMode: options.demoMode ?? false,
     log: options.log ?? true,
     web,
-    campaignWriter: warehouseWriter(warehousePath, () => published.refresh(true)),
+    campaignWriter: (fn) => published.write(fn),
+    warmUp,
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const wanted = options.port ?? 3000;
@@ -150,9 +164,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ('closeIdleConnections' in server)
           (server as { closeIdleConnections(): void }).closeIdleConnections();
       });
+      await warmUp.stop();
       sandbox.close();
       regionalSandboxes.close();
-      published.close();
+      await published.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { Database } from '../db/duckdb.ts';
+import type { Database } from '../db/duckdb.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { CrmBiError } from '../errors.ts';
 import { loadSource } from '../etl/load.ts';
@@ -94,7 +94,8 @@ Ctrl-C stops it.
  */
 async function ensureDemoWarehouse(path: string): Promise<void> {
   if (!existsSync(path)) return;
-  const db = await Database.open(path);
+  // through openWarehouse: a server reading the file lets go of it when asked (docs/serving.md)
+  const db = await openWarehouse(path);
   let others: number;
   try {
     const hasLoads = Number(

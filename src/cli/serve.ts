@@ -74,7 +74,7 @@ export async function serveUntilStopped(
   log(
     warehouseTarget(options.dbPath).kind === 'clickhouse'
       ? `crm-bi API listening on ${server.url} (cube figures from ${options.dbPath}; tokens and run records from its DuckDB staging warehouse)`
-      : `crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read through a published copy)`,
+      : `crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read in place; writers are let in on request)`,
   );
   log(`dashboards: ${server.url}/executive`);
   if (server.pg)

@@ -1,8 +1,7 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AdhocResult } from '../api/sandbox/protocol.ts';
 import { createSandbox } from '../api/sandbox/sandbox.ts';
-import { publishSnapshot } from '../api/sandbox/snapshot.ts';
 import { CrmBiError } from '../errors.ts';
 import { action, log, withDb } from './common.ts';
 
@@ -14,10 +13,6 @@ interface SqlFlags {
   out?: string;
   timeout: string;
   json?: boolean;
-}
-
-function newest(path: string): number {
-  return Math.max(...[path, `${path}.wal`].map((p) => (existsSync(p) ? statSync(p).mtimeMs : 0)));
 }
 
 function csvCell(v: unknown): string {
@@ -72,11 +67,8 @@ export function register(program: Command): void {
         throw new CrmBiError('usage', '--timeout must be a positive number of seconds');
       if (!existsSync(flags.db))
         throw new CrmBiError('warehouse_not_found', `warehouse ${flags.db} does not exist`);
-      const snapshot = `${flags.db}.sandbox.duckdb`;
-      if (!existsSync(snapshot) || statSync(snapshot).mtimeMs < newest(flags.db)) {
-        await publishSnapshot(flags.db, snapshot, { schemas: ['core', 'mining'] });
-      }
-      const sandbox = createSandbox({ snapshot, timeoutMs: timeout * 1000 });
+      // the child opens the warehouse itself, read-only (beside a running server, which reads it too)
+      const sandbox = createSandbox({ snapshot: flags.db, timeoutMs: timeout * 1000 });
       try {
         const text = render(await sandbox.query(sql), flags.format);
         if (flags.out !== undefined) {

@@ -64,6 +64,11 @@ export class Database {
   private inTransaction = false;
   private readonly idle: DuckDBConnection[];
   private heavyInUse = 0;
+  /** Statements running now, on any connection (see `whenIdle`). */
+  private active = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly closeHooks: (() => void)[] = [];
+  private closed = false;
   private readonly waiting: { readonly heavy: boolean; readonly wake: () => void }[] = [];
 
   private constructor(
@@ -129,19 +134,30 @@ export class Database {
    * always on `connection`, where temp tables, settings and transactions live.
    */
   async run(sql: string, params?: Params): Promise<void> {
-    await this.exec(this.connection, sql, params, {});
+    this.active += 1;
+    try {
+      await this.exec(this.connection, sql, params, {});
+    } finally {
+      this.settle();
+    }
   }
 
   /** Materialized DuckDB result, for callers that need column types (e.g. Arrow encoding). */
   async read(sql: string, params?: Params, options: ReadOptions = {}): Promise<DuckDBMaterializedResult> {
-    if (this.readers.length === 0 || this.inTransaction)
-      return this.exec(this.connection, sql, params, options);
-    const heavy = options.heavy === true;
-    const c = await this.acquire(heavy);
+    // counted from the call, waiting for a reader included, so whenIdle() cannot miss it
+    this.active += 1;
     try {
-      return await this.exec(c, sql, params, options);
+      if (this.readers.length === 0 || this.inTransaction)
+        return await this.exec(this.connection, sql, params, options);
+      const heavy = options.heavy === true;
+      const c = await this.acquire(heavy);
+      try {
+        return await this.exec(c, sql, params, options);
+      } finally {
+        this.release(c, heavy);
+      }
     } finally {
-      this.release(c, heavy);
+      this.settle();
     }
   }
 
@@ -170,6 +186,7 @@ export class Database {
     params: Params | undefined,
     options: ReadOptions,
   ): Promise<DuckDBMaterializedResult> {
+    if (this.closed) throw closedError();
     const t0 = SQL_TIMING ? performance.now() : 0;
     let interrupted = false;
     const timer =
@@ -209,7 +226,15 @@ export class Database {
     params: Params,
     onChunk: (rows: readonly (readonly unknown[])[]) => Promise<void>,
   ): Promise<number> {
-    const connection = await this.instance.connect();
+    if (this.closed) throw closedError();
+    this.active += 1;
+    let connection: DuckDBConnection;
+    try {
+      connection = await this.instance.connect();
+    } catch (e) {
+      this.settle();
+      throw e;
+    }
     try {
       await connection.run("SET TimeZone = 'UTC'");
       const result = await connection.stream(sql, params as DuckDBValue[]);
@@ -223,7 +248,45 @@ export class Database {
       return rows;
     } finally {
       connection.closeSync();
+      this.settle();
     }
+  }
+
+  private settle(): void {
+    this.active -= 1;
+    if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Resolves when no statement runs on this Database (at once when none does), or after
+   * `timeoutMs`; true when it is idle. A server waits for this before it closes a handle that
+   * requests may still be reading from.
+   */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.active === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.idleWaiters.indexOf(wake);
+        if (at >= 0) this.idleWaiters.splice(at, 1);
+        resolve(this.active === 0);
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(wake);
+    });
+  }
+
+  /** Runs `fn` once this Database has been closed (e.g. to withdraw a write request). */
+  afterClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closeHooks.push(fn);
+  }
+
+  /** Whether close() has been called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /**
@@ -251,10 +314,29 @@ export class Database {
   }
 
   close(): void {
-    for (const c of this.readers) c.closeSync();
-    this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      for (const c of this.readers) c.closeSync();
+      this.connection.closeSync();
+      this.instance.closeSync();
+    } finally {
+      for (const fn of this.closeHooks.splice(0)) fn();
+    }
   }
+}
+
+/**
+ * A statement on a handle that was closed meanwhile: a server closes its read-only handle when a
+ * writer asks for the file (docs/serving.md), and a request that still held it is told to retry.
+ */
+function closedError(): CrmBiError {
+  return new CrmBiError(
+    'warehouse_busy',
+    'the warehouse is being written (a load, a mining run or a token change); try again in a few seconds',
+    {},
+    503,
+  );
 }
 
 function openError(path: string, e: unknown): CrmBiError {

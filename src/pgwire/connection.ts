@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { PostgresConnection, type TlsOptions } from 'pg-gateway';
 import type { StoredToken } from '../db/token-store.ts';
+import { isCrmBiError } from '../errors.ts';
 import { SERVER_VERSION } from './catalog.ts';
 import { type Answer, answer, DEFAULT_SETTINGS, type EngineContext, type Session } from './engine.ts';
 import { errorFields, PgError, SQLSTATE } from './errors.ts';
@@ -127,6 +128,8 @@ export function servePgConnection(socket: Socket, options: ConnectionOptions): v
       fatal(SQLSTATE.protocolViolation, 'unexpected password message');
     } catch (e) {
       if (e instanceof ScramError) return fatal(SQLSTATE.invalidPassword, e.message);
+      // the server has handed the warehouse (where tokens live) to a writer for a moment
+      if (isCrmBiError(e) && e.code === 'warehouse_busy') return fatal(SQLSTATE.cannotConnectNow, e.message);
       return fatal(SQLSTATE.protocolViolation, 'malformed authentication message');
     }
   }

@@ -19,6 +19,7 @@ export const SQLSTATE = {
   inFailedTransaction: '25P02',
   invalidParameterValue: '22023',
   protocolViolation: '08P01',
+  cannotConnectNow: '57P03',
   internal: 'XX000',
 } as const;
 
@@ -44,6 +45,8 @@ const BY_CODE: Record<string, string> = {
   unknown_member: SQLSTATE.undefinedColumn,
   result_too_large: SQLSTATE.programLimitExceeded,
   too_many_rows: SQLSTATE.programLimitExceeded,
+  // the warehouse is handed to a writer for a moment (docs/serving.md): try again
+  warehouse_busy: SQLSTATE.cannotConnectNow,
 };
 
 /** The ErrorResponse fields for anything thrown while answering a query. */

@@ -29,10 +29,10 @@ let published: PublishedWarehouse;
 beforeAll(async () => {
   f = await apiFixture();
   await f.db.run('CHECKPOINT');
-  published = await publishWarehouse(f.dbPath, { intervalMs: 0, graceMs: 0 });
+  published = await publishWarehouse(f.dbPath, { intervalMs: 0 });
 }, 60_000);
-afterAll(() => {
-  published?.close();
+afterAll(async () => {
+  await published?.close();
   f?.cleanup();
 });
 
@@ -98,7 +98,7 @@ describe('/healthz on a published copy', () => {
   });
 
   it('a pinned copy’s status is answered without asking the database again', async () => {
-    const db = await Database.open(published.servePath, { readOnly: true });
+    const db = await Database.open(published.path, { readOnly: true });
     const pinnedStatus = await pinLoadStatus(db);
     db.close();
     // a closed database cannot answer a query: the status must come from memory

@@ -23,11 +23,14 @@ import {
   UNGROUPED_ROW_CAP,
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
+import { isCrmBiError } from '../../errors.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
+import { cubeAnswerMemo } from '../cube-answer-memo.ts';
 import { apiError, readJson } from '../errors.ts';
 import { LoadRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
-import { gathered, jsonPieces, streamOf } from './streamed.ts';
+import type { WarmUp } from '../warm-up.ts';
+import { gathered, jsonBody, SMALL_ANSWER_ROWS, streamOf } from './streamed.ts';
 
 export interface CubeRoutesOptions {
   readonly db: () => Database;
@@ -35,6 +38,14 @@ export interface CubeRoutesOptions {
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Time limit of each cube statement (default 20 s). */
   readonly timeoutMs?: number;
+  /** Remembers the answered queries and answers them again after a new handle opens. */
+  readonly warmUp?: WarmUp | null;
+  /**
+   * The last read-only handle, while `db` answers `warehouse_busy` (the file is handed to a
+   * writer): an answer kept with it is still given (the data as it was before the write), any
+   * other waits (503).
+   */
+  readonly lastDb?: () => Database;
 }
 
 const ARROW = 'application/vnd.apache.arrow.stream';
@@ -90,18 +101,60 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
     return c.json(meta);
   });
 
-  const load = async function cubeLoad(c: Context<ApiEnv>) {
-    const { query, queryType } = await requestOf(c);
-    const response = await runQuery(options.db(), options.model, query, {
-      ...security(c),
+  // answers of a server's read-only handle, as JSON text, when results are cached at all
+  const memo = options.cache ? cubeAnswerMemo() : null;
+  const run = (db: Database, query: unknown, regions: readonly string[] | null) =>
+    runQuery(db, options.model, query, {
+      ...(regions === null ? {} : { security: { regions } }),
       cache: options.cache ?? null,
       timeoutMs: options.timeoutMs ?? 20_000,
       maxUngroupedRows: UNGROUPED_ROW_CAP,
       maxBytes: RESULT_BYTE_CAP,
       heavy: true,
     });
-    // every cap was checked by runQuery: what follows is streamed, never cut short
+  /** The JSON answer, as text when it is small enough to keep (then kept under `key`). */
+  const jsonAnswer = (db: Database, response: CubeResponse, queryType: unknown, key: string | null) => {
+    const answer = queryType === 'multi' ? multiOf(response) : response;
+    const rows = isCompareResponse(response)
+      ? response.results.reduce((n, r) => n + r.data.length, 0)
+      : response.data.length;
+    if (key === null || !memo || rows > SMALL_ANSWER_ROWS) return jsonBody(answer, rows);
+    const text = JSON.stringify(answer);
+    memo.set(db, key, text);
+    return text;
+  };
+  const memoKey = (db: Database, query: unknown, queryType: unknown, regions: readonly string[] | null) =>
+    memo ? memo.key(db, [queryType === 'multi', regions, query]) : null;
+
+  options.warmUp?.answerWith(async ({ query, queryType, regions }) => {
+    const db = options.db();
+    const key = memoKey(db, query, queryType, regions);
+    if (key !== null && memo?.get(db, key) !== undefined) return;
+    jsonAnswer(db, await run(db, query, regions), queryType, key);
+  });
+
+  const load = async function cubeLoad(c: Context<ApiEnv>) {
+    const { query, queryType } = await requestOf(c);
     const accept = c.req.header('accept') ?? '';
+    const regions = c.get('principal').regions ?? null;
+    const asJson = !accept.includes('text/csv') && !accept.includes(ARROW);
+    let db: Database;
+    try {
+      db = options.db();
+    } catch (e) {
+      const last = isCrmBiError(e) && e.code === 'warehouse_busy' && asJson ? options.lastDb?.() : undefined;
+      const key = last ? memoKey(last, query, queryType, regions) : null;
+      const kept = last && key !== null ? memo?.get(last, key) : undefined;
+      if (kept === undefined) throw e;
+      return c.body(kept, 200, { 'content-type': 'application/json', 'x-cache': 'hit' });
+    }
+    const key = asJson ? memoKey(db, query, queryType, regions) : null;
+    const known = key === null ? undefined : memo?.get(db, key);
+    if (known !== undefined)
+      return c.body(known, 200, { 'content-type': 'application/json', 'x-cache': 'hit' });
+    const response = await run(db, query, regions);
+    options.warmUp?.note({ query, queryType, regions });
+    // every cap was checked by runQuery: what follows is streamed, never cut short
     if (accept.includes('text/csv')) {
       return c.body(streamOf(gathered(csvLines(response, { safeFormulas: true }))), 200, {
         'content-type': 'text/csv; charset=utf-8',
@@ -111,8 +164,7 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
       const bytes = toArrow(response);
       return c.body(bytes.slice().buffer as ArrayBuffer, 200, { 'content-type': ARROW });
     }
-    const answer = queryType === 'multi' ? multiOf(response) : response;
-    return c.body(streamOf(jsonPieces(answer)), 200, { 'content-type': 'application/json' });
+    return c.body(jsonAnswer(db, response, queryType, key), 200, { 'content-type': 'application/json' });
   };
   app.get('/load', load);
   app.post('/load', load);

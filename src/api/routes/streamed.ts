@@ -66,6 +66,17 @@ export function* jsonPieces(value: Json): Generator<string> {
   if (buffer.length > 0) yield buffer;
 }
 
+/** Answers with at most this many rows are encoded in one JSON.stringify call, not streamed. */
+export const SMALL_ANSWER_ROWS = 1000;
+
+/**
+ * The JSON body of an answer of `rows` rows: one string when it is small (a stream's set-up costs
+ * more than the encoding of a dashboard's few hundred rows), else a stream of pieces.
+ */
+export function jsonBody(value: Json, rows: number): string | ReadableStream<Uint8Array> {
+  return rows <= SMALL_ANSWER_ROWS ? JSON.stringify(value) : streamOf(jsonPieces(value));
+}
+
 /** Gathers small text pieces (e.g. CSV lines) into pieces of about 64 K characters. */
 export function* gathered(texts: Iterable<string>): Generator<string> {
   let buffer = '';

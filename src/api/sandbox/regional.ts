@@ -1,20 +1,22 @@
 /**
  * Ad hoc SQL for region-limited tokens: one sandbox per set of regions, each over its own snapshot
- * holding only those regions' rows (regional-snapshot.ts). A snapshot is cut from the full ad hoc
- * snapshot on the first query of a region set and kept until the warehouse is republished
- * (`restart`) or until more than `max` region sets are in use (the least recently used goes).
+ * holding only those regions' rows of core.* and mining.* (regional-snapshot.ts). A snapshot is cut
+ * from the warehouse (opened read-only) on the first query of a region set and kept until the
+ * warehouse changes (`restart`) or until more than `max` region sets are in use (the least
+ * recently used goes).
  *
  * @example
- * const regional = createRegionalSandboxes({ source: 'data/warehouse.sandbox.duckdb' });
+ * const regional = createRegionalSandboxes({ source: 'data/warehouse.duckdb' });
  * await (await regional.get(['Europe'])).query('SELECT count(*) FROM core.dim_customer');
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { BusyError } from '../errors.ts';
 import { createSandbox, type Sandbox, type SandboxOptions } from './sandbox.ts';
 import { publishSnapshot } from './snapshot.ts';
 
 export interface RegionalSandboxOptions extends Omit<SandboxOptions, 'snapshot'> {
-  /** The full ad hoc snapshot (core.* and mining.*) the regional ones are cut from. */
+  /** The warehouse file (or a full snapshot) the regional snapshots are cut from, read-only. */
   readonly source: string;
   /** Region sets kept at once (default 8). */
   readonly max?: number;
@@ -25,6 +27,9 @@ export interface RegionalSandboxes {
   get(regions: readonly string[]): Promise<Sandbox>;
   /** Drops every regional sandbox and snapshot; the next query cuts fresh ones. */
   restart(): void;
+  /** Drops them all and cuts none until `resume()` (the warehouse is handed to a writer): 503. */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
@@ -37,6 +42,7 @@ export function createRegionalSandboxes(options: RegionalSandboxOptions): Region
   const { source, max = 8, ...sandboxOptions } = options;
   const entries = new Map<string, Entry>();
   let generation = 0;
+  let paused = false;
 
   function drop(key: string): void {
     const entry = entries.get(key);
@@ -53,6 +59,15 @@ export function createRegionalSandboxes(options: RegionalSandboxOptions): Region
 
   return {
     get(regions) {
+      if (paused)
+        return Promise.reject(
+          new BusyError(
+            'warehouse_busy',
+            'ad hoc SQL waits while the warehouse is being written; try again in a few seconds',
+            5,
+            503,
+          ),
+        );
       const sorted = [...new Set(regions)].sort();
       const key = JSON.stringify(sorted);
       const found = entries.get(key);
@@ -78,6 +93,14 @@ export function createRegionalSandboxes(options: RegionalSandboxOptions): Region
     restart() {
       generation += 1;
       for (const key of [...entries.keys()]) drop(key);
+    },
+    pause() {
+      paused = true;
+      generation += 1;
+      for (const key of [...entries.keys()]) drop(key);
+    },
+    resume() {
+      paused = false;
     },
     close() {
       for (const key of [...entries.keys()]) drop(key);

@@ -1,6 +1,6 @@
 /**
- * Ad hoc SQL in a child process: one read-only, locked-down DuckDB over a snapshot holding only
- * core.* and mining.*. A query past its time limit kills the child (DuckDB checks interrupts only
+ * Ad hoc SQL in a child process: one read-only, locked-down DuckDB over the warehouse file (or a
+ * snapshot of it); the parse-tree check lets a statement read only core.* and mining.*. A query past its time limit kills the child (DuckDB checks interrupts only
  * between chunks, and a stuck query can hold every DuckDB call of a process); a warm spare child,
  * started beside the running one, takes over at once, so the next query does not wait seconds for
  * a new process to start, and a new spare starts behind it. Queries run one at a time.
@@ -12,7 +12,7 @@
  * recently, so one caller's burst does not hold everyone else back.
  *
  * @example
- * const sandbox = createSandbox({ snapshot: 'data/warehouse.sandbox.duckdb' });
+ * const sandbox = createSandbox({ snapshot: 'data/warehouse.duckdb' });
  * await sandbox.query('SELECT region, count(*) FROM core.dim_customer GROUP BY 1');
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -63,6 +63,12 @@ export interface Sandbox {
   pids(): { readonly running: number | null; readonly spare: number | null };
   /** Stops the children; the next query starts one on the (possibly republished) snapshot. */
   restart(): void;
+  /**
+   * Stops the children and starts none until `resume()`: the file is handed to a writer. Queries
+   * waiting or arriving meanwhile answer 503 `warehouse_busy` with a Retry-After.
+   */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
@@ -92,6 +98,15 @@ function defaultChecker(): SqlChecker {
   return sharedChecker;
 }
 
+function pausedError(): BusyError {
+  return new BusyError(
+    'warehouse_busy',
+    'ad hoc SQL waits while the warehouse is being written (a load, a mining run or a token change); try again in a few seconds',
+    5,
+    503,
+  );
+}
+
 export function createSandbox(options: SandboxOptions): Sandbox {
   const rowCap = options.rowCap ?? 10_000;
   const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
@@ -112,6 +127,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   let spare: Child | null = null;
   let nextId = 1;
   let closed = false;
+  let paused = false;
   const queue: Pending[] = [];
   let busy = false;
 
@@ -201,7 +217,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       // the spare starts once the running child is up, so the two never compete for the CPU at start
       next.ready.then(
         () => {
-          if (current === next && !spare && !closed) spare = spawnChild();
+          if (current === next && !spare && !closed && !paused) spare = spawnChild();
         },
         () => {},
       );
@@ -210,6 +226,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   }
 
   async function runOne(job: Pending): Promise<void> {
+    if (paused) throw pausedError();
     const c = await start();
     await new Promise<void>((done) => {
       const finish = (fn: () => void) => {
@@ -242,12 +259,14 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       const onExit = () =>
         finish(() =>
           job.reject(
-            new CrmBiError(
-              'query_failed',
-              'the query stopped the sandbox (out of memory?); narrow it down',
-              {},
-              400,
-            ),
+            paused
+              ? pausedError()
+              : new CrmBiError(
+                  'query_failed',
+                  'the query stopped the sandbox (out of memory?); narrow it down',
+                  {},
+                  400,
+                ),
           ),
         );
       c.on('message', onMessage);
@@ -342,6 +361,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   return {
     async query(sql: string, caller = 'anonymous'): Promise<AdhocResult> {
       if (closed) throw new CrmBiError('sandbox_unavailable', 'the sandbox is closed', {}, 503);
+      if (paused) throw pausedError();
       reserve(caller);
       const seq = nextSeq++;
       try {
@@ -359,6 +379,18 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     running: () => current !== null,
     pids: () => ({ running: current?.proc.pid ?? null, spare: spare?.proc.pid ?? null }),
     restart: stop,
+    pause(): void {
+      paused = true;
+      stop();
+      for (const job of queue.splice(0)) {
+        clearTimeout(job.timer);
+        release(job.caller);
+        job.reject(pausedError());
+      }
+    },
+    resume(): void {
+      paused = false;
+    },
     close(): void {
       closed = true;
       stop();
