@@ -4,10 +4,11 @@
  * gets `data-page-ready` when the page finished rendering (tests and the bench wait for it).
  */
 import './app.css';
-import { type ApiError, createApiClient, storeToken } from './api.ts';
+import { type ApiError, createApiClient, storedToken, storeToken } from './api.ts';
 import type { PageContext } from './context.ts';
 import { EMPTY_FILTERS, type Filters, filtersToSearch, isIsoDate, parseFilters } from './filters.ts';
 import { HOME, interceptLinks, matchRoute, ROUTES } from './router.ts';
+import { signInSentence } from './sign-in.ts';
 import { errorState, h, isAbort, link } from './ui.ts';
 
 const main = document.getElementById('main') as HTMLElement;
@@ -27,7 +28,7 @@ function askForToken(error: ApiError): Promise<void> {
       'form',
       { method: 'dialog', class: 'token-form' },
       h('h2', {}, 'Sign in'),
-      h('p', {}, `${error.message}. Paste an API token (crm-bi token create --role executive).`),
+      h('p', { id: 'token-help' }, signInSentence(error, storedToken() !== null)),
       h('label', { for: 'token-input' }, 'Token'),
       input,
       h('button', { type: 'submit' }, 'Use token'),
