@@ -58,7 +58,7 @@ export function heatmap<T extends object>(
             y: options.y,
             text: (d: T) => format(num(d)),
             fill: onDark ? 'white' : 'black',
-            fontSize: 10,
+            fontSize: 11,
           },
         ),
       ),
