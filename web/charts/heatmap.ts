@@ -36,13 +36,15 @@ export function heatmap<T extends object>(
   const ys = [...new Set(data.map((d) => at(d, options.y)))].sort((a, b) => cmp(a, b));
   const max = Math.max(0, ...data.map(num));
   const dark = (d: T) => max > 0 && num(d) / max > 0.55;
-  const width = options.width ?? Math.max(320, 60 + xs.length * 44);
+  // room for the longest row label at 12 px and the turned axis label beside it
+  const marginLeft = Math.max(64, 7 * Math.max(...ys.map((y) => String(y).length)) + 34);
+  const width = options.width ?? Math.max(320, marginLeft - 4 + xs.length * 44);
   const svg = Plot.plot({
     ...(options.document ? { document: options.document } : {}),
     className: 'heatmap',
     width,
     height: 40 + ys.length * 24,
-    marginLeft: 64,
+    marginLeft,
     marginTop: 30,
     padding: 0.04,
     x: { type: 'band', domain: xs, axis: 'top', label: options.xLabel ?? options.x },

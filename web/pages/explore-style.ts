@@ -32,10 +32,21 @@ table.pivot button.drill { border: 0; background: none; color: var(--accent); te
   background: var(--bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; padding: 8px; }
 .sql-status { color: var(--muted); margin: 6px 0; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
+.picker { display: flex; flex-direction: column; gap: 4px; font-size: 0.9rem; width: min(100%, 320px); }
+.picker input[type="search"] { width: 100%; }
+.picker-list { max-height: 12em; overflow-y: auto; border: 1px solid var(--border); border-radius: 6px; padding: 2px 8px; }
+.picker-list fieldset { border: 0; margin: 0; padding: 2px 0; }
+.picker-list legend { font-weight: 600; padding: 0; }
+.picker-list label { display: block; padding: 1px 0 1px 8px; cursor: pointer; }
+.picker-list label[hidden], .picker-list fieldset[hidden] { display: none; }
+.picker .picked:empty::before { content: "none chosen"; color: var(--muted); }
+.explore-multiples { display: grid; gap: 12px; }
+.explore-multiples h3 { margin: 0 0 2px; }
 svg [role="button"]:focus-visible { outline: 3px solid var(--focus); }
 @media (max-width: 600px) {
   .controls select[multiple] { min-width: 0; width: 100%; }
   .controls label { flex: 1 1 100%; }
+  .picker { width: 100%; }
 }
 `;
 
