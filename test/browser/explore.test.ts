@@ -313,4 +313,44 @@ describe.skipIf(!enabled)('SQL console', () => {
     expect(Number(left[0]?.n)).toBeGreaterThan(0);
     await close();
   });
+  it('downloads the whole result, not only the rows drawn, as CSV and Parquet, and shows fractions rounded', async () => {
+    const { page, errors, close } = await hz.open('/sql');
+    const sql =
+      'SELECT order_id, line_no, revenue / 11059200 AS tiny FROM core.fact_order_line ORDER BY order_id, line_no LIMIT 1500';
+    await page.fill('#sql-input', sql);
+    await page.click('#sql-run');
+    await page.waitForSelector('#sql-table');
+    const truth = await hz.sql(sql);
+    expect(truth).toHaveLength(1500);
+    expect(await page.locator('#sql-table tbody tr').count()).toBe(1000);
+    expect(await page.textContent('#sql-shown')).toContain('Showing the first 1,000 of 1,500 rows');
+    // a fraction is rounded for reading, with its exact value in the title
+    const first = page.locator('#sql-table tbody tr').first().locator('td[data-col="tiny"]');
+    const exact = Number(truth[0]?.tiny);
+    expect(await first.getAttribute('title')).toBe(String(exact));
+    expect(await first.textContent()).toBe(
+      new Intl.NumberFormat('en-US', { notation: 'scientific', maximumSignificantDigits: 4 })
+        .format(exact)
+        .replace('E', 'e'),
+    );
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#sql-download-csv')]);
+    expect(csv.suggestedFilename()).toBe('query.csv');
+    const lines = readFileSync((await csv.path()) as string, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines[0]).toBe('order_id,line_no,tiny');
+    expect(lines.slice(1)).toEqual(truth.map((r) => `${r.order_id},${r.line_no},${Number(r.tiny)}`));
+    const [parquet] = await Promise.all([page.waitForEvent('download'), page.click('#sql-download-parquet')]);
+    expect(parquet.suggestedFilename()).toBe('query.parquet');
+    const back = await hz.sql(
+      `SELECT count(*) AS n, sum(tiny) AS s FROM read_parquet('${(await parquet.path()) as string}')`,
+    );
+    expect(Number(back[0]?.n)).toBe(1500);
+    expect(Number(back[0]?.s)).toBeCloseTo(
+      truth.reduce((a, r) => a + Number(r.tiny), 0),
+      12,
+    );
+    expect(errors).toEqual([]);
+    await close();
+  });
 });

@@ -31,6 +31,10 @@ table.pivot button.drill { border: 0; background: none; color: var(--accent); te
 .sql-input { width: 100%; min-height: 8em; font-family: ui-monospace, monospace; font-size: 0.95rem; box-sizing: border-box;
   background: var(--bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; padding: 8px; }
 .sql-status { color: var(--muted); margin: 6px 0; }
+.sql-bar { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; }
+.sql-bar .sql-status { margin-right: auto; }
+.sql-bar button[hidden] { display: none; }
+#sql-result .table-wrap { max-height: 70vh; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 .picker { display: flex; flex-direction: column; gap: 4px; font-size: 0.9rem; width: min(100%, 320px); }
 .picker input[type="search"] { width: 100%; }
