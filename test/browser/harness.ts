@@ -165,13 +165,17 @@ export interface HarnessOptions {
   readonly seed?: number;
   /** Serve from this ClickHouse cluster (the warehouse is synced there first) instead of DuckDB. */
   readonly clickhouseUrl?: string;
+  /** Builds another warehouse at `dbPath` instead of the demo one (e.g. a public dataset, mined). */
+  readonly build?: (dir: string, dbPath: string) => Promise<{ europeToken: string }>;
 }
 
 /** Builds the warehouse, starts the server and Chromium. Call once per test file (beforeAll). */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { dir, cleanup } = tempDir('crm-bi-browser-');
   const dbPath = join(dir, 'warehouse.duckdb');
-  const { europeToken } = await buildDemoWarehouse(dir, dbPath, options);
+  const { europeToken } = options.build
+    ? await options.build(dir, dbPath)
+    : await buildDemoWarehouse(dir, dbPath, options);
   const server =
     options.clickhouseUrl === undefined
       ? await startServer({ dbPath, port: 0, demoMode: true, log: false, refreshMs: 0 })
