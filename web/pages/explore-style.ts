@@ -26,6 +26,7 @@ const CSS = `
 .chips li { border: 1px solid var(--border); border-radius: 12px; padding: 2px 4px 2px 10px; font-size: 0.9rem; }
 .chips button { border: 0; background: none; padding: 0 6px; }
 table.pivot tr.subtotal th, table.pivot tr.subtotal td { font-weight: 600; background: color-mix(in srgb, var(--accent) 7%, transparent); }
+table.pivot tr.subtotal > :first-child { background: linear-gradient(color-mix(in srgb, var(--accent) 7%, transparent), color-mix(in srgb, var(--accent) 7%, transparent)), var(--panel); }
 table.pivot tr.total th, table.pivot tr.total td { font-weight: 700; border-top: 2px solid var(--fg); }
 table.pivot button.drill { border: 0; background: none; color: var(--accent); text-decoration: underline; padding: 0; }
 .sql-input { width: 100%; min-height: 8em; font-family: ui-monospace, monospace; font-size: 0.95rem; box-sizing: border-box;
