@@ -66,6 +66,14 @@ describe('resultToParquet', () => {
     expect(rows).toEqual([]);
   });
 
+  it('falls back to text for a type it cannot read values back into, instead of failing', async () => {
+    const { schema, rows } = await readBack(
+      await resultToParquet([{ name: 'x', type: 'DECIMAL(99,99)' }], [[1.5]], dir),
+    );
+    expect(schema.map((c) => c.converted_type)).toEqual(['UTF8']);
+    expect(rows).toEqual([{ x: '1.5' }]);
+  });
+
   it('names repeated columns apart and keeps nested values as JSON', () => {
     expect(uniqueNames(['a', 'A', 'a', ''])).toEqual(['a', 'A_2', 'a_3', 'column']);
     expect(parquetType('DECIMAL(18,2)')).toBe('DECIMAL(18,2)');

@@ -56,14 +56,20 @@ export async function resultToParquet(
       .join('\n'),
   );
   const names = uniqueNames(columns.map((c) => c.name));
-  const types = columns.map((c, i) => `${quoteLiteral(key(i))}: ${quoteLiteral(parquetType(c.type))}`);
   const select = columns.map((_, i) => `${quoteIdent(key(i))} AS ${quoteIdent(names[i] as string)}`);
+  const copy = (typeOf: (c: ResultColumn) => string) => {
+    const types = columns.map((c, i) => `${quoteLiteral(key(i))}: ${quoteLiteral(typeOf(c))}`);
+    return `COPY (SELECT ${select.join(', ')} FROM read_json(${quoteLiteral(json)}, format = 'newline_delimited', columns = {${types.join(', ')}}))
+       TO ${quoteLiteral(out)} (FORMAT parquet)`;
+  };
   const db = await Database.open(':memory:', { threads: 1 });
   try {
-    await db.run(
-      `COPY (SELECT ${select.join(', ')} FROM read_json(${quoteLiteral(json)}, format = 'newline_delimited', columns = {${types.join(', ')}}))
-       TO ${quoteLiteral(out)} (FORMAT parquet)`,
-    );
+    try {
+      await db.run(copy((c) => parquetType(c.type)));
+    } catch {
+      // a type the JSON reader cannot turn a value back into: the file keeps every value as text
+      await db.run(copy(() => 'VARCHAR'));
+    }
     return readFileSync(out);
   } finally {
     db.close();

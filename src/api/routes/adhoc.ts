@@ -46,7 +46,9 @@ export function adhocRoutes(options: AdhocRoutesOptions): Hono<ApiEnv> {
     };
     if (format === 'csv')
       return c.body(resultCsv(result), 200, { ...file, 'content-type': 'text/csv; charset=utf-8' });
-    const bytes = await resultToParquet(result.columns, result.rows);
+    const bytes = await resultToParquet(result.columns, result.rows).catch(() => {
+      throw apiError('not_acceptable', 'this result cannot be written as Parquet; download it as CSV');
+    });
     return c.body(new Uint8Array(bytes), 200, { ...file, 'content-type': 'application/vnd.apache.parquet' });
   });
   return app;
