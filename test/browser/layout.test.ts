@@ -52,6 +52,42 @@ function everyPage(data: string, options: HarnessOptions, skip: boolean): void {
     });
     const pagePath = (path: string) => path.replace(':id', encodeURIComponent(customerId));
     const pageName = (path: string) => path.split('/')[1] ?? 'home';
+    it('on a phone, the ranked tables show each row’s name and figures on screen, the rest behind All columns', async () => {
+      for (const [path, table] of [
+        ['/executive', '#top-customers'],
+        ['/churn', '#at-risk'],
+      ] as const) {
+        const o = await hx.open(path, { width: 390, height: 844 });
+        const columns = await o.page.$$eval(`${table} thead th`, (ths) =>
+          ths.map((th) => ({
+            col: th.getAttribute('data-col'),
+            numeric: th.classList.contains('num'),
+            shown: th.getBoundingClientRect().width > 0,
+            onScreen: th.getBoundingClientRect().right <= window.innerWidth,
+          })),
+        );
+        // the first column and the figures are shown, inside the screen; something waits behind the button
+        expect(columns[0]?.shown, path).toBe(true);
+        expect(
+          columns.filter((c) => c.shown && !c.onScreen).map((c) => c.col),
+          path,
+        ).toEqual([]);
+        expect(columns.filter((c) => c.shown && c.numeric).length, path).toBeGreaterThan(0);
+        expect(columns.filter((c) => !c.shown).length, path).toBeGreaterThan(0);
+        const wrap = o.page.locator(`.table-block:has(${table})`);
+        await wrap.locator('button.more-columns').click();
+        expect(
+          await o.page.$$eval(
+            `${table} thead th`,
+            (ths) => ths.filter((th) => th.getBoundingClientRect().width > 0).length,
+          ),
+          path,
+        ).toBe(columns.length);
+        expect(o.errors).toEqual([]);
+        await o.close();
+      }
+    });
+
     for (const width of [390, 1280]) {
       for (const route of ROUTES) {
         it(`${route.path} at ${width} px: no page overflow, clipped cells, text under 11 px or overlapping ticks`, async () => {

@@ -198,6 +198,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
                 key: 'clv',
                 label: 'CLV',
                 numeric: true,
+                // on a phone: the name, the churn probability and the value at risk it ranks by
+                priority: 2,
                 value: (r) => r.clv,
                 render: (r) => formatCurrency(r.clv),
               },
