@@ -28,7 +28,7 @@ describe.skipIf(!enabled)('the layout checks', () => {
       <p style="font-size:9px">small print</p>
       <svg width="200" height="100" viewBox="0 0 400 200" style="font-size:12px"><g aria-label="x-axis tick label">
         <text x="10" y="50">2024-01-01</text><text x="40" y="50">2024-02-01</text></g>
-        <text x="10" y="150">drawn at half size</text></svg>
+        <text x="10" y="150">drawn at half size</text><text x="330" y="100">past the edge</text></svg>
       <div style="overflow-x:auto;width:200px"><table><tr><td style="white-space:nowrap">a long cell that scrolls in its own box, which is fine</td></tr></table></div>
     </body>`;
     await page.setContent(bad);
@@ -46,6 +46,10 @@ describe.skipIf(!enabled)('the layout checks', () => {
       'body > svg > g[aria-label="x-axis tick label"] > text "2024-01-01" is 6.0 px',
       'body > svg > g[aria-label="x-axis tick label"] > text "2024-02-01" is 6.0 px',
       'html > body > svg > text "drawn at half size" is 6.0 px',
+      'html > body > svg > text "past the edge" is 6.0 px',
+    ]);
+    expect(r.clippedText).toEqual([
+      'html > body > svg > text "past the edge" is cut off at its chart\'s edge',
     ]);
     expect(r.overlappingLabels).toEqual([
       'html > body > svg > g[aria-label="x-axis tick label"]: "2024-01-01" overlaps "2024-02-01"',
@@ -58,7 +62,8 @@ describe.skipIf(!enabled)('the layout checks', () => {
       .replace('font-size:9px', 'font-size:11px')
       .replace('width="200" height="100"', 'width="360" height="180"')
       .replace('style="font-size:12px"', 'style="font-size:14px"')
-      .replace('x="40"', 'x="140"');
+      .replace('x="40"', 'x="140"')
+      .replace('x="330" y="100"', 'x="10" y="180"');
     await page.setContent(fixed);
     expect(layoutProblems(await checkLayout(page))).toEqual([]);
     await context.close();

@@ -24,12 +24,14 @@ export interface LayoutReport {
   readonly overflow: string[];
   readonly clippedCells: string[];
   readonly smallText: string[];
+  /** SVG text reaching past its chart's box (cut off there). */
+  readonly clippedText: string[];
   readonly overlappingLabels: string[];
 }
 
 /** All problems of a report, one line each (empty = the layout passes). */
 export function layoutProblems(r: LayoutReport): string[] {
-  return [...r.overflow, ...r.clippedCells, ...r.smallText, ...r.overlappingLabels];
+  return [...r.overflow, ...r.clippedCells, ...r.smallText, ...r.clippedText, ...r.overlappingLabels];
 }
 
 /**
@@ -121,6 +123,7 @@ export async function checkLayout(page: Page, options: LayoutOptions = {}): Prom
       }
 
       const smallText: string[] = [];
+      const clippedText: string[] = [];
       const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
       const seen = new Set<Element>();
       for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -136,6 +139,19 @@ export async function checkLayout(page: Page, options: LayoutOptions = {}): Prom
         if (px < minFont - 0.05)
           smallText.push(
             `${describe(el)} "${(el.textContent ?? '').trim().slice(0, 30)}" is ${px.toFixed(1)} px`,
+          );
+      }
+
+      // SVG text reaching past its chart's box is cut off there (an outer <svg> clips what it draws)
+      for (const t of document.querySelectorAll('svg text')) {
+        const svg = (t as SVGElement).ownerSVGElement;
+        if (!svg || !visible(t) || (t.textContent ?? '').trim() === '') continue;
+        if (getComputedStyle(svg).overflow === 'visible') continue;
+        const r = t.getBoundingClientRect();
+        const b = svg.getBoundingClientRect();
+        if (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1)
+          clippedText.push(
+            `${describe(t)} "${(t.textContent ?? '').trim().slice(0, 30)}" is cut off at its chart's edge`,
           );
       }
 
@@ -176,6 +192,7 @@ export async function checkLayout(page: Page, options: LayoutOptions = {}): Prom
         overflow,
         clippedCells: cap(clippedCells),
         smallText: cap(smallText),
+        clippedText: cap(clippedText),
         overlappingLabels: cap(overlappingLabels),
       };
     },

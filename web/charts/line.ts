@@ -46,7 +46,8 @@ export function lineChart(points: readonly LinePoint[], options: LineOptions): S
   }
   if (options.ruleX !== undefined)
     marks.push(Plot.ruleX([options.ruleX], { stroke: 'var(--muted)', strokeDasharray: '2 2' }));
-  marks.push(Plot.line(data, { x: 'x', y: 'y', stroke: 'series', strokeWidth: 2 }));
+  // z named: one point per series (one load so far) is a real series, not a high-cardinality mistake
+  marks.push(Plot.line(data, { x: 'x', y: 'y', stroke: 'series', z: 'series', strokeWidth: 2 }));
   if (options.dots) marks.push(Plot.dot(data, { x: 'x', y: 'y', fill: 'series', r: 3 }));
   const width = options.width ?? fitWidth(560, options.document);
   const el = Plot.plot({
