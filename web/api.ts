@@ -32,6 +32,8 @@ export interface CubeQuery {
   readonly dimensions?: readonly string[];
   readonly timeDimensions?: readonly unknown[];
   readonly filters?: readonly unknown[];
+  /** Model segments (named filters), e.g. `customers.scored`. */
+  readonly segments?: readonly string[];
   readonly order?: Record<string, 'asc' | 'desc'> | readonly (readonly [string, 'asc' | 'desc'])[];
   readonly limit?: number;
   readonly offset?: number;

@@ -4,11 +4,12 @@
  * gets `data-page-ready` when the page finished rendering (tests and the bench wait for it).
  */
 import './app.css';
-import { type ApiError, createApiClient, storeToken } from './api.ts';
+import { type ApiError, createApiClient, storedToken, storeToken } from './api.ts';
 import type { PageContext } from './context.ts';
 import { loadCurrency } from './currency.ts';
 import { EMPTY_FILTERS, type Filters, filtersToSearch, isIsoDate, parseFilters } from './filters.ts';
 import { HOME, interceptLinks, matchRoute, ROUTES } from './router.ts';
+import { signInSentence } from './sign-in.ts';
 import { errorState, h, isAbort, link } from './ui.ts';
 
 const main = document.getElementById('main') as HTMLElement;
@@ -28,7 +29,7 @@ function askForToken(error: ApiError): Promise<void> {
       'form',
       { method: 'dialog', class: 'token-form' },
       h('h2', {}, 'Sign in'),
-      h('p', {}, `${error.message}. Paste an API token (crm-bi token create --role executive).`),
+      h('p', { id: 'token-help' }, signInSentence(error, storedToken() !== null)),
       h('label', { for: 'token-input' }, 'Token'),
       input,
       h('button', { type: 'submit' }, 'Use token'),
@@ -83,16 +84,27 @@ const filterBar = h(
   h('label', {}, 'Segment ', segment),
   clear,
 );
-top.append(
-  h(
-    'div',
-    { class: 'bar' },
-    h('a', { href: HOME, 'data-link': '', class: 'brand' }, 'crm-bi'),
-    nav,
-    themeButton,
-  ),
-  filterBar,
+// on a phone the navigation folds into a menu under one button that names the current page
+const menuButton = h(
+  'button',
+  { type: 'button', id: 'nav-menu', class: 'menu-toggle', 'aria-expanded': 'false', 'aria-controls': 'nav' },
+  'Menu',
 );
+nav.id = 'nav';
+const bar = h(
+  'div',
+  { class: 'bar' },
+  h('a', { href: HOME, 'data-link': '', class: 'brand' }, 'crm-bi'),
+  menuButton,
+  nav,
+  themeButton,
+);
+function setMenu(open: boolean): void {
+  bar.classList.toggle('menu-open', open);
+  menuButton.setAttribute('aria-expanded', String(open));
+}
+menuButton.addEventListener('click', () => setMenu(!bar.classList.contains('menu-open')));
+top.append(bar, filterBar);
 
 function syncThemeButton(): void {
   const dark = currentTheme() === 'dark';
@@ -183,11 +195,15 @@ async function render(): Promise<void> {
   syncFilterBar(filters);
   main.removeAttribute('data-page-ready');
   main.removeAttribute('data-page-error');
+  let current = 'Menu';
   for (const a of nav.querySelectorAll('a')) {
-    if (location.pathname.startsWith(a.getAttribute('data-nav') ?? '\0'))
+    if (location.pathname.startsWith(a.getAttribute('data-nav') ?? '\0')) {
       a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
+      current = a.textContent ?? current;
+    } else a.removeAttribute('aria-current');
   }
+  menuButton.textContent = `${current} ▾`;
+  setMenu(false);
   const match = matchRoute(location.pathname);
   const root = h('div', { class: 'page' });
   main.replaceChildren(root);

@@ -131,9 +131,18 @@ export interface Column<T> {
   /** Cell content; defaults to the value as text. */
   readonly render?: (row: T) => Node | string;
   readonly numeric?: boolean;
+  /**
+   * 1 = always shown; 2 = hidden on a phone until "All columns" is pressed. Default: the first
+   * column and numeric columns 1 (the row's name and its figures), other columns 2.
+   */
+  readonly priority?: 1 | 2;
 }
 
-/** A table whose header buttons sort it (click again to reverse). */
+/**
+ * A table whose header buttons sort it (click again to reverse). On a phone it shows the columns
+ * of priority 1, scrolls sideways inside its box with the first column fixed, and offers the rest
+ * behind an "All columns" button.
+ */
 export function sortableTable<T>(
   rows: readonly T[],
   columns: readonly Column<T>[],
@@ -141,6 +150,10 @@ export function sortableTable<T>(
 ): HTMLElement {
   let sortKey: string | null = null;
   let desc = false;
+  const priorityClass = (c: Column<T>, i: number) =>
+    (c.priority ?? (i === 0 || c.numeric ? 1 : 2)) === 2 ? 'p2' : null;
+  const cellClass = (c: Column<T>, i: number) =>
+    [c.numeric ? 'num' : null, priorityClass(c, i)].filter((x) => x !== null).join(' ') || null;
   const tbody = h('tbody');
   const headRow = h('tr');
   const fillBody = () => {
@@ -166,10 +179,10 @@ export function sortableTable<T>(
         h(
           'tr',
           {},
-          ...columns.map((c) =>
+          ...columns.map((c, i) =>
             h(
               'td',
-              { class: c.numeric ? 'num' : null, 'data-col': c.key },
+              { class: cellClass(c, i), 'data-col': c.key },
               c.render ? c.render(r) : String(c.value(r) ?? '—'),
             ),
           ),
@@ -180,14 +193,14 @@ export function sortableTable<T>(
       th.setAttribute('aria-sort', th.dataset.col === sortKey ? (desc ? 'descending' : 'ascending') : 'none');
     }
   };
-  for (const c of columns) {
+  for (const [i, c] of columns.entries()) {
     const btn = h('button', { type: 'button', class: 'sort' }, c.label);
     btn.addEventListener('click', () => {
       desc = sortKey === c.key ? !desc : Boolean(c.numeric);
       sortKey = c.key;
       fillBody();
     });
-    headRow.append(h('th', { scope: 'col', class: c.numeric ? 'num' : null, 'data-col': c.key }, btn));
+    headRow.append(h('th', { scope: 'col', class: cellClass(c, i), 'data-col': c.key }, btn));
   }
   fillBody();
   const table = h(
@@ -197,7 +210,20 @@ export function sortableTable<T>(
     h('thead', {}, headRow),
     tbody,
   );
-  return h('div', { class: 'table-wrap' }, table);
+  const hidden = columns.filter((c, i) => priorityClass(c, i) !== null).length;
+  if (hidden === 0) return h('div', { class: 'table-wrap' }, table);
+  const wrap = h('div', { class: 'table-wrap' }, table);
+  const more = h(
+    'button',
+    { type: 'button', class: 'more-columns', 'aria-expanded': 'false' },
+    `All columns (+${hidden})`,
+  );
+  more.addEventListener('click', () => {
+    const all = wrap.classList.toggle('all-columns');
+    more.setAttribute('aria-expanded', String(all));
+    more.textContent = all ? 'Fewer columns' : `All columns (+${hidden})`;
+  });
+  return h('div', { class: 'table-block' }, more, wrap);
 }
 
 /** A link handled by the client-side router (a real <a>, so it opens in a new tab too). */

@@ -60,7 +60,11 @@ export const HealthResponse = z.object({
   ),
 });
 
-export const AdhocRequest = z.object({ sql: z.string().min(1).max(100_000) });
+export const AdhocRequest = z.object({
+  sql: z.string().min(1).max(100_000),
+  /** json (default): the rows in the body; csv or parquet: the whole result as a file to save. */
+  format: z.enum(['json', 'csv', 'parquet']).default('json'),
+});
 
 export const AdhocResponse = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })),

@@ -116,13 +116,16 @@ export function register(program: Command): void {
  * scores are committed already; a failed rebuild only costs speed (queries read the base tables),
  * so it is reported and the command still succeeds.
  */
-export async function rebuildRollups(db: Parameters<typeof buildRollups>[0]): Promise<void> {
+export async function rebuildRollups(
+  db: Parameters<typeof buildRollups>[0],
+  say: (line: string) => void = log,
+): Promise<void> {
   const started = performance.now();
   try {
     const built = await buildRollups(db, await loadModel());
-    log(`rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    say(`rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
-    log(
+    say(
       `rollups: not rebuilt (${describeError(e)}); cube queries read the base tables until the next rebuild`,
     );
   }

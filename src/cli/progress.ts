@@ -51,7 +51,9 @@ class LineReporter implements StepReporter {
 
 class BarReporter implements StepReporter {
   private readonly bar = new SingleBar({
-    format: '{task} {bar} {percentage}% | {step} | {elapsed}s',
+    // the bar is DuckDB's progress of the running step's statement, so it starts over with each
+    // step: the label says so (the demo's phase display, phase-progress.ts, gives one whole bar)
+    format: '{task} step {n}: {step} {bar} {percentage}% of this step | {elapsed}s',
     hideCursor: true,
     clearOnComplete: true,
     stream: process.stderr,
@@ -59,6 +61,7 @@ class BarReporter implements StepReporter {
   private timer: NodeJS.Timeout | undefined;
   private readonly t0 = performance.now();
   private started = false;
+  private steps = 0;
 
   constructor(
     private readonly task: string,
@@ -66,7 +69,8 @@ class BarReporter implements StepReporter {
   ) {}
 
   step(label: string): void {
-    const payload = { task: this.task, step: label, elapsed: this.elapsed() };
+    this.steps += 1;
+    const payload = { task: this.task, step: label, n: this.steps, elapsed: this.elapsed() };
     if (!this.started) {
       this.bar.start(100, 0, payload);
       this.started = true;

@@ -67,28 +67,35 @@ export async function serveUntilStopped(
     port: number;
     hostname?: string;
     demoMode: boolean;
+    /** Says where the server listens instead of the default lines (the demo prints its own). */
+    announce?: (url: string) => void;
+    /** Where log lines go (default stderr); the demo passes its progress display's. */
+    say?: (line: string) => void;
   } & Pick<ServerOptions, 'pgPort' | 'pgHost' | 'pgTls'>,
 ): Promise<void> {
-  const { dbPath, port, hostname, demoMode, ...pg } = options;
+  const { dbPath, port, hostname, demoMode, announce, say = log, ...pg } = options;
   const server = await startServer({ dbPath, port, hostname: hostname ?? '127.0.0.1', demoMode, ...pg });
-  log(
-    warehouseTarget(options.dbPath).kind === 'clickhouse'
-      ? `crm-bi API listening on ${server.url} (cube figures from ${options.dbPath}; tokens and run records from its DuckDB staging warehouse)`
-      : `crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read in place; writers are let in on request)`,
-  );
-  log(`dashboards: ${server.url}/executive`);
   if (server.pg)
-    log(
+    say(
       `PostgreSQL endpoint on ${server.pg.host}:${server.pg.port} (user = token id, password = token; see docs/sql-api.md)`,
     );
   if (options.demoMode) {
-    log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-    log('!! DEMO MODE: requests WITHOUT A TOKEN ACT AS ADMIN. Do not expose this server. !!');
-    log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    say('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+    say('!! DEMO MODE: requests WITHOUT A TOKEN ACT AS ADMIN. Do not expose this server. !!');
+    say('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
+  }
+  if (announce) announce(server.url);
+  else {
+    say(
+      warehouseTarget(options.dbPath).kind === 'clickhouse'
+        ? `crm-bi API listening on ${server.url} (cube figures from ${options.dbPath}; tokens and run records from its DuckDB staging warehouse)`
+        : `crm-bi API listening on ${server.url} (warehouse ${options.dbPath}, read in place; writers are let in on request)`,
+    );
+    say(`dashboards: ${server.url}/executive`);
   }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      log(`${signal}: shutting down`);
+      say(`${signal}: shutting down`);
       server.close().then(resolve, resolve);
     };
     process.once('SIGINT', () => stop('SIGINT'));

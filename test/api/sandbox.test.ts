@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createToken } from '../../src/api/auth.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from '../../src/api/sandbox/regional.ts';
 import { createSandbox, type Sandbox } from '../../src/api/sandbox/sandbox.ts';
 import { publishSnapshot } from '../../src/api/sandbox/snapshot.ts';
+import { Database, quoteLiteral } from '../../src/db/duckdb.ts';
 import { type ApiFixture, apiFixture, postJson, quietApp } from './fixture.ts';
 import { HOSTILE_SQL } from './hostile-sql.ts';
 
@@ -72,6 +73,77 @@ describe('ad hoc SQL sandbox', () => {
     expect(status).toBe(200);
     expect((body.rows as unknown[]).length).toBe(1000);
     expect(body.truncated).toBe(true);
+  });
+
+  it('hands the whole result over as CSV: the rows the JSON answer has, formula-safe, with the cap said in a header', async () => {
+    const sql = `SELECT c.region, count(*) AS n, 1.0 / 11059200 AS tiny, '=1+1' AS formula
+                 FROM core.dim_customer c WHERE c.is_current GROUP BY 1 ORDER BY 1`;
+    const { body } = await adhoc(sql);
+    const res = await app.request('/v1/adhoc', postJson({ sql, format: 'csv' }, f.tokens.analyst));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="query.csv"');
+    expect(res.headers.get('x-crm-bi-truncated')).toBe('false');
+    const lines = (await res.text()).split('\r\n');
+    expect(lines.pop()).toBe('');
+    expect(lines[0]).toBe('region,n,tiny,formula');
+    const rows = body.rows as unknown[][];
+    expect(lines.length - 1).toBe(rows.length);
+    for (const [i, r] of rows.entries()) expect(lines[i + 1]).toBe(`${r[0] ?? ''},${r[1]},${r[2]},'=1+1`);
+
+    const capped = await app.request(
+      '/v1/adhoc',
+      postJson({ sql: 'SELECT * FROM range(5000) r(i)', format: 'csv' }, f.tokens.analyst),
+    );
+    expect(capped.headers.get('x-crm-bi-truncated')).toBe('true');
+    expect((await capped.text()).trim().split('\r\n')).toHaveLength(1 + 1000);
+  });
+
+  it('hands the whole result over as Parquet with the column types, and the file reads back as the rows', async () => {
+    const sql = `SELECT c.region, count(*) AS n, min(o.ordered_date) AS first_day
+                 FROM core.fact_order_line o JOIN core.dim_customer c USING (customer_key) GROUP BY 1 ORDER BY 1`;
+    const { body } = await adhoc(sql);
+    const res = await app.request('/v1/adhoc', postJson({ sql, format: 'parquet' }, f.tokens.analyst));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.apache.parquet');
+    const file = join(f.dir, 'adhoc.parquet');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const db = await Database.open(':memory:');
+    try {
+      const back = await db.all(
+        `SELECT region, n, CAST(first_day AS VARCHAR) AS first_day, typeof(first_day) AS t FROM read_parquet(${quoteLiteral(file)}) ORDER BY region`,
+      );
+      expect(back.map((r) => [r.region, Number(r.n), r.first_day])).toEqual(
+        (body.rows as unknown[][]).map((r) => [r[0], r[1], r[2]]),
+      );
+      expect(back[0]?.t).toBe('DATE');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a file download passes the same checks: a refused statement is a 400 JSON error, not a file', async () => {
+    sandbox.restart();
+    for (const format of ['csv', 'parquet']) {
+      const res = await app.request(
+        '/v1/adhoc',
+        postJson({ sql: 'SELECT * FROM duckdb_settings/**/()', format }, f.tokens.analyst),
+      );
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('statement_not_allowed');
+    }
+    expect(sandbox.running()).toBe(false);
+    const bad = await app.request(
+      '/v1/adhoc',
+      postJson({ sql: 'SELECT 1', format: 'xlsx' }, f.tokens.analyst),
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('format');
+    const executive = await app.request(
+      '/v1/adhoc',
+      postJson({ sql: 'SELECT 1', format: 'csv' }, f.tokens.executive),
+    );
+    expect(executive.status).toBe(403);
   });
 
   const hostile = HOSTILE_SQL;

@@ -44,6 +44,10 @@ describe.skipIf(!haveChromium())('churn page', () => {
     const total = rows.reduce((a, r) => a + Number(r.var), 0);
     expect(await raw(page, 'value_at_risk')).toBeCloseTo(total, 4);
     expect(await raw(page, 'at_risk')).toBe(rows.filter((r) => Number(r.p) >= 0.5).length);
+    // at risk out of the customers the run scored, as the demo's summary counts them
+    expect(await page.locator('[data-kpi="at_risk"] .kpi-change').textContent()).toBe(
+      `of ${rows.length.toLocaleString('en-US')} scored customers`,
+    );
     expect(o.errors).toEqual([]);
     await hx.screenshot(page, 'churn-1280');
     await o.close();

@@ -181,6 +181,99 @@ describe.skipIf(!enabled)('explorer page', () => {
   });
 });
 
+describe.skipIf(!enabled)('explorer counts, pickers and several measures', () => {
+  it('the table view states the rows its export has, though its subtotal rows would pass the row limit', async () => {
+    // a dimension × day whose detail rows fit the 5,000-row limit while detail plus a subtotal per
+    // day and a total do not: a table sharing the export's limit lost detail rows there
+    let query: Record<string, unknown> | null = null;
+    let detail = 0;
+    for (const column of ['region', 'segment', 'channel', 'country']) {
+      const [t] = await hz.sql(
+        `SELECT count(*) AS detail, count(DISTINCT d) AS days FROM (
+           SELECT c.${column}, o.ordered_at::DATE AS d FROM core.fact_order_line o
+           JOIN core.dim_customer c ON c.customer_durable_key = o.customer_durable_key AND c.is_current
+           GROUP BY 1, 2)`,
+      );
+      if (Number(t?.detail) < 5000 && Number(t?.detail) + Number(t?.days) + 1 > 5000) {
+        detail = Number(t?.detail);
+        query = {
+          measures: ['sales.revenue'],
+          dimensions: [`customers.${column}`],
+          timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'day' }],
+        };
+        break;
+      }
+    }
+    expect(query, 'a dimension whose table rows pass the limit only with subtotals').not.toBeNull();
+    const { page, errors, close } = await hz.open(
+      `/explore?q=${encodeURIComponent(JSON.stringify(query))}&view=table`,
+    );
+    await settled(page);
+    expect(await page.getAttribute('#explore-status', 'data-rows')).toBe(String(detail));
+    expect(await page.textContent('#explore-status')).toContain(`${detail.toLocaleString('en-US')} rows`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#explore-csv')]);
+    const lines = readFileSync((await download.path()) as string, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines.length - 1).toBe(detail);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('picks members by searching, and charts every chosen measure in the same bar order', async () => {
+    const { page, errors, close } = await hz.open('/explore');
+    await settled(page);
+    await page.fill('#explore-measures-search', 'customers count');
+    const visible = await page.$$eval('#explore-measures-list label:not([hidden])', (ls) =>
+      ls.map((l) => l.getAttribute('data-value')),
+    );
+    expect(visible).toContain('customers.count');
+    expect(visible).not.toContain('sales.revenue');
+    await page.check('#explore-measures-list label[data-value="customers.count"] input');
+    expect(
+      await page.$$eval('#explore-measures .picked li', (ls) => ls.map((l) => l.getAttribute('data-value'))),
+    ).toEqual(['sales.revenue', 'customers.count']);
+    await page.click('#explore-apply');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#explore-result figure[data-chart="explore"]').length === 2,
+    );
+    await settled(page);
+    const q = qParam(page);
+    expect(q.measures).toEqual(['sales.revenue', 'customers.count']);
+    const rows = await hz.load({
+      measures: ['sales.revenue', 'customers.count'],
+      dimensions: ['customers.region'],
+    });
+    for (const [i, m] of ['sales.revenue', 'customers.count'].entries()) {
+      const shown = await page.$$eval(
+        `#explore-result figure[data-measure="${m}"] g[aria-label="bar"] rect[data-label]`,
+        (rects) =>
+          rects.map((r) => [r.getAttribute('data-label'), Number(r.getAttribute('data-value'))] as const),
+      );
+      expect(shown.length, `chart ${i + 1}`).toBe(rows.length);
+      for (const [label, value] of shown) {
+        const r = rows.find((x) => String(x['customers.region']) === label);
+        expect(value).toBeCloseTo(Number(r?.[m]), 6);
+      }
+    }
+    // both charts list the bars in the same order
+    const order = await page.$$eval('#explore-result figure[data-chart="explore"]', (figs) =>
+      figs.map((f) =>
+        [...f.querySelectorAll('rect[data-label]')].map((r) => r.getAttribute('data-label')).join('|'),
+      ),
+    );
+    expect(order[0]).toBe(order[1]);
+    await hz.screenshot(page, 'explore-two-measures');
+    // removing a chip takes the measure out of the choice
+    await page.click('#explore-measures .picked li[data-value="customers.count"] button');
+    expect(
+      await page.$$eval('#explore-measures .picked li', (ls) => ls.map((l) => l.getAttribute('data-value'))),
+    ).toEqual(['sales.revenue']);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
+
 describe.skipIf(!enabled)('SQL console', () => {
   it('runs a query with Ctrl+Enter and shows the rows the warehouse has', async () => {
     const { page, errors, close } = await hz.open('/sql');
@@ -218,6 +311,46 @@ describe.skipIf(!enabled)('SQL console', () => {
     expect(text).toContain(body.error.code);
     const left = await hz.sql('SELECT count(*) AS n FROM core.dim_customer');
     expect(Number(left[0]?.n)).toBeGreaterThan(0);
+    await close();
+  });
+  it('downloads the whole result, not only the rows drawn, as CSV and Parquet, and shows fractions rounded', async () => {
+    const { page, errors, close } = await hz.open('/sql');
+    const sql =
+      'SELECT order_id, line_no, revenue / 11059200 AS tiny FROM core.fact_order_line ORDER BY order_id, line_no LIMIT 1500';
+    await page.fill('#sql-input', sql);
+    await page.click('#sql-run');
+    await page.waitForSelector('#sql-table');
+    const truth = await hz.sql(sql);
+    expect(truth).toHaveLength(1500);
+    expect(await page.locator('#sql-table tbody tr').count()).toBe(1000);
+    expect(await page.textContent('#sql-shown')).toContain('Showing the first 1,000 of 1,500 rows');
+    // a fraction is rounded for reading, with its exact value in the title
+    const first = page.locator('#sql-table tbody tr').first().locator('td[data-col="tiny"]');
+    const exact = Number(truth[0]?.tiny);
+    expect(await first.getAttribute('title')).toBe(String(exact));
+    expect(await first.textContent()).toBe(
+      new Intl.NumberFormat('en-US', { notation: 'scientific', maximumSignificantDigits: 4 })
+        .format(exact)
+        .replace('E', 'e'),
+    );
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#sql-download-csv')]);
+    expect(csv.suggestedFilename()).toBe('query.csv');
+    const lines = readFileSync((await csv.path()) as string, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines[0]).toBe('order_id,line_no,tiny');
+    expect(lines.slice(1)).toEqual(truth.map((r) => `${r.order_id},${r.line_no},${Number(r.tiny)}`));
+    const [parquet] = await Promise.all([page.waitForEvent('download'), page.click('#sql-download-parquet')]);
+    expect(parquet.suggestedFilename()).toBe('query.parquet');
+    const back = await hz.sql(
+      `SELECT count(*) AS n, sum(tiny) AS s FROM read_parquet('${(await parquet.path()) as string}')`,
+    );
+    expect(Number(back[0]?.n)).toBe(1500);
+    expect(Number(back[0]?.s)).toBeCloseTo(
+      truth.reduce((a, r) => a + Number(r.tiny), 0),
+      12,
+    );
+    expect(errors).toEqual([]);
     await close();
   });
 });

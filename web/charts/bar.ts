@@ -3,6 +3,7 @@
  * when `onSelect` is set (cross-filtering: clicking a region bar sets the region filter).
  */
 import * as Plot from '@observablehq/plot';
+import { fitWidth, tickCount } from './fit-width.ts';
 
 export interface BarDatum {
   readonly label: string;
@@ -27,13 +28,21 @@ export function barChart(data: readonly BarDatum[], options: BarOptions): SVGSVG
   const fmt = options.format ?? ((v: number) => v.toLocaleString('en-US'));
   const selected = new Set(options.selected ?? []);
   const longest = Math.max(4, ...rows.map((d) => d.label.length));
+  const width = options.width ?? fitWidth(560, options.document);
+  const marginLeft = Math.min(200, 7 * longest + 12);
   const el = Plot.plot({
     document: options.document,
-    width: options.width ?? 560,
+    width,
     height: Math.max(60, rows.length * 26 + 40),
-    marginLeft: Math.min(200, 7 * longest + 12),
+    marginLeft,
     marginRight: 16,
-    x: { label: options.xLabel ?? null, grid: true, tickFormat: fmt, ticks: 5 },
+    // about 90 px per value label, so "$150,000" and "$200,000" never run together
+    x: {
+      label: options.xLabel ?? null,
+      grid: true,
+      tickFormat: fmt,
+      ticks: tickCount(width - marginLeft - 16, 90, 5),
+    },
     y: { label: null, domain: rows.map((d) => d.label) },
     marks: [
       Plot.barX(rows, {

@@ -3,6 +3,7 @@
  * BG/NBD P(alive) by frequency × recency matrix.
  */
 import * as Plot from '@observablehq/plot';
+import { bandLabels, fitWidth } from './fit-width.ts';
 
 export interface MatrixCell {
   readonly x: string;
@@ -28,13 +29,16 @@ export function valueMatrix(
   const data = cells.filter((c) => Number.isFinite(c.value));
   const xDomain = options.xDomain ?? [...new Set(data.map((c) => c.x))];
   const yDomain = options.yDomain ?? [...new Set(data.map((c) => c.y))];
+  const width = options.width ?? fitWidth(560, options.document);
+  const x = bandLabels(xDomain, width - 90);
   return Plot.plot({
     document: options.document,
-    width: options.width ?? 560,
-    height: Math.max(120, yDomain.length * 34 + 60),
+    width,
+    height: Math.max(120, yDomain.length * 34 + 60) + x.marginBottom - 30,
     marginLeft: 70,
+    marginBottom: x.marginBottom,
     padding: 0.04,
-    x: { label: options.xLabel ?? null, domain: [...xDomain] },
+    x: { label: options.xLabel ?? null, domain: [...xDomain], tickRotate: x.tickRotate },
     y: { label: options.yLabel ?? null, domain: [...yDomain] },
     color: { type: 'quantize', n: 5, domain: [0, 1], scheme: 'blues', legend: true, label: 'P(alive)' },
     marks: [

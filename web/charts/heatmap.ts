@@ -38,7 +38,9 @@ export function heatmap<T extends object>(
   const ys = [...new Set(data.map((d) => at(d, options.y)))].sort((a, b) => cmp(a, b));
   const max = Math.max(0, ...data.map(num));
   const dark = (d: T) => max > 0 && num(d) / max > 0.55;
-  const width = options.width ?? Math.max(320, 60 + xs.length * 44);
+  // room for the longest row label at 12 px and the turned axis label beside it
+  const marginLeft = Math.max(64, 7 * Math.max(...ys.map((y) => String(y).length)) + 34);
+  const width = options.width ?? Math.max(320, marginLeft - 4 + xs.length * 44);
   const isPartial = options.partial ?? (() => false);
   const partial = data.filter(isPartial);
   const svg = Plot.plot({
@@ -46,7 +48,7 @@ export function heatmap<T extends object>(
     className: 'heatmap',
     width,
     height: 40 + ys.length * 24,
-    marginLeft: 64,
+    marginLeft,
     marginTop: 30,
     padding: 0.04,
     x: { type: 'band', domain: xs, axis: 'top', label: options.xLabel ?? options.x },
@@ -74,7 +76,7 @@ export function heatmap<T extends object>(
             y: options.y,
             text: (d: T) => format(num(d)),
             fill: onDark ? 'white' : 'black',
-            fontSize: 10,
+            fontSize: 11,
           },
         ),
       ),

@@ -1,5 +1,6 @@
 /** Distribution of a numeric column as a histogram of equal-width bins (customers on y). */
 import * as Plot from '@observablehq/plot';
+import { fitWidth } from './fit-width.ts';
 
 export interface HistogramOptions {
   readonly document: Document;
@@ -51,7 +52,7 @@ export function histogramOfBins(
 ): SVGSVGElement | HTMLElement {
   return Plot.plot({
     document: options.document,
-    width: options.width ?? 560,
+    width: options.width ?? fitWidth(560, options.document),
     height: options.height ?? 240,
     marginLeft: 50,
     x: { label: options.xLabel ?? null, ...(options.format ? { tickFormat: options.format } : {}) },

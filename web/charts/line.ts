@@ -3,6 +3,7 @@
  * actual), the Pareto curve, calibration (with a diagonal), lift by decile.
  */
 import * as Plot from '@observablehq/plot';
+import { fitWidth, tickCount } from './fit-width.ts';
 
 export interface LinePoint {
   readonly x: number;
@@ -50,14 +51,17 @@ export function lineChart(points: readonly LinePoint[], options: LineOptions): S
   // z named, so a series of one point (one load so far) draws its dot without a warning
   marks.push(Plot.line(data, { x: 'x', y: 'y', z: 'series', stroke: 'series', strokeWidth: 2 }));
   if (options.dots) marks.push(Plot.dot(data, { x: 'x', y: 'y', fill: 'series', r: 3 }));
+  const width = options.width ?? fitWidth(560, options.document);
   const el = Plot.plot({
     document: options.document,
-    width: options.width ?? 560,
+    width,
     height: options.height ?? 260,
     marginLeft: 56,
     x: {
       label: options.xLabel ?? null,
       ...(options.time ? { type: 'utc' as const } : {}),
+      // a date label is about 70 px wide at 12 px: one tick per 100 px keeps them apart
+      ticks: tickCount(width - 76, 100, 10),
       ...(options.xFormat ? { tickFormat: options.xFormat } : {}),
     },
     y: {

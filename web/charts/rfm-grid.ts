@@ -6,6 +6,7 @@
  * root.append(rfmGrid(cells, { by: 'value', onSelect: (c) => showCustomers(c.r_score, c.f_score) }));
  */
 import * as Plot from '@observablehq/plot';
+import { fitWidth } from './fit-width.ts';
 
 export interface RfmCell {
   readonly r_score: number;
@@ -71,11 +72,12 @@ export function rfmGrid<T extends RfmCell>(
   const max = Math.max(0, ...cells.map((c) => c[by]));
   const dark = (c: RfmCell) => max > 0 && c[by] / max > 0.55;
   const sel = options.selected;
+  const width = options.width ?? fitWidth(420, options.document ?? globalThis.document);
   const svg = Plot.plot({
     ...(options.document ? { document: options.document } : {}),
     className: 'rfm-grid',
-    width: options.width ?? 420,
-    height: Math.round((options.width ?? 420) * 0.85),
+    width,
+    height: Math.round(width * 0.85),
     marginLeft: 48,
     marginBottom: 40,
     padding: 0.04,

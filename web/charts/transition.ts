@@ -42,13 +42,19 @@ export function transitionMatrix(
   const dark = (c: TransitionCell) => max > 0 && c.customers / max > 0.55;
   const stayed = data.cells.filter((c) => c.from === c.to);
   const longest = Math.max(4, ...data.from_labels.map((l) => l.length));
+  // the top labels are turned 30°: about 7 px a character at 12 px reaches up half its length and
+  // right 0.87 of it, past the last column, so the margins make room and the axis title sits above
+  const toLabel = 7 * Math.max(4, ...data.to_labels.map((l) => l.length));
+  const marginTop = Math.max(70, Math.round(36 + toLabel * 0.5));
+  const marginRight = Math.max(20, Math.round(toLabel * 0.87 - 28));
   const svg = Plot.plot({
     ...(options.document ? { document: options.document } : {}),
     className: 'transition-matrix',
-    width: options.width ?? Math.max(360, 140 + data.to_labels.length * 64),
-    height: 90 + data.from_labels.length * 28,
+    width: options.width ?? Math.max(360, 120 + marginRight + data.to_labels.length * 64),
+    height: 20 + marginTop + data.from_labels.length * 28,
     marginLeft: Math.min(160, 12 + longest * 6),
-    marginTop: 70,
+    marginTop,
+    marginRight,
     padding: 0.04,
     x: {
       type: 'band',

@@ -108,7 +108,12 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     atRiskP,
     qualityP,
     api.load(
-      { measures: ['customers.count', 'customers.avg_churn_probability'], filters: cube.filters },
+      // the customers the run scored: at-risk counts are out of them, not out of every customer
+      {
+        measures: ['customers.count', 'customers.avg_churn_probability'],
+        filters: cube.filters,
+        segments: ['customers.scored'],
+      },
       signal,
     ),
   ]).then(
@@ -120,7 +125,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
           label: `Customers at risk (churn ≥ ${Math.round(risk.at_risk_threshold * 100)}%)`,
           value: formatInteger(risk.at_risk_customers),
           raw: risk.at_risk_customers,
-          note: `of ${formatInteger(t['customers.count'])}`,
+          note: `of ${formatInteger(t['customers.count'])} scored customers`,
         }),
         kpiCard({
           id: 'value_at_risk',
@@ -198,6 +203,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
                 key: 'clv',
                 label: 'CLV',
                 numeric: true,
+                // on a phone: the name, the churn probability and the value at risk it ranks by
+                priority: 2,
                 value: (r) => r.clv,
                 render: (r) => formatCurrency(r.clv),
               },

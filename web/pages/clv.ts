@@ -276,7 +276,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
             document,
             xDomain: m.recency,
             yDomain: m.frequency,
-            xLabel: 'last purchase, as a share of the customer’s time since first purchase',
+            // short enough for a phone's chart width
+            xLabel: 'last purchase (share of time since the first)',
             yLabel: 'repeat purchases',
           }),
         ),

@@ -8,6 +8,7 @@ import {
   groupKeys,
   loadQuery,
   parseState,
+  rowCountText,
   rowMembers,
   stateParams,
 } from './explore-state.ts';
@@ -70,10 +71,18 @@ describe('the query sent', () => {
         { member: 'sales.ordered_at', operator: 'inDateRange', values: ['2024-01-01', '2999-12-31'] },
       ],
       subtotals: { rollup: ['customers.region'] },
-      limit: 5000,
+      // room for 5,000 detail rows, a subtotal per detail row and the grand total
+      limit: 10_001,
     });
+    expect(loadQuery(state, EMPTY_FILTERS, false)).toHaveProperty('limit', 5000);
     expect(loadQuery(state, EMPTY_FILTERS, false)).not.toHaveProperty('subtotals');
     expect(loadQuery(state, EMPTY_FILTERS, false)).not.toHaveProperty('filters');
+  });
+
+  it('states the rows of the result and its export, and says when the limit cut them', () => {
+    expect(rowCountText(1)).toBe('1 row');
+    expect(rowCountText(1228)).toBe('1,228 rows');
+    expect(rowCountText(5000)).toBe('the first 5,000 rows (the limit; narrow it with a filter)');
   });
 
   it('names time buckets as result columns and leaves the pivot column out of the rows', () => {

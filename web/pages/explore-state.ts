@@ -140,14 +140,31 @@ export function loadQuery(s: ExploreState, filters: Filters, forTable: boolean):
   ];
   const rows = rowMembers(s);
   const subtotals = forTable && rows.length > 0 && s.query.measures.length > 0;
+  // subtotal rows come on top of the detail rows: a rollup over k members adds at most k per
+  // detail row and a grand total, so the table gets every detail row the export has
   return {
     measures: s.query.measures,
     dimensions: s.query.dimensions,
     ...(s.query.timeDimensions ? { timeDimensions: s.query.timeDimensions } : {}),
     ...(all.length > 0 ? { filters: all } : {}),
     ...(subtotals ? { subtotals: { rollup: rows } } : {}),
-    limit: 5000,
+    limit: subtotals ? Math.min(MAX_LOAD_LIMIT, ROW_LIMIT * (rows.length + 1) + 1) : ROW_LIMIT,
   };
+}
+
+/** Rows the Explorer shows and exports at most. */
+export const ROW_LIMIT = 5000;
+/** The API's largest `limit` (src/cube/query/parse.ts DEFAULT_MAX_LIMIT). */
+const MAX_LOAD_LIMIT = 50_000;
+
+/**
+ * The row count the Explorer states: the rows of the result and of its export (not subtotals).
+ * @example rowCountText(1228) // '1,228 rows'; rowCountText(7000) // 'the first 5,000 rows (the limit; narrow it with a filter)'
+ */
+export function rowCountText(detailRows: number): string {
+  if (detailRows >= ROW_LIMIT)
+    return `the first ${ROW_LIMIT.toLocaleString('en-US')} rows (the limit; narrow it with a filter)`;
+  return `${detailRows.toLocaleString('en-US')} ${detailRows === 1 ? 'row' : 'rows'}`;
 }
 
 /** A hierarchy from /v1/meta: levels coarse → fine, as full member names. */

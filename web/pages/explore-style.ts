@@ -26,16 +26,32 @@ const CSS = `
 .chips li { border: 1px solid var(--border); border-radius: 12px; padding: 2px 4px 2px 10px; font-size: 0.9rem; }
 .chips button { border: 0; background: none; padding: 0 6px; }
 table.pivot tr.subtotal th, table.pivot tr.subtotal td { font-weight: 600; background: color-mix(in srgb, var(--accent) 7%, transparent); }
+table.pivot tr.subtotal > :first-child { background: linear-gradient(color-mix(in srgb, var(--accent) 7%, transparent), color-mix(in srgb, var(--accent) 7%, transparent)), var(--panel); }
 table.pivot tr.total th, table.pivot tr.total td { font-weight: 700; border-top: 2px solid var(--fg); }
 table.pivot button.drill { border: 0; background: none; color: var(--accent); text-decoration: underline; padding: 0; }
 .sql-input { width: 100%; min-height: 8em; font-family: ui-monospace, monospace; font-size: 0.95rem; box-sizing: border-box;
   background: var(--bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; padding: 8px; }
 .sql-status { color: var(--muted); margin: 6px 0; }
+.sql-bar { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: center; }
+.sql-bar .sql-status { margin-right: auto; }
+.sql-bar button[hidden] { display: none; }
+#sql-result .table-wrap { max-height: 70vh; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
+.picker { display: flex; flex-direction: column; gap: 4px; font-size: 0.9rem; width: min(100%, 320px); }
+.picker input[type="search"] { width: 100%; }
+.picker-list { max-height: 12em; overflow-y: auto; border: 1px solid var(--border); border-radius: 6px; padding: 2px 8px; }
+.picker-list fieldset { border: 0; margin: 0; padding: 2px 0; }
+.picker-list legend { font-weight: 600; padding: 0; }
+.picker-list label { display: block; padding: 1px 0 1px 8px; cursor: pointer; }
+.picker-list label[hidden], .picker-list fieldset[hidden] { display: none; }
+.picker .picked:empty::before { content: "none chosen"; color: var(--muted); }
+.explore-multiples { display: grid; gap: 12px; }
+.explore-multiples h3 { margin: 0 0 2px; }
 svg [role="button"]:focus-visible { outline: 3px solid var(--focus); }
 @media (max-width: 600px) {
   .controls select[multiple] { min-width: 0; width: 100%; }
   .controls label { flex: 1 1 100%; }
+  .picker { width: 100%; }
 }
 `;
 

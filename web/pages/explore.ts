@@ -9,7 +9,8 @@ import type { CubeQuery, Row } from '../api.ts';
 import { barChart } from '../charts/bar.ts';
 import { pivotTable } from '../charts/pivot-table.ts';
 import type { PageContext } from '../context.ts';
-import { formatCurrency, formatInteger, formatIsoDate, formatNumber, formatPercent } from '../format.ts';
+import { formatCurrency, formatIsoDate, formatNumber, formatPercent } from '../format.ts';
+import { memberPicker } from '../member-picker.ts';
 import { chartBox, emptyState, errorState, h, loadingState } from '../ui.ts';
 import { downloadCsv } from './explore-csv.ts';
 import {
@@ -23,6 +24,8 @@ import {
   type Hierarchy,
   loadQuery,
   parseState,
+  ROW_LIMIT,
+  rowCountText,
   rowMembers,
   stateParams,
 } from './explore-state.ts';
@@ -70,35 +73,40 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   let state: ExploreState = parsed;
 
   // ---- controls (built once; their values follow the state) ----
-  const measureSelect = h('select', { id: 'explore-measures', multiple: true, size: 8 });
-  const dimensionSelect = h('select', { id: 'explore-dimensions', multiple: true, size: 8 });
+  const measurePicker = memberPicker(
+    'explore-measures',
+    'Measures',
+    cubes
+      .filter((c) => c.measures.length > 0)
+      .map((c) => ({ title: c.title, options: c.measures.map((m) => ({ value: m.name, label: m.title })) })),
+  );
+  const dimensionPicker = memberPicker(
+    'explore-dimensions',
+    'Dimensions',
+    cubes
+      .map((c) => ({
+        title: c.title,
+        options: c.dimensions
+          .filter((d) => d.type !== 'time')
+          .map((d) => ({ value: d.name, label: d.title })),
+      }))
+      .filter((g) => g.options.length > 0),
+  );
   const timeSelect = h('select', { id: 'explore-time' }, h('option', { value: '' }, 'No time'));
   const granularitySelect = h(
     'select',
     { id: 'explore-granularity' },
     ...GRANULARITIES.map((g) => h('option', { value: g }, g)),
   );
-  for (const c of cubes) {
-    if (c.measures.length > 0) {
-      measureSelect.append(
-        h('optgroup', { label: c.title }, ...c.measures.map((m) => h('option', { value: m.name }, m.title))),
-      );
-    }
-    const dims = c.dimensions.filter((d) => d.type !== 'time');
-    if (dims.length > 0) {
-      dimensionSelect.append(
-        h('optgroup', { label: c.title }, ...dims.map((d) => h('option', { value: d.name }, d.title))),
-      );
-    }
+  for (const c of cubes)
     for (const d of c.dimensions.filter((x) => x.type === 'time'))
       timeSelect.append(h('option', { value: d.name }, d.title));
-  }
   const apply = h('button', { type: 'submit', id: 'explore-apply' }, 'Apply');
   const form = h(
     'form',
     { class: 'controls', id: 'explore-form', 'aria-label': 'Query' },
-    h('label', {}, 'Measures', measureSelect),
-    h('label', {}, 'Dimensions', dimensionSelect),
+    measurePicker.element,
+    dimensionPicker.element,
     h('label', {}, 'Time', timeSelect),
     h('label', {}, 'Granularity', granularitySelect),
     apply,
@@ -178,8 +186,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
 
   const syncControls = () => {
     const q = state.query;
-    for (const o of measureSelect.options) o.selected = q.measures.includes(o.value);
-    for (const o of dimensionSelect.options) o.selected = q.dimensions.includes(o.value);
+    measurePicker.set(q.measures);
+    dimensionPicker.set(q.dimensions);
     const td = q.timeDimensions?.find((t) => t.granularity);
     timeSelect.value = td?.dimension ?? '';
     granularitySelect.value = td?.granularity ?? 'month';
@@ -236,9 +244,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       return;
     }
     if (mine !== seq) return;
+    // the rows the export has: subtotal rows of the table are not counted
     const detail = rows.filter((r) => !r.__grouping);
-    status.textContent = `${formatInteger(detail.length)} rows in ${Math.round(performance.now() - t0)} ms`;
-    status.dataset.rows = String(detail.length);
+    const shown = Math.min(detail.length, ROW_LIMIT);
+    status.textContent = `${rowCountText(detail.length)} in ${Math.round(performance.now() - t0)} ms`;
+    status.dataset.rows = String(shown);
     if (detail.length === 0) {
       result.replaceChildren(emptyState());
       return;
@@ -260,32 +270,49 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       );
       return;
     }
-    const measure = q.measures[0] as string;
     const keys = groupKeys(q);
     const target = drillMember(q, hierarchies);
     const byLabel = new Map<string, Row>();
-    const bars = detail.map((r) => {
+    const labelled = detail.slice(0, ROW_LIMIT).map((r) => {
       const label = keys.length === 0 ? 'Total' : keys.map((k) => formatKey(k, r[k])).join(' · ');
       byLabel.set(label, r);
-      return { label, value: Number(r[measure] ?? Number.NaN) };
+      return { label, row: r };
     });
-    const svg = barChart(bars, {
-      document,
-      width: Math.min(900, Math.max(320, root.clientWidth - 40)),
-      format: (v) => formatValue(measure, v),
-      xLabel: title(measure),
-      ...(target
-        ? { onSelect: (label: string) => void drill(target, byLabel.get(label)?.[target] ?? null) }
-        : {}),
-    });
-    result.replaceChildren(
+    const width = Math.min(900, Math.max(280, root.clientWidth - 40));
+    // one bar chart per measure, the bars in the same order: measures keep their own scale and unit
+    const charts = q.measures.map((measure, i) =>
       chartBox(
         'explore',
-        svg,
-        target
-          ? `Click a bar to drill into ${title(target)}.`
-          : `${title(measure)}${keys.length ? ` by ${keys.map(title).join(', ')}` : ''}.`,
+        barChart(
+          labelled.map((b) => ({ label: b.label, value: Number(b.row[measure] ?? Number.NaN) })),
+          {
+            document,
+            width,
+            format: (v) => formatValue(measure, v),
+            xLabel: title(measure),
+            ...(target
+              ? { onSelect: (label: string) => void drill(target, byLabel.get(label)?.[target] ?? null) }
+              : {}),
+          },
+        ),
+        i < q.measures.length - 1
+          ? undefined
+          : target
+            ? `Click a bar to drill into ${title(target)}.`
+            : `${q.measures.map(title).join(', ')}${keys.length ? ` by ${keys.map(title).join(', ')}` : ''}.`,
       ),
+    );
+    for (const [i, c] of charts.entries()) c.dataset.measure = q.measures[i] as string;
+    result.replaceChildren(
+      ...(charts.length === 1
+        ? charts
+        : [
+            h(
+              'div',
+              { class: 'explore-multiples' },
+              ...charts.map((c, i) => h('div', {}, h('h3', {}, title(q.measures[i] as string)), c)),
+            ),
+          ]),
     );
   };
 
@@ -333,8 +360,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const measures = [...measureSelect.selectedOptions].map((o) => o.value);
-    const dimensions = [...dimensionSelect.selectedOptions].map((o) => o.value);
+    const measures = measurePicker.values();
+    const dimensions = dimensionPicker.values();
     const time = timeSelect.value;
     const old = state.query.timeDimensions?.find((t) => t.dimension === time);
     const timeDimensions = time

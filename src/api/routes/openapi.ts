@@ -95,9 +95,24 @@ export function openApiDocument(): Record<string, unknown> {
       ),
     },
     '/v1/adhoc': {
-      post: op('read-only ad hoc SQL (one SELECT; rows capped)', 'analyst', json(S.AdhocResponse, 'rows'), {
-        requestBody: { required: true, content: { 'application/json': { schema: schema(S.AdhocRequest) } } },
-      }),
+      post: op(
+        'read-only ad hoc SQL (one SELECT; rows capped); format csv or parquet: the result as a file',
+        'analyst',
+        {
+          description: 'rows (json), or the result as a file (csv, parquet)',
+          content: {
+            ...json(S.AdhocResponse, 'rows').content,
+            'text/csv': { schema: { type: 'string' } },
+            'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
+        {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schema(S.AdhocRequest) } },
+          },
+        },
+      ),
     },
     ...explorePaths({ op, json, schema }),
     ...insightPaths({ op, json }),
