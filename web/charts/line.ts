@@ -57,11 +57,13 @@ export function lineChart(points: readonly LinePoint[], options: LineOptions): S
     width,
     height: options.height ?? 260,
     marginLeft: 56,
+    // half of a date label in the reader's locale ("Dec 24, 2024" at 12 px): the last tick stays whole
+    marginRight: 40,
     x: {
       label: options.xLabel ?? null,
       ...(options.time ? { type: 'utc' as const } : {}),
       // a date label is about 70 px wide at 12 px: one tick per 100 px keeps them apart
-      ticks: tickCount(width - 76, 100, 10),
+      ticks: tickCount(width - 96, 100, 10),
       ...(options.xFormat ? { tickFormat: options.xFormat } : {}),
     },
     y: {
