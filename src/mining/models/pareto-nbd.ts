@@ -184,6 +184,7 @@ export function lnTailIntegral(params: ParetoNbdParams, x: number, t: number): n
 }
 
 const hypScratch = new Float64Array(3);
+const mixScratch = new Float64Array(3);
 
 /**
  * ln I(t) as lnTailIntegral, with ∂ ln I / ∂(r, α, s, β) written to out[offset..offset+3]: the
@@ -221,16 +222,35 @@ export function lnTailIntegralGradient(
   return -(r + x - 1) * Math.log(at) - (s + 1) * Math.log(bt) - Math.log(k) + lnF;
 }
 
-/** ln of the dropout term s·(I(t_x) − I(T)) relative to the alive term, per customer shape. */
-function lnDeadTerm(params: ParetoNbdParams, x: number, tx: number, T: number): number {
-  if (tx >= T) return Number.NEGATIVE_INFINITY;
-  const a = lnTailIntegral(params, x, tx);
-  const b = lnTailIntegral(params, x, T);
-  return Math.log(params.s) + a + Math.log(-Math.expm1(b - a));
-}
+/**
+ * Beyond this ln s + ln I(t_x) − a1 the linear-space form below could overflow; the log-space form
+ * takes over (a customer all but certainly gone, with hundreds of purchases).
+ */
+const LINEAR_LIMIT = 600;
 
-const lnAliveTerm = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, T: number): number =>
-  -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+/**
+ * One pattern's ln(e^a1 + e^a2) with a1 = the alive term, a2 = ln s + A + ln(1 − e^(B−A)) the
+ * dropout term (A = ln I(t_x) > B = ln I(T)), and the dropout share w2 = e^a2 / (e^a1 + e^a2) in
+ * scratch[0], 1/(1 − e^(B−A)) in scratch[1], the alive share 1 − w2 in scratch[2] (each share
+ * computed directly, so the smaller keeps its relative precision). In linear space, R = e^(a2−a1) = s e^(A−a1) (1 − e^(B−A)),
+ * ln L = a1 + ln(1 + R) and w2 = R / (1 + R): three exp/log calls per pattern instead of five.
+ */
+function mixTerms(a1: number, lnS: number, A: number, B: number, scratch: Float64Array): number {
+  const m = Math.expm1(B - A);
+  scratch[1] = -1 / m;
+  const d = lnS + A - a1;
+  if (d < LINEAR_LIMIT) {
+    const R = Math.exp(d) * -m;
+    scratch[0] = R / (1 + R);
+    scratch[2] = 1 / (1 + R);
+    return a1 + Math.log1p(R);
+  }
+  const a2 = d + a1 + Math.log(-m);
+  const u = Math.exp(a1 - a2);
+  scratch[0] = 1 / (1 + u);
+  scratch[2] = u / (1 + u);
+  return a2 + Math.log1p(u);
+}
 
 /** Distinct (x, t_x) and (x, T) pairs of a pattern set: the series runs once per pair, not per pattern. */
 interface PairTables {
@@ -273,14 +293,17 @@ function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPatte
     const x = p.x[i] as number;
     const Tk = p.TOf[i] as number;
     const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
-    let ll: number;
-    if ((p.tx[i] as number) >= (p.T[i] as number)) ll = a1;
-    else {
-      const a = lnITx[tables.txPair[i] as number] as number;
-      const a2 = lnS + a + Math.log(-Math.expm1((lnIT[tables.TPair[i] as number] as number) - a));
-      ll = a1 > a2 ? a1 + Math.log1p(Math.exp(a2 - a1)) : a2 + Math.log1p(Math.exp(a1 - a2));
-    }
-    ll += head[p.xOf[i] as number] as number;
+    const mixed =
+      (p.tx[i] as number) >= (p.T[i] as number)
+        ? a1
+        : mixTerms(
+            a1,
+            lnS,
+            lnITx[tables.txPair[i] as number] as number,
+            lnIT[tables.TPair[i] as number] as number,
+            mixScratch,
+          );
+    const ll = mixed + (head[p.xOf[i] as number] as number);
     if (perPattern) perPattern[i] = ll;
     total += (p.weight[i] as number) * ll;
   }
@@ -337,15 +360,18 @@ function patternLogLikelihoodGradient(
     let db = -s * (invBetaT[Tk] as number);
     let ll = a1;
     if ((p.tx[i] as number) < (p.T[i] as number)) {
-      const ja = 4 * (tables.txPair[i] as number);
-      const jb = 4 * (tables.TPair[i] as number);
-      const A = lnITx[ja / 4] as number;
-      const e = Math.exp((lnIT[jb / 4] as number) - A);
-      const a2 = lnS + A + Math.log1p(-e);
-      const c = 1 / (1 - e);
-      const w2 = 1 / (1 + Math.exp(a1 - a2));
-      const w1 = 1 - w2;
-      ll = a1 > a2 ? a1 + Math.log1p(Math.exp(a2 - a1)) : a2 + Math.log1p(Math.exp(a1 - a2));
+      const pa = tables.txPair[i] as number;
+      const pb = tables.TPair[i] as number;
+      const ja = 4 * pa;
+      const jb = 4 * pb;
+      const A = lnITx[pa] as number;
+      const B = lnIT[pb] as number;
+      ll = mixTerms(a1, lnS, A, B, mixScratch);
+      const w2 = mixScratch[0] as number;
+      const c = mixScratch[1] as number;
+      const w1 = mixScratch[2] as number;
+      // e^(B−A) = 1 − 1/c
+      const e = 1 - 1 / c;
       dr = w1 * dr + w2 * c * ((gTx[ja] as number) - e * (gT[jb] as number));
       da = w1 * da + w2 * c * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
       ds = w1 * ds + w2 * (1 / s + c * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number)));
@@ -477,14 +503,53 @@ function fitParetoNbdWith(
   );
 }
 
-/** P(alive | x, t_x, T) under Pareto/NBD. */
+/** Distinct (x, t_x) and (x, T) pairs of customer columns, kept per set of columns (CLV draws reuse them). */
+const columnPairCache = new WeakMap<
+  Float64Array,
+  { tx: Float64Array; T: Float64Array; tables: PairTables }
+>();
+
+function columnPairTables(data: BtydColumns): PairTables {
+  const hit = columnPairCache.get(data.x);
+  if (hit && hit.tx === data.tx && hit.T === data.T) return hit.tables;
+  const byTx = distinctPairs(data.x, data.tx);
+  const byT = distinctPairs(data.x, data.T);
+  const tables = { txPair: byTx.of, TPair: byT.of, txFirst: byTx.first, TFirst: byT.first };
+  columnPairCache.set(data.x, { tx: data.tx, T: data.T, tables });
+  return tables;
+}
+
+/**
+ * P(alive | x, t_x, T) under Pareto/NBD: 1 / (1 + R), R = e^(a2−a1) the dropout term over the alive
+ * term (mixTerms); the tail integrals once per distinct (x, t_x) and (x, T).
+ */
 export function paretoNbdPAlive(params: ParetoNbdParams, data: BtydColumns): Float64Array {
+  const { r, alpha, s, beta } = params;
+  const tables = columnPairTables(data);
+  const lnITx = Float64Array.from(tables.txFirst, (i) =>
+    lnTailIntegral(params, data.x[i] as number, data.tx[i] as number),
+  );
+  const lnIT = Float64Array.from(tables.TFirst, (i) =>
+    lnTailIntegral(params, data.x[i] as number, data.T[i] as number),
+  );
+  const lnS = Math.log(s);
+  const scratch = new Float64Array(3);
   const out = new Float64Array(data.x.length);
   for (let i = 0; i < out.length; i++) {
-    const x = data.x[i] as number;
     const T = data.T[i] as number;
-    const d = lnDeadTerm(params, x, data.tx[i] as number, T) - lnAliveTerm(params, x, T);
-    out[i] = 1 / (1 + Math.exp(d));
+    if ((data.tx[i] as number) >= T) {
+      out[i] = 1;
+      continue;
+    }
+    const a1 = -(r + (data.x[i] as number)) * Math.log(alpha + T) - s * Math.log(beta + T);
+    mixTerms(
+      a1,
+      lnS,
+      lnITx[tables.txPair[i] as number] as number,
+      lnIT[tables.TPair[i] as number] as number,
+      scratch,
+    );
+    out[i] = scratch[2] as number;
   }
   return out;
 }

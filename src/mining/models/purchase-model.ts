@@ -176,7 +176,8 @@ export function fitPurchaseModel(
     customers: fit.customers,
     iterations: fit.iterations,
     warnings: fit.warnings,
-    degenerate: degeneracy(name, params, maxOf(data.T)),
+    // the longest T among the distinct values: the same maximum, without a pass over every customer
+    degenerate: degeneracy(name, params, maxOf(cachedPatterns(data).TValues)),
     pAlive: (d) => perPattern(d, (q) => fitter.pAlive(params, q)),
     aliveBracket: (x, T, t) => fitter.aliveBracket(params, x, T, t),
     curveAt: (other) => ({
