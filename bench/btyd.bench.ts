@@ -7,7 +7,6 @@
 import { fileURLToPath } from 'node:url';
 import { type BgNbdParams, type BtydColumns, fitBgNbd, scoreBgNbd } from '../src/mining/models/bgnbd.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH } from '../src/mining/models/clv.ts';
-import { holdoutErrors } from '../src/mining/models/evaluate.ts';
 import { fitGammaGamma, type GammaGammaParams } from '../src/mining/models/gamma-gamma.ts';
 import { fitLogistic } from '../src/mining/models/logistic.ts';
 import {
@@ -16,12 +15,19 @@ import {
   fitPurchaseModel,
   MODEL_NAMES,
   type ModelName,
-  scoreCustomers,
   siblingStart,
+  spreadPatterns,
   warmStart,
 } from '../src/mining/models/purchase-model.ts';
 import { betaDraw, createRng, gammaDraw, normal, type Rng } from '../src/mining/models/special.ts';
-import { type CandidateReport, holdoutChurnScore, pickCandidate } from '../src/mining/steps/model-choice.ts';
+import {
+  type CandidateReport,
+  type HoldoutGroups,
+  holdoutChurnScore,
+  holdoutGroups,
+  pickCandidate,
+  scoreCandidate,
+} from '../src/mining/steps/model-choice.ts';
 
 export interface SimulationOptions {
   readonly seed?: number;
@@ -177,7 +183,11 @@ export function simulateWithHoldout(
 export interface AutoChoiceTimes {
   /** Compressing the calibration customers to patterns and fitting the four candidates on them. */
   readonly candidate_fits_s: number;
-  /** Each candidate's P(alive) and expected holdout purchases per customer, and its holdout MAE. */
+  /**
+   * Grouping the customers by pattern and holdout purchases, each candidate's P(alive) and expected
+   * holdout purchases per pattern and its holdout MAE over the groups, and the chosen one's scores
+   * spread to the customers for the churn score.
+   */
   readonly candidate_scores_s: number;
   /** The churn score: five out-of-fold logistic fits and the full one, on at most 50,000 customers. */
   readonly churn_score_s: number;
@@ -202,6 +212,7 @@ export function autoChoice(
   const fits = new Map<ModelName, FittedPurchaseModel>();
   const scores = new Map<ModelName, CustomerScores>();
   const times = { candidate_fits_s: 0, candidate_scores_s: 0, churn_score_s: 0, refit_s: 0 };
+  let groups: HoldoutGroups | undefined;
   for (const name of MODEL_NAMES) {
     const [fit, fitting] = time(() => {
       try {
@@ -218,9 +229,11 @@ export function autoChoice(
     }
     fits.set(name, fit);
     const [mae, scoring] = time(() => {
-      const scored = scoreCustomers(fit, data.calibration, horizon);
-      scores.set(name, scored);
-      return holdoutErrors(scored.expectedPurchases, data.holdout).mae;
+      // the customers grouped by pattern and holdout purchases once, as chooseByHoldout does
+      groups ??= holdoutGroups(data.calibration, data.holdout);
+      const scored = scoreCandidate(fit, data.calibration, horizon, groups);
+      scores.set(name, scored.patterns);
+      return scored.errors.mae;
     });
     times.candidate_scores_s += scoring;
     candidates.push({ model: name, label: name, fitted: true, degenerate: fit.degenerate, mae });
@@ -228,12 +241,13 @@ export function autoChoice(
   const chosen = pickCandidate('auto', candidates).chosen as ModelName;
   const fit = fits.get(chosen) as FittedPurchaseModel;
   const scored = scores.get(chosen) as CustomerScores;
-  const inputs = {
+  const [inputs, spreading] = time(() => ({
     ...data.calibration,
     monetary: new Float64Array(labels.length),
-    pAlive: scored.pAlive,
-    expected: scored.expectedPurchases,
-  };
+    pAlive: spreadPatterns(data.calibration, scored.pAlive),
+    expected: spreadPatterns(data.calibration, scored.expectedPurchases),
+  }));
+  times.candidate_scores_s += spreading;
   times.churn_score_s = time(() => holdoutChurnScore(inputs, labels, 30 / 7, seed))[1];
   times.refit_s = time(() => fitPurchaseModel(chosen, data.whole, warmStart(fit)))[1];
   return { chosen, failed: candidates.filter((x) => !x.fitted).length, times };

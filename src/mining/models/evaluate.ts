@@ -34,18 +34,16 @@ function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string):
 
 /**
  * ROC AUC by ranks (midranks for ties, so a tie between a positive and a negative counts one half).
- * Throws `auc_undefined` when the labels hold only one class.
+ * With `weights`, row i stands for weights[i] identical rows (e.g. customers grouped by score and
+ * outcome): the AUC equals that of the expanded rows. Throws `auc_undefined` when the labels hold
+ * only one class.
  * @example rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) // 0.75
  */
-export function rocAuc(scores: ArrayLike<number>, labels: Labels): number {
+export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: ArrayLike<number>): number {
   checkLengths(scores, labels, 'ROC AUC');
+  if (weights) return weightedRocAuc(scores, labels, weights);
   const { positives, negatives } = countClasses(labels);
-  if (positives === 0 || negatives === 0) {
-    throw new CrmBiError(
-      'auc_undefined',
-      'ROC AUC needs both outcomes in the holdout; use a larger holdout or check the labels',
-    );
-  }
+  if (positives === 0 || negatives === 0) throw aucUndefined();
   const n = scores.length;
   const order = Int32Array.from({ length: n }, (_, i) => i).sort(
     (i, j) => (scores[i] as number) - (scores[j] as number),
@@ -60,6 +58,60 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels): number {
     start = end;
   }
   return (rankSumPositives - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+const aucUndefined = (): CrmBiError =>
+  new CrmBiError(
+    'auc_undefined',
+    'ROC AUC needs both outcomes in the holdout; use a larger holdout or check the labels',
+  );
+
+/**
+ * The Mann–Whitney form over weighted rows: P(a positive outscores a negative) + ½ P(tie), summed
+ * over blocks of equal score: positives in the block × (negatives below it + ½ negatives in it).
+ */
+function weightedRocAuc(scores: ArrayLike<number>, labels: Labels, weights: ArrayLike<number>): number {
+  checkLengths(weights, labels, 'ROC AUC weights');
+  countClasses(labels);
+  let positives = 0;
+  let negatives = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const w = weights[i] as number;
+    if (!(Number.isFinite(w) && w >= 0)) {
+      throw new CrmBiError(
+        'invalid_evaluation_input',
+        `weight at row ${i + 1} is ${w}; weights must be >= 0`,
+        {
+          line: i + 1,
+        },
+      );
+    }
+    if (labels[i] === 1) positives += w;
+    else negatives += w;
+  }
+  if (positives === 0 || negatives === 0) throw aucUndefined();
+  const n = scores.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort(
+    (i, j) => (scores[i] as number) - (scores[j] as number),
+  );
+  let below = 0;
+  let sum = 0;
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    const v = scores[order[start] as number] as number;
+    while (end < n && scores[order[end] as number] === v) end++;
+    let pos = 0;
+    let neg = 0;
+    for (let k = start; k < end; k++) {
+      const i = order[k] as number;
+      if (labels[i] === 1) pos += weights[i] as number;
+      else neg += weights[i] as number;
+    }
+    sum += pos * (below + neg / 2);
+    below += neg;
+    start = end;
+  }
+  return sum / (positives * negatives);
 }
 
 export interface ThresholdMetrics {
@@ -244,33 +296,42 @@ export interface HoldoutErrors {
 
 /**
  * Per-customer accuracy of a holdout forecast, e.g. BG/NBD expected purchases in the holdout
- * window against the purchases that happened (`crm-bi mine --calibration-end`).
+ * window against the purchases that happened (`crm-bi mine --calibration-end`). With `weights`,
+ * row i stands for weights[i] customers with the same prediction and outcome (customers grouped by
+ * pattern and holdout purchases): the figures equal those of the expanded rows.
  */
-export function holdoutErrors(predicted: ArrayLike<number>, actual: ArrayLike<number>): HoldoutErrors {
+export function holdoutErrors(
+  predicted: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): HoldoutErrors {
   checkLengths(predicted, actual, 'holdout errors');
-  const n = predicted.length;
-  if (n === 0) throw new CrmBiError('invalid_evaluation_input', 'no customers in the holdout comparison');
+  if (weights) checkLengths(weights, actual, 'holdout error weights');
+  let n = 0;
   let abs = 0;
   let sq = 0;
   let sumP = 0;
   let sumA = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < predicted.length; i++) {
     const p = predicted[i] as number;
     const a = actual[i] as number;
-    if (!Number.isFinite(p) || !Number.isFinite(a)) {
+    const w = weights ? (weights[i] as number) : 1;
+    if (!Number.isFinite(p) || !Number.isFinite(a) || !(Number.isFinite(w) && w >= 0)) {
       throw new CrmBiError(
         'invalid_evaluation_input',
-        `row ${i + 1}: prediction ${p} or actual ${a} is not a finite number`,
+        `row ${i + 1}: prediction ${p}, actual ${a} or weight ${w} is not a finite number (weights >= 0)`,
         {
           line: i + 1,
         },
       );
     }
-    abs += Math.abs(p - a);
-    sq += (p - a) ** 2;
-    sumP += p;
-    sumA += a;
+    n += w;
+    abs += w * Math.abs(p - a);
+    sq += w * (p - a) ** 2;
+    sumP += w * p;
+    sumA += w * a;
   }
+  if (n === 0) throw new CrmBiError('invalid_evaluation_input', 'no customers in the holdout comparison');
   return {
     n,
     mae: abs / n,

@@ -194,10 +194,7 @@ export function fitPurchaseModel(
  */
 function perPattern(data: BtydColumns, score: (patterns: BtydColumns) => Float64Array): Float64Array {
   const p = cachedPatterns(data);
-  const values = score({ x: p.x, tx: p.tx, T: p.T });
-  const out = new Float64Array(p.rowPattern.length);
-  for (let i = 0; i < out.length; i++) out[i] = values[p.rowPattern[i] as number] as number;
-  return out;
+  return spreadPatterns(data, score({ x: p.x, tx: p.tx, T: p.T }));
 }
 
 export interface CustomerScores {
@@ -207,10 +204,11 @@ export interface CustomerScores {
 }
 
 /**
- * P(alive) and E[Y(t) | x, t_x, T] per customer from any fitted curve, in one pass: P(alive) once
- * per pattern, the bracket once per (x, T), both spread back to the customers.
+ * P(alive) and E[Y(t) | x, t_x, T] per distinct (x, t_x, T) pattern of the customers, in the order
+ * of their pattern summary (cachedPatterns(data)): P(alive) once per pattern, the bracket once per
+ * (x, T). What a holdout comparison of candidates needs, without a pass over every customer.
  */
-export function scoreCustomers(model: PurchaseCurve, data: BtydColumns, t: number): CustomerScores {
+export function scorePatterns(model: PurchaseCurve, data: BtydColumns, t: number): CustomerScores {
   const p = cachedPatterns(data);
   const q: BtydColumns = { x: p.x, tx: p.tx, T: p.T };
   const alive = model.pAlive(q);
@@ -218,16 +216,28 @@ export function scoreCustomers(model: PurchaseCurve, data: BtydColumns, t: numbe
   const bracket = Float64Array.from(groups.first, (k) =>
     model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
   );
-  const n = p.rowPattern.length;
-  const pAlive = new Float64Array(n);
-  const expected = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = p.rowPattern[i] as number;
-    const a = alive[k] as number;
-    pAlive[i] = a;
-    expected[i] = a * (bracket[groups.of[k] as number] as number);
-  }
-  return { pAlive, expectedPurchases: expected };
+  const expected = Float64Array.from(alive, (a, k) => a * (bracket[groups.of[k] as number] as number));
+  return { pAlive: alive, expectedPurchases: expected };
+}
+
+/** Per-pattern values (in cachedPatterns(data) order) spread back to the customers. */
+export function spreadPatterns(data: BtydColumns, values: Float64Array): Float64Array {
+  const rowPattern = cachedPatterns(data).rowPattern;
+  const out = new Float64Array(rowPattern.length);
+  for (let i = 0; i < out.length; i++) out[i] = values[rowPattern[i] as number] as number;
+  return out;
+}
+
+/**
+ * P(alive) and E[Y(t) | x, t_x, T] per customer from any fitted curve: scorePatterns spread back
+ * to the customers.
+ */
+export function scoreCustomers(model: PurchaseCurve, data: BtydColumns, t: number): CustomerScores {
+  const scored = scorePatterns(model, data, t);
+  return {
+    pAlive: spreadPatterns(data, scored.pAlive),
+    expectedPurchases: spreadPatterns(data, scored.expectedPurchases),
+  };
 }
 
 /** E[Y(t) | x, t_x, T] per customer from any fitted curve (scoreCustomers without P(alive)). */
