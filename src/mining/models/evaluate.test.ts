@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCrmBiError } from '../../errors.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import {
   calibrationTable,
   holdoutErrors,
@@ -10,15 +10,6 @@ import {
   trackingCurve,
 } from './evaluate.ts';
 import { createRng } from './special.ts';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /** AUC by definition: the share of (positive, negative) pairs ranked correctly, ties counting ½. */
 function pairCountAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {

@@ -33,50 +33,22 @@ function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string):
 }
 
 /**
- * ROC AUC by ranks (midranks for ties, so a tie between a positive and a negative counts one half).
- * With `weights`, row i stands for weights[i] identical rows (e.g. customers grouped by score and
- * outcome): the AUC equals that of the expanded rows. Throws `auc_undefined` when the labels hold
- * only one class.
+ * ROC AUC in the Mann–Whitney form: P(a positive outscores a negative) + ½ P(tie), summed over
+ * blocks of equal score as positives in the block × (negatives below it + ½ negatives in it), which
+ * equals the midrank formula (Hanley & McNeil). With `weights`, row i stands for weights[i]
+ * identical rows (e.g. customers grouped by score and outcome): the AUC equals that of the expanded
+ * rows. Throws `auc_undefined` when the labels hold only one class.
  * @example rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) // 0.75
  */
 export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: ArrayLike<number>): number {
   checkLengths(scores, labels, 'ROC AUC');
-  if (weights) return weightedRocAuc(scores, labels, weights);
-  const { positives, negatives } = countClasses(labels);
-  if (positives === 0 || negatives === 0) throw aucUndefined();
-  const n = scores.length;
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort(
-    (i, j) => (scores[i] as number) - (scores[j] as number),
-  );
-  let rankSumPositives = 0;
-  for (let start = 0; start < n; ) {
-    let end = start + 1;
-    const v = scores[order[start] as number] as number;
-    while (end < n && scores[order[end] as number] === v) end++;
-    const midrank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) if (labels[order[k] as number] === 1) rankSumPositives += midrank;
-    start = end;
-  }
-  return (rankSumPositives - (positives * (positives + 1)) / 2) / (positives * negatives);
-}
-
-const aucUndefined = (): CrmBiError =>
-  new CrmBiError(
-    'auc_undefined',
-    'ROC AUC needs both outcomes in the holdout; use a larger holdout or check the labels',
-  );
-
-/**
- * The Mann–Whitney form over weighted rows: P(a positive outscores a negative) + ½ P(tie), summed
- * over blocks of equal score: positives in the block × (negatives below it + ½ negatives in it).
- */
-function weightedRocAuc(scores: ArrayLike<number>, labels: Labels, weights: ArrayLike<number>): number {
-  checkLengths(weights, labels, 'ROC AUC weights');
+  if (weights) checkLengths(weights, labels, 'ROC AUC weights');
   countClasses(labels);
+  const weightOf = (i: number): number => (weights ? (weights[i] as number) : 1);
   let positives = 0;
   let negatives = 0;
   for (let i = 0; i < labels.length; i++) {
-    const w = weights[i] as number;
+    const w = weightOf(i);
     if (!(Number.isFinite(w) && w >= 0)) {
       throw new CrmBiError(
         'invalid_evaluation_input',
@@ -89,7 +61,12 @@ function weightedRocAuc(scores: ArrayLike<number>, labels: Labels, weights: Arra
     if (labels[i] === 1) positives += w;
     else negatives += w;
   }
-  if (positives === 0 || negatives === 0) throw aucUndefined();
+  if (positives === 0 || negatives === 0) {
+    throw new CrmBiError(
+      'auc_undefined',
+      'ROC AUC needs both outcomes in the holdout; use a larger holdout or check the labels',
+    );
+  }
   const n = scores.length;
   const order = Int32Array.from({ length: n }, (_, i) => i).sort(
     (i, j) => (scores[i] as number) - (scores[j] as number),
@@ -104,8 +81,8 @@ function weightedRocAuc(scores: ArrayLike<number>, labels: Labels, weights: Arra
     let neg = 0;
     for (let k = start; k < end; k++) {
       const i = order[k] as number;
-      if (labels[i] === 1) pos += weights[i] as number;
-      else neg += weights[i] as number;
+      if (labels[i] === 1) pos += weightOf(i);
+      else neg += weightOf(i);
     }
     sum += pos * (below + neg / 2);
     below += neg;
@@ -173,14 +150,7 @@ export function calibrationTable(p: ArrayLike<number>, labels: Labels, bins = 10
   checkLengths(p, labels, 'calibration');
   countClasses(labels);
   const order = byScoreDescending(p).reverse();
-  return equalCountBins(order, bins).map(([from, to], k) => {
-    let sumP = 0;
-    let sumY = 0;
-    for (let r = from; r < to; r++) {
-      const i = order[r] as number;
-      sumP += p[i] as number;
-      sumY += labels[i] as number;
-    }
+  return binSums(order, bins, p, labels).map(({ from, to, sumP, sumY }, k) => {
     return {
       bin: k + 1,
       n: to - from,
@@ -216,9 +186,7 @@ export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): Lift
   const base = positives / p.length;
   let cumN = 0;
   let cumPos = 0;
-  return equalCountBins(order, bins).map(([from, to], k) => {
-    let pos = 0;
-    for (let r = from; r < to; r++) pos += labels[order[r] as number] as number;
+  return binSums(order, bins, p, labels).map(({ from, to, sumY: pos }, k) => {
     cumN += to - from;
     cumPos += pos;
     const rate = pos / (to - from);
@@ -231,6 +199,25 @@ export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): Lift
       cumulativeLift: cumPos / cumN / base,
       cumulativeCapture: cumPos / positives,
     };
+  });
+}
+
+/** The rows of each equal-count bin of `order` (equalCountBins) with their sums of p and of the labels. */
+function binSums(
+  order: Int32Array,
+  bins: number,
+  p: ArrayLike<number>,
+  labels: Labels,
+): { from: number; to: number; sumP: number; sumY: number }[] {
+  return equalCountBins(order, bins).map(([from, to]) => {
+    let sumP = 0;
+    let sumY = 0;
+    for (let r = from; r < to; r++) {
+      const i = order[r] as number;
+      sumP += p[i] as number;
+      sumY += labels[i] as number;
+    }
+    return { from, to, sumP, sumY };
   });
 }
 

@@ -317,6 +317,14 @@ function bfgsUpdate(H: Float64Array, n: number, s: Float64Array, y: Float64Array
   }
 }
 
+/** `p` set to x moved by di along coordinate i and by dj along j (the difference Hessians' probe points). */
+function shifted(p: Float64Array, x: ArrayLike<number>, i: number, di: number, j = i, dj = 0): Float64Array {
+  p.set(x);
+  p[i] = (p[i] as number) + di;
+  p[j] = (p[j] as number) + dj;
+  return p;
+}
+
 /**
  * Hessian by differences of an analytic gradient (row-major n×n, symmetrised): more accurate than
  * second differences of the value. Central differences take 2n gradient calls; given the gradient
@@ -337,15 +345,12 @@ export function hessianFromGradient(
   const gm = new Float64Array(n);
   const forward = at !== undefined && at.length === n;
   for (let i = 0; i < n; i++) {
-    p.set(x as ArrayLike<number>);
-    p[i] = (p[i] as number) + h;
-    gradient(p, gp);
+    gradient(shifted(p, x, i, h), gp);
     if (forward) {
       for (let j = 0; j < n; j++) H[i * n + j] = ((gp[j] as number) - (at[j] as number)) / h;
       continue;
     }
-    p[i] = (p[i] as number) - 2 * h;
-    gradient(p, gm);
+    gradient(shifted(p, x, i, -h), gm);
     for (let j = 0; j < n; j++) H[i * n + j] = ((gp[j] as number) - (gm[j] as number)) / (2 * h);
   }
   for (let i = 0; i < n; i++) {
@@ -370,12 +375,7 @@ export function numericalHessian(
   const n = x.length;
   const H = new Float64Array(n * n);
   const p = Float64Array.from(x);
-  const at = (i: number, di: number, j: number, dj: number): number => {
-    p.set(x as ArrayLike<number>);
-    p[i] = (p[i] as number) + di;
-    p[j] = (p[j] as number) + dj;
-    return f(p);
-  };
+  const at = (i: number, di: number, j: number, dj: number): number => f(shifted(p, x, i, di, j, dj));
   const f0 = f(Float64Array.from(x));
   for (let i = 0; i < n; i++) {
     H[i * n + i] = (at(i, h, i, 0) - 2 * f0 + at(i, -h, i, 0)) / (h * h);
