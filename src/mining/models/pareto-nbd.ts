@@ -273,6 +273,64 @@ function pairTables(p: BtydPatterns): PairTables {
   return t;
 }
 
+/**
+ * The dropout-over-alive ratio R = s (I(t_x) − I(T)) / e^a1 of mixTerms as a product of per-pair
+ * factors, so a pattern needs one log1p instead of three exp/log calls: with c_x the largest ln I of
+ * the x, U = e^(ln I(x, t_x) − c_x) per (x, t_x), V = e^(ln I(x, T) − c_x) and W = s e^(c_x − a1(x, T))
+ * per (x, T), R = (U − V) W. An x whose factors would leave the double range (beyond e^±LINEAR_LIMIT:
+ * hundreds of purchases over a long window) keeps the log-space form (linear[x] = 0).
+ */
+interface LinearFactors {
+  readonly U: Float64Array;
+  readonly V: Float64Array;
+  readonly W: Float64Array;
+  readonly linear: Uint8Array;
+}
+
+function linearFactors(
+  params: ParetoNbdParams,
+  p: BtydPatterns,
+  tables: PairTables,
+  lnITx: Float64Array,
+  lnIT: Float64Array,
+  lnAlphaT: Float64Array,
+  lnBetaT: Float64Array,
+): LinearFactors {
+  const { r, s } = params;
+  const nx = p.xValues.length;
+  const top = new Float64Array(nx).fill(Number.NEGATIVE_INFINITY);
+  const bottom = new Float64Array(nx).fill(Number.POSITIVE_INFINITY);
+  const negA1 = Float64Array.from(tables.TFirst, (i) => {
+    const Tk = p.TOf[i] as number;
+    return (r + (p.x[i] as number)) * (lnAlphaT[Tk] as number) + s * (lnBetaT[Tk] as number);
+  });
+  const widen = (first: Int32Array, lnI: Float64Array) => {
+    for (let j = 0; j < first.length; j++) {
+      const xk = p.xOf[first[j] as number] as number;
+      const v = lnI[j] as number;
+      if (v > (top[xk] as number)) top[xk] = v;
+      if (v < (bottom[xk] as number)) bottom[xk] = v;
+    }
+  };
+  widen(tables.txFirst, lnITx);
+  widen(tables.TFirst, lnIT);
+  const lnS = Math.log(s);
+  const linear = Uint8Array.from(top, (c, xk) => ((bottom[xk] as number) - c > -LINEAR_LIMIT ? 1 : 0));
+  const W = Float64Array.from(tables.TFirst, (i, j) => {
+    const xk = p.xOf[i] as number;
+    const lnW = lnS + (top[xk] as number) + (negA1[j] as number);
+    if (!(lnW < LINEAR_LIMIT)) linear[xk] = 0;
+    return Math.exp(lnW);
+  });
+  const U = Float64Array.from(tables.txFirst, (i, j) =>
+    Math.exp((lnITx[j] as number) - (top[p.xOf[i] as number] as number)),
+  );
+  const V = Float64Array.from(tables.TFirst, (i, j) =>
+    Math.exp((lnIT[j] as number) - (top[p.xOf[i] as number] as number)),
+  );
+  return { U, V, W, linear };
+}
+
 function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPattern?: Float64Array): number {
   const { r, alpha, s } = params;
   const base = -gammaln(r) + r * Math.log(alpha) + s * Math.log(params.beta);
@@ -288,22 +346,23 @@ function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPatte
   const lnAlphaT = Float64Array.from(p.TValues, (T) => Math.log(alpha + T));
   const lnBetaT = Float64Array.from(p.TValues, (T) => Math.log(params.beta + T));
   const lnS = Math.log(s);
+  const f = linearFactors(params, p, tables, lnITx, lnIT, lnAlphaT, lnBetaT);
   let total = 0;
   for (let i = 0; i < p.size; i++) {
     const x = p.x[i] as number;
     const Tk = p.TOf[i] as number;
     const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
-    const mixed =
-      (p.tx[i] as number) >= (p.T[i] as number)
-        ? a1
-        : mixTerms(
-            a1,
-            lnS,
-            lnITx[tables.txPair[i] as number] as number,
-            lnIT[tables.TPair[i] as number] as number,
-            mixScratch,
-          );
-    const ll = mixed + (head[p.xOf[i] as number] as number);
+    const xk = p.xOf[i] as number;
+    let mixed = a1;
+    if ((p.tx[i] as number) < (p.T[i] as number)) {
+      const pa = tables.txPair[i] as number;
+      const pb = tables.TPair[i] as number;
+      mixed =
+        f.linear[xk] === 1
+          ? a1 + Math.log1p(((f.U[pa] as number) - (f.V[pb] as number)) * (f.W[pb] as number))
+          : mixTerms(a1, lnS, lnITx[pa] as number, lnIT[pb] as number, mixScratch);
+    }
+    const ll = mixed + (head[xk] as number);
     if (perPattern) perPattern[i] = ll;
     total += (p.weight[i] as number) * ll;
   }
@@ -342,6 +401,7 @@ function patternLogLikelihoodGradient(
   const invBetaT = Float64Array.from(p.TValues, (T) => 1 / (beta + T));
   const lnS = Math.log(s);
   const lnBeta = Math.log(beta);
+  const f = linearFactors(params, p, tables, lnITx, lnIT, lnAlphaT, lnBetaT);
   let total = 0;
   let gr = 0;
   let ga = 0;
@@ -364,14 +424,27 @@ function patternLogLikelihoodGradient(
       const pb = tables.TPair[i] as number;
       const ja = 4 * pa;
       const jb = 4 * pb;
-      const A = lnITx[pa] as number;
-      const B = lnIT[pb] as number;
-      ll = mixTerms(a1, lnS, A, B, mixScratch);
-      const w2 = mixScratch[0] as number;
-      const c = mixScratch[1] as number;
-      const w1 = mixScratch[2] as number;
-      // e^(B−A) = 1 − 1/c
-      const e = 1 - 1 / c;
+      let w1: number;
+      let w2: number;
+      // c = 1 / (1 − e^(B−A)), e = e^(B−A) with A = ln I(t_x), B = ln I(T)
+      let c: number;
+      let e: number;
+      if (f.linear[xk] === 1) {
+        const U = f.U[pa] as number;
+        const V = f.V[pb] as number;
+        const R = (U - V) * (f.W[pb] as number);
+        ll = a1 + Math.log1p(R);
+        w1 = 1 / (1 + R);
+        w2 = R * w1;
+        c = U / (U - V);
+        e = V / U;
+      } else {
+        ll = mixTerms(a1, lnS, lnITx[pa] as number, lnIT[pb] as number, mixScratch);
+        w2 = mixScratch[0] as number;
+        c = mixScratch[1] as number;
+        w1 = mixScratch[2] as number;
+        e = 1 - 1 / c;
+      }
       dr = w1 * dr + w2 * c * ((gTx[ja] as number) - e * (gT[jb] as number));
       da = w1 * da + w2 * c * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
       ds = w1 * ds + w2 * (1 / s + c * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number)));
