@@ -207,7 +207,8 @@ export function autoChoice(
   horizon: number,
   seed = 1,
 ): { chosen: ModelName; failed: number; times: AutoChoiceTimes; cpu: AutoChoiceTimes } {
-  const labels = Uint8Array.from(data.holdout, (v) => (v === 0 ? 1 : 0));
+  const labels = new Uint8Array(data.holdout.length);
+  for (let i = 0; i < labels.length; i++) labels[i] = data.holdout[i] === 0 ? 1 : 0;
   const candidates: CandidateReport[] = [];
   const fits = new Map<ModelName, FittedPurchaseModel>();
   const scores = new Map<ModelName, CustomerScores>();

@@ -216,7 +216,10 @@ export function scorePatterns(model: PurchaseCurve, data: BtydColumns, t: number
   const bracket = Float64Array.from(groups.first, (k) =>
     model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
   );
-  const expected = Float64Array.from(alive, (a, k) => a * (bracket[groups.of[k] as number] as number));
+  const expected = new Float64Array(alive.length);
+  for (let k = 0; k < alive.length; k++) {
+    expected[k] = (alive[k] as number) * (bracket[groups.of[k] as number] as number);
+  }
   return { pAlive: alive, expectedPurchases: expected };
 }
 

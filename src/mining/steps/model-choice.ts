@@ -217,16 +217,51 @@ export interface HoldoutGroups {
 
 export function holdoutGroups(calibration: BtydColumns, actual: Float64Array): HoldoutGroups {
   const p = cachedPatterns(calibration);
-  const values = distinct(actual);
-  const groups = pairIds(p.rowPattern, p.size, values.of, values.values.length);
-  const count = new Float64Array(groups.first.length);
+  const values = outcomeIds(actual);
+  const groups = pairIds(p.rowPattern, p.size, values.of, values.size);
+  const size = groups.first.length;
+  const count = new Float64Array(size);
   for (let i = 0; i < groups.of.length; i++) {
     const k = groups.of[i] as number;
     count[k] = (count[k] as number) + 1;
   }
-  const pattern = Int32Array.from(groups.first, (i) => p.rowPattern[i] as number);
-  const outcome = Float64Array.from(groups.first, (i) => actual[i] as number);
-  return { pattern, actual: outcome, count, label: Uint8Array.from(outcome, (a) => (a === 0 ? 1 : 0)) };
+  const pattern = new Int32Array(size);
+  const outcome = new Float64Array(size);
+  const label = new Uint8Array(size);
+  for (let k = 0; k < size; k++) {
+    const i = groups.first[k] as number;
+    pattern[k] = p.rowPattern[i] as number;
+    outcome[k] = actual[i] as number;
+    label[k] = outcome[k] === 0 ? 1 : 0;
+  }
+  return { pattern, actual: outcome, count, label };
+}
+
+/** Holdout counts beyond this use hashed ids instead of the counts themselves. */
+const MAX_DIRECT_COUNT = 1 << 16;
+
+/**
+ * Dense ids for holdout purchase counts: the count itself when every one is a whole number below
+ * MAX_DIRECT_COUNT (the usual case, no hashing of a million values), else the distinct values.
+ */
+function outcomeIds(actual: Float64Array): { of: Int32Array; size: number } {
+  let max = 0;
+  let whole = true;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    if (!(Number.isInteger(a) && a >= 0 && a < MAX_DIRECT_COUNT)) {
+      whole = false;
+      break;
+    }
+    if (a > max) max = a;
+  }
+  if (!whole) {
+    const d = distinct(actual);
+    return { of: d.of, size: d.values.length };
+  }
+  const of = new Int32Array(actual.length);
+  for (let i = 0; i < actual.length; i++) of[i] = actual[i] as number;
+  return { of, size: max + 1 };
 }
 
 /**
@@ -240,7 +275,10 @@ export function scoreCandidate(
   groups: HoldoutGroups,
 ): { patterns: CustomerScores; errors: HoldoutErrors } {
   const patterns = scorePatterns(model, calibration, horizon);
-  const predicted = Float64Array.from(groups.pattern, (k) => patterns.expectedPurchases[k] as number);
+  const predicted = new Float64Array(groups.pattern.length);
+  for (let g = 0; g < predicted.length; g++) {
+    predicted[g] = patterns.expectedPurchases[groups.pattern[g] as number] as number;
+  }
   return { patterns, errors: holdoutErrors(predicted, groups.actual, groups.count) };
 }
 
@@ -330,7 +368,8 @@ export async function chooseByHoldout(
   if (cal.customers.length === 0) return empty(`no purchases by the calibration end ${calibrationEnd}`);
   if (!(holdoutDays > 0)) return empty('the holdout period is empty (calibration end = as-of)');
   const actual = await holdoutPurchases(db, cal, calibrationEnd, ctx.asOf);
-  const labels = Uint8Array.from(actual, (n) => (n === 0 ? 1 : 0));
+  const labels = new Uint8Array(actual.length);
+  for (let i = 0; i < labels.length; i++) labels[i] = actual[i] === 0 ? 1 : 0;
 
   const groups = holdoutGroups(cal, actual);
   const fits = new Map<ModelName, FittedPurchaseModel>();
