@@ -150,7 +150,8 @@ function foldRows(
   for (let i = 0, r = 0; i < fold.length; i++) {
     if ((fold[i] === k) !== inFold) continue;
     rows[r] = i;
-    sub.set(Z.subarray(i * p, i * p + p), r * p);
+    // element by element: a subarray view per row costs more than the copy
+    for (let j = 0; j < p; j++) sub[r * p + j] = Z[i * p + j] as number;
     y[r] = labels[i] as number;
     r++;
   }
@@ -195,7 +196,7 @@ function pilotFit(Z: Float64Array, n: number, labels: Uint8Array): LogisticFit |
   const sub = new Float64Array(m * p);
   const y = new Uint8Array(m);
   for (let r = 0; r < m; r++) {
-    sub.set(Z.subarray(r * stride * p, r * stride * p + p), r * p);
+    for (let j = 0; j < p; j++) sub[r * p + j] = Z[r * stride * p + j] as number;
     y[r] = labels[r * stride] as number;
   }
   const positives = y.reduce((a, v) => a + v, 0);
