@@ -15,13 +15,13 @@ import {
   fitPurchaseModel,
   MODEL_NAMES,
   type ModelName,
-  siblingStart,
   spreadPatterns,
   warmStart,
 } from '../src/mining/models/purchase-model.ts';
 import { betaDraw, createRng, gammaDraw, normal, type Rng } from '../src/mining/models/special.ts';
 import {
   type CandidateReport,
+  candidateOptions,
   type HoldoutGroups,
   holdoutChurnScore,
   holdoutGroups,
@@ -218,7 +218,7 @@ export function autoChoice(
   for (const name of MODEL_NAMES) {
     const [fit, fitting, fittingCpu] = timeWithCpu(() => {
       try {
-        return fitPurchaseModel(name, data.calibration, siblingStart(name, fits));
+        return fitPurchaseModel(name, data.calibration, candidateOptions(name, fits));
       } catch (e) {
         return (e as Error).message;
       }

@@ -225,7 +225,9 @@ export function applyChurnScore(model: ChurnScoreModel, f: ChurnInputs): Float64
  * customer's score saw its own holdout purchases. Each fold's IRLS starts from the full fit (the
  * estimates differ by sampling noise, so Newton needs two or three passes instead of six); the
  * standardisation is the full sample's (it does not look at labels, so no outcome leaks).
- * `folds` 0 skips the out-of-fold scores.
+ * `folds` 0 skips the out-of-fold scores. With `crossFitRows` (row indices), only those rows are
+ * dealt into folds and scored out of fold (outOfFold[r] belongs to row crossFitRows[r]); the model
+ * is still fitted on every row.
  */
 export function crossFitChurnScore(
   f: ChurnInputs,
@@ -233,7 +235,8 @@ export function crossFitChurnScore(
   c: number,
   seed: number,
   folds = 5,
-): { model: ChurnScoreModel; outOfFold: Float64Array } {
+  crossFitRows: Int32Array | null = null,
+): { model: ChurnScoreModel; outOfFold: Float64Array; outOfFoldRows: Int32Array | null } {
   const n = f.x.length;
   if (labels.length !== n) {
     throw new CrmBiError('invalid_churn_input', `got ${labels.length} labels for ${n} customers`);
@@ -241,14 +244,27 @@ export function crossFitChurnScore(
   const p = CHURN_FEATURES.length;
   const s = standardiseDesign(design(f, c), n, p);
   const full = fitZ(s.Z, n, labels, pilotFit(s.Z, n, labels));
-  const outOfFold = new Float64Array(folds > 0 ? n : 0);
+  // the rows cross-fitted: all, or the given subset (its design rows from the same standardisation)
+  const m = crossFitRows ? crossFitRows.length : n;
+  let Z = s.Z;
+  let y = labels;
+  if (crossFitRows) {
+    Z = new Float64Array(m * p);
+    y = new Uint8Array(m);
+    for (let r = 0; r < m; r++) {
+      const i = crossFitRows[r] as number;
+      for (let j = 0; j < p; j++) Z[r * p + j] = s.Z[i * p + j] as number;
+      y[r] = labels[i] as number;
+    }
+  }
+  const outOfFold = new Float64Array(folds > 0 ? m : 0);
   if (folds > 0) {
     const rng = createRng(seed);
-    const fold = Uint8Array.from({ length: n }, () => Math.floor(rng() * folds));
+    const fold = Uint8Array.from({ length: m }, () => Math.floor(rng() * folds));
     for (let k = 0; k < folds; k++) {
-      const test = foldRows(s.Z, p, labels, fold, k, true);
+      const test = foldRows(Z, p, y, fold, k, true);
       if (test.rows.length === 0) continue;
-      const train = foldRows(s.Z, p, labels, fold, k, false);
+      const train = foldRows(Z, p, y, fold, k, false);
       const model = fitZ(train.Z, train.rows.length, train.y, full);
       const scores = predictLogistic(model, test.Z, test.rows.length, p);
       test.rows.forEach((i, r) => {
@@ -256,7 +272,7 @@ export function crossFitChurnScore(
       });
     }
   }
-  return { model: modelOf(full, s, c), outOfFold };
+  return { model: modelOf(full, s, c), outOfFold, outOfFoldRows: crossFitRows };
 }
 
 /** ROC AUC (of weighted rows when `weights` is given), or null when the holdout has only one outcome. */

@@ -7,7 +7,7 @@
 import { CrmBiError } from '../../errors.ts';
 import { type BgNbdParams, conditionalBracket, fitBgNbd, pAliveUnchecked } from './bgnbd.ts';
 import { type BtydFitOptions, type BtydModelFit, cachedPatterns } from './btyd-fit.ts';
-import { type BtydColumns, distinctPairs } from './btyd-patterns.ts';
+import { type BtydColumns, pairIds } from './btyd-patterns.ts';
 import { fitMbgNbd, mbgnbdAliveBracket, mbgnbdPAlive } from './mbgnbd.ts';
 import { fitNbd, type NbdParams, nbdAliveBracket } from './nbd.ts';
 import { fitParetoNbd, type ParetoNbdParams, paretoNbdAliveBracket, paretoNbdPAlive } from './pareto-nbd.ts';
@@ -173,7 +173,7 @@ export function siblingStart(
 export function fitPurchaseModel(
   name: ModelName,
   data: BtydColumns,
-  options: WarmStart = {},
+  options: WarmStart & Pick<BtydFitOptions, 'tolerance'> = {},
 ): FittedPurchaseModel {
   const fitter = FITTERS[name];
   if (!fitter) throw new CrmBiError('invalid_model', `invalid model: ${String(name)}`);
@@ -224,7 +224,8 @@ export function scorePatterns(model: PurchaseCurve, data: BtydColumns, t: number
   const p = cachedPatterns(data);
   const q: BtydColumns = { x: p.x, tx: p.tx, T: p.T };
   const alive = model.pAlive(q);
-  const groups = distinctPairs(q.x, q.T);
+  // (x, T) pairs from the summary's value ids: no hashing of the patterns' values
+  const groups = pairIds(p.xOf, p.xValues.length, p.TOf, p.TValues.length);
   const bracket = Float64Array.from(groups.first, (k) =>
     model.aliveBracket(q.x[k] as number, q.T[k] as number, t),
   );
