@@ -49,8 +49,16 @@ describe('churn reasons follow the run’s model', () => {
   /** What each model says about a customer without repeat purchases. */
   const expected: Record<string, { label: string; pAliveIsOne: boolean; says: RegExp }> = {
     bgnbd: { label: 'BG/NBD', pAliveIsOne: true, says: /only after a repeat purchase, so P\(alive\) is 1/ },
-    mbgnbd: { label: 'MBG/NBD', pAliveIsOne: false, says: /right after the first purchase.*P\(alive\) falls/ },
-    'pareto-nbd': { label: 'Pareto/NBD', pAliveIsOne: false, says: /any time after the first purchase.*falls/ },
+    mbgnbd: {
+      label: 'MBG/NBD',
+      pAliveIsOne: false,
+      says: /right after the first purchase.*P\(alive\) falls/,
+    },
+    'pareto-nbd': {
+      label: 'Pareto/NBD',
+      pAliveIsOne: false,
+      says: /any time after the first purchase.*falls/,
+    },
     nbd: { label: 'NBD', pAliveIsOne: true, says: /no dropout/ },
   };
 
