@@ -402,26 +402,43 @@ function patternLogLikelihoodGradient(
   const lnS = Math.log(s);
   const lnBeta = Math.log(beta);
   const f = linearFactors(params, p, tables, lnITx, lnIT, lnAlphaT, lnBetaT);
+  // per (x, T) pair: a1, its partials in (r, α, s, β) and the head terms of its x, side by side
+  const PT = 7;
+  const perT = new Float64Array(PT * tables.TFirst.length);
+  for (let j = 0; j < tables.TFirst.length; j++) {
+    const i = tables.TFirst[j] as number;
+    const rx = r + (p.x[i] as number);
+    const Tk = p.TOf[i] as number;
+    const xk = p.xOf[i] as number;
+    const o = PT * j;
+    perT[o] = -rx * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
+    perT[o + 1] = -(lnAlphaT[Tk] as number);
+    perT[o + 2] = -rx * (invAlphaT[Tk] as number);
+    perT[o + 3] = -(lnBetaT[Tk] as number);
+    perT[o + 4] = -s * (invBetaT[Tk] as number);
+    perT[o + 5] = head[xk] as number;
+    perT[o + 6] = headR[xk] as number;
+  }
+  const { weight, tx: txs, T: Ts, xOf } = p;
+  const { txPair, TPair } = tables;
   let total = 0;
   let gr = 0;
   let ga = 0;
   let gs = 0;
   let gb = 0;
+  let totalWeight = 0;
   for (let i = 0; i < p.size; i++) {
-    const x = p.x[i] as number;
-    const Tk = p.TOf[i] as number;
-    const xk = p.xOf[i] as number;
-    const w = p.weight[i] as number;
-    const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
-    // ∂a1
-    let dr = -(lnAlphaT[Tk] as number);
-    let da = -(r + x) * (invAlphaT[Tk] as number);
-    let ds = -(lnBetaT[Tk] as number);
-    let db = -s * (invBetaT[Tk] as number);
+    const w = weight[i] as number;
+    const pb = TPair[i] as number;
+    const o = PT * pb;
+    const a1 = perT[o] as number;
+    let dr = perT[o + 1] as number;
+    let da = perT[o + 2] as number;
+    let ds = perT[o + 3] as number;
+    let db = perT[o + 4] as number;
     let ll = a1;
-    if ((p.tx[i] as number) < (p.T[i] as number)) {
-      const pa = tables.txPair[i] as number;
-      const pb = tables.TPair[i] as number;
+    if ((txs[i] as number) < (Ts[i] as number)) {
+      const pa = txPair[i] as number;
       const ja = 4 * pa;
       const jb = 4 * pb;
       let w1: number;
@@ -429,7 +446,7 @@ function patternLogLikelihoodGradient(
       // c = 1 / (1 − e^(B−A)), e = e^(B−A) with A = ln I(t_x), B = ln I(T)
       let c: number;
       let e: number;
-      if (f.linear[xk] === 1) {
+      if (f.linear[xOf[i] as number] === 1) {
         const U = f.U[pa] as number;
         const V = f.V[pb] as number;
         const R = (U - V) * (f.W[pb] as number);
@@ -445,17 +462,23 @@ function patternLogLikelihoodGradient(
         w1 = mixScratch[2] as number;
         e = 1 - 1 / c;
       }
-      dr = w1 * dr + w2 * c * ((gTx[ja] as number) - e * (gT[jb] as number));
-      da = w1 * da + w2 * c * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
-      ds = w1 * ds + w2 * (1 / s + c * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number)));
-      db = w1 * db + w2 * c * ((gTx[ja + 3] as number) - e * (gT[jb + 3] as number));
+      const wc = w2 * c;
+      dr = w1 * dr + wc * ((gTx[ja] as number) - e * (gT[jb] as number));
+      da = w1 * da + wc * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
+      ds = w1 * ds + w2 / s + wc * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number));
+      db = w1 * db + wc * ((gTx[ja + 3] as number) - e * (gT[jb + 3] as number));
     }
-    total += w * (ll + (head[xk] as number));
-    gr += w * (dr + (headR[xk] as number));
-    ga += w * (da + r / alpha);
-    gs += w * (ds + lnBeta);
-    gb += w * (db + s / beta);
+    totalWeight += w;
+    total += w * (ll + (perT[o + 5] as number));
+    gr += w * (dr + (perT[o + 6] as number));
+    ga += w * da;
+    gs += w * ds;
+    gb += w * db;
   }
+  // the head's constant partials, once for every customer: ∂/∂α r ln α, ∂/∂s s ln β, ∂/∂β s ln β
+  ga += totalWeight * (r / alpha);
+  gs += totalWeight * lnBeta;
+  gb += totalWeight * (s / beta);
   gradient[0] = gr;
   gradient[1] = ga;
   gradient[2] = gs;
