@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateBgNbd } from '../../../bench/btyd.bench.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import { isCrmBiError } from '../../errors.ts';
 import {
   type BgNbdParams,
@@ -19,15 +20,6 @@ const F = (values: number[]): Float64Array => Float64Array.from(values);
 const cols = (x: number[], tx: number[], T: number[]): BtydColumns => ({ x: F(x), tx: F(tx), T: F(T) });
 // Published CDNOW estimates (Fader, Hardie & Lee 2005, Marketing Science 24(2), p. 280).
 const CDNOW: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /**
  * The model from its definition, with no closed form: integrate the individual-level quantities

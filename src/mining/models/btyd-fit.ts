@@ -197,7 +197,7 @@ export function fitBtydModel<P>(
       `the ${spec.label} fit failed after ${search.attempts} attempts${search.shrinkable ? ` (with penalties up to ${search.penaltyRetries.at(-1)})` : ''}: ${search.cause}${spec.failureHint ? `; ${spec.failureHint}` : ''}`,
     );
   }
-  const { theta, cov, penalizer } = search.accepted;
+  const { theta, cov, penalizer, value } = search.accepted;
   const v = theta.map(Math.exp);
   const names = spec.paramNames;
   const params = Object.fromEntries(names.map((n, i) => [n, v[i] as number]));
@@ -218,7 +218,8 @@ export function fitBtydModel<P>(
   }
   return {
     params: params as P,
-    logLikelihood: spec.logLikelihood(v, patterns),
+    // unpenalised, the optimiser's last value is the mean negative log-likelihood at the estimate
+    logLikelihood: penalizer === 0 ? -value * customers : spec.logLikelihood(v, patterns),
     iterations: search.iterations,
     evaluations: search.evaluations,
     attempts: search.attempts,

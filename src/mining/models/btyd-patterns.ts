@@ -141,7 +141,7 @@ function groupBy(n: number, key: (i: number) => number): Grouping {
 }
 
 /** Dense ids for the distinct values of a column. */
-function distinct(values: Float64Array): { values: Float64Array; of: Int32Array } {
+export function distinct(values: Float64Array): { values: Float64Array; of: Int32Array } {
   const g = groupBy(values.length, (i) => values[i] as number);
   return { values: Float64Array.from(g.first, (i) => values[i] as number), of: g.of };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCrmBiError } from '../../errors.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import {
   type ChurnModel,
   churnFromPAlive,
@@ -11,15 +11,6 @@ import {
   scoreChurn,
 } from './churn.ts';
 import { createRng } from './special.ts';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /** A small churn world: short tenure, monthly contracts and high charges raise the risk. */
 function world(n: number, seed: number): { columns: FeatureColumns; labels: Uint8Array } {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateBgNbd, simulateGammaGamma, simulateParetoNbd } from '../../../bench/btyd.bench.ts';
-import { isCrmBiError } from '../../errors.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import { type BgNbdParams, conditionalExpectedPurchases, fitBgNbd } from './bgnbd.ts';
 import type { BtydColumns } from './btyd-patterns.ts';
 import { customerLifetimeValue, PERIODS_PER_MONTH, periodsPerMonth, TIER_NAMES } from './clv.ts';
@@ -42,15 +42,6 @@ function quantile(sorted: readonly number[], q: number): number {
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
   return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
 }
 
 describe('CLV', () => {

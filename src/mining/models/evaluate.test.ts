@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCrmBiError } from '../../errors.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import {
   calibrationTable,
   holdoutErrors,
@@ -10,15 +10,6 @@ import {
   trackingCurve,
 } from './evaluate.ts';
 import { createRng } from './special.ts';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /** AUC by definition: the share of (positive, negative) pairs ranked correctly, ties counting ½. */
 function pairCountAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
@@ -55,6 +46,27 @@ describe('ROC AUC', () => {
     expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
     expect(codeOf(() => rocAuc([0.1, 0.2], [1, 1]))).toBe('auc_undefined');
     expect(codeOf(() => rocAuc([0.1, 0.2], [1, 2]))).toBe('invalid_labels');
+  });
+
+  it('of weighted rows equals the brute-force pair count of the rows repeated', () => {
+    const rng = createRng(5);
+    for (let trial = 0; trial < 5; trial++) {
+      const n = 120;
+      const labels = Uint8Array.from({ length: n }, () => (rng() < 0.4 ? 1 : 0));
+      const scores = Float64Array.from(labels, (y) => Math.round((rng() + 0.3 * y) * 6) / 6);
+      const weights = Float64Array.from({ length: n }, () => Math.floor(rng() * 4));
+      const expanded = { scores: [] as number[], labels: [] as number[] };
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < (weights[i] as number); k++) {
+          expanded.scores.push(scores[i] as number);
+          expanded.labels.push(labels[i] as number);
+        }
+      }
+      expect(rocAuc(scores, labels, weights)).toBeCloseTo(pairCountAuc(expanded.scores, expanded.labels), 12);
+    }
+    // weight only on positives: one class left
+    expect(codeOf(() => rocAuc([0.1, 0.2], [1, 0], [1, 0]))).toBe('auc_undefined');
+    expect(codeOf(() => rocAuc([0.1, 0.2], [1, 0], [1, -1]))).toBe('invalid_evaluation_input');
   });
 });
 
@@ -121,6 +133,20 @@ describe('holdout checks of purchase forecasts', () => {
     expect([e.totalPredicted, e.totalActual, e.totalRelativeError]).toEqual([6, 6, 0]);
     expect(codeOf(() => holdoutErrors([1], [Number.NaN]))).toBe('invalid_evaluation_input');
     expect(codeOf(() => holdoutErrors([], []))).toBe('invalid_evaluation_input');
+  });
+
+  it('of weighted rows equals the errors of the rows repeated', () => {
+    // rows (prediction 1, actual 1) ×2, (2, 4) ×0, (3, 1) ×1, (0.5, 0) ×3
+    const e = holdoutErrors([1, 2, 3, 0.5], [1, 4, 1, 0], [2, 0, 1, 3]);
+    const r = holdoutErrors([1, 1, 3, 0.5, 0.5, 0.5], [1, 1, 1, 0, 0, 0]);
+    expect(e.n).toBe(6);
+    for (const k of ['mae', 'rmse', 'bias', 'totalPredicted', 'totalActual', 'totalRelativeError'] as const) {
+      expect(e[k]).toBeCloseTo(r[k], 12);
+    }
+    // by hand: |errors| 0, 0, 2, 0.5 × 3 → MAE 3.5 / 6
+    expect(e.mae).toBeCloseTo(3.5 / 6, 12);
+    expect(codeOf(() => holdoutErrors([1], [1], [0]))).toBe('invalid_evaluation_input');
+    expect(codeOf(() => holdoutErrors([1], [1], [Number.NaN]))).toBe('invalid_evaluation_input');
   });
 
   it('accumulates a tracking curve', () => {

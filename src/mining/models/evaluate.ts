@@ -33,13 +33,34 @@ function checkLengths(a: ArrayLike<number>, b: ArrayLike<number>, what: string):
 }
 
 /**
- * ROC AUC by ranks (midranks for ties, so a tie between a positive and a negative counts one half).
- * Throws `auc_undefined` when the labels hold only one class.
+ * ROC AUC in the Mann–Whitney form: P(a positive outscores a negative) + ½ P(tie), summed over
+ * blocks of equal score as positives in the block × (negatives below it + ½ negatives in it), which
+ * equals the midrank formula (Hanley & McNeil). With `weights`, row i stands for weights[i]
+ * identical rows (e.g. customers grouped by score and outcome): the AUC equals that of the expanded
+ * rows. Throws `auc_undefined` when the labels hold only one class.
  * @example rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) // 0.75
  */
-export function rocAuc(scores: ArrayLike<number>, labels: Labels): number {
+export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: ArrayLike<number>): number {
   checkLengths(scores, labels, 'ROC AUC');
-  const { positives, negatives } = countClasses(labels);
+  if (weights) checkLengths(weights, labels, 'ROC AUC weights');
+  countClasses(labels);
+  const weightOf = (i: number): number => (weights ? (weights[i] as number) : 1);
+  let positives = 0;
+  let negatives = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const w = weightOf(i);
+    if (!(Number.isFinite(w) && w >= 0)) {
+      throw new CrmBiError(
+        'invalid_evaluation_input',
+        `weight at row ${i + 1} is ${w}; weights must be >= 0`,
+        {
+          line: i + 1,
+        },
+      );
+    }
+    if (labels[i] === 1) positives += w;
+    else negatives += w;
+  }
   if (positives === 0 || negatives === 0) {
     throw new CrmBiError(
       'auc_undefined',
@@ -50,16 +71,24 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels): number {
   const order = Int32Array.from({ length: n }, (_, i) => i).sort(
     (i, j) => (scores[i] as number) - (scores[j] as number),
   );
-  let rankSumPositives = 0;
+  let below = 0;
+  let sum = 0;
   for (let start = 0; start < n; ) {
     let end = start + 1;
     const v = scores[order[start] as number] as number;
     while (end < n && scores[order[end] as number] === v) end++;
-    const midrank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) if (labels[order[k] as number] === 1) rankSumPositives += midrank;
+    let pos = 0;
+    let neg = 0;
+    for (let k = start; k < end; k++) {
+      const i = order[k] as number;
+      if (labels[i] === 1) pos += weightOf(i);
+      else neg += weightOf(i);
+    }
+    sum += pos * (below + neg / 2);
+    below += neg;
     start = end;
   }
-  return (rankSumPositives - (positives * (positives + 1)) / 2) / (positives * negatives);
+  return sum / (positives * negatives);
 }
 
 export interface ThresholdMetrics {
@@ -121,14 +150,7 @@ export function calibrationTable(p: ArrayLike<number>, labels: Labels, bins = 10
   checkLengths(p, labels, 'calibration');
   countClasses(labels);
   const order = byScoreDescending(p).reverse();
-  return equalCountBins(order, bins).map(([from, to], k) => {
-    let sumP = 0;
-    let sumY = 0;
-    for (let r = from; r < to; r++) {
-      const i = order[r] as number;
-      sumP += p[i] as number;
-      sumY += labels[i] as number;
-    }
+  return binSums(order, bins, p, labels).map(({ from, to, sumP, sumY }, k) => {
     return {
       bin: k + 1,
       n: to - from,
@@ -164,9 +186,7 @@ export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): Lift
   const base = positives / p.length;
   let cumN = 0;
   let cumPos = 0;
-  return equalCountBins(order, bins).map(([from, to], k) => {
-    let pos = 0;
-    for (let r = from; r < to; r++) pos += labels[order[r] as number] as number;
+  return binSums(order, bins, p, labels).map(({ from, to, sumY: pos }, k) => {
     cumN += to - from;
     cumPos += pos;
     const rate = pos / (to - from);
@@ -179,6 +199,25 @@ export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): Lift
       cumulativeLift: cumPos / cumN / base,
       cumulativeCapture: cumPos / positives,
     };
+  });
+}
+
+/** The rows of each equal-count bin of `order` (equalCountBins) with their sums of p and of the labels. */
+function binSums(
+  order: Int32Array,
+  bins: number,
+  p: ArrayLike<number>,
+  labels: Labels,
+): { from: number; to: number; sumP: number; sumY: number }[] {
+  return equalCountBins(order, bins).map(([from, to]) => {
+    let sumP = 0;
+    let sumY = 0;
+    for (let r = from; r < to; r++) {
+      const i = order[r] as number;
+      sumP += p[i] as number;
+      sumY += labels[i] as number;
+    }
+    return { from, to, sumP, sumY };
   });
 }
 
@@ -244,33 +283,42 @@ export interface HoldoutErrors {
 
 /**
  * Per-customer accuracy of a holdout forecast, e.g. BG/NBD expected purchases in the holdout
- * window against the purchases that happened (`crm-bi mine --calibration-end`).
+ * window against the purchases that happened (`crm-bi mine --calibration-end`). With `weights`,
+ * row i stands for weights[i] customers with the same prediction and outcome (customers grouped by
+ * pattern and holdout purchases): the figures equal those of the expanded rows.
  */
-export function holdoutErrors(predicted: ArrayLike<number>, actual: ArrayLike<number>): HoldoutErrors {
+export function holdoutErrors(
+  predicted: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): HoldoutErrors {
   checkLengths(predicted, actual, 'holdout errors');
-  const n = predicted.length;
-  if (n === 0) throw new CrmBiError('invalid_evaluation_input', 'no customers in the holdout comparison');
+  if (weights) checkLengths(weights, actual, 'holdout error weights');
+  let n = 0;
   let abs = 0;
   let sq = 0;
   let sumP = 0;
   let sumA = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < predicted.length; i++) {
     const p = predicted[i] as number;
     const a = actual[i] as number;
-    if (!Number.isFinite(p) || !Number.isFinite(a)) {
+    const w = weights ? (weights[i] as number) : 1;
+    if (!Number.isFinite(p) || !Number.isFinite(a) || !(Number.isFinite(w) && w >= 0)) {
       throw new CrmBiError(
         'invalid_evaluation_input',
-        `row ${i + 1}: prediction ${p} or actual ${a} is not a finite number`,
+        `row ${i + 1}: prediction ${p}, actual ${a} or weight ${w} is not a finite number (weights >= 0)`,
         {
           line: i + 1,
         },
       );
     }
-    abs += Math.abs(p - a);
-    sq += (p - a) ** 2;
-    sumP += p;
-    sumA += a;
+    n += w;
+    abs += w * Math.abs(p - a);
+    sq += w * (p - a) ** 2;
+    sumP += w * p;
+    sumA += w * a;
   }
+  if (n === 0) throw new CrmBiError('invalid_evaluation_input', 'no customers in the holdout comparison');
   return {
     n,
     mae: abs / n,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateGammaGamma } from '../../../bench/btyd.bench.ts';
-import { isCrmBiError } from '../../errors.ts';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import {
   conditionalExpectedValue,
   fitGammaGamma,
@@ -11,15 +11,6 @@ import {
 import { createRng } from './special.ts';
 
 const F = (values: number[]): Float64Array => Float64Array.from(values);
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /** Repeat counts 1..12, skewed toward few purchases like real customer bases. */
 function repeatCounts(n: number, seed: number): Float64Array {

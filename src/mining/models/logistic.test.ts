@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../../../test/helpers/error-code.ts';
 import { isCrmBiError } from '../../errors.ts';
 import { fitLogistic, predictLogistic } from './logistic.ts';
 import { createRng, normal } from './special.ts';
 
 const logit = (p: number): number => Math.log(p / (1 - p));
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isCrmBiError(e) ? e.code : `not a CrmBiError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 /**
  * The penalised log-likelihood maximised the slow way: plain gradient ascent with a fixed step

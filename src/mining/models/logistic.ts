@@ -41,11 +41,6 @@ export interface LogisticFit {
   readonly warnings: string[];
 }
 
-/** ln(1 + e^η) without overflow. */
-function softplus(eta: number): number {
-  return eta > 0 ? eta + Math.log1p(Math.exp(-eta)) : Math.log1p(Math.exp(eta));
-}
-
 function sigmoid(eta: number): number {
   if (eta >= 0) return 1 / (1 + Math.exp(-eta));
   const e = Math.exp(eta);
@@ -59,7 +54,11 @@ interface Pass {
   gradient: Float64Array;
 }
 
-/** One sweep: log-likelihood, XᵀWX and Xᵀ(y − μ) at β (β[0] is the intercept). */
+/**
+ * One sweep: log-likelihood, XᵀWX and Xᵀ(y − μ) at β (β[0] is the intercept). Per row one exp and
+ * one log1p: with e = exp(−|η|), μ = 1/(1+e) or e/(1+e) and ln(1 + e^η) = max(η, 0) + ln(1 + e).
+ * The intercept's row and column of XᵀWX are summed apart from the slopes' lower triangle.
+ */
 function sweep(
   X: Float64Array,
   n: number,
@@ -71,32 +70,36 @@ function sweep(
   const q = p + 1;
   const hessian = new Float64Array(q * q);
   const gradient = new Float64Array(q);
-  const row = new Float64Array(q);
-  row[0] = 1;
+  const slopes = beta.subarray(1);
+  const b0 = beta[0] as number;
   let logLik = 0;
+  let g0 = 0;
+  let h00 = 0;
   for (let i = 0; i < n; i++) {
     const off = i * p;
-    let eta = beta[0] as number;
-    for (let j = 0; j < p; j++) {
-      const v = X[off + j] as number;
-      row[j + 1] = v;
-      eta += (beta[j + 1] as number) * v;
-    }
+    let eta = b0;
+    for (let j = 0; j < p; j++) eta += (slopes[j] as number) * (X[off + j] as number);
     const wi = w ? (w[i] as number) : 1;
     const yi = y[i] as number;
-    const mu = sigmoid(eta);
-    logLik += wi * (yi * eta - softplus(eta));
+    const e = Math.exp(-Math.abs(eta));
+    const mu = eta >= 0 ? 1 / (1 + e) : e / (1 + e);
+    logLik += wi * (yi * eta - (Math.max(eta, 0) + Math.log1p(e)));
     const r = wi * (yi - mu);
     const h = wi * Math.max(mu * (1 - mu), 1e-12);
-    for (let j = 0; j < q; j++) {
-      const vj = row[j] as number;
-      gradient[j] = (gradient[j] as number) + r * vj;
+    g0 += r;
+    h00 += h;
+    for (let j = 0; j < p; j++) {
+      const vj = X[off + j] as number;
+      gradient[j + 1] = (gradient[j + 1] as number) + r * vj;
       const hv = h * vj;
-      const base = j * q;
+      const base = (j + 1) * q;
+      hessian[base] = (hessian[base] as number) + hv;
       for (let k = 0; k <= j; k++)
-        hessian[base + k] = (hessian[base + k] as number) + hv * (row[k] as number);
+        hessian[base + k + 1] = (hessian[base + k + 1] as number) + hv * (X[off + k] as number);
     }
   }
+  gradient[0] = g0;
+  hessian[0] = h00;
   for (let j = 0; j < q; j++) for (let k = 0; k < j; k++) hessian[k * q + j] = hessian[j * q + k] as number;
   return { logLik, hessian, gradient };
 }

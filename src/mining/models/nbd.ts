@@ -15,23 +15,33 @@ export type NbdParams = {
   readonly alpha: number;
 };
 
+/**
+ * Weighted NBD log-likelihood of the patterns, with its gradient over (r, α) when asked: lnΓ and ψ
+ * once per distinct x, ln(α + T) once per distinct T, so a pattern costs a few multiplications.
+ */
 function patternLogLikelihood(v: Float64Array, p: BtydPatterns, gradient?: Float64Array): number {
   const r = v[0] as number;
   const alpha = v[1] as number;
   const lnAlpha = Math.log(alpha);
   const gr = gammaln(r);
   const psiR = gradient ? digamma(r) : 0;
+  const head = Float64Array.from(p.xValues, (x) => gammaln(r + x) - gr + r * lnAlpha);
+  const headR = gradient ? Float64Array.from(p.xValues, (x) => digamma(r + x) - psiR + lnAlpha) : head;
+  const lnT = Float64Array.from(p.TValues, (T) => Math.log(alpha + T));
+  const invT = gradient ? Float64Array.from(p.TValues, (T) => 1 / (alpha + T)) : lnT;
+  const { x: xs, weight, xOf, TOf, size } = p;
   let total = 0;
   let dr = 0;
   let dAlpha = 0;
-  for (let i = 0; i < p.size; i++) {
-    const x = p.x[i] as number;
-    const w = p.weight[i] as number;
-    const lnT = Math.log(alpha + (p.T[i] as number));
-    total += w * (gammaln(r + x) - gr + r * lnAlpha - (r + x) * lnT);
+  for (let i = 0; i < size; i++) {
+    const rx = r + (xs[i] as number);
+    const w = weight[i] as number;
+    const xk = xOf[i] as number;
+    const Tk = TOf[i] as number;
+    total += w * ((head[xk] as number) - rx * (lnT[Tk] as number));
     if (gradient) {
-      dr += w * (digamma(r + x) - psiR + lnAlpha - lnT);
-      dAlpha += w * (r / alpha - (r + x) / (alpha + (p.T[i] as number)));
+      dr += w * ((headR[xk] as number) - (lnT[Tk] as number));
+      dAlpha += w * (r / alpha - rx * (invT[Tk] as number));
     }
   }
   if (gradient) {

@@ -68,7 +68,11 @@ describe('Hessians and inverses', () => {
     };
     const fromValues = numericalHessian((x) => f(x), [0.3, -0.7]);
     const fromGradient = hessianFromGradient((x, g) => f(x, g), [0.3, -0.7]);
-    for (const H of [fromValues, fromGradient]) {
+    // forward differences from the gradient at the point (what a BFGS fit ends with)
+    const at = new Float64Array(2);
+    f(Float64Array.of(0.3, -0.7), at);
+    const forward = hessianFromGradient((x, g) => f(x, g), [0.3, -0.7], 1e-5, at);
+    for (const H of [fromValues, fromGradient, forward]) {
       expect(Array.from(H).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([2, 3, 3, 10]);
     }
   });

@@ -120,6 +120,39 @@ describe('Pareto/NBD against its story integrated numerically', () => {
   });
 });
 
+describe('Pareto/NBD log-likelihood, linear and log-space forms', () => {
+  it('equals its definition assembled from the tail integrals, for light buyers and for a 600-purchase customer', () => {
+    // ln L = lnΓ(r+x) − lnΓ(r) + r ln α + s ln β + ln(e^a1 + s (I(t_x) − I(T))), a1 the alive term;
+    // x = 600 between periods 40 and 400 puts the per-pattern factors beyond the double range, so that
+    // customer takes the log-space form while the others take the linear one
+    const prm: ParetoNbdParams = { r: 0.6, alpha: 4, s: 0.8, beta: 30 };
+    const x = [0, 0, 1, 3, 12, 600, 600];
+    const tx = [0, 0, 5, 20.5, 30, 40, 399];
+    const T = [10, 40, 40, 52, 38, 400, 400];
+    const got = paretoNbdLogLikelihood(prm, cols(x, tx, T));
+    x.forEach((xi, i) => {
+      const ti = tx[i] as number;
+      const Ti = T[i] as number;
+      const a1 = -(prm.r + xi) * Math.log(prm.alpha + Ti) - prm.s * Math.log(prm.beta + Ti);
+      const A = lnTailIntegral(prm, xi, ti);
+      const B = lnTailIntegral(prm, xi, Ti);
+      // ln(e^a1 + s e^A (1 − e^(B−A))), by log-sum-exp
+      const a2 = Math.log(prm.s) + A + Math.log(-Math.expm1(B - A));
+      const top = Math.max(a1, a2);
+      const want =
+        gammaln(prm.r + xi) -
+        gammaln(prm.r) +
+        prm.r * Math.log(prm.alpha) +
+        prm.s * Math.log(prm.beta) +
+        top +
+        Math.log(Math.exp(a1 - top) + Math.exp(a2 - top));
+      expect(Math.abs((got[i] as number) - want), `customer ${i}`).toBeLessThan(
+        1e-9 * Math.max(1, Math.abs(want)),
+      );
+    });
+  });
+});
+
 describe('Pareto/NBD fit', () => {
   it('recovers simulated parameters within 4 standard errors (20,000 customers)', () => {
     const truth: ParetoNbdParams = { r: 0.6, alpha: 8, s: 0.7, beta: 15 };

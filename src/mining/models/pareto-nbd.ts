@@ -184,6 +184,7 @@ export function lnTailIntegral(params: ParetoNbdParams, x: number, t: number): n
 }
 
 const hypScratch = new Float64Array(3);
+const mixScratch = new Float64Array(3);
 
 /**
  * ln I(t) as lnTailIntegral, with ∂ ln I / ∂(r, α, s, β) written to out[offset..offset+3]: the
@@ -221,16 +222,35 @@ export function lnTailIntegralGradient(
   return -(r + x - 1) * Math.log(at) - (s + 1) * Math.log(bt) - Math.log(k) + lnF;
 }
 
-/** ln of the dropout term s·(I(t_x) − I(T)) relative to the alive term, per customer shape. */
-function lnDeadTerm(params: ParetoNbdParams, x: number, tx: number, T: number): number {
-  if (tx >= T) return Number.NEGATIVE_INFINITY;
-  const a = lnTailIntegral(params, x, tx);
-  const b = lnTailIntegral(params, x, T);
-  return Math.log(params.s) + a + Math.log(-Math.expm1(b - a));
-}
+/**
+ * Beyond this ln s + ln I(t_x) − a1 the linear-space form below could overflow; the log-space form
+ * takes over (a customer all but certainly gone, with hundreds of purchases).
+ */
+const LINEAR_LIMIT = 600;
 
-const lnAliveTerm = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, T: number): number =>
-  -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+/**
+ * One pattern's ln(e^a1 + e^a2) with a1 = the alive term, a2 = ln s + A + ln(1 − e^(B−A)) the
+ * dropout term (A = ln I(t_x) > B = ln I(T)), and the dropout share w2 = e^a2 / (e^a1 + e^a2) in
+ * scratch[0], 1/(1 − e^(B−A)) in scratch[1], the alive share 1 − w2 in scratch[2] (each share
+ * computed directly, so the smaller keeps its relative precision). In linear space, R = e^(a2−a1) = s e^(A−a1) (1 − e^(B−A)),
+ * ln L = a1 + ln(1 + R) and w2 = R / (1 + R): three exp/log calls per pattern instead of five.
+ */
+function mixTerms(a1: number, lnS: number, A: number, B: number, scratch: Float64Array): number {
+  const m = Math.expm1(B - A);
+  scratch[1] = -1 / m;
+  const d = lnS + A - a1;
+  if (d < LINEAR_LIMIT) {
+    const R = Math.exp(d) * -m;
+    scratch[0] = R / (1 + R);
+    scratch[2] = 1 / (1 + R);
+    return a1 + Math.log1p(R);
+  }
+  const a2 = d + a1 + Math.log(-m);
+  const u = Math.exp(a1 - a2);
+  scratch[0] = 1 / (1 + u);
+  scratch[2] = u / (1 + u);
+  return a2 + Math.log1p(u);
+}
 
 /** Distinct (x, t_x) and (x, T) pairs of a pattern set: the series runs once per pair, not per pattern. */
 interface PairTables {
@@ -253,6 +273,64 @@ function pairTables(p: BtydPatterns): PairTables {
   return t;
 }
 
+/**
+ * The dropout-over-alive ratio R = s (I(t_x) − I(T)) / e^a1 of mixTerms as a product of per-pair
+ * factors, so a pattern needs one log1p instead of three exp/log calls: with c_x the largest ln I of
+ * the x, U = e^(ln I(x, t_x) − c_x) per (x, t_x), V = e^(ln I(x, T) − c_x) and W = s e^(c_x − a1(x, T))
+ * per (x, T), R = (U − V) W. An x whose factors would leave the double range (beyond e^±LINEAR_LIMIT:
+ * hundreds of purchases over a long window) keeps the log-space form (linear[x] = 0).
+ */
+interface LinearFactors {
+  readonly U: Float64Array;
+  readonly V: Float64Array;
+  readonly W: Float64Array;
+  readonly linear: Uint8Array;
+}
+
+function linearFactors(
+  params: ParetoNbdParams,
+  p: BtydPatterns,
+  tables: PairTables,
+  lnITx: Float64Array,
+  lnIT: Float64Array,
+  lnAlphaT: Float64Array,
+  lnBetaT: Float64Array,
+): LinearFactors {
+  const { r, s } = params;
+  const nx = p.xValues.length;
+  const top = new Float64Array(nx).fill(Number.NEGATIVE_INFINITY);
+  const bottom = new Float64Array(nx).fill(Number.POSITIVE_INFINITY);
+  const negA1 = Float64Array.from(tables.TFirst, (i) => {
+    const Tk = p.TOf[i] as number;
+    return (r + (p.x[i] as number)) * (lnAlphaT[Tk] as number) + s * (lnBetaT[Tk] as number);
+  });
+  const widen = (first: Int32Array, lnI: Float64Array) => {
+    for (let j = 0; j < first.length; j++) {
+      const xk = p.xOf[first[j] as number] as number;
+      const v = lnI[j] as number;
+      if (v > (top[xk] as number)) top[xk] = v;
+      if (v < (bottom[xk] as number)) bottom[xk] = v;
+    }
+  };
+  widen(tables.txFirst, lnITx);
+  widen(tables.TFirst, lnIT);
+  const lnS = Math.log(s);
+  const linear = Uint8Array.from(top, (c, xk) => ((bottom[xk] as number) - c > -LINEAR_LIMIT ? 1 : 0));
+  const W = Float64Array.from(tables.TFirst, (i, j) => {
+    const xk = p.xOf[i] as number;
+    const lnW = lnS + (top[xk] as number) + (negA1[j] as number);
+    if (!(lnW < LINEAR_LIMIT)) linear[xk] = 0;
+    return Math.exp(lnW);
+  });
+  const U = Float64Array.from(tables.txFirst, (i, j) =>
+    Math.exp((lnITx[j] as number) - (top[p.xOf[i] as number] as number)),
+  );
+  const V = Float64Array.from(tables.TFirst, (i, j) =>
+    Math.exp((lnIT[j] as number) - (top[p.xOf[i] as number] as number)),
+  );
+  return { U, V, W, linear };
+}
+
 function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPattern?: Float64Array): number {
   const { r, alpha, s } = params;
   const base = -gammaln(r) + r * Math.log(alpha) + s * Math.log(params.beta);
@@ -268,19 +346,23 @@ function patternLogLikelihood(params: ParetoNbdParams, p: BtydPatterns, perPatte
   const lnAlphaT = Float64Array.from(p.TValues, (T) => Math.log(alpha + T));
   const lnBetaT = Float64Array.from(p.TValues, (T) => Math.log(params.beta + T));
   const lnS = Math.log(s);
+  const f = linearFactors(params, p, tables, lnITx, lnIT, lnAlphaT, lnBetaT);
   let total = 0;
   for (let i = 0; i < p.size; i++) {
     const x = p.x[i] as number;
     const Tk = p.TOf[i] as number;
     const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
-    let ll: number;
-    if ((p.tx[i] as number) >= (p.T[i] as number)) ll = a1;
-    else {
-      const a = lnITx[tables.txPair[i] as number] as number;
-      const a2 = lnS + a + Math.log(-Math.expm1((lnIT[tables.TPair[i] as number] as number) - a));
-      ll = a1 > a2 ? a1 + Math.log1p(Math.exp(a2 - a1)) : a2 + Math.log1p(Math.exp(a1 - a2));
+    const xk = p.xOf[i] as number;
+    let mixed = a1;
+    if ((p.tx[i] as number) < (p.T[i] as number)) {
+      const pa = tables.txPair[i] as number;
+      const pb = tables.TPair[i] as number;
+      mixed =
+        f.linear[xk] === 1
+          ? a1 + Math.log1p(((f.U[pa] as number) - (f.V[pb] as number)) * (f.W[pb] as number))
+          : mixTerms(a1, lnS, lnITx[pa] as number, lnIT[pb] as number, mixScratch);
     }
-    ll += head[p.xOf[i] as number] as number;
+    const ll = mixed + (head[xk] as number);
     if (perPattern) perPattern[i] = ll;
     total += (p.weight[i] as number) * ll;
   }
@@ -319,44 +401,84 @@ function patternLogLikelihoodGradient(
   const invBetaT = Float64Array.from(p.TValues, (T) => 1 / (beta + T));
   const lnS = Math.log(s);
   const lnBeta = Math.log(beta);
+  const f = linearFactors(params, p, tables, lnITx, lnIT, lnAlphaT, lnBetaT);
+  // per (x, T) pair: a1, its partials in (r, α, s, β) and the head terms of its x, side by side
+  const PT = 7;
+  const perT = new Float64Array(PT * tables.TFirst.length);
+  for (let j = 0; j < tables.TFirst.length; j++) {
+    const i = tables.TFirst[j] as number;
+    const rx = r + (p.x[i] as number);
+    const Tk = p.TOf[i] as number;
+    const xk = p.xOf[i] as number;
+    const o = PT * j;
+    perT[o] = -rx * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
+    perT[o + 1] = -(lnAlphaT[Tk] as number);
+    perT[o + 2] = -rx * (invAlphaT[Tk] as number);
+    perT[o + 3] = -(lnBetaT[Tk] as number);
+    perT[o + 4] = -s * (invBetaT[Tk] as number);
+    perT[o + 5] = head[xk] as number;
+    perT[o + 6] = headR[xk] as number;
+  }
+  const { weight, tx: txs, T: Ts, xOf } = p;
+  const { txPair, TPair } = tables;
   let total = 0;
   let gr = 0;
   let ga = 0;
   let gs = 0;
   let gb = 0;
+  let totalWeight = 0;
   for (let i = 0; i < p.size; i++) {
-    const x = p.x[i] as number;
-    const Tk = p.TOf[i] as number;
-    const xk = p.xOf[i] as number;
-    const w = p.weight[i] as number;
-    const a1 = -(r + x) * (lnAlphaT[Tk] as number) - s * (lnBetaT[Tk] as number);
-    // ∂a1
-    let dr = -(lnAlphaT[Tk] as number);
-    let da = -(r + x) * (invAlphaT[Tk] as number);
-    let ds = -(lnBetaT[Tk] as number);
-    let db = -s * (invBetaT[Tk] as number);
+    const w = weight[i] as number;
+    const pb = TPair[i] as number;
+    const o = PT * pb;
+    const a1 = perT[o] as number;
+    let dr = perT[o + 1] as number;
+    let da = perT[o + 2] as number;
+    let ds = perT[o + 3] as number;
+    let db = perT[o + 4] as number;
     let ll = a1;
-    if ((p.tx[i] as number) < (p.T[i] as number)) {
-      const ja = 4 * (tables.txPair[i] as number);
-      const jb = 4 * (tables.TPair[i] as number);
-      const A = lnITx[ja / 4] as number;
-      const e = Math.exp((lnIT[jb / 4] as number) - A);
-      const a2 = lnS + A + Math.log1p(-e);
-      const c = 1 / (1 - e);
-      const w2 = 1 / (1 + Math.exp(a1 - a2));
-      const w1 = 1 - w2;
-      ll = a1 > a2 ? a1 + Math.log1p(Math.exp(a2 - a1)) : a2 + Math.log1p(Math.exp(a1 - a2));
-      dr = w1 * dr + w2 * c * ((gTx[ja] as number) - e * (gT[jb] as number));
-      da = w1 * da + w2 * c * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
-      ds = w1 * ds + w2 * (1 / s + c * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number)));
-      db = w1 * db + w2 * c * ((gTx[ja + 3] as number) - e * (gT[jb + 3] as number));
+    if ((txs[i] as number) < (Ts[i] as number)) {
+      const pa = txPair[i] as number;
+      const ja = 4 * pa;
+      const jb = 4 * pb;
+      let w1: number;
+      let w2: number;
+      // c = 1 / (1 − e^(B−A)), e = e^(B−A) with A = ln I(t_x), B = ln I(T)
+      let c: number;
+      let e: number;
+      if (f.linear[xOf[i] as number] === 1) {
+        const U = f.U[pa] as number;
+        const V = f.V[pb] as number;
+        const R = (U - V) * (f.W[pb] as number);
+        ll = a1 + Math.log1p(R);
+        w1 = 1 / (1 + R);
+        w2 = R * w1;
+        c = U / (U - V);
+        e = V / U;
+      } else {
+        ll = mixTerms(a1, lnS, lnITx[pa] as number, lnIT[pb] as number, mixScratch);
+        w2 = mixScratch[0] as number;
+        c = mixScratch[1] as number;
+        w1 = mixScratch[2] as number;
+        e = 1 - 1 / c;
+      }
+      const wc = w2 * c;
+      dr = w1 * dr + wc * ((gTx[ja] as number) - e * (gT[jb] as number));
+      da = w1 * da + wc * ((gTx[ja + 1] as number) - e * (gT[jb + 1] as number));
+      ds = w1 * ds + w2 / s + wc * ((gTx[ja + 2] as number) - e * (gT[jb + 2] as number));
+      db = w1 * db + wc * ((gTx[ja + 3] as number) - e * (gT[jb + 3] as number));
     }
-    total += w * (ll + (head[xk] as number));
-    gr += w * (dr + (headR[xk] as number));
-    ga += w * (da + r / alpha);
-    gs += w * (ds + lnBeta);
-    gb += w * (db + s / beta);
+    totalWeight += w;
+    total += w * (ll + (perT[o + 5] as number));
+    gr += w * (dr + (perT[o + 6] as number));
+    ga += w * da;
+    gs += w * ds;
+    gb += w * db;
   }
+  // the head's constant partials, once for every customer: ∂/∂α r ln α, ∂/∂s s ln β, ∂/∂β s ln β
+  ga += totalWeight * (r / alpha);
+  gs += totalWeight * lnBeta;
+  gb += totalWeight * (s / beta);
   gradient[0] = gr;
   gradient[1] = ga;
   gradient[2] = gs;
@@ -477,14 +599,53 @@ function fitParetoNbdWith(
   );
 }
 
-/** P(alive | x, t_x, T) under Pareto/NBD. */
+/** Distinct (x, t_x) and (x, T) pairs of customer columns, kept per set of columns (CLV draws reuse them). */
+const columnPairCache = new WeakMap<
+  Float64Array,
+  { tx: Float64Array; T: Float64Array; tables: PairTables }
+>();
+
+function columnPairTables(data: BtydColumns): PairTables {
+  const hit = columnPairCache.get(data.x);
+  if (hit && hit.tx === data.tx && hit.T === data.T) return hit.tables;
+  const byTx = distinctPairs(data.x, data.tx);
+  const byT = distinctPairs(data.x, data.T);
+  const tables = { txPair: byTx.of, TPair: byT.of, txFirst: byTx.first, TFirst: byT.first };
+  columnPairCache.set(data.x, { tx: data.tx, T: data.T, tables });
+  return tables;
+}
+
+/**
+ * P(alive | x, t_x, T) under Pareto/NBD: 1 / (1 + R), R = e^(a2−a1) the dropout term over the alive
+ * term (mixTerms); the tail integrals once per distinct (x, t_x) and (x, T).
+ */
 export function paretoNbdPAlive(params: ParetoNbdParams, data: BtydColumns): Float64Array {
+  const { r, alpha, s, beta } = params;
+  const tables = columnPairTables(data);
+  const lnITx = Float64Array.from(tables.txFirst, (i) =>
+    lnTailIntegral(params, data.x[i] as number, data.tx[i] as number),
+  );
+  const lnIT = Float64Array.from(tables.TFirst, (i) =>
+    lnTailIntegral(params, data.x[i] as number, data.T[i] as number),
+  );
+  const lnS = Math.log(s);
+  const scratch = new Float64Array(3);
   const out = new Float64Array(data.x.length);
   for (let i = 0; i < out.length; i++) {
-    const x = data.x[i] as number;
     const T = data.T[i] as number;
-    const d = lnDeadTerm(params, x, data.tx[i] as number, T) - lnAliveTerm(params, x, T);
-    out[i] = 1 / (1 + Math.exp(d));
+    if ((data.tx[i] as number) >= T) {
+      out[i] = 1;
+      continue;
+    }
+    const a1 = -(r + (data.x[i] as number)) * Math.log(alpha + T) - s * Math.log(beta + T);
+    mixTerms(
+      a1,
+      lnS,
+      lnITx[tables.txPair[i] as number] as number,
+      lnIT[tables.TPair[i] as number] as number,
+      scratch,
+    );
+    out[i] = scratch[2] as number;
   }
   return out;
 }

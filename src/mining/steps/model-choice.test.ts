@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { simulateWithHoldout } from '../../../bench/btyd.bench.ts';
 import { aucOrNull, crossFitChurnScore, fitChurnScore } from '../models/churn-score.ts';
-import { parseModelChoice } from '../models/purchase-model.ts';
+import { holdoutErrors, rocAuc } from '../models/evaluate.ts';
+import { fitPurchaseModel, parseModelChoice, scoreCustomers } from '../models/purchase-model.ts';
 import {
   type CandidateReport,
   candidateOrder,
   holdoutChurnScore,
+  holdoutGroups,
   MAX_CHURN_SCORE_CUSTOMERS,
   pickCandidate,
   sampleCustomers,
+  scoreCandidate,
 } from './model-choice.ts';
 
 const fitted = (
@@ -118,5 +122,36 @@ describe('the churn score on a sample of a large calibration set', () => {
     expect(fitted.auc).toBe(aucOrNull(everyone.outOfFold, labels));
     expect(fitted.model).toEqual(everyone.model);
     expect(fitted.model).toEqual(fitChurnScore(inputs, labels, 30 / 7));
+  });
+});
+
+describe('holdout scores over (pattern, holdout purchases) groups', () => {
+  it('equal the per-customer MAE, RMSE, bias, totals and AUCs', () => {
+    const data = simulateWithHoldout(
+      20_000,
+      { r: 0.5, alpha: 5, a: 0.8, b: 2.5 },
+      { seed: 4, resolution: 1 / 7, cut: 39, end: 52 },
+    );
+    const groups = holdoutGroups(data.calibration, data.holdout);
+    expect(groups.count.reduce((a, b) => a + b, 0)).toBe(20_000);
+    for (const name of ['bgnbd', 'pareto-nbd'] as const) {
+      const fit = fitPurchaseModel(name, data.calibration);
+      const scored = scoreCandidate(fit, data.calibration, 13, groups);
+      // the same figures computed customer by customer
+      const perCustomer = scoreCustomers(fit, data.calibration, 13);
+      const want = holdoutErrors(perCustomer.expectedPurchases, data.holdout);
+      for (const k of ['n', 'mae', 'rmse', 'bias', 'totalPredicted', 'totalActual'] as const) {
+        expect(scored.errors[k]).toBeCloseTo(want[k], 9);
+      }
+      const labels = Uint8Array.from(data.holdout, (v) => (v === 0 ? 1 : 0));
+      const perGroup = Float64Array.from(groups.pattern, (k) => 1 - (scored.patterns.pAlive[k] as number));
+      expect(rocAuc(perGroup, groups.label, groups.count)).toBeCloseTo(
+        rocAuc(
+          Float64Array.from(perCustomer.pAlive, (v) => 1 - v),
+          labels,
+        ),
+        12,
+      );
+    }
   });
 });

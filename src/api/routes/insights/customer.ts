@@ -54,10 +54,54 @@ async function scopedMedian(read: Reader, member: string): Promise<number | null
   );
 }
 
+const MODEL_WORDS: Readonly<Record<string, { label: string; oneTimeBuyer: string; effect: string }>> = {
+  bgnbd: {
+    label: 'BG/NBD',
+    oneTimeBuyer: 'BG/NBD lets a customer drop out only after a repeat purchase, so P(alive) is 1',
+    effect: 'lowers',
+  },
+  mbgnbd: {
+    label: 'MBG/NBD',
+    oneTimeBuyer:
+      'MBG/NBD lets a customer drop out right after the first purchase too, so P(alive) falls the longer a one-time buyer stays silent',
+    effect: 'raises',
+  },
+  'pareto-nbd': {
+    label: 'Pareto/NBD',
+    oneTimeBuyer:
+      "under Pareto/NBD a customer's lifetime can end at any time after the first purchase, so P(alive) falls the longer a one-time buyer stays silent",
+    effect: 'raises',
+  },
+  nbd: {
+    label: 'NBD',
+    oneTimeBuyer:
+      "the run's model is the NBD, which has no dropout (no dropout model was usable on this data), so P(alive) is 1 for everyone and the churn probability comes from the churn score alone",
+    effect: 'raises',
+  },
+};
+
+/**
+ * The reason a customer without repeat purchases gets, in the terms of the run's customer-base
+ * model (customer_scores.model); a run without one gets the model-free reading.
+ */
+export function oneTimeBuyerReason(model: string | null): { text: string; effect: string } {
+  const words = model === null ? undefined : MODEL_WORDS[model];
+  if (!words) {
+    return {
+      text: 'No repeat purchase yet: a single purchase gives little evidence the customer is still active.',
+      effect: 'raises',
+    };
+  }
+  return { text: `No repeat purchase yet: ${words.oneTimeBuyer}.`, effect: words.effect };
+}
+
 export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  /** Why a customer's churn score is what it is: the BG/NBD inputs against typical customers. */
+  /**
+   * Why a customer's churn score is what it is: the customer-base model's inputs (x, t_x, T) against
+   * typical customers, worded for the model the latest run used.
+   */
   app.get('/customers/:id/churn-reasons', async function churnReasons(c) {
     const read = readerFor(c, options);
     const customer = await customerOf(c, read);
@@ -71,6 +115,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
           'customer_scores.p_alive',
           'customer_scores.churn_probability',
           'customer_scores.period',
+          'customer_scores.model',
         ],
         filters: [
           { member: 'customer_scores.customer_key', operator: 'equals', values: [customer.key] },
@@ -88,6 +133,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
     const t = Number(r['customer_scores.age']);
     const recencyDays = Number(r['customer_scores.recency_days']);
     const period = str(r['customer_scores.period']) ?? 'week';
+    const model = str(r['customer_scores.model']);
     const reasons: {
       feature: string;
       value: number;
@@ -96,13 +142,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       text: string;
     }[] = [];
     if (x === 0) {
-      reasons.push({
-        feature: 'repeat_purchases',
-        value: 0,
-        typical: medianX,
-        effect: 'lowers',
-        text: 'No repeat purchase yet: BG/NBD lets a customer drop out only after a repeat purchase, so P(alive) is 1.',
-      });
+      reasons.push({ feature: 'repeat_purchases', value: 0, typical: medianX, ...oneTimeBuyerReason(model) });
     } else {
       const gap = tx / x;
       const silent = t - tx;
@@ -131,7 +171,7 @@ export function customerRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
     return c.json({
       customer_id: customer.id,
       scored: true,
-      model: 'bgnbd',
+      model,
       p_alive: num(r['customer_scores.p_alive']),
       churn_probability: num(r['customer_scores.churn_probability']),
       reasons,
