@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const CLUSTER_FILES = [
   'test/integration/clickhouse-parity.test.ts',
   'test/api/clickhouse-serve-parity.test.ts',
+  'test/integration/clickhouse-colocated.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/segments.test.ts',
 ];

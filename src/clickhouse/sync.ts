@@ -15,7 +15,8 @@
  * (or, between the two renames, a missing live table); rerunning the sync is idempotent — it
  * drops the leftovers and copies every table again — and ends in the same state as a clean sync.
  */
-import type { ClickHouseCluster } from '../db/clickhouse.ts';
+import { localSchema } from '../cube/dialect/clickhouse-layout.ts';
+import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
 import { RUN_VIEWS } from '../db/schema/migrations.ts';
@@ -26,6 +27,8 @@ import {
   localName,
   localTableDdl,
   qualified,
+  replicatedViewDdl,
+  shardViewDdl,
   type TableMapping,
   tableExists,
   tablesWithPrefix,
@@ -153,13 +156,45 @@ async function syncTable(
   const stgd = localName(t, `stgd_${syncId}__`);
   const old = localName(t, `old_${syncId}__`);
   for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
-  await cluster.entry.exec(
-    distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
-  );
+  const replicated = t.placement === 'replicated';
+  if (!replicated) {
+    await cluster.entry.exec(
+      distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
+    );
+  }
   try {
-    const rows = await copyRows(db, cluster, t, qualified(database, stgd), batchRows, log);
-    await reconcile(db, cluster, t, qualified(database, stgd), 'staging copy');
-    await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
+    let rows = 0;
+    if (replicated) {
+      // a full copy on every shard: the same rows streamed to each, each copy reconciled
+      for (const shard of shards) {
+        rows = await copyRows(
+          db,
+          (target, cols, body) => shard.client.insertTsv(target, cols, body),
+          t,
+          qualified(database, stg),
+          batchRows,
+          log,
+        );
+        await reconcile(
+          db,
+          shard.client,
+          t,
+          qualified(database, stg),
+          `staging copy on shard ${shard.shard}`,
+        );
+      }
+    } else {
+      rows = await copyRows(
+        db,
+        (target, cols, body) => cluster.entry.insertTsv(target, cols, body),
+        t,
+        qualified(database, stgd),
+        batchRows,
+        log,
+      );
+      await reconcile(db, cluster.entry, t, qualified(database, stgd), 'staging copy');
+      await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
+    }
     for (const { client } of shards) {
       if (await tableExists(client, database, live)) {
         await client.exec(
@@ -170,13 +205,20 @@ async function syncTable(
         await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
       }
     }
-    for (const { client } of shards) {
-      await client.exec(`DROP TABLE IF EXISTS ${qualified(t.schema, t.table)}`);
-      await client.exec(
-        distributedDdl(cluster.target.cluster, database, t.schema, t.table, live, t.shardingKey),
-      );
+    await createReadTables(cluster, t);
+    if (replicated) {
+      for (const shard of shards) {
+        await reconcile(
+          db,
+          shard.client,
+          t,
+          qualified(t.schema, t.table),
+          `live copy on shard ${shard.shard}`,
+        );
+      }
+    } else {
+      await reconcile(db, cluster.entry, t, qualified(t.schema, t.table), 'live table');
     }
-    await reconcile(db, cluster, t, qualified(t.schema, t.table), 'live table');
     return rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
@@ -187,9 +229,34 @@ async function syncTable(
   }
 }
 
+/**
+ * What queries read, on every node: the Distributed table `<schema>.<table>` (and, for a
+ * customer-sharded table, the shard's own rows as `<schema>_local.<table>`), or for a replicated
+ * table a view over the node's full copy. Views keep their column list, so they are recreated.
+ */
+export async function createReadTables(cluster: ClickHouseCluster, t: TableMapping): Promise<void> {
+  const database = cluster.target.database;
+  for (const { client } of await cluster.shards()) {
+    await client.exec(`DROP TABLE IF EXISTS ${qualified(t.schema, t.table)}`);
+    if (t.placement === 'replicated') {
+      await client.exec(replicatedViewDdl(database, t));
+      continue;
+    }
+    await client.exec(
+      distributedDdl(cluster.target.cluster, database, t.schema, t.table, localName(t), t.shardingKey),
+    );
+    if (t.placement === 'customer') {
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(localSchema(t.schema), t.table)}`);
+      await client.exec(shardViewDdl(database, t));
+    }
+  }
+}
+
+type InsertTsv = (target: string, columns: string[], body: string) => Promise<void>;
+
 async function copyRows(
   db: Database,
-  cluster: ClickHouseCluster,
+  insertTsv: InsertTsv,
   t: TableMapping,
   target: string,
   batchRows: number,
@@ -210,7 +277,7 @@ async function copyRows(
     const n = batch.length;
     batch = [];
     await inFlight;
-    inFlight = cluster.entry.insertTsv(target, columns, body).then(() => {
+    inFlight = insertTsv(target, columns, body).then(() => {
       rows += n;
       if (rows >= batchRows) log(`${t.schema}.${t.table}: ${rows} rows sent`);
     });
@@ -231,7 +298,7 @@ async function copyRows(
 /** Compares row count and per-column figures of DuckDB's table with a ClickHouse table. */
 export async function reconcile(
   db: Database,
-  cluster: ClickHouseCluster,
+  node: ClickHouseClient,
   t: TableMapping,
   chTable: string,
   what: string,
@@ -243,7 +310,7 @@ export async function reconcile(
   const duckRow = await db.one(
     `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
   );
-  const chRows = await cluster.entry.rows(
+  const chRows = await node.rows(
     `SELECT ${checks.map((c, i) => `${c.ch} AS c${i}`).join(', ')} FROM ${chTable}`,
   );
   const chRow = chRows[0] ?? {};

@@ -3,7 +3,8 @@
  * `clickhouseLiteral` (18.16 cannot bind parameters), so the compiled statement has no
  * parameters. toTimeZone/toStartOf* for time buckets, uniqExact/uniq for distinct counts,
  * -If combinators instead of FILTER, subtotals as a UNION ALL of one GROUP BY per grouping set,
- * CTEs inlined, several JOINs as nested single-join subqueries (`clickhouse-joins.ts`). What
+ * CTEs inlined, joins on the shards where the left side is a table (`clickhouse-shard-joins.ts`),
+ * several JOINs as nested single-join subqueries (`clickhouse-joins.ts`). What
  * 18.16 lacks — window functions (running totals, previous period, percent of total) — is
  * refused with a typed "not supported on this engine" error rather than answered with
  * different numbers.
@@ -18,6 +19,7 @@ import type {
   CastNode,
   FrameNode,
   GroupingNode,
+  JoinNode,
   SqlType,
   StringMatchNode,
   TimeTruncNode,
@@ -38,6 +40,7 @@ import {
 } from '../ir/nodes.ts';
 import { nestJoins } from './clickhouse-joins.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
+import { joinsMovedRight, readsTableByName, shardJoin } from './clickhouse-shard-joins.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -47,6 +50,24 @@ const TRUNC = {
   quarter: 'toStartOfQuarter',
   year: 'toStartOfYear',
 };
+
+/** The join rewritten to run on the shards, or undefined when its ON uses the left alias otherwise than as `{alias}.column`. */
+function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
+  try {
+    return shardJoin(from, join);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `joinsMovedRight`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
+function tryJoinsMovedRight(node: SelectNode): SelectNode | undefined {
+  try {
+    return joinsMovedRight(node);
+  } catch {
+    return undefined;
+  }
+}
 
 function unsupported(what: string): Error {
   return cubeError('unsupported', `${what} is not supported on this engine (ClickHouse); run it on DuckDB`);
@@ -63,12 +84,26 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       this.visit(subtotalsAsUnion({ ...node, with: [] }));
       return;
     }
+    // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
+    const moved = node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }) : undefined;
+    if (moved !== undefined) {
+      super.visitSelect(moved);
+      return;
+    }
     if (node.joins.length > 1) {
       // 18.16 allows one JOIN per SELECT: the others move into nested single-join subqueries
       super.visitSelect(nestJoins({ ...node, with: [] }));
       return;
     }
     let from = node.from;
+    const join = node.joins[0];
+    if (join !== undefined && readsTableByName(from)) {
+      const onShards = tryShardJoin(from, join);
+      if (onShards !== undefined) {
+        super.visitSelect({ ...node, with: [], joins: [onShards] });
+        return;
+      }
+    }
     if (node.joins.length > 0 && from.kind === 'Table' && from.schema !== undefined) {
       // 18.16 loses qualified names when a Distributed table on the left of a JOIN is rewritten
       // for its shards; reading it in a subquery joins on the entry node (correct, not pushed down).
