@@ -9,12 +9,15 @@
  * (comma-separated, default 1000000,10000000).
  * `npx tsx bench/clickhouse.bench.ts [--lines 1000000,10000000] [--runs 3]`
  */
+
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runClickHouseQuery } from '../src/clickhouse/run-query.ts';
+import { compileForClickHouse, runClickHouseQuery } from '../src/clickhouse/run-query.ts';
 import { syncWarehouse } from '../src/clickhouse/sync.ts';
 import { loadModel } from '../src/cube/model/load.ts';
+import type { Model } from '../src/cube/model/types.ts';
 import { runQuery } from '../src/cube/run.ts';
 import { ClickHouseCluster } from '../src/db/clickhouse.ts';
 import { Database } from '../src/db/duckdb.ts';
@@ -82,6 +85,7 @@ export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs
         }
         queries.push([duck, ch]);
       }
+      await printShardWork(cluster, model);
       db.close();
       const rw = await Database.open(path);
       try {
@@ -102,6 +106,51 @@ export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs
   }
   printCurve(results);
   return results;
+}
+
+/**
+ * What each shard did for each query, from the shards' own `system.query_log`: one run per query
+ * with the entry node querying its own shard over the network too (prefer_localhost_replica=0),
+ * so both shards log their part. Per shard: milliseconds, rows read, rows sent to the entry node.
+ */
+async function printShardWork(cluster: ClickHouseCluster, model: Model): Promise<void> {
+  const shards = await cluster.shards();
+  console.log('\nper-shard work (system.query_log; one run each, prefer_localhost_replica=0)');
+  console.log(
+    `${'query'.padEnd(44)} ${'entry ms'.padStart(9)} ${'shard ms'.padStart(15)} ${'rows read/shard'.padStart(21)} ${'rows sent'.padStart(11)}`,
+  );
+  for (const q of QUERIES) {
+    let sql: string;
+    try {
+      sql = compileForClickHouse(model, q.query).sql;
+    } catch {
+      continue;
+    }
+    const id = `bench-${randomUUID()}`;
+    const t0 = performance.now();
+    await cluster.entry.rows(sql, { query_id: id, log_queries: '1', prefer_localhost_replica: '0' });
+    const entryMs = performance.now() - t0;
+    const per: { ms: number; read: number; sent: number }[] = [];
+    for (const s of shards) {
+      let rows: Record<string, unknown>[] = [];
+      for (let i = 0; i < 20 && rows.length === 0; i++) {
+        await s.client.exec('SYSTEM FLUSH LOGS');
+        rows = await s.client.rows(
+          `SELECT sum(query_duration_ms) AS ms, sum(read_rows) AS rd, sum(result_rows) AS sent
+           FROM system.query_log WHERE initial_query_id = '${id}' AND type = 2 AND is_initial_query = 0
+           HAVING count() > 0`,
+        );
+        if (rows.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      const r = rows[0] ?? {};
+      per.push({ ms: Number(r.ms ?? 0), read: Number(r.rd ?? 0), sent: Number(r.sent ?? 0) });
+    }
+    const fmt = (f: (p: { ms: number; read: number; sent: number }) => number) =>
+      per.map((p) => f(p).toLocaleString('en-US')).join(' / ');
+    console.log(
+      `${q.name.padEnd(44)} ${entryMs.toFixed(0).padStart(9)} ${fmt((p) => p.ms).padStart(15)} ${fmt((p) => p.read).padStart(21)} ${fmt((p) => p.sent).padStart(11)}`,
+    );
+  }
 }
 
 /**

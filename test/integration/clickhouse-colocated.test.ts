@@ -125,6 +125,40 @@ describe.skipIf(!URL)('co-located joins on the ClickHouse cluster', () => {
     expect(initial[0]?.resultRows).toBe(expected.length);
   });
 
+  it('buying customers by channel: each shard counts its own customers exactly and the entry node adds the counts', async () => {
+    const { rows, logged } = await runLogged({
+      measures: ['sales.customer_count', 'sales.order_count'],
+      dimensions: ['customers.channel'],
+    });
+    const expected = await db.all(
+      `SELECT c.channel, count(DISTINCT f.customer_durable_key) AS buyers,
+              count(DISTINCT f.source || '/' || f.order_id) AS orders
+       FROM core.fact_order_line f
+       LEFT JOIN core.dim_customer c ON c.customer_durable_key = f.customer_durable_key AND c.is_current
+       GROUP BY c.channel`,
+    );
+    expect(rows).toHaveLength(expected.length);
+    for (const e of expected) {
+      const r = rows.find((x) => (x['customers.channel'] ?? null) === (e.channel ?? null));
+      expect({
+        buyers: Number(r?.['sales.customer_count']),
+        orders: Number(r?.['sales.order_count']),
+      }).toEqual({
+        buyers: Number(e.buyers),
+        orders: Number(e.orders),
+      });
+    }
+    const secondary = logged.filter((l) => !l.initial);
+    expect(secondary).toHaveLength(shards.length);
+    for (const l of secondary) {
+      // the shard finishes its distinct count of the sharding key and sends numbers, one row per
+      // channel; the order keys (not the sharding key) travel as exact sets (uniqExactState)
+      expect(l.query).toMatch(/uniqExact\(customer_durable_key\)/);
+      expect(l.query).toMatch(/uniqExactState\(/);
+      expect(l.resultRows).toBeLessThanOrEqual(expected.length);
+    }
+  });
+
   it('revenue by product category joins the full copy of the products on each shard', async () => {
     for (const s of shards) {
       expect(await localCount(s, 'core__dim_product')).toBe(

@@ -142,6 +142,11 @@ function resolveName(resolve: Resolve, alias: string, column: string): string {
   return node.column;
 }
 
+/** True when the join reads only what the shard holds: co-located rows or a replicated table. */
+export function joinStaysOnShard(from: TableNode, join: JoinNode): boolean {
+  return coLocated(from, join) !== undefined || nodeLocal(join.table);
+}
+
 /** Every `{alias}` (or Column table) a node refers to. */
 function aliasesIn(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) {

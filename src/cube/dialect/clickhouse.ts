@@ -39,8 +39,10 @@ import {
   UnionNode,
 } from '../ir/nodes.ts';
 import { nestJoins } from './clickhouse-joins.ts';
+import { CUSTOMER_SHARDED_TABLES } from './clickhouse-layout.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
-import { joinsMovedRight, readsTableByName, shardJoin } from './clickhouse-shard-joins.ts';
+import { shardDistinctCounts } from './clickhouse-shard-distinct.ts';
+import { joinStaysOnShard, joinsMovedRight, readsTableByName, shardJoin } from './clickhouse-shard-joins.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -78,8 +80,36 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
+  /** SELECTs that run to the end on every shard (the inner level of clickhouse-shard-distinct.ts). */
+  private readonly perShard = new WeakSet<SelectNode>();
+
   protected override visitSelect(node: SelectNode): void {
+    this.visitSelectOnce(node);
+    if (this.perShard.has(node)) this.append('\nSETTINGS distributed_group_by_no_merge = 1');
+  }
+
+  /** Distinct counts of the sharding key as the sum of the shards' own counts, where that applies. */
+  private perShardDistinct(node: SelectNode): SelectNode | undefined {
+    const from = node.from;
+    if (this.perShard.has(node) || !readsTableByName(from)) return undefined;
+    if (!CUSTOMER_SHARDED_TABLES.has(`${from.schema}.${from.table}`)) return undefined;
+    const join = node.joins[0];
+    if (node.joins.length > 1 || (join !== undefined && !joinStaysOnShard(from, join))) return undefined;
+    const twoLevels = shardDistinctCounts(node, from.alias ?? from.table);
+    if (twoLevels === undefined) return undefined;
+    if (twoLevels.from.kind === 'Derived' && twoLevels.from.query.kind === 'Select') {
+      this.perShard.add(twoLevels.from.query);
+    }
+    return twoLevels;
+  }
+
+  private visitSelectOnce(node: SelectNode): void {
     for (const cte of node.with) this.ctes.set(cte.name, cte.query);
+    const twoLevels = node.groupBy?.subtotals ? undefined : this.perShardDistinct({ ...node, with: [] });
+    if (twoLevels !== undefined) {
+      this.visitSelect(twoLevels);
+      return;
+    }
     if (node.groupBy?.subtotals) {
       this.visit(subtotalsAsUnion({ ...node, with: [] }));
       return;

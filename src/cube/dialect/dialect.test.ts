@@ -90,6 +90,35 @@ describe('the same plan in another dialect', () => {
     `);
   });
 
+  it('ClickHouse counts distinct customers of the order lines per shard and adds the counts; other distinct counts merge exact sets', () => {
+    const c = compileQuery(
+      model,
+      { measures: ['sales.customer_count', 'sales.order_count'], dimensions: ['customers.channel'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`customers.channel\` AS \`customers.channel\`, sum(\`__p1\`) AS \`sales.customer_count\`, uniqExactMerge(\`__s2\`) AS \`sales.order_count\`
+      FROM (
+      SELECT \`customers\`.\`channel\` AS \`customers.channel\`, uniqExact(\`sales\`.\`customer_durable_key\`) AS \`__p1\`, uniqExactState(\`sales\`.source || '/' || \`sales\`.order_id) AS \`__s2\`
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\` ON \`customer_durable_key\` = \`customers\`.customer_durable_key
+      GROUP BY \`customers.channel\`
+      SETTINGS distributed_group_by_no_merge = 1
+      ) AS \`__per_shard\`
+      GROUP BY \`customers.channel\`
+      ORDER BY \`sales.customer_count\` DESC
+      LIMIT 10000"
+    `);
+    // without a count of the sharding key the one-level form stays
+    const orders = compileQuery(
+      model,
+      { measures: ['sales.order_count'], dimensions: ['customers.channel'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(orders.sql).not.toMatch(/distributed_group_by_no_merge/);
+    expect(orders.sql).toMatch(/uniqExact\(`sales`\.source \|\| '\/' \|\| `sales`\.order_id\)/);
+  });
+
   it('nested joins keep each join type and read the last join on the outside', () => {
     const on = (a: string, b: string) =>
       BinaryNode.create('=', ColumnNode.create('k', a), ColumnNode.create('k', b));
