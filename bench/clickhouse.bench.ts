@@ -11,6 +11,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -183,7 +184,10 @@ export async function appendLoad(db: Database, fraction: number): Promise<void> 
 }
 
 function printSize(r: SizeResult): void {
-  console.log(`\n${r.lines.toLocaleString('en-US')} order lines`);
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+  console.log(`\n${r.lines.toLocaleString('en-US')} order lines (load average at the end: ${load})`);
   console.log(`${'build DuckDB warehouse (SQL fill)'.padEnd(44)} ${r.duckLoadS.toFixed(2).padStart(9)} s`);
   console.log(
     `${'sync to cluster (stream + reconcile)'.padEnd(44)} ${r.syncS.toFixed(2).padStart(9)} s   ${Math.round(r.lines / r.syncS).toLocaleString('en-US')} lines/s`,
