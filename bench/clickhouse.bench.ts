@@ -11,8 +11,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileForClickHouse, runClickHouseQuery } from '../src/clickhouse/run-query.ts';
