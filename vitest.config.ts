@@ -8,6 +8,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const CLUSTER_FILES = [
   'test/integration/clickhouse-parity.test.ts',
   'test/api/clickhouse-serve-parity.test.ts',
+  'test/integration/clickhouse-colocated.test.ts',
+  'test/integration/clickhouse-incremental.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/executive-periods.test.ts',
   'test/browser/segments.test.ts',

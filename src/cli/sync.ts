@@ -1,7 +1,9 @@
 /**
  * `crm-bi sync --from FILE.duckdb --to clickhouse://host:port/db`: copies a DuckDB warehouse to a
  * ClickHouse cluster in streamed batches, reconciles every table (row count, non-NULL counts,
- * sums) and fails on a mismatch. Rerunning after a crash is safe: see src/clickhouse/sync.ts.
+ * sums) and fails on a mismatch. `--incremental` moves only the rows above the cluster's
+ * high-water mark (src/clickhouse/sync-delta.ts). Rerunning after a crash is safe: see
+ * src/clickhouse/sync.ts.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -18,7 +20,15 @@ export const SyncResultSchema = z.object({
   shards: z.number().int(),
   rows: z.number().int(),
   seconds: z.number(),
-  tables: z.array(z.object({ table: z.string(), rows: z.number().int(), checks: z.number().int() })),
+  mode: z.enum(['full', 'incremental']),
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      rows: z.number().int(),
+      checks: z.number().int(),
+      mode: z.enum(['full', 'incremental', 'unchanged']),
+    }),
+  ),
 });
 
 interface SyncFlags {
@@ -26,6 +36,7 @@ interface SyncFlags {
   to: string;
   batchRows: number;
   table?: string[];
+  incremental?: boolean;
   json: boolean;
 }
 
@@ -36,7 +47,11 @@ export function register(program: Command): void {
     .requiredOption('--from <file>', 'the DuckDB warehouse file')
     .requiredOption('--to <url>', 'clickhouse://host:port/database[?cluster=NAME]')
     .option('--batch-rows <n>', 'rows per insert', intOption('--batch-rows', 1), 200_000)
-    .option('--table <schema.table...>', 'only these tables (default: every core, meta and mining table)');
+    .option('--table <schema.table...>', 'only these tables (default: every core, meta and mining table)')
+    .option(
+      '--incremental',
+      "move only the loads and mining runs above the cluster's high-water mark, each table still reconciled in full (default: copy every row)",
+    );
   withJson(cmd).action(
     action(async (flags: SyncFlags) => {
       const to = warehouseTarget(flags.to);
@@ -49,8 +64,10 @@ export function register(program: Command): void {
       const cluster = new ClickHouseCluster(to.cluster);
       const db = await Database.open(flags.from, { readOnly: true });
       try {
+        const mode = flags.incremental ? 'incremental' : 'full';
         const report = await syncWarehouse(db, cluster, {
           batchRows: flags.batchRows,
+          mode,
           ...(flags.table ? { tables: flags.table } : {}),
           onProgress: flags.json ? () => {} : log,
         });
@@ -62,12 +79,18 @@ export function register(program: Command): void {
               shards: report.shards,
               rows: report.rows,
               seconds: report.ms / 1000,
-              tables: report.tables.map((t) => ({ table: t.table, rows: t.rows, checks: t.checks })),
+              mode,
+              tables: report.tables.map((t) => ({
+                table: t.table,
+                rows: t.rows,
+                checks: t.checks,
+                mode: t.mode,
+              })),
             }),
           );
         } else {
           process.stdout.write(
-            `synced ${report.rows} rows in ${report.tables.length} tables to ${report.shards} shards of ${report.target} in ${(report.ms / 1000).toFixed(1)} s; every table reconciles\n`,
+            `synced ${report.rows} rows (${mode}) in ${report.tables.length} tables to ${report.shards} shards of ${report.target} in ${(report.ms / 1000).toFixed(1)} s; every table reconciles\n`,
           );
         }
       } finally {

@@ -55,6 +55,7 @@ export function viaClickHouse(cmd: Command): Command {
       const db = await Database.open(staging, { readOnly: true });
       try {
         const report = await syncWarehouse(db, ClickHouseCluster.fromUrl(url), {
+          mode: 'incremental',
           onProgress: json ? () => {} : log,
         });
         log(

@@ -41,5 +41,5 @@ export async function syncMiningTables(
       `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mining' AND NOT temporary ORDER BY table_name`,
     )
   ).map((r) => `mining.${String(r.table_name)}`);
-  return syncWarehouse(db, ClickHouseCluster.fromUrl(url), { tables, onProgress });
+  return syncWarehouse(db, ClickHouseCluster.fromUrl(url), { tables, onProgress, mode: 'incremental' });
 }

@@ -5,10 +5,16 @@
  *   - a local MergeTree table `<database>.<schema>__<table>` on every shard, and
  *   - a Distributed table `<schema>.<table>` (databases core, meta, mining) on every node,
  *     sharded by `cityHash64(customer_durable_key)` when the table has that column (so a
- *     customer's facts and versions live on one shard), by `rand()` otherwise.
+ *     customer's facts and versions live on one shard), by `rand()` otherwise;
+ *   - small dimensions (REPLICATED_TABLES) instead have a full copy on every shard, and
+ *     `<schema>.<table>` is a view over the node's own copy, so joins to them stay on the shard;
+ *   - customer-sharded tables also get a view `<schema>_local.<table>` over the shard's own rows,
+ *     which the dialect reads inside a join that runs per shard (co-located on the customer key).
  *
  * ClickHouse 18.16 has no distributed DDL without ZooKeeper, so DDL is sent to each shard in turn.
  */
+
+import { localSchema, REPLICATED_TABLES } from '../cube/dialect/clickhouse-layout.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import { quoteChIdent } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
@@ -22,7 +28,15 @@ export interface TableMapping {
   readonly columns: readonly ColumnMapping[];
   /** the Distributed table's sharding expression */
   readonly shardingKey: string;
+  /**
+   * `customer`: sharded by the customer key (co-located with the facts and scores);
+   * `replicated`: a full copy on every node, read through a view (small dimensions);
+   * `random`: spread by rand().
+   */
+  readonly placement: Placement;
 }
+
+export type Placement = 'customer' | 'replicated' | 'random';
 
 /** meta.api_token stays with the DuckDB warehouse: the API and its tokens do not run on ClickHouse. */
 const SKIPPED = new Set(['meta.api_token', 'meta.schema_version']);
@@ -49,12 +63,30 @@ export async function warehouseTables(db: Database): Promise<TableMapping[]> {
     }
     t.columns.push(mapColumn(key, String(r.column_name), String(r.data_type), r.is_nullable === true));
   }
-  return [...byTable.values()].map((t) => ({
-    ...t,
-    shardingKey: t.columns.some((c) => c.name === 'customer_durable_key')
-      ? 'cityHash64(ifNull(customer_durable_key, 0))'
-      : 'rand()',
-  }));
+  return [...byTable.values()].map((t) => {
+    const placement = placementOf(`${t.schema}.${t.table}`, t.columns);
+    return {
+      ...t,
+      placement,
+      shardingKey: placement === 'customer' ? 'cityHash64(ifNull(customer_durable_key, 0))' : 'rand()',
+    };
+  });
+}
+
+/** Where a table's rows live: see TableMapping.placement and src/cube/dialect/clickhouse-layout.ts. */
+export function placementOf(name: string, columns: readonly { name: string }[]): Placement {
+  if (columns.some((c) => c.name === 'customer_durable_key')) return 'customer';
+  return REPLICATED_TABLES.has(name) ? 'replicated' : 'random';
+}
+
+/** Per-shard views of customer-sharded tables: `<schema>_local.<table>` (see clickhouse-layout.ts). */
+export function shardViewDdl(database: string, t: TableMapping): string {
+  return `CREATE VIEW ${qualified(localSchema(t.schema), t.table)} AS SELECT * FROM ${qualified(database, localName(t))}`;
+}
+
+/** A replicated table's name on every node: a view over that node's full local copy. */
+export function replicatedViewDdl(database: string, t: TableMapping): string {
+  return `CREATE VIEW ${qualified(t.schema, t.table)} AS SELECT * FROM ${qualified(database, localName(t))}`;
 }
 
 /** Name of a table's local MergeTree table (inside the URL's database). */
@@ -91,7 +123,7 @@ export function distributedDdl(
 /** Creates the databases on every shard (idempotent). */
 export async function ensureDatabases(cluster: ClickHouseCluster): Promise<void> {
   for (const { client } of await cluster.shards()) {
-    for (const name of [cluster.target.database, ...LOGICAL_SCHEMAS]) {
+    for (const name of [cluster.target.database, ...LOGICAL_SCHEMAS, ...LOGICAL_SCHEMAS.map(localSchema)]) {
       await client.exec(`CREATE DATABASE IF NOT EXISTS ${quoteChIdent(name)}`);
     }
   }

@@ -10,12 +10,19 @@
  *      drop the old table, (re)create the Distributed table `<schema>.<table>` on every node,
  *      and reconcile the live table once more.
  *
+ * Incremental mode (`crm-bi sync --incremental`, and after `load`/`mine --db clickhouse://`):
+ * the staging copy of a table starts as its live copy (parts shared, not copied) and receives only
+ * the rows above the cluster's high-water mark (sync-delta.ts); it is reconciled with the whole
+ * DuckDB table like a full copy, and a table that does not reconcile is copied in full. Small
+ * replicated tables and `meta.*` are always copied in full.
+ *
  * ClickHouse has no multi-statement transactions: the swap is atomic per table and shard, not
  * across shards. A crash mid-sync leaves either the old or the new copy of a table on each shard
  * (or, between the two renames, a missing live table); rerunning the sync is idempotent — it
  * drops the leftovers and copies every table again — and ends in the same state as a clean sync.
  */
-import type { ClickHouseCluster } from '../db/clickhouse.ts';
+import { localSchema } from '../cube/dialect/clickhouse-layout.ts';
+import { type ClickHouseClient, type ClickHouseCluster, quoteChIdent } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
 import { RUN_VIEWS } from '../db/schema/migrations.ts';
@@ -26,16 +33,30 @@ import {
   localName,
   localTableDdl,
   qualified,
+  replicatedViewDdl,
+  shardViewDdl,
   type TableMapping,
   tableExists,
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
+import { type DeltaPlan, planDelta } from './sync-delta.ts';
 import { columnChecks, duckTsvField } from './types.ts';
+
+export type SyncMode = 'full' | 'incremental';
+
+/** How a table moved: copied in full, its delta only, or not at all (it already reconciled). */
+export type TableSyncMode = SyncMode | 'unchanged';
 
 export interface SyncOptions {
   /** rows per INSERT (default 200 000) */
   readonly batchRows?: number;
+  /**
+   * `full` (default): every row of every table; `incremental`: per table only the rows above the
+   * cluster's high-water mark (sync-delta.ts), falling back to a full copy where they do not
+   * reconcile.
+   */
+  readonly mode?: SyncMode;
   /** only these tables (`schema.table`); default every table */
   readonly tables?: readonly string[];
   readonly onProgress?: (message: string) => void;
@@ -43,7 +64,9 @@ export interface SyncOptions {
 
 export interface TableSyncReport {
   readonly table: string;
+  /** rows sent (all of them for a full copy, the delta for an incremental one) */
   readonly rows: number;
+  readonly mode: TableSyncMode;
   readonly checks: number;
   readonly ms: number;
 }
@@ -92,14 +115,25 @@ export async function syncWarehouse(
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
-    const rows = await syncTable(db, cluster, t, syncId, options.batchRows ?? 200_000, log);
+    const { rows, mode } = await syncTable(
+      db,
+      cluster,
+      t,
+      syncId,
+      options.batchRows ?? 200_000,
+      options.mode === 'incremental',
+      log,
+    );
     const report = {
       table: `${t.schema}.${t.table}`,
       rows,
+      mode,
       checks: columnChecksOf(t).length,
       ms: performance.now() - started,
     };
-    log(`synced ${report.table}: ${rows} rows, ${report.checks} checks agree (${report.ms.toFixed(0)} ms)`);
+    log(
+      `synced ${report.table} (${mode}): ${rows} rows, ${report.checks} checks agree (${report.ms.toFixed(0)} ms)`,
+    );
     reports.push(report);
   }
   await ensureRunViews(cluster);
@@ -126,7 +160,7 @@ async function ensureRunViews(cluster: ClickHouseCluster): Promise<void> {
 async function dropLeftovers(cluster: ClickHouseCluster): Promise<void> {
   const database = cluster.target.database;
   for (const { client } of await cluster.shards()) {
-    for (const prefix of ['stgd_', 'stg_', 'old_']) {
+    for (const prefix of ['stgd_', 'stgk_', 'stg_', 'old_']) {
       for (const name of await tablesWithPrefix(client, database, prefix)) {
         await client.exec(`DROP TABLE IF EXISTS ${qualified(database, name)}`);
       }
@@ -138,29 +172,95 @@ function columnChecksOf(t: TableMapping) {
   return t.columns.flatMap(columnChecks);
 }
 
+interface StagingNames {
+  readonly live: string;
+  readonly stg: string;
+  readonly stgd: string;
+  readonly stgk: string;
+  readonly old: string;
+}
+
+function stagingNames(t: TableMapping, syncId: string): StagingNames {
+  return {
+    live: localName(t),
+    stg: localName(t, `stg_${syncId}__`),
+    stgd: localName(t, `stgd_${syncId}__`),
+    stgk: localName(t, `stgk_${syncId}__`),
+    old: localName(t, `old_${syncId}__`),
+  };
+}
+
+/** Moves one table; an incremental attempt whose staging copy does not reconcile falls back to a full copy. */
 async function syncTable(
   db: Database,
   cluster: ClickHouseCluster,
   t: TableMapping,
   syncId: string,
   batchRows: number,
+  incremental: boolean,
   log: (m: string) => void,
+): Promise<{ rows: number; mode: TableSyncMode }> {
+  const names = stagingNames(t, syncId);
+  if (incremental) {
+    const plan = await planDelta(db, cluster, t, names.live);
+    const delta = plan === undefined ? 0 : await countDelta(db, t, plan);
+    if (delta === 0 && (await alreadyReconciles(db, cluster, t))) return { rows: 0, mode: 'unchanged' };
+    if (plan !== undefined && delta > 0) {
+      try {
+        // same columns as the live table (planDelta checks): the read tables stay as they are
+        const rows = await withStaging(
+          db,
+          cluster,
+          t,
+          names,
+          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log),
+          false,
+        );
+        return { rows, mode: 'incremental' };
+      } catch (e) {
+        if (
+          !(e instanceof CrmBiError && e.code === 'sync_mismatch' && e.message.includes('(staging copy)'))
+        ) {
+          throw e;
+        }
+        log(
+          `${t.schema}.${t.table}: the rows above the high-water mark do not reconcile (${e.message}); copying the whole table`,
+        );
+      }
+    }
+  }
+  const rows = await withStaging(db, cluster, t, names, () =>
+    fillFully(db, cluster, t, names, batchRows, log),
+  );
+  return { rows, mode: 'full' };
+}
+
+/**
+ * Creates the staging tables, runs `fill` (which leaves a reconciled staging copy on every
+ * shard), swaps it in and reconciles the live table; on any failure drops the staging tables.
+ */
+async function withStaging(
+  db: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  names: StagingNames,
+  fill: () => Promise<number>,
+  recreateReadTables = true,
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
-  const live = localName(t);
-  const stg = localName(t, `stg_${syncId}__`);
-  const stgd = localName(t, `stgd_${syncId}__`);
-  const old = localName(t, `old_${syncId}__`);
+  const { live, stg, stgd, stgk, old } = names;
   for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
-  await cluster.entry.exec(
-    distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
-  );
+  if (t.placement !== 'replicated') {
+    await cluster.entry.exec(
+      distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
+    );
+  }
   try {
-    const rows = await copyRows(db, cluster, t, qualified(database, stgd), batchRows, log);
-    await reconcile(db, cluster, t, qualified(database, stgd), 'staging copy');
+    const rows = await fill();
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
     for (const { client } of shards) {
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
       if (await tableExists(client, database, live)) {
         await client.exec(
           `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
@@ -170,34 +270,186 @@ async function syncTable(
         await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
       }
     }
-    for (const { client } of shards) {
-      await client.exec(`DROP TABLE IF EXISTS ${qualified(t.schema, t.table)}`);
-      await client.exec(
-        distributedDdl(cluster.target.cluster, database, t.schema, t.table, live, t.shardingKey),
-      );
-    }
-    await reconcile(db, cluster, t, qualified(t.schema, t.table), 'live table');
+    if (recreateReadTables) await createReadTables(cluster, t);
+    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
     return rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
     for (const { client } of shards) {
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stg)}`).catch(() => {});
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`).catch(() => {});
     }
     throw e;
   }
 }
 
-async function copyRows(
+/** Reconciles a table on the entry node, or a replicated table's copy on every shard. */
+async function reconcileOnNodes(
+  duck: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  table: string,
+  what: string,
+): Promise<void> {
+  if (t.placement === 'replicated') {
+    for (const shard of await cluster.shards()) {
+      await reconcile(duck, shard.client, t, table, `${what} on shard ${shard.shard}`);
+    }
+  } else {
+    await reconcile(duck, cluster.entry, t, table, what);
+  }
+}
+
+/** Every row of the DuckDB table into the staging copy (a full copy on every shard when replicated). */
+async function fillFully(
   db: Database,
   cluster: ClickHouseCluster,
   t: TableMapping,
+  names: StagingNames,
+  batchRows: number,
+  log: (m: string) => void,
+): Promise<number> {
+  const database = cluster.target.database;
+  let rows = 0;
+  if (t.placement === 'replicated') {
+    for (const shard of await cluster.shards()) {
+      rows = await copyRows(db, shard.client, t, qualified(database, names.stg), 'TRUE', batchRows, log);
+    }
+  } else {
+    rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
+  }
+  const staged = t.placement === 'replicated' ? names.stg : names.stgd;
+  await reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy');
+  return rows;
+}
+
+/**
+ * The staging copy starts as the live table (parts shared, no copy: `REPLACE PARTITION … FROM`),
+ * then receives the rows above the table's high-water mark; for a table with versions
+ * (`is_current`), every version of the customers those rows touch is replaced, so versions
+ * closed by the new load are carried. The staging copy must then reconcile with the whole DuckDB
+ * table, else the caller copies the table in full (deletes and rewrites a load cannot mark).
+ */
+async function fillIncrementally(
+  db: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  names: StagingNames,
+  plan: DeltaPlan,
+  batchRows: number,
+  log: (m: string) => void,
+): Promise<number> {
+  const database = cluster.target.database;
+  const shards = await cluster.shards();
+  for (const { client } of shards) {
+    await client.exec(
+      `ALTER TABLE ${qualified(database, names.stg)} REPLACE PARTITION tuple() FROM ${qualified(database, names.live)}`,
+    );
+  }
+  let where = plan.where;
+  if (plan.replaceKey !== undefined) {
+    const key = quoteIdent(plan.replaceKey);
+    const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
+    const keyRows = await db.all(
+      `SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`,
+    );
+    if (keyRows.length > 0) {
+      const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
+      for (const { client } of shards) {
+        await client.exec(
+          `CREATE TABLE ${qualified(database, names.stgk)} (k Int64) ENGINE = MergeTree ORDER BY tuple()`,
+        );
+        await client.insertTsv(qualified(database, names.stgk), ['`k`'], body);
+        await client.exec(
+          `ALTER TABLE ${qualified(database, names.stg)} DELETE WHERE ${quoteChIdent(plan.replaceKey)} IN (SELECT k FROM ${qualified(database, names.stgk)})`,
+        );
+        await waitForMutations(client, database, names.stg);
+      }
+    }
+    where = `${key} IN (${keys})`;
+  }
+  const rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log);
+  await reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy');
+  return rows;
+}
+
+/** Rows of the DuckDB table above the cluster's high-water mark. */
+async function countDelta(db: Database, t: TableMapping, plan: DeltaPlan): Promise<number> {
+  const row = await db.one(
+    `SELECT count(*) AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** True when the live table exists on every node and already reconciles with DuckDB. */
+async function alreadyReconciles(
+  db: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+): Promise<boolean> {
+  for (const { client } of await cluster.shards()) {
+    if (!(await tableExists(client, t.schema, t.table))) return false;
+    if (!(await tableExists(client, cluster.target.database, localName(t)))) return false;
+  }
+  try {
+    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
+    return true;
+  } catch (e) {
+    if (e instanceof CrmBiError && (e.code === 'sync_mismatch' || e.code === 'clickhouse_error'))
+      return false;
+    throw e;
+  }
+}
+
+/** ALTER … DELETE runs as a background mutation in 18.16: waits until the table has none pending. */
+async function waitForMutations(client: ClickHouseClient, database: string, table: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const pending = Number(
+      await client.scalar(
+        `SELECT count() FROM system.mutations WHERE database = '${database}' AND table = '${table}' AND NOT is_done`,
+      ),
+    );
+    if (pending === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CrmBiError('sync_failed', `the delete on ${database}.${table} did not finish within 60 s`);
+}
+
+/**
+ * What queries read, on every node: the Distributed table `<schema>.<table>` (and, for a
+ * customer-sharded table, the shard's own rows as `<schema>_local.<table>`), or for a replicated
+ * table a view over the node's full copy. Views keep their column list, so they are recreated.
+ */
+export async function createReadTables(cluster: ClickHouseCluster, t: TableMapping): Promise<void> {
+  const database = cluster.target.database;
+  for (const { client } of await cluster.shards()) {
+    await client.exec(`DROP TABLE IF EXISTS ${qualified(t.schema, t.table)}`);
+    if (t.placement === 'replicated') {
+      await client.exec(replicatedViewDdl(database, t));
+      continue;
+    }
+    await client.exec(
+      distributedDdl(cluster.target.cluster, database, t.schema, t.table, localName(t), t.shardingKey),
+    );
+    if (t.placement === 'customer') {
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(localSchema(t.schema), t.table)}`);
+      await client.exec(shardViewDdl(database, t));
+    }
+  }
+}
+
+async function copyRows(
+  db: Database,
+  node: ClickHouseClient,
+  t: TableMapping,
   target: string,
+  where: string,
   batchRows: number,
   log: (m: string) => void,
 ): Promise<number> {
   const line = `concat_ws(chr(9), ${t.columns.map(duckTsvField).join(', ')})`;
   const result = await db.connection.stream(
-    `SELECT ${line} AS line FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
+    `SELECT ${line} AS line FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${where}`,
   );
   const columns = t.columns.map((c) => `\`${c.name}\``);
   let batch: string[] = [];
@@ -210,7 +462,7 @@ async function copyRows(
     const n = batch.length;
     batch = [];
     await inFlight;
-    inFlight = cluster.entry.insertTsv(target, columns, body).then(() => {
+    inFlight = node.insertTsv(target, columns, body).then(() => {
       rows += n;
       if (rows >= batchRows) log(`${t.schema}.${t.table}: ${rows} rows sent`);
     });
@@ -229,9 +481,14 @@ async function copyRows(
 }
 
 /** Compares row count and per-column figures of DuckDB's table with a ClickHouse table. */
+const duckFigures = new WeakMap<
+  TableMapping,
+  { db: Database; row: Promise<Record<string, unknown> | undefined> }
+>();
+
 export async function reconcile(
   db: Database,
-  cluster: ClickHouseCluster,
+  node: ClickHouseClient,
   t: TableMapping,
   chTable: string,
   what: string,
@@ -240,10 +497,19 @@ export async function reconcile(
     { label: 'rows', duck: 'CAST(count(*) AS VARCHAR)', ch: 'toString(count())', approx: false },
     ...columnChecksOf(t),
   ];
-  const duckRow = await db.one(
-    `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
-  );
-  const chRows = await cluster.entry.rows(
+  // the DuckDB side does not change during a sync (read-only): its figures are computed once per table
+  let pending = duckFigures.get(t);
+  if (pending === undefined || pending.db !== db) {
+    pending = {
+      db,
+      row: db.one(
+        `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
+      ),
+    };
+    duckFigures.set(t, pending);
+  }
+  const duckRow = await pending.row;
+  const chRows = await node.rows(
     `SELECT ${checks.map((c, i) => `${c.ch} AS c${i}`).join(', ')} FROM ${chTable}`,
   );
   const chRow = chRows[0] ?? {};

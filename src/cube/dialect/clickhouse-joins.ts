@@ -26,7 +26,7 @@ import {
 
 const COLUMN_AFTER_ALIAS = /^\.(?:([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"]|"")+)"|`((?:[^`\\]|\\.)+)`)/;
 
-function sourceAlias(source: TableNode | DerivedNode): string {
+export function sourceAlias(source: TableNode | DerivedNode): string {
   return source.kind === 'Derived' ? source.alias : (source.alias ?? source.table);
 }
 
@@ -37,10 +37,10 @@ function aliasUse(alias: string): Error {
   );
 }
 
-type Resolve = (alias: string, column: string) => Node;
+export type Resolve = (alias: string, column: string) => Node;
 
 /** A copy of `value` with every reference to a column of a `left` alias replaced by `resolve`. */
-function rewriteRefs<T>(value: T, left: ReadonlySet<string>, resolve: Resolve): T {
+export function rewriteRefs<T>(value: T, left: ReadonlySet<string>, resolve: Resolve): T {
   if (Array.isArray(value)) return value.map((v) => rewriteRefs(v, left, resolve)) as T;
   if (value === null || typeof value !== 'object') return value;
   const node = value as unknown as Node;

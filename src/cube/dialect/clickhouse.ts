@@ -3,7 +3,8 @@
  * `clickhouseLiteral` (18.16 cannot bind parameters), so the compiled statement has no
  * parameters. toTimeZone/toStartOf* for time buckets, uniqExact/uniq for distinct counts,
  * -If combinators instead of FILTER, subtotals as a UNION ALL of one GROUP BY per grouping set,
- * CTEs inlined, several JOINs as nested single-join subqueries (`clickhouse-joins.ts`). What
+ * CTEs inlined, joins on the shards where the left side is a table (`clickhouse-shard-joins.ts`),
+ * several JOINs as nested single-join subqueries (`clickhouse-joins.ts`). What
  * 18.16 lacks — window functions (running totals, previous period, percent of total) — is
  * refused with a typed "not supported on this engine" error rather than answered with
  * different numbers.
@@ -18,6 +19,7 @@ import type {
   CastNode,
   FrameNode,
   GroupingNode,
+  JoinNode,
   SqlType,
   StringMatchNode,
   TimeTruncNode,
@@ -37,7 +39,10 @@ import {
   UnionNode,
 } from '../ir/nodes.ts';
 import { nestJoins } from './clickhouse-joins.ts';
+import { CUSTOMER_SHARDED_TABLES } from './clickhouse-layout.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
+import { shardDistinctCounts } from './clickhouse-shard-distinct.ts';
+import { joinStaysOnShard, joinsMovedRight, readsTableByName, shardJoin } from './clickhouse-shard-joins.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -48,6 +53,24 @@ const TRUNC = {
   year: 'toStartOfYear',
 };
 
+/** The join rewritten to run on the shards, or undefined when its ON uses the left alias otherwise than as `{alias}.column`. */
+function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
+  try {
+    return shardJoin(from, join);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `joinsMovedRight`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
+function tryJoinsMovedRight(node: SelectNode): SelectNode | undefined {
+  try {
+    return joinsMovedRight(node);
+  } catch {
+    return undefined;
+  }
+}
+
 function unsupported(what: string): Error {
   return cubeError('unsupported', `${what} is not supported on this engine (ClickHouse); run it on DuckDB`);
 }
@@ -57,10 +80,44 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
+  /** SELECTs that run to the end on every shard (the inner level of clickhouse-shard-distinct.ts). */
+  private readonly perShard = new WeakSet<SelectNode>();
+
   protected override visitSelect(node: SelectNode): void {
+    this.visitSelectOnce(node);
+    if (this.perShard.has(node)) this.append('\nSETTINGS distributed_group_by_no_merge = 1');
+  }
+
+  /** Distinct counts of the sharding key as the sum of the shards' own counts, where that applies. */
+  private perShardDistinct(node: SelectNode): SelectNode | undefined {
+    const from = node.from;
+    if (this.perShard.has(node) || !readsTableByName(from)) return undefined;
+    if (!CUSTOMER_SHARDED_TABLES.has(`${from.schema}.${from.table}`)) return undefined;
+    const join = node.joins[0];
+    if (node.joins.length > 1 || (join !== undefined && !joinStaysOnShard(from, join))) return undefined;
+    const twoLevels = shardDistinctCounts(node, from.alias ?? from.table);
+    if (twoLevels === undefined) return undefined;
+    if (twoLevels.from.kind === 'Derived' && twoLevels.from.query.kind === 'Select') {
+      this.perShard.add(twoLevels.from.query);
+    }
+    return twoLevels;
+  }
+
+  private visitSelectOnce(node: SelectNode): void {
     for (const cte of node.with) this.ctes.set(cte.name, cte.query);
+    const twoLevels = node.groupBy?.subtotals ? undefined : this.perShardDistinct({ ...node, with: [] });
+    if (twoLevels !== undefined) {
+      this.visitSelect(twoLevels);
+      return;
+    }
     if (node.groupBy?.subtotals) {
       this.visit(subtotalsAsUnion({ ...node, with: [] }));
+      return;
+    }
+    // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
+    const moved = node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }) : undefined;
+    if (moved !== undefined) {
+      super.visitSelect(moved);
       return;
     }
     if (node.joins.length > 1) {
@@ -69,6 +126,14 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       return;
     }
     let from = node.from;
+    const join = node.joins[0];
+    if (join !== undefined && readsTableByName(from)) {
+      const onShards = tryShardJoin(from, join);
+      if (onShards !== undefined) {
+        super.visitSelect({ ...node, with: [], joins: [onShards] });
+        return;
+      }
+    }
     if (node.joins.length > 0 && from.kind === 'Table' && from.schema !== undefined) {
       // 18.16 loses qualified names when a Distributed table on the left of a JOIN is rewritten
       // for its shards; reading it in a subquery joins on the entry node (correct, not pushed down).

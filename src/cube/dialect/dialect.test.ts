@@ -36,11 +36,8 @@ describe('the same plan in another dialect', () => {
     );
     expect(c.sql).toMatchInlineSnapshot(`
       "SELECT \`customers\`.\`region\` AS \`customers.region\`, toMonday(toTimeZone(\`sales\`.\`ordered_at\`, 'Europe/Berlin')) AS \`sales.ordered_at.week\`, if(countIf((\`sales\`.\`revenue\`) IS NOT NULL) = 0, NULL, toFloat64(sum(\`sales\`.\`revenue\`))) AS \`sales.revenue\`, uniqExact(\`sales\`.source || '/' || \`sales\`.order_id) AS \`sales.order_count\`, if(countIf((\`sales\`.\`revenue\`) IS NOT NULL AND ((\`sales\`.order_type = 'return'))) = 0, NULL, toFloat64(sumIf(\`sales\`.\`revenue\`, (\`sales\`.order_type = 'return')))) AS \`sales.return_revenue\`
-      FROM (
-      SELECT *
-      FROM \`core\`.\`fact_order_line\`
-      ) AS \`sales\`
-      LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\` ON \`customer_durable_key\` = \`customers\`.customer_durable_key
       WHERE ((position(lowerUTF8(\`customers\`.\`city\`), lowerUTF8('l\\'ap')) > 0) AND ((\`sales\`.\`ordered_at\` >= toDateTime('2023-12-31 23:00:00', 'UTC')) AND (\`sales\`.\`ordered_at\` < toDateTime('2024-01-31 23:00:00', 'UTC'))))
       GROUP BY \`customers.region\`, \`sales.ordered_at.week\`
       ORDER BY \`sales.ordered_at.week\` ASC
@@ -49,23 +46,20 @@ describe('the same plan in another dialect', () => {
     expect(c.params).toEqual([]);
   });
 
-  it('ClickHouse runs a query needing two JOINs as nested single-join SELECTs, every column aliased', () => {
+  it('ClickHouse keeps the order lines on the left of a two-JOIN query: the second join moves into the right side, every column aliased', () => {
     const c = compileQuery(
       model,
       { measures: ['sales.revenue'], dimensions: ['customers.rfm_segment'] },
       { dialect: clickhouseDialect },
     );
     expect(c.sql).toMatchInlineSnapshot(`
-      "SELECT \`rfm_scores\`.\`rfm_segment\` AS \`customers.rfm_segment\`, if(countIf((\`joined_1\`.\`sales__revenue\`) IS NOT NULL) = 0, NULL, toFloat64(sum(\`joined_1\`.\`sales__revenue\`))) AS \`sales.revenue\`
-      FROM (
-      SELECT \`sales\`.\`revenue\` AS \`sales__revenue\`, \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
-      FROM (
-      SELECT *
-      FROM \`core\`.\`fact_order_line\`
-      ) AS \`sales\`
-      LEFT JOIN (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
-      ) AS \`joined_1\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`rfm_scores\`.customer_durable_key
+      "SELECT \`joined_r\`.\`rfm_scores__rfm_segment\` AS \`customers.rfm_segment\`, if(countIf((\`sales\`.\`revenue\`) IS NOT NULL) = 0, NULL, toFloat64(sum(\`sales\`.\`revenue\`))) AS \`sales.revenue\`
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (
+      SELECT \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
+      FROM (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\`
+      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ) AS \`joined_r\` ON \`customer_durable_key\` = \`customers__customer_durable_key\`
       GROUP BY \`customers.rfm_segment\`
       ORDER BY \`sales.revenue\` DESC
       LIMIT 10000"
@@ -74,6 +68,55 @@ describe('the same plan in another dialect', () => {
     for (const select of c.sql.split(/SELECT/).slice(1)) {
       expect(select.match(/ JOIN /g)?.length ?? 0).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('ClickHouse nests the joins of a query whose left side is model SQL, one JOIN per SELECT', () => {
+    const c = compileQuery(
+      model,
+      { measures: ['customers.count'], dimensions: ['products.category'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`products\`.\`category\` AS \`products.category\`, uniqExact(coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`)) AS \`customers.count\`
+      FROM (
+      SELECT \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`, \`sales\`.\`product_key\` AS \`sales__product_key\`
+      FROM (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\`
+      LEFT JOIN \`core\`.\`fact_order_line\` AS \`sales\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
+      ) AS \`joined_1\`
+      LEFT JOIN \`core\`.\`dim_product\` AS \`products\` ON \`joined_1\`.\`sales__product_key\` = \`products\`.product_key
+      GROUP BY \`products.category\`
+      ORDER BY \`customers.count\` DESC
+      LIMIT 10000"
+    `);
+  });
+
+  it('ClickHouse counts distinct customers of the order lines per shard and adds the counts; other distinct counts merge exact sets', () => {
+    const c = compileQuery(
+      model,
+      { measures: ['sales.customer_count', 'sales.order_count'], dimensions: ['customers.channel'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`customers.channel\` AS \`customers.channel\`, sum(\`__p1\`) AS \`sales.customer_count\`, uniqExactMerge(\`__s2\`) AS \`sales.order_count\`
+      FROM (
+      SELECT \`customers\`.\`channel\` AS \`customers.channel\`, uniqExact(\`sales\`.\`customer_durable_key\`) AS \`__p1\`, uniqExactState(\`sales\`.source || '/' || \`sales\`.order_id) AS \`__s2\`
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\` ON \`customer_durable_key\` = \`customers\`.customer_durable_key
+      GROUP BY \`customers.channel\`
+      SETTINGS distributed_group_by_no_merge = 1
+      ) AS \`__per_shard\`
+      GROUP BY \`customers.channel\`
+      ORDER BY \`sales.customer_count\` DESC
+      LIMIT 10000"
+    `);
+    // without a count of the sharding key the one-level form stays
+    const orders = compileQuery(
+      model,
+      { measures: ['sales.order_count'], dimensions: ['customers.channel'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(orders.sql).not.toMatch(/distributed_group_by_no_merge/);
+    expect(orders.sql).toMatch(/uniqExact\(`sales`\.source \|\| '\/' \|\| `sales`\.order_id\)/);
   });
 
   it('nested joins keep each join type and read the last join on the outside', () => {

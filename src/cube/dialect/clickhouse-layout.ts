@@ -1,0 +1,61 @@
+/**
+ * Where the warehouse's rows live on a ClickHouse cluster, as far as the ClickHouse dialect needs
+ * to know to run a join on the shards (the sync, src/clickhouse/schema.ts, places them so):
+ *
+ *   - tables with a `customer_durable_key` are sharded by it, so a customer's order lines,
+ *     tickets, versions and scores are on one shard; each shard also has a view
+ *     `<schema>_local.<table>` over its own rows;
+ *   - small dimensions (REPLICATED_TABLES) have a full copy on every node, and `<schema>.<table>`
+ *     is a view over the node's own copy;
+ *   - everything else is spread by rand().
+ *
+ * A join of a customer-sharded table to another on `customer_durable_key` (both sides) is
+ * co-located: each shard can join its own rows, reading the right side through its `_local` view.
+ */
+
+/** The column the customer-placed tables are sharded by. */
+export const SHARD_COLUMN = 'customer_durable_key';
+
+/** Small dimensions (and the run register the run views read): a full copy on every node. */
+export const REPLICATED_TABLES: ReadonlySet<string> = new Set([
+  'core.dim_product',
+  'core.dim_campaign',
+  'core.dim_channel',
+  'core.dim_date',
+  'core.dim_region',
+  'mining.mining_run',
+]);
+
+/**
+ * Tables sharded by the customer key (they have a `customer_durable_key` column; the sync shards
+ * every such table by it, and a test checks this list against a fresh warehouse).
+ */
+export const CUSTOMER_SHARDED_TABLES: ReadonlySet<string> = new Set([
+  'core.customer_identity',
+  'core.dim_contact',
+  'core.dim_customer',
+  'core.fact_campaign_touch',
+  'core.fact_interaction',
+  'core.fact_opportunity',
+  'core.fact_order_line',
+  'core.fact_payment',
+  'core.fact_subscription',
+  'core.fact_ticket',
+  'mining.customer_churn',
+  'mining.customer_clv',
+  'mining.customer_rfm',
+  'mining.customer_segment',
+]);
+
+/** Views that read only replicated tables, so they answer the same on every node. */
+const NODE_LOCAL_VIEWS: ReadonlySet<string> = new Set(['mining.latest_run', 'mining.previous_run']);
+
+/** The database of a schema's per-shard views: `core` → `core_local`. */
+export function localSchema(schema: string): string {
+  return `${schema}_local`;
+}
+
+/** True when every node can read the table by its own copy (replicated tables and their views). */
+export function readsSameOnEveryNode(name: string): boolean {
+  return REPLICATED_TABLES.has(name) || NODE_LOCAL_VIEWS.has(name);
+}

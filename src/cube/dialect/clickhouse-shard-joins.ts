@@ -1,0 +1,230 @@
+/**
+ * Joins that run on the shards. When the left side of a SELECT's one JOIN is a Distributed table
+ * (read by name, not through a subquery), 18.16 sends the whole SELECT to every shard with the
+ * table replaced by the shard's own: the join, WHERE and partial aggregation run there and the
+ * entry node merges partial aggregates. What the right side reads decides whether that is right:
+ *
+ *   - a replicated dimension (`core.dim_product`, …) is a view over the node's full copy: the
+ *     shard joins its own copy;
+ *   - a customer-sharded table joined on `customer_durable_key` = `customer_durable_key` is
+ *     co-located: the right side is rewritten to the shard's `<schema>_local.<table>` view;
+ *   - anything else reading a Distributed table becomes a GLOBAL JOIN (the client's
+ *     `distributed_product_mode=global`): the entry node computes the right side once and sends
+ *     it to every shard, which still joins and aggregates its own left rows.
+ *
+ * 18.16 cannot resolve a left-side column qualified by the table's alias inside ON when it
+ * rewrites the query for the shards, so those references are written unqualified.
+ *
+ * Several joins: `F ⋈ B ⋈ C`, where C's ON reads only B's columns and C is a LEFT JOIN, is
+ * `F ⋈ (B ⋈ C)`; moving B ⋈ C into the right side keeps the Distributed F on the left.
+ */
+import {
+  AliasNode,
+  ColumnNode,
+  DerivedNode,
+  type JoinNode,
+  LiteralNode,
+  type Node,
+  SelectNode,
+  TableNode,
+  TemplateNode,
+} from '../ir/nodes.ts';
+import { type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
+import {
+  CUSTOMER_SHARDED_TABLES,
+  localSchema,
+  readsSameOnEveryNode,
+  SHARD_COLUMN,
+} from './clickhouse-layout.ts';
+
+type Source = TableNode | DerivedNode;
+
+function tableName(t: TableNode): string | undefined {
+  return t.schema === undefined ? undefined : `${t.schema}.${t.table}`;
+}
+
+/** True when the SELECT's FROM is a warehouse table read by name (a Distributed table or a node-local view). */
+export function readsTableByName(from: Source): from is TableNode {
+  return from.kind === 'Table' && from.schema !== undefined;
+}
+
+/** The ON text with cube aliases as `{alias}`, or undefined when it holds more than text and aliases. */
+function onText(on: Node): string | undefined {
+  if (on.kind !== 'Template') return undefined;
+  let text = '';
+  for (const part of on.parts) {
+    if (typeof part === 'string') text += part;
+    else if (part.kind === 'Identifier') text += `{${part.name}}`;
+    else return undefined;
+  }
+  return text;
+}
+
+/** `{left}.customer_durable_key = {right}.customer_durable_key`, in either order. */
+function joinsOnCustomerKey(on: Node, left: string, right: string): boolean {
+  const text = onText(on)?.trim();
+  if (text === undefined) return false;
+  const side = (a: string) => `\\{${a.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\}\\.${SHARD_COLUMN}`;
+  const re = new RegExp(`^(?:${side(left)}\\s*=\\s*${side(right)}|${side(right)}\\s*=\\s*${side(left)})$`);
+  return re.test(text);
+}
+
+const TABLE_REF = /\b(core|mining|meta)\.([A-Za-z_][A-Za-z0-9_]*)\b/g;
+
+/**
+ * The right side rewritten to read the shard's own rows, or undefined when it cannot be: a
+ * customer-sharded table by name, or model SQL `SELECT * … FROM <one customer-sharded table> …`
+ * without joins, whose other table references read the same on every node.
+ */
+function localized(source: Source): Source | undefined {
+  if (source.kind === 'Table') {
+    const name = tableName(source);
+    if (name === undefined || !CUSTOMER_SHARDED_TABLES.has(name)) return undefined;
+    return TableNode.create(source.table, localSchema(source.schema as string), source.alias ?? source.table);
+  }
+  const rewrite = (t: TemplateNode | null): TemplateNode | null | undefined => {
+    if (t === null) return null;
+    if (!t.parts.every((p) => typeof p === 'string')) return undefined;
+    const text = (t.parts as string[]).join('');
+    if (!/^\s*SELECT\s+\*/i.test(text) || /\bJOIN\b/i.test(text)) return undefined;
+    const sharded = new Set<string>();
+    for (const m of text.matchAll(TABLE_REF)) {
+      const name = `${m[1]}.${m[2]}`;
+      if (CUSTOMER_SHARDED_TABLES.has(name)) sharded.add(name);
+      else if (!readsSameOnEveryNode(name)) return undefined;
+    }
+    if (sharded.size !== 1) return undefined;
+    return TemplateNode.create([
+      text.replace(TABLE_REF, (ref, schema: string, table: string) =>
+        sharded.has(ref) ? `${localSchema(schema)}.${table}` : ref,
+      ),
+    ]);
+  };
+  if (source.query.kind !== 'Template') return undefined;
+  const query = rewrite(source.query);
+  if (query === undefined || query === null) return undefined;
+  let variants: Record<string, TemplateNode | null> | undefined;
+  if (source.variants) {
+    variants = {};
+    for (const [k, v] of Object.entries(source.variants)) {
+      const r = rewrite(v);
+      if (r === undefined) return undefined;
+      variants[k] = r;
+    }
+  }
+  return DerivedNode.create(query, source.alias, variants);
+}
+
+/** True when joining `right` to `left` on the customer key can run on each shard over its own rows. */
+function coLocated(left: TableNode, join: JoinNode): Source | undefined {
+  const name = tableName(left);
+  if (name === undefined || !CUSTOMER_SHARDED_TABLES.has(name)) return undefined;
+  if (!joinsOnCustomerKey(join.on, sourceAlias(left), sourceAlias(join.table))) return undefined;
+  return localized(join.table);
+}
+
+/** The one join of a SELECT whose FROM is a table by name, rewritten to run on the shards. */
+export function shardJoin(from: TableNode, join: JoinNode): JoinNode {
+  const leftAlias = sourceAlias(from);
+  const on = rewriteRefs(join.on, new Set([leftAlias]), (_alias, column) => ColumnNode.create(column));
+  return { ...join, table: coLocated(from, join) ?? join.table, on };
+}
+
+/** A table every node reads from its own full copy. */
+function nodeLocal(source: Source): boolean {
+  return source.kind === 'Table' && readsSameOnEveryNode(tableName(source) ?? '');
+}
+
+/** The unique name `resolve` gives a right-side column (registering it for the subquery). */
+function resolveName(resolve: Resolve, alias: string, column: string): string {
+  const node = resolve(alias, column);
+  if (node.kind !== 'Column') throw new Error('resolve returns a column');
+  return node.column;
+}
+
+/** True when the join reads only what the shard holds: co-located rows or a replicated table. */
+export function joinStaysOnShard(from: TableNode, join: JoinNode): boolean {
+  return coLocated(from, join) !== undefined || nodeLocal(join.table);
+}
+
+/** Every `{alias}` (or Column table) a node refers to. */
+function aliasesIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const v of value) aliasesIn(v, out);
+    return out;
+  }
+  if (value === null || typeof value !== 'object') return out;
+  const node = value as Node;
+  if (node.kind === 'Identifier') out.add(node.name);
+  else if (node.kind === 'Column' && node.table !== undefined) out.add(node.table);
+  else if (node.kind === 'Select' || node.kind === 'Union' || node.kind === 'Derived') return out;
+  else for (const v of Object.values(value)) aliasesIn(v, out);
+  return out;
+}
+
+/**
+ * `F ⋈ B ⋈ C …` as `F ⋈ (B ⋈ C …)` when F is a table by name and every join after the first is
+ * a LEFT JOIN whose ON reads no column of F; undefined otherwise. With one join, the right side
+ * moves into a subquery that names its columns `<alias>__<column>` when it is neither co-located
+ * nor node-local (it becomes a GLOBAL JOIN, whose ON must name columns bare).
+ */
+export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
+  const [first, ...rest] = node.joins;
+  if (first === undefined || !readsTableByName(node.from)) return undefined;
+  // one join that reads the shard's own rows or a replicated table needs no subquery
+  if (rest.length === 0 && (coLocated(node.from, first) !== undefined || nodeLocal(first.table))) {
+    return undefined;
+  }
+  const fromAlias = sourceAlias(node.from);
+  if (rest.some((j) => j.type !== 'left' || aliasesIn(j.on).has(fromAlias))) return undefined;
+  const right = new Set([first, ...rest].map((j) => sourceAlias(j.table)));
+  const taken = new Set([fromAlias, ...right]);
+  let nested = 'joined_r';
+  while (taken.has(nested)) nested = `_${nested}`;
+  const columns = new Map<string, { alias: string; column: string; name: string }>();
+  const resolve: Resolve = (alias, column) => {
+    const key = JSON.stringify([alias, column]);
+    let entry = columns.get(key);
+    if (entry === undefined) {
+      entry = { alias, column, name: `${alias}__${column}` };
+      if ([...columns.values()].some((c) => c.name === entry?.name)) {
+        throw new Error(`two joined columns would both be named ${entry.name}`);
+      }
+      columns.set(key, entry);
+    }
+    return ColumnNode.create(entry.name, nested);
+  };
+  const outer = {
+    selections: rewriteRefs(node.selections, right, resolve),
+    where: rewriteRefs(node.where, right, resolve),
+    groupBy: rewriteRefs(node.groupBy, right, resolve),
+    having: rewriteRefs(node.having, right, resolve),
+    orderBy: rewriteRefs(node.orderBy, right, resolve),
+  };
+  // in ON, 18.16 resolves neither side's alias-qualified names once it rewrites the query for the
+  // shards (a GLOBAL JOIN's right side becomes a temporary table): both sides are written bare,
+  // the right side's columns under their unique `<alias>__<column>` names
+  const on = rewriteRefs(
+    rewriteRefs(first.on, right, (alias, column) => ColumnNode.create(resolveName(resolve, alias, column))),
+    new Set([fromAlias]),
+    (_alias, column) => ColumnNode.create(column),
+  );
+  // the first join's right side reads the shard's own rows when co-located, but only if the
+  // joins moved with it read the same on every node: a Distributed table there would make the
+  // whole right side a GLOBAL JOIN, computed on the entry node over its own rows alone
+  const restLocal = rest.every((j) => nodeLocal(j.table));
+  const innerFrom = (restLocal ? coLocated(node.from, first) : undefined) ?? first.table;
+  const selections = [...columns.values()].map((c) =>
+    AliasNode.create(ColumnNode.create(c.column, c.alias), c.name),
+  );
+  const inner = SelectNode.create({
+    selections: selections.length > 0 ? selections : [AliasNode.create(LiteralNode.create(1), 'row')],
+    from: innerFrom,
+    joins: rest,
+  });
+  return SelectNode.create({
+    ...node,
+    ...outer,
+    joins: [{ ...first, table: DerivedNode.create(inner, nested), on }],
+  });
+}
