@@ -124,6 +124,56 @@ describe('run ids bound into cube statements', () => {
     }
   });
 
+  it('latest_segments counts the latest run by RFM segment and cluster, under the region rule, and is empty before any run', async () => {
+    const LATEST = {
+      measures: ['latest_segments.count'],
+      dimensions: ['latest_segments.kind', 'latest_segments.name', 'latest_segments.run_id'],
+      filters: [{ member: 'latest_segments.name', operator: 'set' }],
+    };
+    const cells = (rows: Record<string, unknown>[]) =>
+      sorted(
+        rows.map((r) => [
+          r['latest_segments.kind'],
+          r['latest_segments.name'],
+          r['latest_segments.run_id'],
+          Number(r['latest_segments.count']),
+        ]),
+      );
+    const db = await Database.open(path, { readOnly: true });
+    try {
+      // run 2 of the fixture: five RFM segments of one customer each; clusters 0 (C1, C2), 1 (C3, C5), 2 (C4)
+      expect(cells(await cubeRows(db, model, LATEST))).toEqual(
+        sorted([
+          ['rfm_segment', 'At Risk', 2, 1],
+          ['rfm_segment', 'Champions', 2, 1],
+          ['rfm_segment', 'About to Sleep', 2, 1],
+          ['rfm_segment', 'Hibernating', 2, 1],
+          ['rfm_segment', 'Potential Loyalist', 2, 1],
+          ['cluster', 'Big Spenders', 2, 2],
+          ['cluster', 'Bargain Hunters', 2, 2],
+          ['cluster', 'Dormant', 2, 1],
+        ]),
+      );
+      // North today: C2 and C3 (C1 moved to South)
+      expect(cells(await cubeRows(db, model, LATEST, { security: { regions: ['North'] } }))).toEqual(
+        sorted([
+          ['rfm_segment', 'Champions', 2, 1],
+          ['rfm_segment', 'About to Sleep', 2, 1],
+          ['cluster', 'Big Spenders', 2, 1],
+          ['cluster', 'Bargain Hunters', 2, 1],
+        ]),
+      );
+    } finally {
+      db.close();
+    }
+    const empty = await fixtureWarehouse({ mining: false });
+    try {
+      expect(await cubeRows(empty, model, LATEST)).toEqual([]);
+    } finally {
+      empty.close();
+    }
+  });
+
   it('a read-only handle looks the runs up once for all its queries', async () => {
     const db = await Database.open(path, { readOnly: true });
     try {

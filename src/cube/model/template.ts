@@ -144,14 +144,6 @@ export function templateCubes(t: SqlTemplate | undefined): string[] {
   return out;
 }
 
-/** Whether a template names a mining run ({LATEST_RUN_ID}, {PREVIOUS_RUN_ID}). */
-export function templateRuns(t: SqlTemplate | undefined): RunRef[] {
-  if (!t) return [];
-  const out: RunRef[] = [];
-  for (const p of t.parts) if (p.kind === 'run') out.push(p.run);
-  return out;
-}
-
 /** Structural equality of two templates (used to match count_distinct keys with rollup dimensions). */
 export function sameTemplate(a: SqlTemplate | undefined, b: SqlTemplate | undefined): boolean {
   return a !== undefined && b !== undefined && JSON.stringify(a.parts) === JSON.stringify(b.parts);
