@@ -33,6 +33,7 @@ interface Body {
     f_score: number;
     customers: number;
     value: number;
+    segment: string | null;
     cohort: string;
     months_since: number;
     retention: number;
@@ -97,10 +98,15 @@ describe('segmentation routes', () => {
     }
     expect(expected.size).toBeGreaterThan(4);
     expect(body.cells.length).toBe(expected.size);
+    // each cell is named by the segment its scored customers carry (one per cell)
+    const segments = new Map<string, Set<string>>();
+    for (const r of rows)
+      segments.set(`${r.r}/${r.f}`, (segments.get(`${r.r}/${r.f}`) ?? new Set()).add(r.segment));
     for (const cell of body.cells) {
       const e = expected.get(`${cell.r_score}/${cell.f_score}`);
       expect(cell.customers).toBe(e?.n);
       expect(cell.value).toBeCloseTo(e?.v ?? Number.NaN, 6);
+      expect([cell.segment]).toEqual([...(segments.get(`${cell.r_score}/${cell.f_score}`) ?? [])]);
     }
   });
 

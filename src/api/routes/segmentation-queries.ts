@@ -25,11 +25,32 @@ const num = (v: CubeRow[string] | undefined): number => Number(v ?? 0);
 const numOrNull = (v: CubeRow[string] | undefined): number | null =>
   v === null || v === undefined ? null : Number(v);
 
-/** One row per (r_score, f_score) cell: customers, their net spend and the cell's segment. */
-export async function rfmGrid(s: SegmentationScope, run: number) {
+/**
+ * The segment of each of the 25 R × F cells in a run's rule table (`params.rfm.rules.cells`, as
+ * `crm-bi mine` scored them: `cells[(r - 1) * 5 + (f - 1)]`), or undefined for a run record
+ * without one.
+ */
+export function ruleCells(params: Readonly<Record<string, unknown>>): readonly string[] | undefined {
+  const rfm = params.rfm as { rules?: { cells?: unknown } } | undefined;
+  const cells = rfm?.rules?.cells;
+  return Array.isArray(cells) && cells.length === 25 && cells.every((c) => typeof c === 'string')
+    ? (cells as string[])
+    : undefined;
+}
+
+/**
+ * One row per (r_score, f_score) cell: customers, their net spend and the cell's segment. Given
+ * the run's rule cells (ruleCells), a cell is named by them and the query groups by the two
+ * scores only; without them it groups by the stored segment too.
+ */
+export async function rfmGrid(s: SegmentationScope, run: number, rules?: readonly string[]) {
   const rows = await read(s, {
     measures: ['run_scores.count', 'run_scores.monetary_total'],
-    dimensions: ['run_scores.r_score', 'run_scores.f_score', 'run_scores.rfm_segment'],
+    dimensions: [
+      'run_scores.r_score',
+      'run_scores.f_score',
+      ...(rules === undefined ? ['run_scores.rfm_segment'] : []),
+    ],
     filters: [ofRun(run), isSet('run_scores.r_score'), isSet('run_scores.f_score')],
     limit: 1000,
   });
@@ -60,7 +81,10 @@ export async function rfmGrid(s: SegmentationScope, run: number) {
     cell.value += num(r['run_scores.monetary_total']);
     if (n > cell.top) {
       cell.top = n;
-      cell.segment = (r['run_scores.rfm_segment'] as string | null) ?? null;
+      cell.segment =
+        rules === undefined
+          ? ((r['run_scores.rfm_segment'] as string | null) ?? null)
+          : (rules[(cell.r_score - 1) * 5 + (cell.f_score - 1)] ?? null);
     }
     cells.set(key, cell);
   }
