@@ -13,7 +13,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../src/api/app.ts';
 import { createToken } from '../src/api/auth.ts';
-import { clusterProfiles, rfmGrid, ruleCells, segmentCards } from '../src/api/routes/segmentation-queries.ts';
+import {
+  clusterNames,
+  clusterProfiles,
+  rfmGrid,
+  ruleCells,
+  segmentCards,
+} from '../src/api/routes/segmentation-queries.ts';
 import { loadModel } from '../src/cube/index.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
@@ -159,8 +165,10 @@ export async function benchRouteReads(customers: number, work: string): Promise<
   try {
     const model = await loadModel();
     const run = Number(await db.scalar('SELECT run_id FROM mining.latest_run'));
-    // the route names grid cells from the run record it reads anyway (for the as-of date)
-    const rules = ruleCells((await getRun(db, run)).params);
+    // the routes name grid cells and clusters from the run record they read anyway (for the as-of date)
+    const record = await getRun(db, run);
+    const rules = ruleCells(record.params);
+    const names = clusterNames(record.params);
     // a customer of Europe with orders, so both callers get its whole 360 (not a quick 404)
     const id = String(
       await db.scalar(
@@ -187,7 +195,11 @@ export async function benchRouteReads(customers: number, work: string): Promise<
         ],
         ['rfm grid', () => rfmGrid(scope, run, rules), () => db.all(BASELINE.grid, [run, json])],
         ['segment cards', () => segmentCards(scope, run), () => db.all(BASELINE.cards, [run, json])],
-        ['cluster profiles', () => clusterProfiles(scope, run), () => db.all(BASELINE.clusters, [run, json])],
+        [
+          'cluster profiles',
+          () => clusterProfiles(scope, run, names),
+          () => db.all(BASELINE.clusters, [run, json]),
+        ],
         [
           'customer 360',
           async () =>

@@ -30,6 +30,7 @@ import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { IsoDate, validate } from '../validate.ts';
 import {
+  clusterNames,
   clusterProfiles,
   rfmCellCustomers,
   rfmGrid,
@@ -194,8 +195,9 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   app.get('/segmentation/clusters', async function clustersRoute(c) {
     const { run } = validate(RunParams, params(c));
     const scope = scopeOf(c, options);
-    const r = await runOf(scope.db, run);
-    return c.json({ ...r, clusters: await clusterProfiles(scope, r.run_id) });
+    const record = await runRecordOf(scope.db, run);
+    const r = { run_id: record.run_id, as_of: record.as_of };
+    return c.json({ ...r, clusters: await clusterProfiles(scope, r.run_id, clusterNames(record.params)) });
   });
 
   app.get('/segmentation/migration', async function migrationRoute(c) {

@@ -189,8 +189,22 @@ export async function segmentCards(s: SegmentationScope, run: number) {
     );
 }
 
-/** Cluster profiles of a run: size, shares and mean behaviour of each cluster's customers. */
-export async function clusterProfiles(s: SegmentationScope, run: number) {
+/**
+ * The name of each cluster of a run (`params.segmentation.model.names[cluster]`, the names `crm-bi
+ * mine` stored on its customers), or undefined for a run record without them.
+ */
+export function clusterNames(params: Readonly<Record<string, unknown>>): readonly string[] | undefined {
+  const segmentation = params.segmentation as { model?: { names?: unknown } } | undefined;
+  const names = segmentation?.model?.names;
+  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
+}
+
+/**
+ * Cluster profiles of a run: size, shares and mean behaviour of each cluster's customers. Given the
+ * run's cluster names (clusterNames), the query groups by the cluster number only and names each
+ * cluster from them; without them it groups by the stored name too.
+ */
+export async function clusterProfiles(s: SegmentationScope, run: number, names?: readonly string[]) {
   const rows = await read(s, {
     measures: [
       'run_scores.count',
@@ -202,7 +216,7 @@ export async function clusterProfiles(s: SegmentationScope, run: number) {
       'run_scores.avg_f_score',
       'run_scores.avg_m_score',
     ],
-    dimensions: ['run_scores.cluster', 'run_scores.cluster_name'],
+    dimensions: ['run_scores.cluster', ...(names === undefined ? ['run_scores.cluster_name'] : [])],
     filters: [ofRun(run), isSet('run_scores.cluster')],
     order: [['run_scores.cluster', 'asc']],
     limit: 1000,
@@ -210,7 +224,10 @@ export async function clusterProfiles(s: SegmentationScope, run: number) {
   return withShares(
     rows.map((r) => ({
       cluster: num(r['run_scores.cluster']),
-      cluster_name: (r['run_scores.cluster_name'] as string | null) ?? null,
+      cluster_name:
+        names === undefined
+          ? ((r['run_scores.cluster_name'] as string | null) ?? null)
+          : (names[num(r['run_scores.cluster'])] ?? null),
       customers: num(r['run_scores.count']),
       value: num(r['run_scores.monetary_total']),
       mean_recency_days: numOrNull(r['run_scores.avg_recency_days']),
