@@ -194,7 +194,7 @@ export async function benchRouteReads(customers: number, work: string): Promise<
           () => db.all(BASELINE.segments, [json]),
         ],
         ['rfm grid', () => rfmGrid(scope, run, rules), () => db.all(BASELINE.grid, [run, json])],
-        ['segment cards', () => segmentCards(scope, run), () => db.all(BASELINE.cards, [run, json])],
+        ['segment cards', () => segmentCards(scope, run, rules), () => db.all(BASELINE.cards, [run, json])],
         [
           'cluster profiles',
           () => clusterProfiles(scope, run, names),

@@ -48,6 +48,7 @@ interface Body {
     customer_share: number;
     value_share: number;
     mean_r: number;
+    mean_f: number;
     mean_m: number;
   }[];
   clusters: { cluster: number; cluster_name: string; customers: number }[];
@@ -143,6 +144,7 @@ describe('segmentation routes', () => {
       expect(card.customer_share).toBeCloseTo(members.length / rows.length, 9);
       expect(card.value_share).toBeCloseTo(members.reduce((s, r) => s + r.value, 0) / total, 9);
       expect(card.mean_r).toBeCloseTo(members.reduce((s, r) => s + r.r, 0) / members.length, 9);
+      expect(card.mean_f).toBeCloseTo(members.reduce((s, r) => s + r.f, 0) / members.length, 9);
       expect(card.mean_m).toBeCloseTo(members.reduce((s, r) => s + r.m, 0) / members.length, 9);
     }
     expect(body.segments.reduce((s, c) => s + c.customers, 0)).toBe(rows.length);

@@ -188,8 +188,9 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   app.get('/segmentation/segments', async function segmentCardsRoute(c) {
     const { run } = validate(RunParams, params(c));
     const scope = scopeOf(c, options);
-    const r = await runOf(scope.db, run);
-    return c.json({ ...r, segments: await segmentCards(scope, r.run_id) });
+    const record = await runRecordOf(scope.db, run);
+    const r = { run_id: record.run_id, as_of: record.as_of };
+    return c.json({ ...r, segments: await segmentCards(scope, r.run_id, ruleCells(record.params)) });
   });
 
   app.get('/segmentation/clusters', async function clustersRoute(c) {

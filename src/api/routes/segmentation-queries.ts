@@ -150,8 +150,64 @@ function withShares<T extends { customers: number; value: number }>(rows: T[]) {
   }));
 }
 
-/** Segment cards: size, share of customers and of net spend, mean R, F and M scores. */
-export async function segmentCards(s: SegmentationScope, run: number) {
+type Card = {
+  segment: string;
+  customers: number;
+  value: number;
+  mean_r: number | null;
+  mean_f: number | null;
+  mean_m: number | null;
+};
+
+/**
+ * Segment cards from the R × F cells, each named by the run's rule table: a cell holds one
+ * segment, so sizes, net spend and mean scores add up per segment (the mean M weighted by the
+ * customers with an M score), and the query groups by two small numbers instead of the name.
+ */
+async function cardsFromCells(s: SegmentationScope, run: number, rules: readonly string[]): Promise<Card[]> {
+  const rows = await read(s, {
+    measures: [
+      'run_scores.count',
+      'run_scores.monetary_total',
+      'run_scores.avg_m_score',
+      'run_scores.m_scored',
+    ],
+    dimensions: ['run_scores.r_score', 'run_scores.f_score'],
+    filters: [ofRun(run), isSet('run_scores.r_score'), isSet('run_scores.f_score')],
+    limit: 1000,
+  });
+  const cards = new Map<
+    string,
+    { n: number; value: number; r: number; f: number; m: number; mScored: number }
+  >();
+  for (const row of rows) {
+    const r = num(row['run_scores.r_score']);
+    const f = num(row['run_scores.f_score']);
+    const segment = rules[(r - 1) * 5 + (f - 1)];
+    if (segment === undefined) continue; // no cell: the stored segment is NULL too
+    const card = cards.get(segment) ?? { n: 0, value: 0, r: 0, f: 0, m: 0, mScored: 0 };
+    const n = num(row['run_scores.count']);
+    const mScored = num(row['run_scores.m_scored']);
+    card.n += n;
+    card.value += num(row['run_scores.monetary_total']);
+    card.r += r * n;
+    card.f += f * n;
+    card.m += (numOrNull(row['run_scores.avg_m_score']) ?? 0) * mScored;
+    card.mScored += mScored;
+    cards.set(segment, card);
+  }
+  return [...cards].map(([segment, c]) => ({
+    segment,
+    customers: c.n,
+    value: c.value,
+    mean_r: c.n > 0 ? c.r / c.n : null,
+    mean_f: c.n > 0 ? c.f / c.n : null,
+    mean_m: c.mScored > 0 ? c.m / c.mScored : null,
+  }));
+}
+
+/** Segment cards grouped by the stored segment name (a run record without a rule table). */
+async function cardsBySegment(s: SegmentationScope, run: number): Promise<Card[]> {
   const rows = await read(s, {
     measures: [
       'run_scores.count',
@@ -164,16 +220,24 @@ export async function segmentCards(s: SegmentationScope, run: number) {
     filters: [ofRun(run), isSet('run_scores.rfm_segment')],
     limit: 1000,
   });
-  return withShares(
-    rows.map((r) => ({
-      segment: String(r['run_scores.rfm_segment']),
-      customers: num(r['run_scores.count']),
-      value: num(r['run_scores.monetary_total']),
-      mean_r: numOrNull(r['run_scores.avg_r_score']),
-      mean_f: numOrNull(r['run_scores.avg_f_score']),
-      mean_m: numOrNull(r['run_scores.avg_m_score']),
-    })),
-  )
+  return rows.map((r) => ({
+    segment: String(r['run_scores.rfm_segment']),
+    customers: num(r['run_scores.count']),
+    value: num(r['run_scores.monetary_total']),
+    mean_r: numOrNull(r['run_scores.avg_r_score']),
+    mean_f: numOrNull(r['run_scores.avg_f_score']),
+    mean_m: numOrNull(r['run_scores.avg_m_score']),
+  }));
+}
+
+/**
+ * Segment cards: size, share of customers and of net spend, mean R, F and M scores. Given the
+ * run's rule cells (ruleCells) they add up the R × F cells; without them they group by the stored
+ * segment.
+ */
+export async function segmentCards(s: SegmentationScope, run: number, rules?: readonly string[]) {
+  const cards = rules === undefined ? await cardsBySegment(s, run) : await cardsFromCells(s, run, rules);
+  return withShares(cards)
     .map(({ segment, customers, customer_share, value, value_share, mean_r, mean_f, mean_m }) => ({
       segment,
       customers,
