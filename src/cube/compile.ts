@@ -15,7 +15,7 @@
 import type { Dialect } from './dialect/dialect.ts';
 import { duckdbDialect } from './dialect/duckdb.ts';
 import type { ParamValue } from './ir/nodes.ts';
-import type { Model } from './model/types.ts';
+import type { Model, RunRef } from './model/types.ts';
 import { type ColumnInfo, type PlanOptions, planQuery } from './planner/plan.ts';
 import { deriveQuery, type ParseOptions, parseQuery } from './query/parse.ts';
 import type { Query } from './query/types.ts';
@@ -33,6 +33,8 @@ export interface CompiledStatement {
   readonly rollups: readonly string[];
   readonly columns: readonly ColumnInfo[];
   readonly query: Query;
+  /** The mining runs the statement names ({LATEST_RUN_ID}, ...): bound when `runIds` gave their ids. */
+  readonly runs: readonly RunRef[];
 }
 
 export interface CompiledQuery extends CompiledStatement {
@@ -74,5 +76,6 @@ function compileStatement(model: Model, query: Query, options: CompileOptions): 
     rollups: plan.rollups,
     columns: plan.columns,
     query,
+    runs: plan.runs,
   });
 }

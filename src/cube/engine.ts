@@ -19,6 +19,7 @@ import { duckdbDialect } from './dialect/duckdb.ts';
 import type { Model } from './model/types.ts';
 import { type ConvertedRows, convertRows } from './result/response.ts';
 import { freshRollups } from './rollups.ts';
+import { type RunIds, readRunIds } from './run-ids.ts';
 
 export interface ExecuteLimits {
   /** Stops the statement after this long where the engine can (DuckDB interrupt). */
@@ -33,6 +34,11 @@ export interface CubeEngine {
   readonly dialect: Dialect;
   /** Changes on every succeeded load and mining run (keys the result cache). */
   dataVersion(): Promise<string>;
+  /**
+   * The ids of the runs model templates name ({LATEST_RUN_ID}, ...), for statements to bind
+   * (src/cube/run-ids.ts). Absent: the engine's statements read the run views in subqueries.
+   */
+  runIds?(): Promise<RunIds>;
   /** The model's rollups that are built and fresh in this engine (none where rollups are not built). */
   freshRollups(model: Model, version: string): Promise<Set<string>>;
   /** Runs one compiled statement and returns its rows in Cube's shape. */
@@ -56,6 +62,7 @@ export function duckdbEngine(db: Database): CubeEngine {
     kind: 'duckdb',
     dialect: duckdbDialect,
     dataVersion: state ? state.dataVersion : () => dataVersion(db),
+    runIds: state ? state.runIds : () => readRunIds(db),
     freshRollups: state ? state.freshRollups : (model, version) => freshRollups(db, model, version),
     async execute(c, limits) {
       const result = await db.read(
@@ -87,13 +94,14 @@ export function duckdbEngine(db: Database): CubeEngine {
 }
 
 /**
- * The data version and fresh rollups of a read-only handle, looked up once: nothing can write the
- * file while the handle holds it, and a new load or mining run reaches a server as a new handle
- * (so a new engine). Spares every cube query two round trips to the warehouse. A failed look-up is
- * not kept.
+ * The data version, run ids and fresh rollups of a read-only handle, looked up once: nothing can
+ * write the file while the handle holds it, and a new load or mining run reaches a server as a new
+ * handle (so a new engine). Spares every cube query up to three round trips to the warehouse. A
+ * failed look-up is not kept.
  */
-function readOnlyState(db: Database): Pick<CubeEngine, 'dataVersion' | 'freshRollups'> {
+function readOnlyState(db: Database): Required<Pick<CubeEngine, 'dataVersion' | 'freshRollups' | 'runIds'>> {
   let version: Promise<string> | null = null;
+  let runs: Promise<RunIds> | null = null;
   const rollups = new WeakMap<Model, Promise<Set<string>>>();
   const keep = <T>(p: Promise<T>, forget: () => void): Promise<T> => {
     p.catch(forget);
@@ -107,6 +115,12 @@ function readOnlyState(db: Database): Pick<CubeEngine, 'dataVersion' | 'freshRol
   };
   return {
     dataVersion: currentVersion,
+    runIds() {
+      runs ??= keep(readRunIds(db), () => {
+        runs = null;
+      });
+      return runs;
+    },
     async freshRollups(model, at) {
       if (at !== (await currentVersion())) return freshRollups(db, model, at);
       let fresh = rollups.get(model);

@@ -73,7 +73,23 @@ export async function explainQuery(
     (routesToRollups(model, query, options)
       ? await engine.freshRollups(model, await engine.dataVersion())
       : new Set<string>());
-  return compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
+  return compileForEngine(engine, model, query, { ...options, rollups, dialect: engine.dialect });
+}
+
+/**
+ * Compiles for an engine, binding the ids of the runs the statement names when the engine looks
+ * them up (src/cube/run-ids.ts): a second compile, only for statements that name a run.
+ */
+async function compileForEngine(
+  engine: CubeEngine,
+  model: Model,
+  query: Query,
+  options: CompileOptions,
+): Promise<CompiledQuery> {
+  const compiled = compileQuery(model, query, options);
+  if (options.runIds !== undefined || engine.runIds === undefined) return compiled;
+  if (!(compiled.compare ?? [compiled]).some((s) => s.runs.length > 0)) return compiled;
+  return compileQuery(model, query, { ...options, runIds: await engine.runIds() });
 }
 
 /**
@@ -98,7 +114,11 @@ export async function runQuery(
   const routed = options.rollups === undefined && routesToRollups(model, query, options);
   const version = options.cache || routed ? await engine.dataVersion() : '';
   const rollups = options.rollups ?? (routed ? await engine.freshRollups(model, version) : new Set<string>());
-  const compiled = compileQuery(model, query, { ...options, rollups, dialect: engine.dialect });
+  const compiled = await compileForEngine(engine, model, query, {
+    ...options,
+    rollups,
+    dialect: engine.dialect,
+  });
   const cache = options.cache || null;
   let key = '';
   if (cache) {

@@ -33,6 +33,7 @@ interface Body {
     f_score: number;
     customers: number;
     value: number;
+    segment: string | null;
     cohort: string;
     months_since: number;
     retention: number;
@@ -47,9 +48,10 @@ interface Body {
     customer_share: number;
     value_share: number;
     mean_r: number;
+    mean_f: number;
     mean_m: number;
   }[];
-  clusters: { cluster_name: string; customers: number }[];
+  clusters: { cluster: number; cluster_name: string; customers: number }[];
   matrix: number[][];
   error: { code: string; message: string };
   query: Record<string, unknown>;
@@ -97,10 +99,15 @@ describe('segmentation routes', () => {
     }
     expect(expected.size).toBeGreaterThan(4);
     expect(body.cells.length).toBe(expected.size);
+    // each cell is named by the segment its scored customers carry (one per cell)
+    const segments = new Map<string, Set<string>>();
+    for (const r of rows)
+      segments.set(`${r.r}/${r.f}`, (segments.get(`${r.r}/${r.f}`) ?? new Set()).add(r.segment));
     for (const cell of body.cells) {
       const e = expected.get(`${cell.r_score}/${cell.f_score}`);
       expect(cell.customers).toBe(e?.n);
       expect(cell.value).toBeCloseTo(e?.v ?? Number.NaN, 6);
+      expect([cell.segment]).toEqual([...(segments.get(`${cell.r_score}/${cell.f_score}`) ?? [])]);
     }
   });
 
@@ -137,6 +144,7 @@ describe('segmentation routes', () => {
       expect(card.customer_share).toBeCloseTo(members.length / rows.length, 9);
       expect(card.value_share).toBeCloseTo(members.reduce((s, r) => s + r.value, 0) / total, 9);
       expect(card.mean_r).toBeCloseTo(members.reduce((s, r) => s + r.r, 0) / members.length, 9);
+      expect(card.mean_f).toBeCloseTo(members.reduce((s, r) => s + r.f, 0) / members.length, 9);
       expect(card.mean_m).toBeCloseTo(members.reduce((s, r) => s + r.m, 0) / members.length, 9);
     }
     expect(body.segments.reduce((s, c) => s + c.customers, 0)).toBe(rows.length);
@@ -144,14 +152,15 @@ describe('segmentation routes', () => {
 
   it('cluster profiles give each cluster of the run its size and mean scores', async () => {
     const sizes = await f.db.all(
-      'SELECT cluster_name, count(*) AS n FROM mining.customer_segment WHERE run_id = $1 GROUP BY 1',
+      `SELECT cluster, cluster_name, count(*) AS n FROM mining.customer_segment WHERE run_id = $1
+       GROUP BY 1, 2 ORDER BY 1`,
       [newRun],
     );
+    expect(sizes.length).toBeGreaterThan(1);
     const { body } = await get('/v1/segmentation/clusters');
-    expect(body.clusters.length).toBe(sizes.length);
-    for (const s of sizes) {
-      expect(body.clusters.find((c) => c.cluster_name === s.cluster_name)?.customers).toBe(Number(s.n));
-    }
+    expect(body.clusters.map((c) => [c.cluster, c.cluster_name, c.customers])).toEqual(
+      sizes.map((s) => [Number(s.cluster), s.cluster_name, Number(s.n)]),
+    );
   });
 
   it('migration between two runs counts who moved where, narrowed to the caller region', async () => {

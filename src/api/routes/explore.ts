@@ -24,15 +24,17 @@ import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { cohortRetention } from '../../mining/steps/cohorts.ts';
 import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/steps/migration.ts';
-import { getRun, latestScoredRun } from '../../mining/steps/runs.ts';
+import { getRun, latestScoredRun, type MiningRun } from '../../mining/steps/runs.ts';
 import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { IsoDate, validate } from '../validate.ts';
 import {
+  clusterNames,
   clusterProfiles,
   rfmCellCustomers,
   rfmGrid,
+  ruleCells,
   type SegmentationScope,
   segmentCards,
   visibleCustomerKeys,
@@ -105,9 +107,14 @@ function scopeOf(c: Context<ApiEnv>, options: ExploreRoutesOptions): Segmentatio
 
 /** The run to show: the given one, or the latest (mining.latest_run); 404 when there is none. */
 async function runOf(db: Database, run: number | undefined): Promise<{ run_id: number; as_of: string }> {
+  const r = await runRecordOf(db, run);
+  return { run_id: r.run_id, as_of: r.as_of };
+}
+
+/** The record of the run to show (runOf), with its parameters. */
+async function runRecordOf(db: Database, run: number | undefined): Promise<MiningRun> {
   try {
-    const r = run === undefined ? await latestScoredRun(db) : await getRun(db, run);
-    return { run_id: r.run_id, as_of: r.as_of };
+    return run === undefined ? await latestScoredRun(db) : await getRun(db, run);
   } catch (e) {
     if (e instanceof CrmBiError && (e.code === 'unknown_run' || e.code === 'no_mining_run')) {
       throw apiError(
@@ -165,8 +172,9 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   app.get('/segmentation/rfm-grid', async function rfmGridRoute(c) {
     const { run } = validate(RunParams, params(c));
     const scope = scopeOf(c, options);
-    const r = await runOf(scope.db, run);
-    return c.json({ ...r, cells: await rfmGrid(scope, r.run_id) });
+    const record = await runRecordOf(scope.db, run);
+    const r = { run_id: record.run_id, as_of: record.as_of };
+    return c.json({ ...r, cells: await rfmGrid(scope, r.run_id, ruleCells(record.params)) });
   });
 
   app.get('/segmentation/rfm-grid/customers', async function rfmCellRoute(c) {
@@ -180,15 +188,17 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   app.get('/segmentation/segments', async function segmentCardsRoute(c) {
     const { run } = validate(RunParams, params(c));
     const scope = scopeOf(c, options);
-    const r = await runOf(scope.db, run);
-    return c.json({ ...r, segments: await segmentCards(scope, r.run_id) });
+    const record = await runRecordOf(scope.db, run);
+    const r = { run_id: record.run_id, as_of: record.as_of };
+    return c.json({ ...r, segments: await segmentCards(scope, r.run_id, ruleCells(record.params)) });
   });
 
   app.get('/segmentation/clusters', async function clustersRoute(c) {
     const { run } = validate(RunParams, params(c));
     const scope = scopeOf(c, options);
-    const r = await runOf(scope.db, run);
-    return c.json({ ...r, clusters: await clusterProfiles(scope, r.run_id) });
+    const record = await runRecordOf(scope.db, run);
+    const r = { run_id: record.run_id, as_of: record.as_of };
+    return c.json({ ...r, clusters: await clusterProfiles(scope, r.run_id, clusterNames(record.params)) });
   });
 
   app.get('/segmentation/migration', async function migrationRoute(c) {

@@ -25,11 +25,32 @@ const num = (v: CubeRow[string] | undefined): number => Number(v ?? 0);
 const numOrNull = (v: CubeRow[string] | undefined): number | null =>
   v === null || v === undefined ? null : Number(v);
 
-/** One row per (r_score, f_score) cell: customers, their net spend and the cell's segment. */
-export async function rfmGrid(s: SegmentationScope, run: number) {
+/**
+ * The segment of each of the 25 R × F cells in a run's rule table (`params.rfm.rules.cells`, as
+ * `crm-bi mine` scored them: `cells[(r - 1) * 5 + (f - 1)]`), or undefined for a run record
+ * without one.
+ */
+export function ruleCells(params: Readonly<Record<string, unknown>>): readonly string[] | undefined {
+  const rfm = params.rfm as { rules?: { cells?: unknown } } | undefined;
+  const cells = rfm?.rules?.cells;
+  return Array.isArray(cells) && cells.length === 25 && cells.every((c) => typeof c === 'string')
+    ? (cells as string[])
+    : undefined;
+}
+
+/**
+ * One row per (r_score, f_score) cell: customers, their net spend and the cell's segment. Given
+ * the run's rule cells (ruleCells), a cell is named by them and the query groups by the two
+ * scores only; without them it groups by the stored segment too.
+ */
+export async function rfmGrid(s: SegmentationScope, run: number, rules?: readonly string[]) {
   const rows = await read(s, {
     measures: ['run_scores.count', 'run_scores.monetary_total'],
-    dimensions: ['run_scores.r_score', 'run_scores.f_score', 'run_scores.rfm_segment'],
+    dimensions: [
+      'run_scores.r_score',
+      'run_scores.f_score',
+      ...(rules === undefined ? ['run_scores.rfm_segment'] : []),
+    ],
     filters: [ofRun(run), isSet('run_scores.r_score'), isSet('run_scores.f_score')],
     limit: 1000,
   });
@@ -60,7 +81,10 @@ export async function rfmGrid(s: SegmentationScope, run: number) {
     cell.value += num(r['run_scores.monetary_total']);
     if (n > cell.top) {
       cell.top = n;
-      cell.segment = (r['run_scores.rfm_segment'] as string | null) ?? null;
+      cell.segment =
+        rules === undefined
+          ? ((r['run_scores.rfm_segment'] as string | null) ?? null)
+          : (rules[(cell.r_score - 1) * 5 + (cell.f_score - 1)] ?? null);
     }
     cells.set(key, cell);
   }
@@ -126,8 +150,64 @@ function withShares<T extends { customers: number; value: number }>(rows: T[]) {
   }));
 }
 
-/** Segment cards: size, share of customers and of net spend, mean R, F and M scores. */
-export async function segmentCards(s: SegmentationScope, run: number) {
+type Card = {
+  segment: string;
+  customers: number;
+  value: number;
+  mean_r: number | null;
+  mean_f: number | null;
+  mean_m: number | null;
+};
+
+/**
+ * Segment cards from the R × F cells, each named by the run's rule table: a cell holds one
+ * segment, so sizes, net spend and mean scores add up per segment (the mean M weighted by the
+ * customers with an M score), and the query groups by two small numbers instead of the name.
+ */
+async function cardsFromCells(s: SegmentationScope, run: number, rules: readonly string[]): Promise<Card[]> {
+  const rows = await read(s, {
+    measures: [
+      'run_scores.count',
+      'run_scores.monetary_total',
+      'run_scores.avg_m_score',
+      'run_scores.m_scored',
+    ],
+    dimensions: ['run_scores.r_score', 'run_scores.f_score'],
+    filters: [ofRun(run), isSet('run_scores.r_score'), isSet('run_scores.f_score')],
+    limit: 1000,
+  });
+  const cards = new Map<
+    string,
+    { n: number; value: number; r: number; f: number; m: number; mScored: number }
+  >();
+  for (const row of rows) {
+    const r = num(row['run_scores.r_score']);
+    const f = num(row['run_scores.f_score']);
+    const segment = rules[(r - 1) * 5 + (f - 1)];
+    if (segment === undefined) continue; // no cell: the stored segment is NULL too
+    const card = cards.get(segment) ?? { n: 0, value: 0, r: 0, f: 0, m: 0, mScored: 0 };
+    const n = num(row['run_scores.count']);
+    const mScored = num(row['run_scores.m_scored']);
+    card.n += n;
+    card.value += num(row['run_scores.monetary_total']);
+    card.r += r * n;
+    card.f += f * n;
+    card.m += (numOrNull(row['run_scores.avg_m_score']) ?? 0) * mScored;
+    card.mScored += mScored;
+    cards.set(segment, card);
+  }
+  return [...cards].map(([segment, c]) => ({
+    segment,
+    customers: c.n,
+    value: c.value,
+    mean_r: c.n > 0 ? c.r / c.n : null,
+    mean_f: c.n > 0 ? c.f / c.n : null,
+    mean_m: c.mScored > 0 ? c.m / c.mScored : null,
+  }));
+}
+
+/** Segment cards grouped by the stored segment name (a run record without a rule table). */
+async function cardsBySegment(s: SegmentationScope, run: number): Promise<Card[]> {
   const rows = await read(s, {
     measures: [
       'run_scores.count',
@@ -140,16 +220,24 @@ export async function segmentCards(s: SegmentationScope, run: number) {
     filters: [ofRun(run), isSet('run_scores.rfm_segment')],
     limit: 1000,
   });
-  return withShares(
-    rows.map((r) => ({
-      segment: String(r['run_scores.rfm_segment']),
-      customers: num(r['run_scores.count']),
-      value: num(r['run_scores.monetary_total']),
-      mean_r: numOrNull(r['run_scores.avg_r_score']),
-      mean_f: numOrNull(r['run_scores.avg_f_score']),
-      mean_m: numOrNull(r['run_scores.avg_m_score']),
-    })),
-  )
+  return rows.map((r) => ({
+    segment: String(r['run_scores.rfm_segment']),
+    customers: num(r['run_scores.count']),
+    value: num(r['run_scores.monetary_total']),
+    mean_r: numOrNull(r['run_scores.avg_r_score']),
+    mean_f: numOrNull(r['run_scores.avg_f_score']),
+    mean_m: numOrNull(r['run_scores.avg_m_score']),
+  }));
+}
+
+/**
+ * Segment cards: size, share of customers and of net spend, mean R, F and M scores. Given the
+ * run's rule cells (ruleCells) they add up the R × F cells; without them they group by the stored
+ * segment.
+ */
+export async function segmentCards(s: SegmentationScope, run: number, rules?: readonly string[]) {
+  const cards = rules === undefined ? await cardsBySegment(s, run) : await cardsFromCells(s, run, rules);
+  return withShares(cards)
     .map(({ segment, customers, customer_share, value, value_share, mean_r, mean_f, mean_m }) => ({
       segment,
       customers,
@@ -165,8 +253,22 @@ export async function segmentCards(s: SegmentationScope, run: number) {
     );
 }
 
-/** Cluster profiles of a run: size, shares and mean behaviour of each cluster's customers. */
-export async function clusterProfiles(s: SegmentationScope, run: number) {
+/**
+ * The name of each cluster of a run (`params.segmentation.model.names[cluster]`, the names `crm-bi
+ * mine` stored on its customers), or undefined for a run record without them.
+ */
+export function clusterNames(params: Readonly<Record<string, unknown>>): readonly string[] | undefined {
+  const segmentation = params.segmentation as { model?: { names?: unknown } } | undefined;
+  const names = segmentation?.model?.names;
+  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
+}
+
+/**
+ * Cluster profiles of a run: size, shares and mean behaviour of each cluster's customers. Given the
+ * run's cluster names (clusterNames), the query groups by the cluster number only and names each
+ * cluster from them; without them it groups by the stored name too.
+ */
+export async function clusterProfiles(s: SegmentationScope, run: number, names?: readonly string[]) {
   const rows = await read(s, {
     measures: [
       'run_scores.count',
@@ -178,7 +280,7 @@ export async function clusterProfiles(s: SegmentationScope, run: number) {
       'run_scores.avg_f_score',
       'run_scores.avg_m_score',
     ],
-    dimensions: ['run_scores.cluster', 'run_scores.cluster_name'],
+    dimensions: ['run_scores.cluster', ...(names === undefined ? ['run_scores.cluster_name'] : [])],
     filters: [ofRun(run), isSet('run_scores.cluster')],
     order: [['run_scores.cluster', 'asc']],
     limit: 1000,
@@ -186,7 +288,10 @@ export async function clusterProfiles(s: SegmentationScope, run: number) {
   return withShares(
     rows.map((r) => ({
       cluster: num(r['run_scores.cluster']),
-      cluster_name: (r['run_scores.cluster_name'] as string | null) ?? null,
+      cluster_name:
+        names === undefined
+          ? ((r['run_scores.cluster_name'] as string | null) ?? null)
+          : (names[num(r['run_scores.cluster'])] ?? null),
       customers: num(r['run_scores.count']),
       value: num(r['run_scores.monetary_total']),
       mean_recency_days: numOrNull(r['run_scores.avg_recency_days']),

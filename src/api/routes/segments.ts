@@ -1,7 +1,7 @@
 /**
  * `GET /v1/segments` (executive and above): the RFM segments and clusters of the latest mining run
- * (mining.latest_run) with their sizes, through the cube's run_scores and run_clusters (so the
- * region rule applies).
+ * (mining.latest_run) with their sizes, through the cube's latest_segments (so the region rule
+ * applies); empty before any run.
  *
  * `GET /v1/segments/:name/audience.csv` (marketing and above): the customers of an RFM segment or
  * cluster of the latest run, as CSV for a campaign tool: the one audience export of src/mining/
@@ -15,9 +15,8 @@ import type { Model } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
 import { csvCell, planAudience, writeAudience } from '../../mining/steps/audience.ts';
-import { latestScoredRun } from '../../mining/steps/runs.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
-import { type CubeRow, readCube } from '../cube-reader.ts';
+import { readCube } from '../cube-reader.ts';
 import { apiError } from '../errors.ts';
 import { CustomerParams } from '../schemas.ts';
 import { validate } from '../validate.ts';
@@ -37,40 +36,20 @@ export function segmentRoutes(options: SegmentRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   /** `GET /v1/segments`: what can be exported, with sizes (executive and above). */
   app.get('/', requireRole('executive'), async function segmentList(c) {
-    let run: number;
-    try {
-      run = (await latestScoredRun(options.db())).run_id;
-    } catch (e) {
-      if (e instanceof CrmBiError && e.code === 'no_mining_run') return c.json({ segments: [] });
-      throw e;
-    }
-    // two narrow counts side by side (RFM segments, clusters), each reading one score table
-    // rather than the two joined: the join cost more than both scans
-    const count = (cube: 'run_scores' | 'run_clusters', dimension: string) =>
-      readCube(options.db(), options.model, c.get('principal'), {
-        measures: [`${cube}.count`],
-        dimensions: [`${cube}.${dimension}`],
-        filters: [
-          { member: `${cube}.run_id`, operator: 'equals', values: [String(run)] },
-          { member: `${cube}.${dimension}`, operator: 'set' },
-        ],
-        limit: 10_000,
-      });
-    const [segments, clusters] = await Promise.all([
-      count('run_scores', 'rfm_segment'),
-      count('run_clusters', 'cluster_name'),
-    ]);
-    const sizes = (kind: Kind, cells: CubeRow[], cube: string, dimension: string) =>
-      cells.map((r) => ({
-        kind,
-        name: String(r[`${cube}.${dimension}`]),
-        run_id: run,
-        customers: Number(r[`${cube}.count`]),
-      }));
-    const rows = [
-      ...sizes('rfm_segment', segments, 'run_scores', 'rfm_segment'),
-      ...sizes('cluster', clusters, 'run_clusters', 'cluster_name'),
-    ];
+    // one count over the latest run's RFM segments and clusters side by side (the cube
+    // latest_segments): one pass of the region rule, and no look-up of the run before it
+    const cells = await readCube(options.db(), options.model, c.get('principal'), {
+      measures: ['latest_segments.count'],
+      dimensions: ['latest_segments.kind', 'latest_segments.name', 'latest_segments.run_id'],
+      filters: [{ member: 'latest_segments.name', operator: 'set' }],
+      limit: 10_000,
+    });
+    const rows = cells.map((r) => ({
+      kind: String(r['latest_segments.kind']) as Kind,
+      name: String(r['latest_segments.name']),
+      run_id: Number(r['latest_segments.run_id']),
+      customers: Number(r['latest_segments.count']),
+    }));
     rows.sort(
       (a, b) =>
         a.kind.localeCompare(b.kind) ||

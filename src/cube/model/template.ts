@@ -1,10 +1,18 @@
 /**
  * Model SQL templates. `{CUBE}` is the cube's own alias, `{other}` another cube's alias,
- * `{member}` / `{CUBE.member}` / `{other.member}` a member's expression, and a bare column name
- * (`revenue`) the column of the cube. Text between references is kept verbatim: it is written by
- * the model's author, never by a query.
+ * `{member}` / `{CUBE.member}` / `{other.member}` a member's expression, a bare column name
+ * (`revenue`) the column of the cube, and `{LATEST_RUN_ID}` / `{PREVIOUS_RUN_ID}` the id of the
+ * latest mining run and of the run before it (src/cube/run-ids.ts: bound as a parameter where the
+ * engine knows it, else the scalar subquery over mining.latest_run / mining.previous_run). Text
+ * between references is kept verbatim: it is written by the model's author, never by a query.
  */
-import type { SqlTemplate, TemplatePart } from './types.ts';
+import type { RunRef, SqlTemplate, TemplatePart } from './types.ts';
+
+/** The run references a template may hold, by their spelling. */
+const RUN_REFS: ReadonlyMap<string, RunRef> = new Map([
+  ['LATEST_RUN_ID', 'latest'],
+  ['PREVIOUS_RUN_ID', 'previous'],
+]);
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /\$?\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}/g;
@@ -57,6 +65,8 @@ function resolveRef(
 ): TemplatePart | undefined {
   if (b === undefined) {
     if (a === 'CUBE') return { kind: 'cube', cube: scope.cube };
+    const run = RUN_REFS.get(a);
+    if (run !== undefined) return { kind: 'run', run };
     const kind = scope.memberKind(scope.cube, a);
     const isCube = scope.cubes.has(a) && scope.crossCube;
     if (kind !== undefined && !(isCube && (kind === 'segment' || !scope.allow.has(kind)))) {

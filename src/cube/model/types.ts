@@ -29,7 +29,12 @@ export type TemplatePart =
   | { readonly kind: 'cube'; readonly cube: string }
   | { readonly kind: 'column'; readonly cube: string; readonly column: string }
   | { readonly kind: 'dimension'; readonly member: string }
-  | { readonly kind: 'measure'; readonly member: string };
+  | { readonly kind: 'measure'; readonly member: string }
+  /** `{LATEST_RUN_ID}` / `{PREVIOUS_RUN_ID}`: a mining run's id (src/cube/run-ids.ts). */
+  | { readonly kind: 'run'; readonly run: RunRef };
+
+/** The mining runs a template may name: mining.latest_run and mining.previous_run. */
+export type RunRef = 'latest' | 'previous';
 
 export interface SqlTemplate {
   readonly parts: readonly TemplatePart[];

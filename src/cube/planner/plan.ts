@@ -41,8 +41,9 @@ import {
   WindowNode,
 } from '../ir/nodes.ts';
 import { connected, joinTree } from '../model/graph.ts';
-import type { Model, ModelDimension, ModelMeasure, PreAggregation } from '../model/types.ts';
+import type { Model, ModelDimension, ModelMeasure, PreAggregation, RunRef } from '../model/types.ts';
 import type { Calculation, Query } from '../query/types.ts';
+import type { RunIds } from '../run-ids.ts';
 import type { Granularity } from '../time.ts';
 import { havingExpr, havingMeasures, rangeExpr, whereCubes, whereExpr } from './filters.ts';
 import { keyFilters } from './key-filters.ts';
@@ -60,6 +61,11 @@ export interface PlanOptions {
   readonly rollups?: ReadonlySet<string>;
   /** False when the dialect takes only key equalities in a join's ON (Dialect.filtersInJoinOn). */
   readonly filtersInJoinOn?: boolean;
+  /**
+   * The ids of the runs model templates name, bound as parameters (src/cube/run-ids.ts); without
+   * them (or for a run without an id) the statement reads the run views in subqueries.
+   */
+  readonly runIds?: RunIds;
 }
 
 export type ColumnType = 'number' | 'string' | 'boolean' | 'time';
@@ -77,6 +83,8 @@ export interface Plan {
   readonly columns: readonly ColumnInfo[];
   /** Rollups the statement reads (empty: warehouse tables only). */
   readonly rollups: readonly string[];
+  /** The runs the statement names ({LATEST_RUN_ID}, ...), whether their ids were bound or not. */
+  readonly runs: readonly RunRef[];
 }
 
 /** The pieces of one measure group's SELECT, whatever it reads from. */
@@ -160,7 +168,7 @@ class Planner {
     readonly query: Query,
     readonly options: PlanOptions,
   ) {
-    this.r = new Renderer(model, query.timezone);
+    this.r = new Renderer(model, query.timezone, options.runIds);
     this.specs = dimSpecs(query);
   }
 
@@ -185,6 +193,7 @@ class Planner {
       statement,
       columns: this.columns(),
       rollups: parts.map((p) => p.rollup).filter((x): x is string => x !== null),
+      runs: [...this.r.runs],
     };
   }
 
@@ -587,7 +596,7 @@ class Planner {
       orderBy: this.orderBy(),
       ...this.paging(),
     });
-    return { statement, columns: this.columns(), rollups: [] };
+    return { statement, columns: this.columns(), rollups: [], runs: [...this.r.runs] };
   }
 
   private columns(): ColumnInfo[] {
@@ -677,5 +686,5 @@ export function planRollupBuild(model: Model, pre: PreAggregation): Plan {
     groupBy:
       parts.dims.length > 0 ? GroupByNode.create(parts.dims.map((d) => ColumnNode.create(d.key))) : null,
   });
-  return { statement, columns, rollups: [] };
+  return { statement, columns, rollups: [], runs: [...r.runs] };
 }

@@ -19,7 +19,15 @@ import {
   ToLocalTimeNode,
   ValueNode,
 } from '../ir/nodes.ts';
-import type { Model, ModelDimension, ModelMeasure, ModelSegment, SqlTemplate } from '../model/types.ts';
+import type {
+  Model,
+  ModelDimension,
+  ModelMeasure,
+  ModelSegment,
+  RunRef,
+  SqlTemplate,
+} from '../model/types.ts';
+import { RUN_SUBQUERY, type RunIds } from '../run-ids.ts';
 import {
   formatInstant,
   formatLocal,
@@ -54,13 +62,24 @@ export interface Source {
 /** Renders model templates and raw member expressions for one statement. */
 export class Renderer {
   readonly tz: ValueNode;
+  /** The runs the rendered templates name ({LATEST_RUN_ID}, ...), bound or not. */
+  readonly runs = new Set<RunRef>();
   private readonly dimCache = new Map<string, Node>();
 
   constructor(
     readonly model: Model,
     readonly timezone: string,
+    /** Run ids to bind; a run without one reads its view in a subquery. */
+    private readonly runIds?: RunIds,
   ) {
     this.tz = ValueNode.create(timezone);
+  }
+
+  /** A run reference: its id as a bound value when known, else the subquery over its view. */
+  private run(run: RunRef): Node | string {
+    this.runs.add(run);
+    const id = this.runIds?.[run];
+    return id === null || id === undefined ? RUN_SUBQUERY[run] : ValueNode.create(id);
   }
 
   template(t: SqlTemplate): Node {
@@ -82,6 +101,9 @@ export class Renderer {
           break;
         case 'dimension':
           parts.push(this.wrapped(this.dimension(this.model.members.get(p.member) as ModelDimension)));
+          break;
+        case 'run':
+          parts.push(this.run(p.run));
           break;
         case 'measure':
           throw new Error(`measure reference ${p.member} outside a number measure`);
