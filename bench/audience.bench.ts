@@ -24,7 +24,8 @@ const COUNTRIES =
 /** A spread value in [0, 1) from a customer key and a salt (deterministic). */
 const u = (salt: number) => `((hash(i * ${salt} + ${salt}) % 1000003) / 1000003.0)`;
 
-async function build(path: string, n: number): Promise<void> {
+/** Writes a warehouse of `n` scored customers at `path` (also used by test/api/audience-export-abort.test.ts). */
+export async function buildScoredCustomers(path: string, n: number): Promise<void> {
   const db = await openWarehouse(path);
   try {
     await db.transaction(async () => {
@@ -89,7 +90,7 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ mb: number; value: T 
 export async function benchAudience(customers: number, work: string, runs: number): Promise<void> {
   const path = `${work}/bench-audience-${customers}.duckdb`;
   if (!existsSync(path)) {
-    const t = await timed(() => build(path, customers));
+    const t = await timed(() => buildScoredCustomers(path, customers));
     console.log(
       `built ${path} (${customers.toLocaleString('en-US')} scored customers) in ${(t.ms / 1000).toFixed(1)} s`,
     );

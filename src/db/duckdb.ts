@@ -64,6 +64,7 @@ export class Database {
   private inTransaction = false;
   private readonly idle: DuckDBConnection[];
   private heavyInUse = 0;
+  private streaming = 0;
   private readonly waiting: { readonly heavy: boolean; readonly wake: () => void }[] = [];
 
   private constructor(
@@ -200,9 +201,16 @@ export class Database {
     return result;
   }
 
+  /** Streams (see `stream`) whose connection is still open: 0 once every export has ended or stopped. */
+  get openStreams(): number {
+    return this.streaming;
+  }
+
   /**
    * Streams a query's rows chunk by chunk to `onChunk` on a connection of its own, so queries other
    * callers run on this Database meanwhile cannot invalidate the pending result. Returns the row count.
+   * DuckDB produces the next chunk only when asked, so rows are read as fast as `onChunk` takes them;
+   * when `onChunk` throws, reading stops and the connection is closed.
    */
   async stream(
     sql: string,
@@ -210,6 +218,7 @@ export class Database {
     onChunk: (rows: readonly (readonly unknown[])[]) => Promise<void>,
   ): Promise<number> {
     const connection = await this.instance.connect();
+    this.streaming++;
     try {
       await connection.run("SET TimeZone = 'UTC'");
       const result = await connection.stream(sql, params as DuckDBValue[]);
@@ -222,6 +231,7 @@ export class Database {
       }
       return rows;
     } finally {
+      this.streaming--;
       connection.closeSync();
     }
   }
