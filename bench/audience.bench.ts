@@ -110,7 +110,7 @@ class SamplingSink extends Writable {
     this.gc();
     const m = process.memoryUsage();
     this.samples.push({
-      rows: this.rows,
+      rows: Math.max(this.rows, 0),
       heapMb: m.heapUsed / 2 ** 20,
       externalMb: (m.external + m.arrayBuffers) / 2 ** 20,
       rssMb: m.rss / 2 ** 20,
@@ -139,6 +139,7 @@ async function memoryProfile(
   const sink = new SamplingSink(expected, collector());
   sink.sample(); // before the export
   await writeCsv(db, members, sink);
+  sink.sample(); // at the end, whatever rounding did to the last tenth
   const first = sink.samples[0] as MemorySample;
   const at = (share: number): MemorySample =>
     sink.samples.find((s) => s.rows >= share * expected) ?? sink.samples.at(-1) ?? first;
