@@ -3,11 +3,25 @@
  * Schema files to schemas/ (a test keeps those files in step with the code).
  */
 import { z } from 'zod';
+import {
+  AudienceChangesSchema,
+  AudienceExportResultSchema,
+  AudienceListSchema,
+  AudienceSummarySchema,
+  LiftReportSchema,
+  SavedAudienceSchema,
+} from './campaigns/output-schemas.ts';
 import { LoadResultSchema } from './etl/load.ts';
 import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/steps/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
+  'audience-changes': AudienceChangesSchema,
+  'audience-count': AudienceSummarySchema,
+  'audience-export': AudienceExportResultSchema,
+  'audience-lift': LiftReportSchema,
+  'audience-list': AudienceListSchema,
+  'audience-save': SavedAudienceSchema,
   'load-result': LoadResultSchema,
   'mining-run': MiningRunSummarySchema,
   'resolve-result': ResolveResultSchema,
