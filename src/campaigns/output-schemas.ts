@@ -4,7 +4,6 @@
  * schemas/audience-*.json (src/schemas.ts).
  */
 import { z } from 'zod';
-import { AudienceNodeSchema } from './definition.ts';
 import { LIFT_METHOD } from './lift.ts';
 
 const count = z.number().int().min(0);
@@ -34,7 +33,10 @@ export const SavedAudienceSchema = z.strictObject({
 export const StoredAudienceSchema = z.strictObject({
   audience_id: id,
   name: z.string(),
-  definition: AudienceNodeSchema,
+  // an object here, not the recursive definition schema: its $ref would not resolve inside /openapi.json
+  definition: z
+    .record(z.string(), z.unknown())
+    .describe('a condition { field, op, value | values } or { and | or: [...] } (docs/campaigns.md)'),
   run_id: id,
   created_at: z.string().describe('ISO timestamp'),
   created_by: z.string(),
