@@ -16,15 +16,15 @@ import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/steps/mine.ts';
 
 export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
+  'load-result': LoadResultSchema,
+  'mining-run': MiningRunSummarySchema,
+  'resolve-result': ResolveResultSchema,
   'audience-changes': AudienceChangesSchema,
   'audience-count': AudienceSummarySchema,
   'audience-export': AudienceExportResultSchema,
   'audience-lift': LiftReportSchema,
   'audience-list': AudienceListSchema,
   'audience-save': SavedAudienceSchema,
-  'load-result': LoadResultSchema,
-  'mining-run': MiningRunSummarySchema,
-  'resolve-result': ResolveResultSchema,
 };
 
 export function jsonSchemaOf(schema: z.ZodType): unknown {
