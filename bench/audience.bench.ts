@@ -227,7 +227,8 @@ export async function benchAudience(customers: number, work: string, runs: numbe
     console.log(`target: <= 300 ms warm: ${median(cube) <= 300 ? 'met' : 'NOT met'}`);
 
     // a Europe-limited token: "above the median" is the median of Europe's customers, one more
-    // count and a ranked read before the count (docs/campaigns.md)
+    // count and a ranked read before the first count, remembered per warehouse handle after it
+    // (docs/campaigns.md)
     const europe = { regions: ['Europe'] };
     const handEurope = `WITH eu AS (
         SELECT r.monetary_total, h.churn_probability FROM core.dim_customer c
@@ -235,7 +236,7 @@ export async function benchAudience(customers: number, work: string, runs: numbe
         JOIN mining.customer_churn h ON h.customer_durable_key = c.customer_durable_key AND h.run_id = r.run_id
         WHERE c.is_current AND c.region = $1)
       SELECT count(*) FROM eu WHERE churn_probability > 0.5 AND monetary_total > (SELECT median(monetary_total) FROM eu)`;
-    await audienceSummary(db, model, europe, three);
+    const first = await timed(() => audienceSummary(db, model, europe, three)); // finds Europe's median
     const regional: number[] = [];
     let regionalShown = 0;
     for (let i = 0; i < countRuns; i++) {
@@ -257,6 +258,9 @@ export async function benchAudience(customers: number, work: string, runs: numbe
       label: 'hand-written SQL count',
       value: median(handRegional),
     });
+    console.log(
+      `first count for the token (reads Europe's median, then remembered): ${first.ms.toFixed(0)} ms`,
+    );
     console.log(`target: <= 300 ms warm: ${median(regional) <= 300 ? 'met' : 'NOT met'}`);
 
     const half = parseDefinition({ field: 'churn_probability', op: 'gt', value: 0.5 });

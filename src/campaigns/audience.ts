@@ -117,14 +117,34 @@ export async function checkValues(
  * who sees every region (the model's spend_above_median member holds that median), for a
  * definition without a median condition, and when the caller sees no scored customer.
  */
-export async function spendMedian(
+export function spendMedian(
   db: Database,
   model: Model,
   caller: Caller,
   node: AudienceNode,
 ): Promise<number | undefined> {
-  if (caller.regions === undefined) return undefined;
-  if (!conditionsOf(node).some((c) => 'value' in c && c.value === 'median')) return undefined;
+  if (caller.regions === undefined) return Promise.resolve(undefined);
+  if (!conditionsOf(node).some((c) => 'value' in c && c.value === 'median'))
+    return Promise.resolve(undefined);
+  // remembered per warehouse handle, like the known values: it changes only with a new handle
+  let byRegions = medianCache.get(db);
+  if (byRegions === undefined) {
+    byRegions = new Map();
+    medianCache.set(db, byRegions);
+  }
+  const key = JSON.stringify([...caller.regions].sort());
+  let median = byRegions.get(key);
+  if (median === undefined) {
+    median = readMedian(db, model, caller);
+    median.catch(() => byRegions.delete(key));
+    byRegions.set(key, median);
+  }
+  return median;
+}
+
+const medianCache = new WeakMap<Database, Map<string, Promise<number | undefined>>>();
+
+async function readMedian(db: Database, model: Model, caller: Caller): Promise<number | undefined> {
   const [counted] = await rows(db, model, caller, scoredCountQuery());
   const n = Number(counted?.['customers.count'] ?? 0);
   if (n === 0) return undefined;
