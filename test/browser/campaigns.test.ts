@@ -176,6 +176,16 @@ describe.skipIf(!haveChromium())('campaigns page', () => {
     // the lift report fits without scrolling; the saved table may scroll, but its actions show
     expect(layout.liftOverflow).toBeLessThanOrEqual(0);
     expect(layout.actionsRight).toBeLessThanOrEqual(390);
+    // fewer than 100 controls: the report says the interval is approximate (docs/campaigns.md)
+    const shown = Number(await page.getAttribute('[data-lift]', 'data-lift'));
+    const [held] = await sql(
+      'SELECT count(*) AS n FROM campaign.audience_member WHERE is_control AND audience_id = $1',
+      [shown],
+    );
+    const controls = Number(held?.n);
+    const caution = await page.$('#lift-caution');
+    expect(caution !== null).toBe(controls < 100);
+    if (caution) expect(await caution.textContent()).toContain(`Only ${controls} control customers`);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
