@@ -4,6 +4,14 @@
  */
 import { z } from 'zod';
 import { LoadHistorySchema, QuarantineSchema, RejectsExportSchema } from './api/routes/data-schemas.ts';
+import {
+  AudienceChangesSchema,
+  AudienceExportResultSchema,
+  AudienceListSchema,
+  AudienceSummarySchema,
+  LiftReportSchema,
+  SavedAudienceSchema,
+} from './campaigns/output-schemas.ts';
 import { LoadResultSchema } from './etl/load.ts';
 import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/steps/mine.ts';
@@ -15,6 +23,12 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   quarantine: QuarantineSchema,
   'rejects-export': RejectsExportSchema,
   'resolve-result': ResolveResultSchema,
+  'audience-changes': AudienceChangesSchema,
+  'audience-count': AudienceSummarySchema,
+  'audience-export': AudienceExportResultSchema,
+  'audience-lift': LiftReportSchema,
+  'audience-list': AudienceListSchema,
+  'audience-save': SavedAudienceSchema,
 };
 
 export function jsonSchemaOf(schema: z.ZodType): unknown {

@@ -19,11 +19,19 @@ const DATE_OPS = { gt: 'afterDate', gte: 'afterOrOnDate', lt: 'beforeDate', lte:
 
 /**
  * "monetary above the median" (gt) and "at or below it" (lte) read customers.spend_above_median,
- * net spend against the median of the latest run's scored customers.
+ * net spend against the median of the latest run's scored customers, for a caller who sees every
+ * region; a region-limited caller's median is that of the customers in its regions
+ * (`AudienceContext.median`, found by `spendMedian` in audience.ts), compared as a number.
  */
 const MEDIAN_MEMBER = 'customers.spend_above_median';
 
-function conditionFilter(c: Condition): CubeFilter {
+/** What a definition's relative values resolve to for one caller. */
+export interface AudienceContext {
+  /** The median net spend of the customers the caller sees; absent: the all-region member. */
+  readonly median?: number | undefined;
+}
+
+function conditionFilter(c: Condition, context: AudienceContext): CubeFilter {
   const { member, kind } = AUDIENCE_FIELDS[c.field];
   if ('values' in c && (c.op === 'in' || c.op === 'not_in')) {
     return { member, operator: c.op === 'in' ? 'equals' : 'notEquals', values: c.values.map(String) };
@@ -38,6 +46,9 @@ function conditionFilter(c: Condition): CubeFilter {
       ],
     };
   }
+  if (c.value === 'median' && context.median !== undefined) {
+    return { member, operator: NUMBER_OPS[c.op as 'gt' | 'lte'], values: [String(context.median)] };
+  }
   if (c.value === 'median') {
     return { member: MEDIAN_MEMBER, operator: 'equals', values: [c.op === 'gt' ? 'true' : 'false'] };
   }
@@ -46,26 +57,51 @@ function conditionFilter(c: Condition): CubeFilter {
   return { member, operator, values: [String(c.value)] };
 }
 
-function nodeFilter(node: AudienceNode): CubeFilter {
-  if ('and' in node) return { and: node.and.map(nodeFilter) };
-  if ('or' in node) return { or: node.or.map(nodeFilter) };
-  return conditionFilter(node);
+function nodeFilter(node: AudienceNode, context: AudienceContext): CubeFilter {
+  if ('and' in node) return { and: node.and.map((n) => nodeFilter(n, context)) };
+  if ('or' in node) return { or: node.or.map((n) => nodeFilter(n, context)) };
+  return conditionFilter(node, context);
 }
 
 /** The cube filters of a definition: one row per golden customer, then the definition's tree. */
-export function audienceFilters(node: AudienceNode): CubeFilter[] {
+export function audienceFilters(node: AudienceNode, context: AudienceContext = {}): CubeFilter[] {
   return [
     {
-      and: [{ member: 'customers.is_golden_record', operator: 'equals', values: ['true'] }, nodeFilter(node)],
+      and: [GOLDEN, nodeFilter(node, context)],
     },
   ];
 }
 
+const GOLDEN: CubeFilter = { member: 'customers.is_golden_record', operator: 'equals', values: ['true'] };
+
+/** How many golden customers have a score (net spend) on the latest run: the median's population. */
+export function scoredCountQuery(): RawQuery {
+  return {
+    measures: ['customers.count'],
+    filters: [GOLDEN, { member: 'customers.monetary', operator: 'set' }],
+  };
+}
+
+/** The scored golden customers' net spend from the `offset`-th smallest, `limit` of them. */
+export function spendAtRankQuery(offset: number, limit: number): RawQuery {
+  return {
+    dimensions: ['customers.monetary', 'customers.golden_customer_key'],
+    filters: [GOLDEN, { member: 'customers.monetary', operator: 'set' }],
+    ungrouped: true,
+    order: [
+      ['customers.monetary', 'asc'],
+      ['customers.golden_customer_key', 'asc'],
+    ],
+    offset,
+    limit,
+  };
+}
+
 /** The summary: how many customers, their total CLV and expected revenue. */
-export function summaryQuery(node: AudienceNode): RawQuery {
+export function summaryQuery(node: AudienceNode, context: AudienceContext = {}): RawQuery {
   return {
     measures: ['customers.count', 'customers.total_clv', 'customers.expected_revenue'],
-    filters: audienceFilters(node),
+    filters: audienceFilters(node, context),
   };
 }
 
@@ -101,10 +137,15 @@ const BY_ID: RawQuery['order'] = [
 ];
 
 /** The member list: one row per golden customer, every export column and the key. */
-export function memberQuery(node: AudienceNode, limit: number, ordered: boolean): RawQuery {
+export function memberQuery(
+  node: AudienceNode,
+  limit: number,
+  ordered: boolean,
+  context: AudienceContext = {},
+): RawQuery {
   return {
     dimensions: [...EXPORT_COLUMNS.map(([, m]) => m), GOLDEN_KEY],
-    filters: audienceFilters(node),
+    filters: audienceFilters(node, context),
     ungrouped: true,
     ...(ordered ? { order: BY_ID } : {}),
     limit,

@@ -6,7 +6,14 @@
 import { explainQuery, type Model, type RawQuery, runQuery } from '../cube/index.ts';
 import type { Database, Params } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import { memberQuery, savedMemberQuery, summaryQuery } from './audience-query.ts';
+import {
+  type AudienceContext,
+  memberQuery,
+  savedMemberQuery,
+  scoredCountQuery,
+  spendAtRankQuery,
+  summaryQuery,
+} from './audience-query.ts';
 import { AUDIENCE_FIELDS, type AudienceNode, conditionsOf } from './definition.ts';
 
 /** Who asks: their regions (a token's limit), or none for every region. */
@@ -104,6 +111,58 @@ export async function checkValues(
 }
 
 /**
+ * The median net spend of the scored golden customers a region-limited caller sees (the middle
+ * value, or the mean of the two middle values), read through the semantic layer: "above the
+ * median" for a Europe marketer means above the median European customer. Undefined for a caller
+ * who sees every region (the model's spend_above_median member holds that median), for a
+ * definition without a median condition, and when the caller sees no scored customer.
+ */
+export function spendMedian(
+  db: Database,
+  model: Model,
+  caller: Caller,
+  node: AudienceNode,
+): Promise<number | undefined> {
+  if (caller.regions === undefined) return Promise.resolve(undefined);
+  if (!conditionsOf(node).some((c) => 'value' in c && c.value === 'median'))
+    return Promise.resolve(undefined);
+  // remembered per warehouse handle, like the known values: it changes only with a new handle
+  let byRegions = medianCache.get(db);
+  if (byRegions === undefined) {
+    byRegions = new Map();
+    medianCache.set(db, byRegions);
+  }
+  const key = JSON.stringify([...caller.regions].sort());
+  let median = byRegions.get(key);
+  if (median === undefined) {
+    median = readMedian(db, model, caller);
+    median.catch(() => byRegions.delete(key));
+    byRegions.set(key, median);
+  }
+  return median;
+}
+
+const medianCache = new WeakMap<Database, Map<string, Promise<number | undefined>>>();
+
+async function readMedian(db: Database, model: Model, caller: Caller): Promise<number | undefined> {
+  const [counted] = await rows(db, model, caller, scoredCountQuery());
+  const n = Number(counted?.['customers.count'] ?? 0);
+  if (n === 0) return undefined;
+  const middle = await rows(db, model, caller, spendAtRankQuery(Math.floor((n - 1) / 2), 2 - (n % 2)));
+  const values = middle.map((r) => Number(r['customers.monetary']));
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+async function contextOf(
+  db: Database,
+  model: Model,
+  caller: Caller,
+  node: AudienceNode,
+): Promise<AudienceContext> {
+  return { median: await spendMedian(db, model, caller, node) };
+}
+
+/**
  * The live count and value summary of an audience, as the caller sees it.
  *
  * @example
@@ -117,7 +176,7 @@ export async function audienceSummary(
   node: AudienceNode,
 ): Promise<AudienceSummary> {
   await checkValues(db, model, caller, node);
-  const [row] = await rows(db, model, caller, summaryQuery(node));
+  const [row] = await rows(db, model, caller, summaryQuery(node, await contextOf(db, model, caller, node)));
   const num = (k: string) => Number(row?.[k] ?? 0);
   return {
     customers: num('customers.count'),
@@ -143,7 +202,7 @@ export async function memberStatement(
   const query =
     typeof source === 'number'
       ? savedMemberQuery(source, MAX_MEMBERS, ordered)
-      : memberQuery(source, MAX_MEMBERS, ordered);
+      : memberQuery(source, MAX_MEMBERS, ordered, await contextOf(db, model, caller, source));
   const compiled = await explainQuery(db, model, query, {
     ...securityOf(caller),
     maxLimit: MAX_MEMBERS,

@@ -4,10 +4,10 @@
  * definition) or Parquet (DuckDB's COPY). The rows come from the cube's member list, so an export
  * has exactly the customers the live count counted.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Database, Params } from '../db/duckdb.ts';
 import { quoteLiteral } from '../db/duckdb.ts';
+import { writeText } from '../write-text.ts';
 import { EXPORT_COLUMNS } from './audience-query.ts';
 import { type AudienceNode, definitionSlug } from './definition.ts';
 
@@ -68,7 +68,9 @@ export function csvLineSelect(memberSql: string): string {
 }
 
 /**
- * Streams an audience as CSV to `out` (back-pressure honoured) and returns the rows written.
+ * Streams an audience as CSV to `out` (back-pressure honoured) and returns the rows written; when
+ * `out` is closed before the end (the client went away) it stops reading, releases the connection
+ * and rejects with StreamClosedError.
  *
  * @example
  * await writeCsv(db, await memberStatement(db, model, {}, def), out, { comment: 'churn > 0.5' });
@@ -79,9 +81,7 @@ export async function writeCsv(
   out: Writable,
   options: { readonly comment?: string } = {},
 ): Promise<number> {
-  const write = async (text: string) => {
-    if (!out.write(text)) await once(out, 'drain');
-  };
+  const write = (text: string) => writeText(out, text);
   if (options.comment !== undefined) await write(commentLine(options.comment));
   await write(`${EXPORT_COLUMNS.map(([name]) => name).join(',')}\r\n`);
   return db.stream(csvLineSelect(members.sql), members.params, async (rows) => {

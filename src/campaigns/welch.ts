@@ -67,8 +67,10 @@ export interface WelchInterval {
   /** mean(a) − mean(b) */
   readonly difference: number;
   readonly standard_error: number;
-  readonly df: number;
-  readonly t: number;
+  /** Null when both groups are constant (no spread: the interval is the difference itself). */
+  readonly df: number | null;
+  /** The t statistic, difference / standard error; null with a zero standard error. */
+  readonly t: number | null;
   readonly low: number;
   readonly high: number;
   readonly confidence: number;
@@ -93,8 +95,8 @@ export function welchInterval(a: readonly number[], b: readonly number[], confid
     return {
       difference,
       standard_error: 0,
-      df: Number.NaN,
-      t: Number.NaN,
+      df: null,
+      t: null,
       low: difference,
       high: difference,
       confidence,

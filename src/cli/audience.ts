@@ -8,6 +8,14 @@ import { type AudienceNode, definitionSlug, parseDefinitionText } from '../campa
 import { exportFileName, writeCsv, writeParquet } from '../campaigns/export.ts';
 import { liftReport } from '../campaigns/lift.ts';
 import {
+  AudienceChangesSchema,
+  AudienceExportResultSchema,
+  AudienceListSchema,
+  AudienceSummarySchema,
+  LiftReportSchema,
+  SavedAudienceSchema,
+} from '../campaigns/output-schemas.ts';
+import {
   audienceChanges,
   getAudience,
   listAudiences,
@@ -76,7 +84,7 @@ export function register(program: Command): void {
       const summary = await withWarehouse(flags.db, true, (db) =>
         audienceSummary(db, model, cli, definition),
       );
-      if (flags.json) printJson(summary);
+      if (flags.json) printJson(AudienceSummarySchema.parse(summary));
       else
         log(
           `audience: ${summary.customers} customers, total CLV ${summary.total_clv.toFixed(2)}, expected revenue ${summary.expected_revenue.toFixed(2)}`,
@@ -108,7 +116,7 @@ export function register(program: Command): void {
           createdBy: `cli:${userInfo().username}`,
         }),
       );
-      if (flags.json) printJson(saved);
+      if (flags.json) printJson(SavedAudienceSchema.parse(saved));
       else
         log(
           `audience ${saved.audience_id} '${saved.name}': ${saved.members} members (${saved.treated} treated, ${saved.control} control), run ${saved.run_id}`,
@@ -121,7 +129,7 @@ export function register(program: Command): void {
     action(async (flags: Flags) => {
       const model = await loadModel(defaultModelDir());
       const rows = await withWarehouse(flags.db, true, (db) => listAudiences(db, model, cli));
-      if (flags.json) printJson({ audiences: rows });
+      if (flags.json) printJson(AudienceListSchema.parse({ audiences: rows }));
       else
         for (const a of rows)
           log(
@@ -138,7 +146,7 @@ export function register(program: Command): void {
       const id = number('--id', flags.id, 1, Number.MAX_SAFE_INTEGER) as number;
       const model = await loadModel(defaultModelDir());
       const diff = await withWarehouse(flags.db, true, (db) => audienceChanges(db, model, cli, id));
-      if (flags.json) printJson(diff);
+      if (flags.json) printJson(AudienceChangesSchema.parse(diff));
       else
         log(
           `audience ${id} (run ${diff.saved_run_id} → ${diff.latest_run_id}): ${diff.stayed} stayed, ${diff.joined} joined, ${diff.left} left`,
@@ -206,7 +214,7 @@ export function register(program: Command): void {
           });
           return { rows, run_id: run.run_id, file_name: fileName, audience_id: id ?? null };
         });
-        if (flags.json) printJson({ ...result, out: flags.out });
+        if (flags.json) printJson(AudienceExportResultSchema.parse({ ...result, out: flags.out }));
         else
           log(
             `audience export: ${result.rows} customers (run ${result.run_id})${flags.out ? ` → ${flags.out}` : ''}`,
@@ -237,7 +245,7 @@ export function register(program: Command): void {
           ...(cost === undefined ? {} : { cost }),
         }),
       );
-      if (flags.json) printJson(report);
+      if (flags.json) printJson(LiftReportSchema.parse(report));
       else {
         const r = report.difference.revenue;
         log(

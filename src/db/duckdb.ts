@@ -69,6 +69,7 @@ export class Database {
   private readonly idleWaiters: (() => void)[] = [];
   private readonly closeHooks: (() => void)[] = [];
   private closed = false;
+  private streaming = 0;
   private readonly waiting: { readonly heavy: boolean; readonly wake: () => void }[] = [];
 
   private constructor(
@@ -217,9 +218,16 @@ export class Database {
     return result;
   }
 
+  /** Streams (see `stream`) whose connection is still open: 0 once every export has ended or stopped. */
+  get openStreams(): number {
+    return this.streaming;
+  }
+
   /**
    * Streams a query's rows chunk by chunk to `onChunk` on a connection of its own, so queries other
    * callers run on this Database meanwhile cannot invalidate the pending result. Returns the row count.
+   * DuckDB produces the next chunk only when asked, so rows are read as fast as `onChunk` takes them;
+   * when `onChunk` throws, reading stops and the connection is closed.
    */
   async stream(
     sql: string,
@@ -235,6 +243,7 @@ export class Database {
       this.settle();
       throw e;
     }
+    this.streaming++;
     try {
       await connection.run("SET TimeZone = 'UTC'");
       const result = await connection.stream(sql, params as DuckDBValue[]);
@@ -247,6 +256,7 @@ export class Database {
       }
       return rows;
     } finally {
+      this.streaming--;
       connection.closeSync();
       this.settle();
     }

@@ -1,47 +1,54 @@
 /**
  * The OpenAPI paths of the audience routes (routes/audiences.ts); openapi.ts adds them to
- * /openapi.json. docs/campaigns.md describes the definition and the answers.
+ * /openapi.json. The answers are the `crm-bi audience --json` outputs (campaigns/output-schemas.ts);
+ * docs/campaigns.md describes the definition and the answers.
  */
-import { z } from 'zod';
+import {
+  AudienceChangesSchema,
+  AudienceListSchema,
+  AudienceSummarySchema,
+  LiftReportSchema,
+  SavedAudienceSchema,
+} from '../../campaigns/output-schemas.ts';
 import { CountRequest, ExportRequest, LiftQuery, SaveRequest } from './audiences.ts';
-import type { Json, Op } from './insights-openapi.ts';
+import { jsonBody, jsonOp, type OpenApiHelpers, queryParam } from './openapi-ops.ts';
 
-type Schema = (s: z.ZodType) => Record<string, unknown>;
-
-const Answer = z.record(z.string(), z.unknown());
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 
-export function audiencePaths(h: { op: Op; json: Json; schema: Schema }): Record<string, unknown> {
-  const body = (s: z.ZodType) => ({
-    requestBody: { required: true, content: { 'application/json': { schema: h.schema(s) } } },
-  });
-  const liftParams = Object.keys(LiftQuery.shape).map((name) => ({
-    name,
-    in: 'query',
-    required: name === 'after',
-    schema: { type: 'string' },
-  }));
+export function audiencePaths(h: OpenApiHelpers): Record<string, unknown> {
+  const liftParams = Object.keys(LiftQuery.shape).map((name) =>
+    queryParam(
+      name,
+      name === 'cost' ? "the campaign's cost" : 'a day, YYYY-MM-DD',
+      'string',
+      name === 'after',
+    ),
+  );
   return {
     '/v1/audiences': {
-      get: h.op(
-        'saved audiences with the members the caller can see',
-        'executive',
-        h.json(Answer, 'audiences'),
-      ),
-      post: h.op(
-        'save an audience: members frozen, a seeded control group held out (default 10%)',
-        'marketing',
-        h.json(Answer, 'the saved audience'),
-        body(SaveRequest),
-      ),
+      get: jsonOp(h, {
+        summary: 'saved audiences with the members the caller can see',
+        role: 'executive',
+        description: 'audiences',
+        answer: AudienceListSchema,
+      }),
+      post: jsonOp(h, {
+        summary:
+          'save an audience: members frozen, a seeded control group held out (default 10%); answers 201',
+        role: 'marketing',
+        description: 'the saved audience',
+        answer: SavedAudienceSchema,
+        body: SaveRequest,
+      }),
     },
     '/v1/audiences/count': {
-      post: h.op(
-        'live count of an audience: customers, total CLV, expected revenue',
-        'executive',
-        h.json(Answer, 'the summary'),
-        body(CountRequest),
-      ),
+      post: jsonOp(h, {
+        summary: 'live count of an audience: customers, total CLV, expected revenue',
+        role: 'executive',
+        description: 'the summary',
+        answer: AudienceSummarySchema,
+        body: CountRequest,
+      }),
     },
     '/v1/audiences/export': {
       post: h.op(
@@ -54,28 +61,26 @@ export function audiencePaths(h: { op: Op; json: Json; schema: Schema }): Record
             'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } },
           },
         },
-        body(ExportRequest),
+        { requestBody: jsonBody(h, ExportRequest) },
       ),
     },
     '/v1/audiences/{id}/changes': {
-      get: h.op(
-        'who joined and who left a saved audience on the latest run',
-        'executive',
-        h.json(Answer, 'changes'),
-        {
-          parameters: [idParam],
-        },
-      ),
+      get: jsonOp(h, {
+        summary: 'who joined and who left a saved audience on the latest run',
+        role: 'executive',
+        description: 'changes',
+        answer: AudienceChangesSchema,
+        parameters: [idParam],
+      }),
     },
     '/v1/audiences/{id}/lift': {
-      get: h.op(
-        "lift report: treated vs control after a date (Welch's t, 95%)",
-        'executive',
-        h.json(Answer, 'the report'),
-        {
-          parameters: [idParam, ...liftParams],
-        },
-      ),
+      get: jsonOp(h, {
+        summary: "lift report: treated vs control after a date (Welch's t, 95%)",
+        role: 'executive',
+        description: 'the report',
+        answer: LiftReportSchema,
+        parameters: [idParam, ...liftParams],
+      }),
     },
   };
 }

@@ -4,17 +4,7 @@
  */
 import { z } from 'zod';
 import { LoadHistorySchema, QuarantineSchema } from './data-schemas.ts';
-import type { Json, Op } from './insights-openapi.ts';
-
-const Answer = z.record(z.string(), z.unknown());
-
-const query = (name: string, description: string, type = 'string') => ({
-  name,
-  in: 'query',
-  required: false,
-  description,
-  schema: { type },
-});
+import { jsonOp, type OpenApiHelpers, queryParam as query } from './openapi-ops.ts';
 
 const paging = [
   query('limit', 'rows, 1–1000 (default 100)', 'integer'),
@@ -29,29 +19,30 @@ const rejectFilters = [
   query('status', 'resolved or standing'),
 ];
 
-export function dataPaths(h: { op: Op; json: Json }): Record<string, unknown> {
+export function dataPaths(h: OpenApiHelpers): Record<string, unknown> {
   const csv = {
     description: 'CSV in the source file’s layout',
     content: { 'text/csv': { schema: { type: 'string' } } },
   };
   return {
     '/v1/data/loads': {
-      get: h.op(
-        'load history, reject counts by reason, freshness per source',
-        'executive',
-        h.json(LoadHistorySchema, 'the loads'),
-        {
-          parameters: [query('source', 'source system'), ...paging],
-        },
-      ),
+      get: jsonOp(h, {
+        summary: 'load history, reject counts by reason, freshness per source',
+        role: 'executive',
+        description: 'the loads',
+        answer: LoadHistorySchema,
+        parameters: [query('source', 'source system'), ...paging],
+      }),
     },
     '/v1/data/rejects': {
-      get: h.op(
-        'the quarantine: counts by reason, column, file, load, status; raw rows for analyst and admin',
-        'executive',
-        h.json(QuarantineSchema.extend({ limit: z.number().int(), offset: z.number().int() }), 'the rejects'),
-        { parameters: [...rejectFilters, ...paging] },
-      ),
+      get: jsonOp(h, {
+        summary:
+          'the quarantine: counts by reason, column, file, load, status; raw rows for analyst and admin',
+        role: 'executive',
+        description: 'the rejects',
+        answer: QuarantineSchema.extend({ limit: z.number().int(), offset: z.number().int() }),
+        parameters: [...rejectFilters, ...paging],
+      }),
     },
     '/v1/data/rejects.csv': {
       get: h.op(
@@ -64,11 +55,11 @@ export function dataPaths(h: { op: Op; json: Json }): Record<string, unknown> {
       ),
     },
     '/v1/data/checks': {
-      get: h.op(
-        'quality checks per source and their trend across loads, with warning limits',
-        'executive',
-        h.json(Answer, 'the checks'),
-      ),
+      get: jsonOp(h, {
+        summary: 'quality checks per source and their trend across loads, with warning limits',
+        role: 'executive',
+        description: 'the checks',
+      }),
     },
   };
 }

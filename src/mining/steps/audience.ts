@@ -3,11 +3,11 @@
  * CSV for a campaign tool. Streamed chunk by chunk from DuckDB (constant memory), parameters bound,
  * and safe to open in a spreadsheet.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import type { Database, Params } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
+import { writeText } from '../../write-text.ts';
 import { getRun, latestScoredRun } from './runs.ts';
 
 const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -199,9 +199,7 @@ export async function planAudience(
  * `out`, streamed from DuckDB chunk by chunk, honouring back-pressure. Returns the row count.
  */
 export async function writeAudience(db: Database, plan: AudiencePlan, out: Writable): Promise<number> {
-  const write = async (text: string) => {
-    if (!out.write(text)) await once(out, 'drain');
-  };
+  const write = (text: string) => writeText(out, text);
   await write(`${AUDIENCE_COLUMNS.join(',')}\r\n`);
   return db.stream(plan.sql, plan.params, async (rows) => {
     let text = '';
