@@ -207,7 +207,13 @@ export async function publishWarehouse(
       }
     } finally {
       withdraw();
-      await lookOnce(false);
+      // the lock of the handle just closed can outlive close() for a moment: look again until the
+      // warehouse is read again, so the caller's next request (e.g. the page after a save) finds it open
+      for (let tries = 0; ; tries++) {
+        await lookOnce(false);
+        if (open || closed || pendingWrites(source) > 0 || tries >= 80) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
     }
   }
 
