@@ -68,6 +68,27 @@ export interface ApiClientOptions {
   /** Called on 401; resolves once a new token is stored (then the request is retried once). */
   readonly onUnauthorized?: (error: ApiError) => Promise<void>;
   readonly fetch?: typeof fetch;
+  /** Longest wait before asking again while the server lets a writer in (default 1,000 ms). */
+  readonly busyWaitMs?: number;
+}
+
+/** How often a read is asked again while the warehouse is handed to a writer (about 10 s in all). */
+const BUSY_RETRIES = 10;
+
+/** Reads can be asked again after a 503 `warehouse_busy`: the server did no work for them. */
+function isRead(path: string, init: RequestInit): boolean {
+  const method = (init.method ?? 'GET').toUpperCase();
+  return method === 'GET' || (method === 'POST' && (path === '/v1/load' || path === '/v1/audiences/count'));
+}
+
+function pause(ms: number, signal?: AbortSignal | null): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
@@ -84,7 +105,8 @@ async function errorOf(res: Response): Promise<ApiError> {
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const base = options.base ?? '';
   const doFetch = options.fetch ?? fetch.bind(globalThis);
-  async function request(path: string, init: RequestInit, retried = false): Promise<Response> {
+  const busyWaitMs = options.busyWaitMs ?? 1000;
+  async function request(path: string, init: RequestInit, retried = false, busy = 0): Promise<Response> {
     const headers = new Headers(init.headers);
     const token = storedToken();
     if (token) headers.set('authorization', `Bearer ${token}`);
@@ -93,7 +115,16 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     const err = await errorOf(res);
     if (res.status === 401 && !retried && options.onUnauthorized) {
       await options.onUnauthorized(err);
-      return request(path, init, true);
+      return request(path, init, true, busy);
+    }
+    // a load, a mining run or a save has the warehouse for a moment: ask a read again shortly
+    if (res.status === 503 && err.code === 'warehouse_busy' && busy < BUSY_RETRIES && isRead(path, init)) {
+      const after = Number(res.headers.get('retry-after')) * 1000;
+      await pause(
+        Math.min(Number.isFinite(after) && after > 0 ? after : busyWaitMs, busyWaitMs),
+        init.signal,
+      );
+      return request(path, init, retried, busy + 1);
     }
     throw err;
   }

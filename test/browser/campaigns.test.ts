@@ -131,6 +131,10 @@ describe.skipIf(!haveChromium())('campaigns page', () => {
     await page.waitForSelector('#audience-count');
     await page.fill('#audience-name', 'Lapsing customers with a long name that has to wrap on a phone');
     await page.click('#audience-save');
+    // the saved list is already there (the first test saved one): wait for this save's answer
+    await page.waitForFunction(() =>
+      document.querySelector('#audience-status')?.textContent?.includes('held out'),
+    );
     await page.waitForSelector('#audience-saved-table');
     await page.click('[data-lift]');
     await page.fill('#lift-after', '2024-07-01');
