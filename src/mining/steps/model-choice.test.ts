@@ -12,6 +12,7 @@ import {
   pickCandidate,
   sampleCustomers,
   scoreCandidate,
+  tryScore,
 } from './model-choice.ts';
 
 const fitted = (
@@ -153,5 +154,25 @@ describe('holdout scores over (pattern, holdout purchases) groups', () => {
         12,
       );
     }
+  });
+});
+
+describe('a candidate that fits but cannot be scored', () => {
+  it('is left out with the reason instead of failing the run', () => {
+    const data = simulateWithHoldout(
+      2_000,
+      { r: 0.5, alpha: 5, a: 0.8, b: 2.5 },
+      { seed: 9, resolution: 1 / 7, cut: 39, end: 52 },
+    );
+    const groups = holdoutGroups(data.calibration, data.holdout);
+    const fit = fitPurchaseModel('pareto-nbd', data.calibration);
+    expect(typeof tryScore(fit, data.calibration, 13, groups)).toBe('object');
+    // the same model where alpha and beta are a million times apart: P(alive) is out of its range
+    const extreme = { ...fit, ...fit.curveAt({ ...fit.params, alpha: 1e6, beta: 1 }) };
+    expect(() => scoreCandidate(extreme, data.calibration, 13, groups)).toThrow(/too close to 1/);
+    const reason = tryScore(extreme, data.calibration, 13, groups);
+    expect(reason).toMatch(
+      /^fitted, but its holdout scores cannot be computed: Pareto\/NBD: z = .* too close to 1/,
+    );
   });
 });

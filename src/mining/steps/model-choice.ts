@@ -152,6 +152,25 @@ function tryFit(
 }
 
 /**
+ * A candidate's holdout scores, or why it cannot be scored: a fit can converge to parameters its
+ * P(alive) cannot be computed at (Pareto/NBD with alpha and beta over 1,000 times apart), and that
+ * candidate is then left out with the reason instead of failing the run.
+ */
+export function tryScore(
+  fit: FittedPurchaseModel,
+  calibration: BtydColumns,
+  horizon: number,
+  groups: HoldoutGroups,
+): ReturnType<typeof scoreCandidate> | string {
+  try {
+    return scoreCandidate(fit, calibration, horizon, groups);
+  } catch (e) {
+    if (!isCrmBiError(e)) throw e;
+    return `fitted, but its holdout scores cannot be computed: ${e.message}`;
+  }
+}
+
+/**
  * Candidates in the order tried: the one asked for first, then the others (auto: BG/NBD, MBG/NBD,
  * Pareto/NBD, the order of the literature).
  */
@@ -409,7 +428,12 @@ export async function chooseByHoldout(
       continue;
     }
     fits.set(name, fit);
-    const { patterns, errors } = scoreCandidate(fit, cal, h, groups);
+    const scored = tryScore(fit, cal, h, groups);
+    if (typeof scored === 'string') {
+      candidates.push({ model: name, label: MODEL_LABELS[name], fitted: false, error: scored });
+      continue;
+    }
+    const { patterns, errors } = scored;
     scores.set(name, patterns);
     const perGroup = (values: Float64Array, sign: number, shift: number) =>
       Float64Array.from(groups.pattern, (k) => shift + sign * (values[k] as number));
