@@ -45,6 +45,19 @@ describe('formats', () => {
     expect(formatDate('2024-06-30')).toBe('30 Jun 2024');
     expect(formatDateTime('2024-06-30T14:05:00Z')).toBe('30 Jun 2024, 14:05 UTC');
   });
+  it('reads the API’s zone-less times as UTC, whatever the reader’s time zone', () => {
+    setNumberFormat({ locale: 'en-US' });
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      // the browser's zone would read these as 08:34 New York time, 13:34 UTC
+      expect(formatDateTime('2026-12-05T08:34:52.679')).toBe('Dec 5, 2026, 8:34 AM UTC');
+      expect(formatDateTime('2026-12-05 08:34:52')).toBe('Dec 5, 2026, 8:34 AM UTC');
+      expect(formatDateTime('2026-12-05T08:34:52Z')).toBe('Dec 5, 2026, 8:34 AM UTC');
+    } finally {
+      process.env.TZ = tz;
+    }
+  });
   it('writes money in the data’s currency, and without a symbol when none is known', () => {
     setNumberFormat({ currency: 'GBP', locale: 'en-GB' });
     expect(formatCurrency(1_278_120.4)).toBe('£1,278,120');

@@ -139,8 +139,12 @@ export function formatDateRange(from: string, to: string): string {
 /** A timestamp in the reader's locale, in UTC: "Jun 30, 2024, 2:05 PM UTC". */
 export function formatDateTime(v: unknown): string {
   if (v === null || v === undefined || v === '') return '—';
-  const d = new Date(String(v));
-  if (Number.isNaN(d.getTime())) return String(v);
+  const s = String(v);
+  // the API writes UTC times without a zone ("2026-12-05T08:34:52.679"), which Date reads as local
+  const d = new Date(
+    /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s) ? `${s.replace(' ', 'T')}Z` : s,
+  );
+  if (Number.isNaN(d.getTime())) return s;
   const text = new Intl.DateTimeFormat(settings.locale, {
     dateStyle: 'medium',
     timeStyle: 'short',
