@@ -152,6 +152,12 @@ describe('audience routes', () => {
       ),
     );
     expect(res.status).toBe(201);
+    // the document says the same status the route answers
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(Object.keys(doc.paths['/v1/audiences']?.post?.responses ?? {})).toContain('201');
+    expect(doc.paths['/v1/audiences']?.post?.responses['200']).toBeUndefined();
     const saved = (await res.json()) as { audience_id: number; members: number; control: number };
     const expected = await f.db.all(HAND_SQL);
     expect(saved.members).toBe(expected.length);

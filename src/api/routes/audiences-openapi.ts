@@ -33,10 +33,10 @@ export function audiencePaths(h: OpenApiHelpers): Record<string, unknown> {
         answer: AudienceListSchema,
       }),
       post: jsonOp(h, {
-        summary:
-          'save an audience: members frozen, a seeded control group held out (default 10%); answers 201',
+        summary: 'save an audience: members frozen, a seeded control group held out (default 10%)',
         role: 'marketing',
         description: 'the saved audience',
+        status: 201,
         answer: SavedAudienceSchema,
         body: SaveRequest,
       }),

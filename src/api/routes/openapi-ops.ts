@@ -28,6 +28,8 @@ export interface JsonOpSpec {
   readonly parameters?: readonly object[];
   /** A required JSON request body. */
   readonly body?: z.ZodType;
+  /** The success status when it is not 200 (e.g. 201 for a created resource). */
+  readonly status?: number;
 }
 
 /**
@@ -41,7 +43,14 @@ export function jsonOp(h: OpenApiHelpers, spec: JsonOpSpec): object {
   const extra: Record<string, unknown> = {};
   if (spec.parameters !== undefined) extra.parameters = spec.parameters;
   if (spec.body !== undefined) extra.requestBody = jsonBody(h, spec.body);
-  return h.op(spec.summary, spec.role, h.json(spec.answer ?? AnyAnswer, spec.description), extra);
+  const op = h.op(spec.summary, spec.role, h.json(spec.answer ?? AnyAnswer, spec.description), extra) as {
+    responses?: Record<string, unknown>;
+  };
+  if (spec.status !== undefined && spec.status !== 200 && op.responses) {
+    const { '200': ok, ...others } = op.responses;
+    op.responses = { [String(spec.status)]: ok, ...others };
+  }
+  return op;
 }
 
 /** A required JSON request body. */
