@@ -27,9 +27,8 @@
  * — a warehouse that does not exist is built first (50,000 generated customers by default);
  * `--sharing-only` runs the fair-sharing phase alone. The lead's runner calls `benchApi(dbPath)`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,7 +39,7 @@ import { type CubeResponse, createQueryCache, loadModel, runQuery } from '../src
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
-import { median, ROOT, report } from './util.ts';
+import { freePort, median, report, spawnServe } from './util.ts';
 
 const CONNECTIONS = 10;
 const BASELINE_CALLS = 50;
@@ -109,17 +108,6 @@ async function ensureWarehouse(dbPath: string, customers: number): Promise<void>
   } finally {
     rmSync(src, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForHealth(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
@@ -518,22 +506,10 @@ export async function benchApi(
     }
 
     const port = await freePort();
-    child = spawn(
-      process.execPath,
-      [join(ROOT, 'bin', 'crm-bi.js'), 'serve', '--db', copy, '--port', String(port)],
-      {
-        cwd: ROOT,
-        env: { ...process.env, TZ: 'UTC' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    // the server logs one line per request on stderr: keep only the tail, for a startup error
-    let tail = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-4000);
-    });
+    const served = spawnServe(copy, port);
+    child = served.child;
     const url = `http://127.0.0.1:${port}`;
-    await waitForHealth(url, child, () => tail);
+    await waitForHealth(url, child, served.tail);
 
     // one request each to warm up (model, connection, first compile) before timing
     for (const q of [CACHED_QUERY, uncachedQuery(999_998)]) {

@@ -14,27 +14,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { createToken } from '../src/api/auth.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
-import { ROOT, report } from './util.ts';
+import { freePort, ROOT, report, spawnServe } from './util.ts';
 
 const QUERY = { measures: ['sales.revenue', 'sales.order_count'], dimensions: ['customers.region'] };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Bytes of the files under `dir` whose names start with the warehouse's, other than `known`. */
 function extraBytes(dir: string, stem: string, known: ReadonlySet<string>): number {
@@ -83,21 +71,9 @@ async function until(check: () => Promise<boolean>, limitMs: number): Promise<nu
 async function startServe(db: string): Promise<{ server: ChildProcess; url: string; ms: number }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawn(
-    process.execPath,
-    [join(ROOT, 'bin', 'crm-bi.js'), 'serve', '--db', db, '--port', String(port)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, TZ: 'UTC' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let tail = '';
-  server.stderr?.on('data', (d: Buffer) => {
-    tail = (tail + d.toString()).slice(-4000);
-  });
+  const { child: server, tail } = spawnServe(db, port);
   const ms = await until(async () => {
-    if (server.exitCode !== null) throw new Error(`the server exited: ${tail}`);
+    if (server.exitCode !== null) throw new Error(`the server exited: ${tail()}`);
     try {
       return (await fetch(`${url}/healthz`)).ok;
     } catch {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -36,4 +37,37 @@ export function report(
     ? `   vs ${baseline.label} ${fmt(baseline.value)} ${unit}   ratio ${fmt(value / baseline.value)}x`
     : '';
   console.log(`${label.padEnd(44)} ${fmt(value).padStart(9)} ${unit}${base}`);
+}
+
+/** A port free on 127.0.0.1 now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `crm-bi serve --db db --port port` as a child process; `tail()` is the end of what it
+ * wrote on stderr (one line per request), for the message of a failed start-up.
+ */
+export function spawnServe(db: string, port: number): { child: ChildProcess; tail: () => string } {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'crm-bi.js'), 'serve', '--db', db, '--port', String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TZ: 'UTC' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  return { child, tail: () => tail };
 }
