@@ -4,7 +4,14 @@ import { openWarehouse } from '../db/open-warehouse.ts';
 import { DEFAULT_RECONCILE_EVERY, type PostgresLoadOptions } from '../etl/extract/postgres-source.ts';
 import { redactPostgres } from '../etl/extract/postgres-url.ts';
 import { parseDuration, watchLoads } from '../etl/extract/postgres-watch.ts';
-import { DEFAULT_MAX_REJECT_RATE, type LoadResult, LoadResultSchema, loadSource } from '../etl/load.ts';
+import {
+  DEFAULT_MAX_REJECT_RATE,
+  type LoadResult,
+  LoadResultSchema,
+  loadSource,
+  type PreparedFiles,
+  prepareFiles,
+} from '../etl/load.ts';
 import { PROFILES } from '../etl/profiles/index.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
 import { stepReporter } from './progress.ts';
@@ -72,18 +79,23 @@ export function register(program: Command): void {
           intervalMs,
           log: (line) => (flags.json ? process.stderr.write(`${line}\n`) : log(line)),
           round: async () => {
+            const source = {
+              source: flags.source,
+              profile: flags.profile,
+              ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+            };
+            const prepared = await prepareFiles(source);
             const db = await openWarehouse(
               flags.db,
               flags.memoryLimit ? { memoryLimit: flags.memoryLimit } : {},
             );
             try {
               const result = await loadSource(db, {
-                source: flags.source,
-                profile: flags.profile,
+                ...source,
                 maxRejectRate: flags.maxRejectRate,
                 keepStaging: flags.keepStaging,
                 postgres,
-                ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+                ...(prepared ? { prepared } : {}),
               });
               if (flags.json) printJson(LoadResultSchema.parse(result));
               return describeLoad(result).split('\n')[0] as string;
@@ -94,17 +106,30 @@ export function register(program: Command): void {
         });
         return;
       }
+      const progress = stepReporter('load', flags.json);
+      const source = {
+        source: flags.source,
+        profile: flags.profile,
+        onStep: (s: string) => progress.step(s),
+        ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+      };
+      // read and checksum the source before taking the warehouse from a server that reads it
+      let prepared: PreparedFiles | undefined;
+      try {
+        prepared = await prepareFiles(source);
+      } catch (e) {
+        progress.abort();
+        throw e;
+      }
       const db = await openWarehouse(flags.db, flags.memoryLimit ? { memoryLimit: flags.memoryLimit } : {});
-      const progress = stepReporter('load', db, flags.json);
+      progress.attach(db);
       try {
         const result = await loadSource(db, {
-          source: flags.source,
-          profile: flags.profile,
+          ...source,
           maxRejectRate: flags.maxRejectRate,
           keepStaging: flags.keepStaging,
           postgres,
-          onStep: (s) => progress.step(s),
-          ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
+          ...(prepared ? { prepared } : {}),
         });
         progress.done();
         if (flags.json) printJson(LoadResultSchema.parse(result));

@@ -11,11 +11,13 @@ export interface StepReporter {
   done(summary?: string): void;
   /** Stops without reporting the unfinished step (the error says what happened). */
   abort(): void;
+  /** From now on the bar shows this warehouse's progress of the running statement. */
+  attach(db: Database): void;
 }
 
-export function stepReporter(task: string, db?: Database, quiet = false): StepReporter {
-  if (quiet) return { step() {}, done() {}, abort() {} };
-  return process.stderr.isTTY ? new BarReporter(task, db) : new LineReporter(task);
+export function stepReporter(task: string, quiet = false): StepReporter {
+  if (quiet) return { step() {}, done() {}, abort() {}, attach() {} };
+  return process.stderr.isTTY ? new BarReporter(task) : new LineReporter(task);
 }
 
 class LineReporter implements StepReporter {
@@ -40,6 +42,8 @@ class LineReporter implements StepReporter {
     this.current = undefined;
   }
 
+  attach(): void {}
+
   private finishCurrent(): void {
     if (this.current === undefined) return;
     const s = (performance.now() - this.startedAt) / 1000;
@@ -62,11 +66,9 @@ class BarReporter implements StepReporter {
   private readonly t0 = performance.now();
   private started = false;
   private steps = 0;
+  private db: Database | undefined;
 
-  constructor(
-    private readonly task: string,
-    private readonly db?: Database,
-  ) {}
+  constructor(private readonly task: string) {}
 
   step(label: string): void {
     this.steps += 1;
@@ -74,13 +76,13 @@ class BarReporter implements StepReporter {
     if (!this.started) {
       this.bar.start(100, 0, payload);
       this.started = true;
-      if (this.db) {
-        void this.db
-          .run('SET enable_progress_bar = true; SET enable_progress_bar_print = false')
-          .catch(() => {});
-        this.timer = setInterval(() => this.poll(), 200);
-      }
     } else this.bar.update(0, payload);
+  }
+
+  attach(db: Database): void {
+    this.db = db;
+    void db.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false').catch(() => {});
+    this.timer ??= setInterval(() => this.poll(), 200);
   }
 
   done(summary?: string): void {

@@ -15,7 +15,7 @@ import {
   preparePostgres,
 } from './extract/postgres-source.ts';
 import { isPostgresUrl, redactPostgres } from './extract/postgres-url.ts';
-import { checksumFiles, listSourceFiles } from './extract/source-files.ts';
+import { checksumFiles, listSourceFiles, type SourceFile } from './extract/source-files.ts';
 import { addCounts, finishCore, loadConformed, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
 import { createRejectsTable, REJECT_FILES_TABLE, REJECTS_TABLE, rejectCounts } from './rejects.ts';
@@ -38,6 +38,58 @@ export interface LoadOptions {
   readonly now?: () => Date;
   /** PostgreSQL sources: incremental extraction and delete detection (see extract/postgres-source.ts). */
   readonly postgres?: PostgresLoadOptions;
+  /**
+   * The file source already listed and checksummed by prepareFiles, before the warehouse was
+   * opened for writing (ignored when it was prepared for another source, profile or source name).
+   */
+  readonly prepared?: PreparedFiles;
+}
+
+/** A file source listed and checksummed (prepareFiles). */
+export interface PreparedFiles {
+  readonly source: string;
+  readonly profile: string;
+  readonly sourceName: string;
+  readonly files: SourceFile[];
+  readonly checksum: string;
+  /** performance.now() when the listing started: a load's seconds count the checksum too. */
+  readonly startedAt: number;
+}
+
+/**
+ * Lists and checksums a file source without the warehouse: the CLI calls it before it opens the
+ * warehouse for writing, so a server reading the file keeps answering while a large source is
+ * read end to end, and a repeated source holds the file only to record its skip. Undefined for a
+ * PostgreSQL source (its snapshot needs the warehouse's watermarks).
+ */
+export async function prepareFiles(
+  options: Pick<LoadOptions, 'source' | 'profile' | 'sourceName' | 'onStep'>,
+): Promise<PreparedFiles | undefined> {
+  if (isPostgresUrl(options.source)) return undefined;
+  const profile = getProfile(options.profile);
+  const sourceName = options.sourceName ?? profile.sourceName;
+  return listAndChecksum(options.source, profile.name, sourceName, stepWith(options.onStep));
+}
+
+async function listAndChecksum(
+  source: string,
+  profile: string,
+  sourceName: string,
+  step: (label: string) => void,
+): Promise<PreparedFiles> {
+  const startedAt = performance.now();
+  step('scanning source');
+  const files = listSourceFiles(source);
+  step('checksum');
+  const checksum = await checksumFiles(files, `${profile}\0${sourceName}`);
+  return { source, profile, sourceName, files, checksum, startedAt };
+}
+
+function stepWith(onStep: ((label: string) => void) | undefined): (label: string) => void {
+  return (label) => {
+    onStep?.(label);
+    crashHook(label);
+  };
 }
 
 export const LoadResultSchema = z.object({
@@ -66,14 +118,13 @@ async function nextLoadId(db: Database): Promise<number> {
 
 /** Loads a source into the warehouse. Throws a CrmBiError (after recording the failure) when the load fails. */
 export async function loadSource(db: Database, options: LoadOptions): Promise<LoadResult> {
-  const t0 = performance.now();
   const now = options.now ?? (() => new Date());
   const profile = getProfile(options.profile);
   const sourceName = options.sourceName ?? profile.sourceName;
-  const step = (label: string) => {
-    options.onStep?.(label);
-    crashHook(label);
-  };
+  const t0 = isPreparedFor(options.prepared, options.source, profile.name, sourceName)
+    ? options.prepared.startedAt
+    : performance.now();
+  const step = stepWith(options.onStep);
   const shownSource = redactPostgres(options.source);
   let pg: PreparedPostgres | undefined;
   if (isPostgresUrl(options.source)) {
@@ -118,10 +169,11 @@ async function loadFiles(
   step: (label: string) => void,
 ): Promise<LoadResult> {
   const maxRejectRate = options.maxRejectRate ?? DEFAULT_MAX_REJECT_RATE;
-  step('scanning source');
-  const files = pg ? pg.files : listSourceFiles(options.source);
-  step('checksum');
-  const checksum = pg ? pg.checksum : await checksumFiles(files, `${profile.name}\0${sourceName}`);
+  const { files, checksum } =
+    pg ??
+    (isPreparedFor(options.prepared, options.source, profile.name, sourceName)
+      ? options.prepared
+      : await listAndChecksum(options.source, profile.name, sourceName, step));
   const loadId = await nextLoadId(db);
   const startedAt = now();
   const base = {
@@ -226,6 +278,20 @@ async function loadFiles(
     await recordLoad(db, nothingLoaded(base, 'failed', t0, null), startedAt, now(), error.message);
     throw error;
   }
+}
+
+function isPreparedFor(
+  prepared: PreparedFiles | undefined,
+  source: string,
+  profile: string,
+  sourceName: string,
+): prepared is PreparedFiles {
+  return (
+    prepared !== undefined &&
+    prepared.source === source &&
+    prepared.profile === profile &&
+    prepared.sourceName === sourceName
+  );
 }
 
 /** The result of a load that wrote no rows: a skipped repeat, or a failure after its rollback. */

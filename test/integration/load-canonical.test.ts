@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -554,6 +554,35 @@ describe('crm-bi load (command line)', () => {
     const badRate = run(['load', '--source', dir, '--db', dbFile, '--max-reject-rate', '7']);
     expect(badRate.status).not.toBe(0);
     expect(badRate.stderr).toContain('--max-reject-rate must be between 0 and 1');
+    writeExport(dir, {});
+  });
+
+  it('reads and checksums the source before it opens the warehouse for writing', () => {
+    // a server reading the warehouse hands it over to a writer: the source's read must not be part
+    // of that hand-over (at 1M customers the checksum alone took 15-30 s)
+    writeSmallExport(dir);
+    const dbFile = join(dir, 'fresh.duckdb');
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [join(ROOT, 'bin', 'crm-bi.js'), ...args], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
+    const killed = run(['load', '--source', dir, '--db', dbFile], { CRM_BI_CRASH_AT: 'checksum' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(dbFile)).toBe(false);
+    // a source that does not exist leaves no empty warehouse behind either
+    const missing = run(['load', '--source', join(dir, 'missing'), '--db', dbFile]);
+    expect(missing.status).toBe(1);
+    expect(existsSync(dbFile)).toBe(false);
+    // and the checksum taken before the open is the one recorded: a repeat is skipped
+    const first = JSON.parse(run(['load', '--source', dir, '--db', dbFile, '--json']).stdout);
+    const again = JSON.parse(run(['load', '--source', dir, '--db', dbFile, '--json']).stdout);
+    expect(first.status).toBe('succeeded');
+    expect(again).toMatchObject({
+      status: 'skipped',
+      checksum: first.checksum,
+      skipped_because: first.load_id,
+    });
     writeExport(dir, {});
   });
 });
