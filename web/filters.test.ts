@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cubeFilters, filtersToSearch, isIsoDate, parseFilters, previousPeriod } from './filters.ts';
+import {
+  cubeFilters,
+  filtersToSearch,
+  hrefWithFilters,
+  isIsoDate,
+  parseFilters,
+  previousPeriod,
+} from './filters.ts';
 
 describe('filters in the URL', () => {
   it('reads repeated and comma-separated lists, de-duplicated, and keeps only real dates', () => {
@@ -7,6 +14,13 @@ describe('filters in the URL', () => {
       '?from=2024-01-01&to=2024-02-30&region=Europe,Asia&region=Europe&segment=At%20Risk',
     );
     expect(f).toEqual({ from: '2024-01-01', to: null, region: ['Europe', 'Asia'], segment: ['At Risk'] });
+  });
+
+  it('a link to another page carries the filters and nothing page-local', () => {
+    const f = parseFilters('?from=2024-01-01&region=Europe&region=Asia&run=3&customer=C1');
+    expect(hrefWithFilters('/churn', f)).toBe('/churn?from=2024-01-01&region=Europe&region=Asia');
+    expect(parseFilters(new URL(hrefWithFilters('/churn', f), 'http://x').search)).toEqual(f);
+    expect(hrefWithFilters('/churn', parseFilters(''))).toBe('/churn');
   });
 
   it('writes lists as repeated parameters and keeps page-local parameters', () => {

@@ -65,6 +65,12 @@ export function filtersToSearch(f: Filters, base: URLSearchParams = new URLSearc
   return p;
 }
 
+/** A link to another page that keeps the global filters (and nothing page-specific). */
+export function hrefWithFilters(path: string, f: Filters): string {
+  const s = filtersToSearch(f).toString();
+  return s ? `${path}?${s}` : path;
+}
+
 export interface CubeFilter {
   readonly member: string;
   readonly operator: string;

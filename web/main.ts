@@ -7,7 +7,14 @@ import './app.css';
 import { type ApiError, createApiClient, storedToken, storeToken } from './api.ts';
 import type { PageContext } from './context.ts';
 import { loadCurrency } from './currency.ts';
-import { EMPTY_FILTERS, type Filters, filtersToSearch, isIsoDate, parseFilters } from './filters.ts';
+import {
+  EMPTY_FILTERS,
+  type Filters,
+  filtersToSearch,
+  hrefWithFilters,
+  isIsoDate,
+  parseFilters,
+} from './filters.ts';
 import { HOME, interceptLinks, matchRoute, ROUTES } from './router.ts';
 import { signInSentence } from './sign-in.ts';
 import { errorState, h, isAbort, link } from './ui.ts';
@@ -91,14 +98,8 @@ const menuButton = h(
   'Menu',
 );
 nav.id = 'nav';
-const bar = h(
-  'div',
-  { class: 'bar' },
-  h('a', { href: HOME, 'data-link': '', class: 'brand' }, 'crm-bi'),
-  menuButton,
-  nav,
-  themeButton,
-);
+const brand = h('a', { href: HOME, 'data-link': '', class: 'brand' }, 'crm-bi');
+const bar = h('div', { class: 'bar' }, brand, menuButton, nav, themeButton);
 function setMenu(open: boolean): void {
   bar.classList.toggle('menu-open', open);
   menuButton.setAttribute('aria-expanded', String(open));
@@ -196,7 +197,10 @@ async function render(): Promise<void> {
   main.removeAttribute('data-page-ready');
   main.removeAttribute('data-page-error');
   let current = 'Menu';
+  // moving to another page keeps the period, regions and segments chosen
+  brand.setAttribute('href', hrefWithFilters(HOME, filters));
   for (const a of nav.querySelectorAll('a')) {
+    a.setAttribute('href', hrefWithFilters(a.getAttribute('data-nav') ?? HOME, filters));
     if (location.pathname.startsWith(a.getAttribute('data-nav') ?? '\0')) {
       a.setAttribute('aria-current', 'page');
       current = a.textContent ?? current;
@@ -224,8 +228,8 @@ async function render(): Promise<void> {
     filters,
     setFilters,
     navigate(path, q) {
-      const search = q ? new URLSearchParams(q) : filtersToSearch(filters);
-      const s = search.toString();
+      if (!q) return go(hrefWithFilters(path, filters));
+      const s = new URLSearchParams(q).toString();
       go(`${path}${s ? `?${s}` : ''}`);
     },
     signal: ctl.signal,

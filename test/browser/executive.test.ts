@@ -117,6 +117,21 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     await o.close();
   });
 
+  it('the navigation keeps the chosen period and region on the next page', async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}&region=Europe`);
+    const { page } = o;
+    await page.click('nav a[data-nav="/churn"]', { force: true });
+    await page.waitForURL(/\/churn/);
+    await page.waitForSelector('[data-page-ready="/churn"]');
+    const url = new URL(page.url());
+    expect(url.searchParams.get('from')).toBe(PERIOD.from);
+    expect(url.searchParams.get('to')).toBe(PERIOD.to);
+    expect(url.searchParams.getAll('region')).toEqual(['Europe']);
+    expect(await page.inputValue('#filter-region')).toBe('Europe');
+    expect(o.errors).toEqual([]);
+    await o.close();
+  });
+
   it('clicking a region bar filters the page by that region (cross-filter) and the browser back button undoes it', async () => {
     const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
     const { page } = o;
