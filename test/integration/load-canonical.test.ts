@@ -206,6 +206,29 @@ O6,1,P1,1,10.00,0
     expect(await warehouseState(db)).toEqual(before);
   });
 
+  it('payments of orders loaded earlier take their customer from the warehouse', async () => {
+    writeSmallExport(dir);
+    await loadSource(db, { source: dir, profile: 'canonical' });
+    const later = join(dir, 'payments-later');
+    mkdirSync(later);
+    writeExport(later, {
+      'payments.csv': `payment_id,order_id,paid_at,amount,method
+PAY1,O2,2024-03-05T10:00:00Z,59.97,card
+PAY2,O9,2024-03-05T11:00:00Z,5.00,card
+`,
+    });
+    const r = await loadSource(db, { source: later, profile: 'canonical', maxRejectRate: 0.5 });
+    expect(r.rejects_by_reason).toEqual({ unknown_order: 1 });
+    const paid = await db.all(
+      'SELECT payment_id, customer_durable_key::VARCHAR AS who, amount::DOUBLE AS amount FROM core.fact_payment',
+    );
+    const o2 = await db.scalar(
+      "SELECT DISTINCT customer_durable_key::VARCHAR FROM core.fact_order_line WHERE order_id = 'O2'",
+    );
+    expect(o2).not.toBeNull();
+    expect(paid).toEqual([{ payment_id: 'PAY1', who: o2, amount: 59.97 }]);
+  });
+
   it('orders without their lines (or lines without their orders) are refused', async () => {
     writeSmallExport(dir);
     await loadSource(db, { source: dir, profile: 'canonical' });

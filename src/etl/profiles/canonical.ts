@@ -242,7 +242,11 @@ async function conform(
     FROM ${vTable(spec.name)} v ${joins.join('\n    ')}`);
 }
 
-/** Payments take their customer from their order (in this load, or already in the warehouse). */
+/**
+ * Payments take their customer from their order: in this load, or (for a payment of an order
+ * loaded earlier, which the reference check accepts) from the warehouse. The validating view is
+ * read once here; the rare warehouse lookups patch the materialized rows afterwards.
+ */
 async function buildPayments(
   db: Database,
   spec: EntitySpec,
@@ -250,25 +254,21 @@ async function buildPayments(
   present: ReadonlySet<EntityName>,
 ): Promise<void> {
   const { joins, cases } = await problemJoins(db, spec, source, present);
-  await db.run(`CREATE OR REPLACE TEMP TABLE pay_order AS
-    SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL`);
-  // orders paid now but loaded earlier: look their customer up in the warehouse (usually none)
-  const missing = Number(
-    await db.scalar(
-      'SELECT count(*) FROM (SELECT order_id FROM v_payments EXCEPT SELECT order_id FROM pay_order)',
-    ),
-  );
-  if (missing > 0)
-    await db.run(`INSERT INTO pay_order
-    SELECT DISTINCT f.order_id, c.customer_id FROM core.fact_order_line f
-    JOIN core.dim_customer c ON c.customer_key = f.customer_key
-    WHERE f.source = ${quoteLiteral(source)}
-      AND f.order_id IN (SELECT order_id FROM v_payments EXCEPT SELECT order_id FROM pay_order)`);
+  const thisLoad = present.has('orders')
+    ? 'SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL'
+    : 'SELECT NULL::VARCHAR AS order_id, NULL::VARCHAR AS customer_id WHERE false';
   await db.run(`CREATE OR REPLACE TEMP TABLE c_payments AS
     SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem), o.customer_id
     FROM v_payments v ${joins.join('\n    ')}
-    LEFT JOIN pay_order o ON o.order_id = v.order_id`);
-  await db.run('DROP TABLE pay_order');
+    LEFT JOIN (${thisLoad}) o ON o.order_id = v.order_id`);
+  const unmatched = 'SELECT order_id FROM c_payments WHERE customer_id IS NULL AND _problem IS NULL';
+  if (!Number(await db.scalar(`SELECT count(*) FROM (${unmatched} LIMIT 1)`))) return;
+  await db.run(`UPDATE c_payments SET customer_id = w.customer_id
+    FROM (SELECT DISTINCT f.order_id, c.customer_id FROM core.fact_order_line f
+          JOIN core.dim_customer c ON c.customer_key = f.customer_key
+          WHERE f.source = ${quoteLiteral(source)}
+            AND f.order_id IN (${unmatched})) w
+    WHERE c_payments.customer_id IS NULL AND c_payments._problem IS NULL AND c_payments.order_id = w.order_id`);
 }
 
 /**
