@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFormatted } from '../../web/format.ts';
-import { EARLIER_AS_OF, type Harness, haveChromium, startHarness } from './harness.ts';
+import { EARLIER_AS_OF, type Harness, haveChromium, startHarness, usDay } from './harness.ts';
 
 describe.skipIf(!haveChromium())('customer lifetime value page', () => {
   let hx: Harness;
@@ -34,7 +34,7 @@ describe.skipIf(!haveChromium())('customer lifetime value page', () => {
     const note = page.locator('#run-note');
     await note.locator('p').first().waitFor();
     const text = (await note.textContent()) ?? '';
-    expect(text).toContain(`Run ${run?.run_id}, as of ${run?.as_of}.`);
+    expect(text).toContain(`Run ${run?.run_id}, as of ${usDay(String(run?.as_of))}.`);
     expect(text).toContain(`Margin: ${run?.margin}.`);
     expect(await note.locator('.run-warning').count()).toBe(Number(run?.warnings));
   });
@@ -91,7 +91,7 @@ describe.skipIf(!haveChromium())('customer lifetime value page', () => {
     );
     expect(m[0]?.cal).toBe(EARLIER_AS_OF);
     const card = (await page.locator('#report-card').textContent()) ?? '';
-    expect(card).toContain(EARLIER_AS_OF);
+    expect(card).toContain(usDay(EARLIER_AS_OF));
     expect(card).toContain(Number(m[0]?.mae).toFixed(3));
     expect(card).toContain(Number(m[0]?.bias).toFixed(3));
     // the tracking curve has two lines (predicted, actual)

@@ -14,7 +14,7 @@ import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { parseFormatted } from '../../web/format.ts';
 import { dataPath, haveData } from '../helpers/data.ts';
-import { type Harness, harnessEngines, haveChromium, startHarness } from './harness.ts';
+import { type Harness, harnessEngines, haveChromium, startHarness, usDay } from './harness.ts';
 
 const RETAIL_FILE = 'online-retail/online_retail.csv.gz';
 const chromium = haveChromium();
@@ -22,8 +22,6 @@ const chromium = haveChromium();
 const ENGINES = chromium ? await harnessEngines('crm_bi_e19a_periods') : [];
 
 /** en-US medium dates, as a reader with an en-US browser sees them ("Jun 30, 2024"). */
-const usDay = (iso: string) =>
-  new Date(`${iso}T00:00:00Z`).toLocaleDateString('en-US', { dateStyle: 'medium', timeZone: 'UTC' });
 
 interface Kpi {
   raw: number;

@@ -37,6 +37,10 @@ export const SCREENSHOT_DIR = resolve(import.meta.dirname, '..', '..', 'test-art
 /** The as-of day of the first mining run and the calibration end of the second. */
 export const EARLIER_AS_OF = '2024-06-30';
 
+/** A day as the pages write it in Chromium's en-US locale: "Jun 30, 2024". */
+export const usDay = (iso: string): string =>
+  new Date(`${iso}T00:00:00Z`).toLocaleDateString('en-US', { dateStyle: 'medium', timeZone: 'UTC' });
+
 /**
  * True when Chromium is installed. Otherwise: under CI=true this throws; locally it says why the
  * tests are skipped and returns false (use with `describe.skipIf(!haveChromium())`).

@@ -14,6 +14,7 @@ import { cubeFilters } from '../filters.ts';
 import {
   formatCompactCurrency,
   formatCurrency,
+  formatDate,
   formatInteger,
   formatNumber,
   formatPercent,
@@ -235,8 +236,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         return void body.append(emptyState(card.reason ?? 'No holdout check.'));
       body.append(
         facts([
-          ['Calibration end', String(card.calibration_end)],
-          ['Holdout', `${formatNumber(card.holdout_periods, 1)} ${card.tracking.period}s to ${card.as_of}`],
+          ['Calibration end', formatDate(card.calibration_end)],
+          [
+            'Holdout',
+            `${formatNumber(card.holdout_periods, 1)} ${card.tracking.period}s to ${formatDate(card.as_of)}`,
+          ],
           [
             'Repeat purchases',
             `${formatNumber(card.predicted_total, 1)} predicted, ${formatInteger(card.actual_total)} actual`,

@@ -5,6 +5,7 @@
  * A region-limited token sees the run's settings but not its metrics, so it gets no warnings.
  */
 import type { ApiClient } from '../api.ts';
+import { formatDate } from '../format.ts';
 import { h } from '../ui.ts';
 
 interface RunRecord {
@@ -28,7 +29,7 @@ export function runNote(api: ApiClient, signal?: AbortSignal): HTMLElement {
       const clv = field(field(run.params, 'value'), 'clv');
       const explanation = field(clv, 'explanation');
       const margin = field(clv, 'margin_source');
-      const parts = [`Run ${run.run_id}, as of ${run.as_of}.`];
+      const parts = [`Run ${run.run_id}, as of ${formatDate(run.as_of)}.`];
       if (typeof explanation === 'string') parts.push(`${explanation}.`);
       if (typeof margin === 'string') parts.push(`Margin: ${margin}.`);
       const warnings = field(field(run.metrics, 'value'), 'warnings');
