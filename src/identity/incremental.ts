@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/duckdb.ts';
+import { readDoubleColumns } from '../mining/steps/features.ts';
 import { FINGERPRINT, matchingSqlText } from './candidates.ts';
 import { normalizationMacros } from './normalize.ts';
 import type { ResolveSettings } from './options.ts';
@@ -67,6 +68,53 @@ export async function planRun(db: Database, settings: ResolveSettings, full: boo
   return { mode: 'incremental', changed };
 }
 
+/** The records an incremental run matches again: changed, or in a block searched again. */
+const REMATCHED = `k IN (SELECT k FROM identity_changed) OR email_n IN (SELECT v FROM identity_aff_email)
+  OR phone_n IN (SELECT v FROM identity_aff_phone) OR block IN (SELECT v FROM identity_aff_block)`;
+
+/**
+ * The records whose components an incremental run rebuilds: every record linked to a rematched
+ * record by a path of usable edges (refusal NULL) of the new candidates. Any other record's edges
+ * were all kept from the previous run and its component was not linked to a rematched record then
+ * either (an edge of the previous run that is gone joined two rematched records), so its edge
+ * decisions and golden key are the stored ones. Call after `buildCandidates(db, settings, true)`.
+ */
+export async function rebuildScope(db: Database): Promise<number[]> {
+  const [ls, rs] = (await readDoubleColumns(
+    db,
+    'SELECT left_key, right_key FROM identity_candidates WHERE refusal IS NULL',
+    [],
+  )) as [Float64Array, Float64Array];
+  const parent = new Map<number, number>();
+  const find = (x: number): number => {
+    let root = x;
+    for (let p = parent.get(root); p !== undefined && p !== root; p = parent.get(root)) root = p;
+    for (let n = x; n !== root; ) {
+      const next = parent.get(n) as number;
+      parent.set(n, root);
+      n = next;
+    }
+    return root;
+  };
+  for (let i = 0; i < ls.length; i++) {
+    const a = ls[i] as number;
+    const b = rs[i] as number;
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  }
+  const [seeds] = (await readDoubleColumns(db, `SELECT k FROM identity_records WHERE ${REMATCHED}`, [])) as [
+    Float64Array,
+  ];
+  const roots = new Set<number>();
+  for (const k of seeds) if (parent.has(k)) roots.add(find(k));
+  const scope = new Set<number>(seeds);
+  for (const k of parent.keys()) if (roots.has(find(k))) scope.add(k);
+  return [...scope];
+}
+
 const STORED_COLUMNS =
   'customer_durable_key, source, email_n, phone_n, first_t, last_t, city_n, country_n, name_n, block, fingerprint';
 
@@ -100,11 +148,7 @@ export async function prepareIncremental(db: Database): Promise<number> {
         WHERE k IN (SELECT k FROM identity_changed) OR email_n IN (SELECT v FROM identity_aff_email)
           OR phone_n IN (SELECT v FROM identity_aff_phone))
     WHERE v IS NOT NULL`);
-  const rematched = Number(
-    await db.scalar(`SELECT count(*) FROM identity_records
-      WHERE k IN (SELECT k FROM identity_changed) OR email_n IN (SELECT v FROM identity_aff_email)
-        OR phone_n IN (SELECT v FROM identity_aff_phone) OR block IN (SELECT v FROM identity_aff_block)`),
-  );
+  const rematched = Number(await db.scalar(`SELECT count(*) FROM identity_records WHERE ${REMATCHED}`));
   // the previous edges of untouched blocks; an edge's block is its left record's stored key
   await db.run(`CREATE OR REPLACE TEMP TABLE identity_candidates (
     left_key BIGINT, right_key BIGINT, rule VARCHAR, score DOUBLE, reason VARCHAR, refusal VARCHAR)`);

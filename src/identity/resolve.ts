@@ -21,7 +21,7 @@ import { BEGINNING_OF_TIME, END_OF_TIME } from '../etl/load-core.ts';
 import { readDoubleColumns } from '../mining/steps/features.ts';
 import { buildCandidates, buildRecords } from './candidates.ts';
 import { assignGoldenKeys, buildComponents, type MatchEdge, type NodeInfo } from './components.ts';
-import { FULL_REASONS, planRun, prepareIncremental, saveState } from './incremental.ts';
+import { FULL_REASONS, planRun, prepareIncremental, rebuildScope, saveState } from './incremental.ts';
 import { installNormalization } from './normalize.ts';
 import { type ResolveSettingsInput, resolveSettings } from './options.ts';
 
@@ -166,10 +166,19 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
     }
     await installNormalization(db);
     let rematched: number;
-    if (plan.mode === 'incremental') {
+    const scoped = plan.mode === 'incremental';
+    if (scoped) {
       await buildRecords(db, true);
       rematched = await prepareIncremental(db);
       await buildCandidates(db, settings, true);
+      const scope = await rebuildScope(db);
+      await db.run('CREATE OR REPLACE TEMP TABLE identity_scope (k BIGINT)');
+      await append(db, 'identity_scope', (a) => {
+        for (const k of scope) {
+          a.appendBigInt(BigInt(k));
+          a.endRow();
+        }
+      });
     } else {
       await buildRecords(db);
       rematched = Number(await db.scalar('SELECT count(*) FROM identity_records'));
@@ -185,6 +194,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
          CASE WHEN a.phone_n IS NOT NULL THEN hash(a.phone_n) % ${HASH} END, CASE WHEN b.phone_n IS NOT NULL THEN hash(b.phone_n) % ${HASH} END, list_position(['email', 'phone', 'name_city'], c.rule)
        FROM identity_candidates c
        JOIN identity_records a ON a.k = c.left_key JOIN identity_records b ON b.k = c.right_key
+       ${scoped ? 'WHERE c.left_key IN (SELECT k FROM identity_scope)' : ''}
        ORDER BY c.left_key, c.right_key, c.rule`,
       [],
     );
@@ -226,8 +236,11 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
     const previous = new Map<number, number>();
     for (const row of await db.all(
       `SELECT customer_durable_key AS k, golden_customer_key AS g FROM core.customer_identity
-       WHERE is_current AND customer_durable_key IN (
-         SELECT left_key FROM identity_candidates UNION SELECT right_key FROM identity_candidates)`,
+       WHERE is_current AND customer_durable_key IN (${
+         scoped
+           ? 'SELECT k FROM identity_scope'
+           : 'SELECT left_key FROM identity_candidates UNION SELECT right_key FROM identity_candidates'
+       })`,
     )) {
       previous.set(Number(row.k), Number(row.g));
     }
@@ -254,6 +267,17 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
       }
     });
 
+    if (scoped) {
+      // outside the rebuilt components, the stored decisions and golden keys stand (see rebuildScope)
+      await db.run(`INSERT INTO identity_decisions
+        SELECT left_customer_durable_key, right_customer_durable_key, rule, decision FROM core.customer_match
+        WHERE is_current AND decision NOT IN ('household', 'ambiguous')
+          AND left_customer_durable_key NOT IN (SELECT k FROM identity_scope)`);
+      await db.run(`INSERT INTO identity_golden
+        SELECT customer_durable_key, golden_customer_key FROM core.customer_identity
+        WHERE is_current AND golden_customer_key <> customer_durable_key
+          AND customer_durable_key NOT IN (SELECT k FROM identity_scope)`);
+    }
     await writeEdges(db, runId, loadId, at);
     const changed = await writeIdentity(db, runId, loadId, at);
     await saveState(db, runId, settings, plan.mode === 'full' ? 'all' : 'changed');
@@ -274,6 +298,7 @@ const TEMP_TABLES = [
   'identity_aff_email',
   'identity_aff_phone',
   'identity_aff_block',
+  'identity_scope',
 ];
 
 type Appender = Awaited<ReturnType<Database['connection']['createAppender']>>;
