@@ -268,17 +268,15 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
     });
 
     if (scoped) {
-      // outside the rebuilt components, the stored decisions and golden keys stand (see rebuildScope)
-      await db.run(`INSERT INTO identity_decisions
-        SELECT left_customer_durable_key, right_customer_durable_key, rule, decision FROM core.customer_match
-        WHERE is_current AND decision NOT IN ('household', 'ambiguous')
-          AND left_customer_durable_key NOT IN (SELECT k FROM identity_scope)`);
+      // outside the rebuilt components the stored edges, decisions and golden keys stand (see
+      // rebuildScope); the edges of records gone from their source are closed with the others
+      await db.run('INSERT INTO identity_scope SELECT k FROM identity_changed WHERE NOT present');
       await db.run(`INSERT INTO identity_golden
         SELECT customer_durable_key, golden_customer_key FROM core.customer_identity
         WHERE is_current AND golden_customer_key <> customer_durable_key
           AND customer_durable_key NOT IN (SELECT k FROM identity_scope)`);
     }
-    await writeEdges(db, runId, loadId, at);
+    await writeEdges(db, runId, loadId, at, scoped);
     const changed = await writeIdentity(db, runId, loadId, at);
     await saveState(db, runId, settings, plan.mode === 'full' ? 'all' : 'changed');
     return finish(changed, {
@@ -321,16 +319,28 @@ async function countsBy(db: Database, column: 'rule' | 'decision'): Promise<Reco
 }
 
 /** Closes current edges that were not found again; opens the new ones. */
-async function writeEdges(db: Database, runId: number, loadId: number | null, at: string): Promise<void> {
+async function writeEdges(
+  db: Database,
+  runId: number,
+  loadId: number | null,
+  at: string,
+  scoped: boolean,
+): Promise<void> {
+  // an incremental run compares only the edges whose left record is in identity_scope: any edge
+  // found, gone or decided otherwise has its left record there (a rematched record, a member of a
+  // rebuilt component, or a record gone from its source)
+  const inScope = (column: string) => (scoped ? ` AND ${column} IN (SELECT k FROM identity_scope)` : '');
   await db.run(`CREATE OR REPLACE TEMP TABLE identity_edges AS
     SELECT c.left_key, c.right_key, c.rule, c.score, c.reason, coalesce(c.refusal, d.decision) AS decision
     FROM identity_candidates c
-    LEFT JOIN identity_decisions d ON d.left_key = c.left_key AND d.right_key = c.right_key AND d.rule = c.rule`);
+    LEFT JOIN identity_decisions d ON d.left_key = c.left_key AND d.right_key = c.right_key AND d.rule = c.rule
+    WHERE true${inScope('c.left_key')}`);
   const same = `e.left_key = m.left_customer_durable_key AND e.right_key = m.right_customer_durable_key
     AND e.rule = m.rule AND e.reason = m.reason AND e.decision = m.decision`;
   await db.run(
     `UPDATE core.customer_match m SET valid_to = $1::TIMESTAMPTZ, is_current = false, ended_in_run = $2
-     WHERE m.is_current AND NOT EXISTS (SELECT 1 FROM identity_edges e WHERE ${same})`,
+     WHERE m.is_current${inScope('m.left_customer_durable_key')}
+       AND NOT EXISTS (SELECT 1 FROM identity_edges e WHERE ${same})`,
     [at, runId],
   );
   await db.run(

@@ -92,10 +92,9 @@ async function pickTargets(db: Database) {
   const crm = await single("source = 'crm'");
   const other = await single("source <> 'crm'");
   // (keys 1-3 are the hand-made person of warehouse())
-  // a merged record (not a golden record) to delete
+  // a record to delete: the smaller key of an accepted edge (a golden customer loses a member, maybe its golden record)
   const gone = await db.scalar(
-    `SELECT max(customer_durable_key) FROM core.customer_identity
-     WHERE is_current AND golden_customer_key <> customer_durable_key`,
+    `SELECT max(left_customer_durable_key) FROM core.customer_match WHERE is_current AND decision = 'accepted'`,
   );
   const region = await db.scalar(
     `SELECT min(customer_durable_key) FROM core.customer_identity
