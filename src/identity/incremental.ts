@@ -9,7 +9,8 @@
  * - Some records changed, appeared or disappeared: only they are normalized again, and only the
  *   blocks they sit in (their email, phone and name blocks, old and new) are searched again; the
  *   edges of every other block are taken from core.customer_match (the previous run's edges, each
- *   with its refusal). Components and golden keys are then rebuilt exactly as a full run does.
+ *   with its refusal). The components linked to a rematched record are rebuilt exactly as a full
+ *   run builds them (rebuildScope); the others keep their stored decisions and golden keys.
  * - No state, other settings or matching code, or a run since that left no state: a full run,
  *   with the reason.
  */
