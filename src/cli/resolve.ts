@@ -1,6 +1,6 @@
 /**
  * `crm-bi resolve [--name-threshold T] [--name-guard G] [--max-component-size N] [--max-group-size N]
- *  [--db FILE] [--json]`: reruns identity resolution over every source (each load already runs it
+ *  [--full] [--db FILE] [--json]`: reruns identity resolution over every source (each load already runs it
  * with the defaults), e.g. to try another threshold. Changes are kept as history, never overwritten.
  */
 import type { Command } from 'commander';
@@ -14,6 +14,7 @@ interface ResolveFlags {
   readonly nameGuard?: string;
   readonly maxComponentSize?: string;
   readonly maxGroupSize?: string;
+  readonly full?: boolean;
   readonly db: string;
   readonly json: boolean;
 }
@@ -41,12 +42,14 @@ export function register(program: Command): void {
       '--max-group-size <n>',
       'an email or phone shared by more records identifies nobody',
       String(RESOLVE_DEFAULTS.maxGroupSize),
-    );
+    )
+    .option('--full', 'match every record again, even when only some changed since the last run');
   withJson(withDb(cmd)).action(
     action(async (flags: ResolveFlags) => {
       const db = await openWarehouse(flags.db);
       try {
         const result = await resolveIdentities(db, {
+          full: flags.full === true,
           settings: {
             nameThreshold: flags.nameThreshold,
             nameGuard: flags.nameGuard,
@@ -76,5 +79,12 @@ export function describeResolve(r: ResolveResult): string {
       `(${r.merged_customers} records merged into another) in ${r.seconds.toFixed(1)} s`,
     `  match edges by rule: ${rules || 'none'}; by decision: ${decisions || 'none'}`,
     `  ${r.assignments_changed} assignments changed (history in core.customer_identity)`,
-  ].join('\n');
+    r.mode === 'incremental'
+      ? `  incremental: ${r.records_changed} records changed, ${r.records_rematched} matched again`
+      : r.mode === 'full'
+        ? `  full run (${r.full_reason ?? 'full'}): every record matched`
+        : '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
 }

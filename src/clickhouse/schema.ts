@@ -38,8 +38,16 @@ export interface TableMapping {
 
 export type Placement = 'customer' | 'replicated' | 'random';
 
-/** meta.api_token stays with the DuckDB warehouse: the API and its tokens do not run on ClickHouse. */
-const SKIPPED = new Set(['meta.api_token', 'meta.schema_version']);
+/**
+ * meta.api_token stays with the DuckDB warehouse: the API and its tokens do not run on ClickHouse;
+ * nor does identity resolution, so its working state (meta.identity_record, meta.identity_state) stays too.
+ */
+const SKIPPED = new Set([
+  'meta.api_token',
+  'meta.schema_version',
+  'meta.identity_record',
+  'meta.identity_state',
+]);
 
 /** Every warehouse table (not view) of core/meta/mining with its ClickHouse column types. */
 export async function warehouseTables(db: Database): Promise<TableMapping[]> {

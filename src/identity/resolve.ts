@@ -19,8 +19,9 @@ import { refreshAccessRegions } from '../db/access-region.ts';
 import type { Database } from '../db/duckdb.ts';
 import { BEGINNING_OF_TIME, END_OF_TIME } from '../etl/load-core.ts';
 import { readDoubleColumns } from '../mining/steps/features.ts';
-import { buildCandidates } from './candidates.ts';
+import { buildCandidates, buildRecords } from './candidates.ts';
 import { assignGoldenKeys, buildComponents, type MatchEdge, type NodeInfo } from './components.ts';
+import { FULL_REASONS, planRun, prepareIncremental, rebuildScope, saveState } from './incremental.ts';
 import { installNormalization } from './normalize.ts';
 import { type ResolveSettingsInput, resolveSettings } from './options.ts';
 
@@ -35,6 +36,17 @@ export const ResolveResultSchema = z.object({
   edges_by_rule: z.record(z.string(), z.number().int()),
   edges_by_decision: z.record(z.string(), z.number().int()),
   assignments_changed: z.number().int(),
+  /**
+   * `full`: every record matched again; `incremental`: only the changed records and the blocks they
+   * sit in (src/identity/incremental.ts); null when skipped.
+   */
+  mode: z.enum(['full', 'incremental']).nullable(),
+  /** Why a run was full: `requested` (--full), `no_state`, `settings_changed`, `state_out_of_date`; else null. */
+  full_reason: z.enum(FULL_REASONS).nullable(),
+  /** Records new, changed (in a field matching reads) or gone since the last run (all of them in a full run). */
+  records_changed: z.number().int(),
+  /** Records whose candidate edges were searched again (all of them in a full run, 0 when nothing changed). */
+  records_rematched: z.number().int(),
   settings: z.object({
     nameThreshold: z.number(),
     nameGuard: z.number(),
@@ -56,6 +68,8 @@ export interface ResolveOptions {
    * (every customer is then its own golden customer, and golden_customer_key stays NULL).
    */
   readonly onlyAcrossSources?: boolean;
+  /** Match every record again even when the stored state allows an incremental run (`--full`). */
+  readonly full?: boolean;
 }
 
 /**
@@ -91,14 +105,85 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
           edges_by_rule: {},
           edges_by_decision: {},
           assignments_changed: 0,
+          mode: null,
+          full_reason: null,
+          records_changed: 0,
+          records_rematched: 0,
           settings,
           seconds: (performance.now() - t0) / 1000,
         };
       }
     }
-    await installNormalization(db);
     const runId = Number(await db.scalar('SELECT coalesce(max(run_id), 0) + 1 FROM meta.identity_run'));
-    await buildCandidates(db, settings);
+    const plan = await planRun(db, settings, options.full === true);
+    const finish = async (
+      changed: number,
+      counts: { records_changed: number; records_rematched: number },
+    ) => {
+      // every version (new SCD2 versions too) carries its customer's current golden key
+      await db.run(`UPDATE core.dim_customer SET golden_customer_key = i.golden_customer_key
+        FROM core.customer_identity i
+        WHERE i.is_current AND i.customer_durable_key = dim_customer.customer_durable_key
+          AND dim_customer.golden_customer_key IS DISTINCT FROM i.golden_customer_key`);
+      await refreshAccessRegions(db);
+      const totals = await db.one(
+        `SELECT count(*) AS customers, count(DISTINCT golden_customer_key) AS golden,
+           count(*) FILTER (WHERE golden_customer_key <> customer_durable_key) AS merged
+         FROM core.customer_identity WHERE is_current`,
+      );
+      const result: ResolveResult = {
+        status: 'resolved',
+        run_id: runId,
+        load_id: loadId,
+        customers: Number(totals?.customers ?? 0),
+        golden_customers: Number(totals?.golden ?? 0),
+        merged_customers: Number(totals?.merged ?? 0),
+        edges_by_rule: await countsBy(db, 'rule'),
+        edges_by_decision: await countsBy(db, 'decision'),
+        assignments_changed: changed,
+        mode: plan.mode,
+        full_reason: plan.mode === 'full' ? plan.reason : null,
+        ...counts,
+        settings,
+        seconds: 0,
+      };
+      result.seconds = (performance.now() - t0) / 1000;
+      await db.run(`INSERT INTO meta.identity_run VALUES ($1, $2, $3::TIMESTAMPTZ, $4::JSON, $5::JSON)`, [
+        runId,
+        loadId,
+        at,
+        JSON.stringify(settings),
+        JSON.stringify({ ...result, settings: undefined }),
+      ]);
+      for (const t of TEMP_TABLES) await db.run(`DROP TABLE IF EXISTS temp.main.${t}`);
+      return result;
+    };
+
+    if (plan.mode === 'incremental' && plan.changed === 0) {
+      // the stored edges, components and golden keys are what matching would find again
+      await saveState(db, runId, settings, 'none');
+      return finish(0, { records_changed: 0, records_rematched: 0 });
+    }
+    await installNormalization(db);
+    let rematched: number;
+    const scoped = plan.mode === 'incremental';
+    if (scoped) {
+      await buildRecords(db, true);
+      rematched = await prepareIncremental(db);
+      await buildCandidates(db, settings, true);
+      const scope = await rebuildScope(db);
+      await db.run('CREATE OR REPLACE TEMP TABLE identity_scope (k BIGINT)');
+      await append(db, 'identity_scope', (a) => {
+        for (const k of scope) {
+          a.appendBigInt(BigInt(k));
+          a.endRow();
+        }
+      });
+    } else {
+      await buildRecords(db);
+      rematched = Number(await db.scalar('SELECT count(*) FROM identity_records'));
+      await buildCandidates(db, settings);
+    }
 
     // numbers only (hashes stand for emails, phones and sources): typed columns read fast
     const HASH = '4503599627370496'; // 2^52: hashes stay exact as doubles
@@ -109,6 +194,7 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
          CASE WHEN a.phone_n IS NOT NULL THEN hash(a.phone_n) % ${HASH} END, CASE WHEN b.phone_n IS NOT NULL THEN hash(b.phone_n) % ${HASH} END, list_position(['email', 'phone', 'name_city'], c.rule)
        FROM identity_candidates c
        JOIN identity_records a ON a.k = c.left_key JOIN identity_records b ON b.k = c.right_key
+       ${scoped ? 'WHERE c.left_key IN (SELECT k FROM identity_scope)' : ''}
        ORDER BY c.left_key, c.right_key, c.rule`,
       [],
     );
@@ -150,8 +236,11 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
     const previous = new Map<number, number>();
     for (const row of await db.all(
       `SELECT customer_durable_key AS k, golden_customer_key AS g FROM core.customer_identity
-       WHERE is_current AND customer_durable_key IN (
-         SELECT left_key FROM identity_candidates UNION SELECT right_key FROM identity_candidates)`,
+       WHERE is_current AND customer_durable_key IN (${
+         scoped
+           ? 'SELECT k FROM identity_scope'
+           : 'SELECT left_key FROM identity_candidates UNION SELECT right_key FROM identity_candidates'
+       })`,
     )) {
       previous.set(Number(row.k), Number(row.g));
     }
@@ -178,55 +267,37 @@ export async function resolveIdentities(db: Database, options: ResolveOptions = 
       }
     });
 
-    await writeEdges(db, runId, loadId, at);
-    const changed = await writeIdentity(db, runId, loadId, at);
-    // every version (new SCD2 versions too) carries its customer's current golden key
-    await db.run(`UPDATE core.dim_customer SET golden_customer_key = i.golden_customer_key
-      FROM core.customer_identity i
-      WHERE i.is_current AND i.customer_durable_key = dim_customer.customer_durable_key
-        AND dim_customer.golden_customer_key IS DISTINCT FROM i.golden_customer_key`);
-    await refreshAccessRegions(db);
-
-    const counts = await db.one(
-      `SELECT count(*) AS customers, count(DISTINCT golden_customer_key) AS golden,
-         count(*) FILTER (WHERE golden_customer_key <> customer_durable_key) AS merged
-       FROM core.customer_identity WHERE is_current`,
-    );
-    const byRule = await countsBy(db, 'rule');
-    const byDecision = await countsBy(db, 'decision');
-    const result: ResolveResult = {
-      status: 'resolved',
-      run_id: runId,
-      load_id: loadId,
-      customers: Number(counts?.customers ?? 0),
-      golden_customers: Number(counts?.golden ?? 0),
-      merged_customers: Number(counts?.merged ?? 0),
-      edges_by_rule: byRule,
-      edges_by_decision: byDecision,
-      assignments_changed: changed,
-      settings,
-      seconds: 0,
-    };
-    result.seconds = (performance.now() - t0) / 1000;
-    await db.run(`INSERT INTO meta.identity_run VALUES ($1, $2, $3::TIMESTAMPTZ, $4::JSON, $5::JSON)`, [
-      runId,
-      loadId,
-      at,
-      JSON.stringify(settings),
-      JSON.stringify({ ...result, settings: undefined }),
-    ]);
-    for (const t of [
-      'identity_records',
-      'identity_candidates',
-      'identity_decisions',
-      'identity_golden',
-      'identity_map',
-    ]) {
-      await db.run(`DROP TABLE IF EXISTS temp.main.${t}`);
+    if (scoped) {
+      // outside the rebuilt components the stored edges, decisions and golden keys stand (see
+      // rebuildScope); the edges of records gone from their source are closed with the others
+      await db.run('INSERT INTO identity_scope SELECT k FROM identity_changed WHERE NOT present');
+      await db.run(`INSERT INTO identity_golden
+        SELECT customer_durable_key, golden_customer_key FROM core.customer_identity
+        WHERE is_current AND golden_customer_key <> customer_durable_key
+          AND customer_durable_key NOT IN (SELECT k FROM identity_scope)`);
     }
-    return result;
+    await writeEdges(db, runId, loadId, at, scoped);
+    const changed = await writeIdentity(db, runId, loadId, at);
+    await saveState(db, runId, settings, plan.mode === 'full' ? 'all' : 'changed');
+    return finish(changed, {
+      records_changed: plan.mode === 'full' ? rematched : plan.changed,
+      records_rematched: rematched,
+    });
   });
 }
+
+const TEMP_TABLES = [
+  'identity_records',
+  'identity_candidates',
+  'identity_decisions',
+  'identity_golden',
+  'identity_map',
+  'identity_changed',
+  'identity_aff_email',
+  'identity_aff_phone',
+  'identity_aff_block',
+  'identity_scope',
+];
 
 type Appender = Awaited<ReturnType<Database['connection']['createAppender']>>;
 
@@ -248,16 +319,28 @@ async function countsBy(db: Database, column: 'rule' | 'decision'): Promise<Reco
 }
 
 /** Closes current edges that were not found again; opens the new ones. */
-async function writeEdges(db: Database, runId: number, loadId: number | null, at: string): Promise<void> {
+async function writeEdges(
+  db: Database,
+  runId: number,
+  loadId: number | null,
+  at: string,
+  scoped: boolean,
+): Promise<void> {
+  // an incremental run compares only the edges whose left record is in identity_scope: any edge
+  // found, gone or decided otherwise has its left record there (a rematched record, a member of a
+  // rebuilt component, or a record gone from its source)
+  const inScope = (column: string) => (scoped ? ` AND ${column} IN (SELECT k FROM identity_scope)` : '');
   await db.run(`CREATE OR REPLACE TEMP TABLE identity_edges AS
     SELECT c.left_key, c.right_key, c.rule, c.score, c.reason, coalesce(c.refusal, d.decision) AS decision
     FROM identity_candidates c
-    LEFT JOIN identity_decisions d ON d.left_key = c.left_key AND d.right_key = c.right_key AND d.rule = c.rule`);
+    LEFT JOIN identity_decisions d ON d.left_key = c.left_key AND d.right_key = c.right_key AND d.rule = c.rule
+    WHERE true${inScope('c.left_key')}`);
   const same = `e.left_key = m.left_customer_durable_key AND e.right_key = m.right_customer_durable_key
     AND e.rule = m.rule AND e.reason = m.reason AND e.decision = m.decision`;
   await db.run(
     `UPDATE core.customer_match m SET valid_to = $1::TIMESTAMPTZ, is_current = false, ended_in_run = $2
-     WHERE m.is_current AND NOT EXISTS (SELECT 1 FROM identity_edges e WHERE ${same})`,
+     WHERE m.is_current${inScope('m.left_customer_durable_key')}
+       AND NOT EXISTS (SELECT 1 FROM identity_edges e WHERE ${same})`,
     [at, runId],
   );
   await db.run(

@@ -47,7 +47,7 @@ describe('crm-bi generate --sources and crm-bi resolve (command line)', () => {
     expect([...sources].sort()).toEqual(['crm', 'desk', 'shop']);
   });
 
-  it('resolve --json prints one run; a stricter threshold merges no more than the default', () => {
+  it('resolve --json prints one run, incremental when nothing changed; a stricter threshold merges no more than the default and runs in full', () => {
     const loose = crmBi('resolve', '--db', db, '--json');
     expect(loose.status, loose.stderr).toBe(0);
     const a = ResolveResultSchema.parse(JSON.parse(loose.stdout));
@@ -55,12 +55,24 @@ describe('crm-bi generate --sources and crm-bi resolve (command line)', () => {
     // the CRM load had one source and nothing to resolve; the shop and desk loads ran 1 and 2
     expect(a.run_id).toBe(3);
     expect(a.assignments_changed).toBe(0);
+    // nothing changed since the desk load's run: the stored result is reused
+    expect(a).toMatchObject({
+      mode: 'incremental',
+      full_reason: null,
+      records_changed: 0,
+      records_rematched: 0,
+    });
     const strict = crmBi('resolve', '--db', db, '--name-threshold', '1', '--json');
     expect(strict.status, strict.stderr).toBe(0);
     const b = ResolveResultSchema.parse(JSON.parse(strict.stdout));
     expect(b.settings.nameThreshold).toBe(1);
     expect(b.golden_customers).toBeGreaterThanOrEqual(a.golden_customers);
     expect(b.customers).toBe(a.customers);
+    expect(b).toMatchObject({ mode: 'full', full_reason: 'settings_changed' });
+    expect(b.records_rematched).toBe(b.customers);
+    const full = crmBi('resolve', '--db', db, '--name-threshold', '1', '--full');
+    expect(full.status, full.stderr).toBe(0);
+    expect(full.stderr + full.stdout).toContain('full run (requested): every record matched');
   });
 
   it('a bad value is a one-line usage error naming the flag, with exit code 2', () => {

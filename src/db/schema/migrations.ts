@@ -519,6 +519,31 @@ UPDATE meta.etl_load SET currency = CASE profile WHEN 'online-retail' THEN 'GBP'
   WHEN 'cdnow' THEN 'USD' WHEN 'superstore' THEN 'USD' WHEN 'telco' THEN 'USD' WHEN 'northwind' THEN 'USD' END;
 `,
   },
+  {
+    version: 16,
+    description:
+      'identity resolution state: each current record as the last run matched it (fingerprint, normalized fields, block keys) and the settings of that run, so a rerun rematches only what changed',
+    // empty after the upgrade: the next run finds no state and runs in full (full_reason no_state)
+    sql: `
+CREATE TABLE meta.identity_record (
+  customer_durable_key BIGINT NOT NULL,
+  source VARCHAR,
+  fingerprint UBIGINT NOT NULL,
+  email_n VARCHAR,
+  phone_n VARCHAR,
+  first_t VARCHAR,
+  last_t VARCHAR,
+  city_n VARCHAR,
+  country_n VARCHAR,
+  name_n VARCHAR,
+  block VARCHAR
+);
+CREATE TABLE meta.identity_state (
+  run_id BIGINT NOT NULL,
+  settings_hash VARCHAR NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
