@@ -41,6 +41,7 @@ import {
   warehouseTables,
 } from './schema.ts';
 import { type DeltaPlan, planDelta } from './sync-delta.ts';
+import { StepTimer } from './sync-steps.ts';
 import { columnChecks, duckTsvField } from './types.ts';
 
 export type SyncMode = 'full' | 'incremental';
@@ -69,6 +70,8 @@ export interface TableSyncReport {
   readonly mode: TableSyncMode;
   readonly checks: number;
   readonly ms: number;
+  /** milliseconds per step (plan, compare, ddl, fill, reconcile_staging, swap, reconcile_live, ...) */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 export interface SyncReport {
@@ -115,6 +118,7 @@ export async function syncWarehouse(
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
+    const steps = new StepTimer();
     const { rows, mode } = await syncTable(
       db,
       cluster,
@@ -123,6 +127,7 @@ export async function syncWarehouse(
       options.batchRows ?? 200_000,
       options.mode === 'incremental',
       log,
+      steps,
     );
     const report = {
       table: `${t.schema}.${t.table}`,
@@ -130,6 +135,7 @@ export async function syncWarehouse(
       mode,
       checks: columnChecksOf(t).length,
       ms: performance.now() - started,
+      stepsMs: steps.ms,
     };
     log(
       `synced ${report.table} (${mode}): ${rows} rows, ${report.checks} checks agree (${report.ms.toFixed(0)} ms)`,
@@ -199,12 +205,15 @@ async function syncTable(
   batchRows: number,
   incremental: boolean,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<{ rows: number; mode: TableSyncMode }> {
   const names = stagingNames(t, syncId);
   if (incremental) {
-    const plan = await planDelta(db, cluster, t, names.live);
-    const delta = plan === undefined ? 0 : await countDelta(db, t, plan);
-    if (delta === 0 && (await alreadyReconciles(db, cluster, t))) return { rows: 0, mode: 'unchanged' };
+    const plan = await steps.time('plan', () => planDelta(db, cluster, t, names.live));
+    const delta = plan === undefined ? 0 : await steps.time('plan', () => countDelta(db, t, plan));
+    if (delta === 0 && (await steps.time('compare', () => alreadyReconciles(db, cluster, t)))) {
+      return { rows: 0, mode: 'unchanged' };
+    }
     if (plan !== undefined && delta > 0) {
       try {
         // same columns as the live table (planDelta checks): the read tables stay as they are
@@ -213,7 +222,8 @@ async function syncTable(
           cluster,
           t,
           names,
-          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log),
+          steps,
+          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log, steps),
           false,
         );
         return { rows, mode: 'incremental' };
@@ -229,8 +239,8 @@ async function syncTable(
       }
     }
   }
-  const rows = await withStaging(db, cluster, t, names, () =>
-    fillFully(db, cluster, t, names, batchRows, log),
+  const rows = await withStaging(db, cluster, t, names, steps, () =>
+    fillFully(db, cluster, t, names, batchRows, log, steps),
   );
   return { rows, mode: 'full' };
 }
@@ -244,34 +254,28 @@ async function withStaging(
   cluster: ClickHouseCluster,
   t: TableMapping,
   names: StagingNames,
+  steps: StepTimer,
   fill: () => Promise<number>,
   recreateReadTables = true,
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
-  const { live, stg, stgd, stgk, old } = names;
-  for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
-  if (t.placement !== 'replicated') {
-    await cluster.entry.exec(
-      distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
-    );
-  }
+  const { stg, stgd, stgk } = names;
+  await steps.time('ddl', async () => {
+    for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
+    if (t.placement !== 'replicated') {
+      await cluster.entry.exec(
+        distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
+      );
+    }
+  });
   try {
     const rows = await fill();
-    await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
-    for (const { client } of shards) {
-      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
-      if (await tableExists(client, database, live)) {
-        await client.exec(
-          `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
-        );
-        await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
-      } else {
-        await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
-      }
-    }
-    if (recreateReadTables) await createReadTables(cluster, t);
-    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
+    await steps.time('swap', () => swap(cluster, names));
+    if (recreateReadTables) await steps.time('read_tables', () => createReadTables(cluster, t));
+    await steps.time('reconcile_live', () =>
+      reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table'),
+    );
     return rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
@@ -280,6 +284,24 @@ async function withStaging(
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`).catch(() => {});
     }
     throw e;
+  }
+}
+
+/** Drops the staging helpers and renames the staging copy to the live table on every shard. */
+async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<void> {
+  const database = cluster.target.database;
+  const { live, stg, stgd, stgk, old } = names;
+  await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
+  for (const { client } of await cluster.shards()) {
+    await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
+    if (await tableExists(client, database, live)) {
+      await client.exec(
+        `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
+      );
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
+    } else {
+      await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
+    }
   }
 }
 
@@ -308,18 +330,23 @@ async function fillFully(
   names: StagingNames,
   batchRows: number,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<number> {
   const database = cluster.target.database;
   let rows = 0;
-  if (t.placement === 'replicated') {
-    for (const shard of await cluster.shards()) {
-      rows = await copyRows(db, shard.client, t, qualified(database, names.stg), 'TRUE', batchRows, log);
+  await steps.time('copy', async () => {
+    if (t.placement === 'replicated') {
+      for (const shard of await cluster.shards()) {
+        rows = await copyRows(db, shard.client, t, qualified(database, names.stg), 'TRUE', batchRows, log);
+      }
+    } else {
+      rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
     }
-  } else {
-    rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
-  }
+  });
   const staged = t.placement === 'replicated' ? names.stg : names.stgd;
-  await reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy');
+  await steps.time('reconcile_staging', () =>
+    reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy'),
+  );
   return rows;
 }
 
@@ -338,38 +365,47 @@ async function fillIncrementally(
   plan: DeltaPlan,
   batchRows: number,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
-  for (const { client } of shards) {
-    await client.exec(
-      `ALTER TABLE ${qualified(database, names.stg)} REPLACE PARTITION tuple() FROM ${qualified(database, names.live)}`,
-    );
-  }
+  await steps.time('share_parts', async () => {
+    for (const { client } of shards) {
+      await client.exec(
+        `ALTER TABLE ${qualified(database, names.stg)} REPLACE PARTITION tuple() FROM ${qualified(database, names.live)}`,
+      );
+    }
+  });
   let where = plan.where;
-  if (plan.replaceKey !== undefined) {
-    const key = quoteIdent(plan.replaceKey);
+  const replaceKey = plan.replaceKey;
+  if (replaceKey !== undefined) {
+    const key = quoteIdent(replaceKey);
     const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
     const keyRows = await db.all(
       `SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`,
     );
-    if (keyRows.length > 0) {
-      const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
-      for (const { client } of shards) {
-        await client.exec(
-          `CREATE TABLE ${qualified(database, names.stgk)} (k Int64) ENGINE = MergeTree ORDER BY tuple()`,
-        );
-        await client.insertTsv(qualified(database, names.stgk), ['`k`'], body);
-        await client.exec(
-          `ALTER TABLE ${qualified(database, names.stg)} DELETE WHERE ${quoteChIdent(plan.replaceKey)} IN (SELECT k FROM ${qualified(database, names.stgk)})`,
-        );
-        await waitForMutations(client, database, names.stg);
-      }
-    }
+    if (keyRows.length > 0)
+      await steps.time('replace_keys', async () => {
+        const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
+        for (const { client } of shards) {
+          await client.exec(
+            `CREATE TABLE ${qualified(database, names.stgk)} (k Int64) ENGINE = MergeTree ORDER BY tuple()`,
+          );
+          await client.insertTsv(qualified(database, names.stgk), ['`k`'], body);
+          await client.exec(
+            `ALTER TABLE ${qualified(database, names.stg)} DELETE WHERE ${quoteChIdent(replaceKey)} IN (SELECT k FROM ${qualified(database, names.stgk)})`,
+          );
+          await waitForMutations(client, database, names.stg);
+        }
+      });
     where = `${key} IN (${keys})`;
   }
-  const rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log);
-  await reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy');
+  const rows = await steps.time('copy', () =>
+    copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log),
+  );
+  await steps.time('reconcile_staging', () =>
+    reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy'),
+  );
   return rows;
 }
 
