@@ -40,7 +40,9 @@ import {
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
-import { type DeltaPlan, planDelta } from './sync-delta.ts';
+import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
+import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
+import { chFigures, duckFigures, figureChecks, figureProblems } from './sync-figures.ts';
 import { StepTimer } from './sync-steps.ts';
 import { columnChecks, duckTsvField } from './types.ts';
 
@@ -81,6 +83,8 @@ export interface SyncReport {
   readonly tables: readonly TableSyncReport[];
   readonly rows: number;
   readonly ms: number;
+  /** milliseconds of the steps outside the tables (prepare, compare, run_views) */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 /** A sync id: time-ordered and unique enough for staging table names. */
@@ -103,9 +107,12 @@ export async function syncWarehouse(
   const t0 = performance.now();
   const syncId = newSyncId();
   const log = options.onProgress ?? (() => {});
+  const syncSteps = new StepTimer();
   const shards = await cluster.shards();
-  await ensureDatabases(cluster);
-  await dropLeftovers(cluster);
+  await syncSteps.time('prepare', async () => {
+    await ensureDatabases(cluster);
+    await dropLeftovers(cluster);
+  });
   let tables = await warehouseTables(db);
   if (options.tables) {
     const wanted = new Set(options.tables);
@@ -115,6 +122,10 @@ export async function syncWarehouse(
     }
     tables = tables.filter((t) => wanted.has(`${t.schema}.${t.table}`));
   }
+  const incremental = options.mode === 'incremental';
+  const compared = incremental
+    ? await syncSteps.time('compare', () => compareWithCluster(db, cluster, tables))
+    : new Map<string, Comparison>();
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
@@ -125,7 +136,7 @@ export async function syncWarehouse(
       t,
       syncId,
       options.batchRows ?? 200_000,
-      options.mode === 'incremental',
+      incremental ? (compared.get(`${t.schema}.${t.table}`) ?? { state: 'absent', reason: '' }) : undefined,
       log,
       steps,
     );
@@ -142,8 +153,9 @@ export async function syncWarehouse(
     );
     reports.push(report);
   }
-  await ensureRunViews(cluster);
+  await syncSteps.time('run_views', () => ensureRunViews(cluster));
   return {
+    stepsMs: syncSteps.ms,
     syncId,
     target: cluster.target.url,
     shards: shards.length,
@@ -203,20 +215,18 @@ async function syncTable(
   t: TableMapping,
   syncId: string,
   batchRows: number,
-  incremental: boolean,
+  compared: Comparison | undefined,
   log: (m: string) => void,
   steps: StepTimer,
 ): Promise<{ rows: number; mode: TableSyncMode }> {
   const names = stagingNames(t, syncId);
-  if (incremental) {
-    const plan = await steps.time('plan', () => planDelta(db, cluster, t, names.live));
+  if (compared?.state === 'same') return { rows: 0, mode: 'unchanged' };
+  if (compared?.state === 'differs') {
+    const plan = deltaPlan(t, compared.mark);
     const delta = plan === undefined ? 0 : await steps.time('plan', () => countDelta(db, t, plan));
-    if (delta === 0 && (await steps.time('compare', () => alreadyReconciles(db, cluster, t)))) {
-      return { rows: 0, mode: 'unchanged' };
-    }
     if (plan !== undefined && delta > 0) {
       try {
-        // same columns as the live table (planDelta checks): the read tables stay as they are
+        // same columns as the live table (compareWithCluster checks): the read tables stay as they are
         const rows = await withStaging(
           db,
           cluster,
@@ -224,7 +234,7 @@ async function syncTable(
           names,
           steps,
           () => fillIncrementally(db, cluster, t, names, plan, batchRows, log, steps),
-          false,
+          { recreateReadTables: false, liveCheck: 'keys' },
         );
         return { rows, mode: 'incremental' };
       } catch (e) {
@@ -256,7 +266,10 @@ async function withStaging(
   names: StagingNames,
   steps: StepTimer,
   fill: () => Promise<number>,
-  recreateReadTables = true,
+  after: { recreateReadTables: boolean; liveCheck: 'full' | 'keys' } = {
+    recreateReadTables: true,
+    liveCheck: 'full',
+  },
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
@@ -272,10 +285,21 @@ async function withStaging(
   try {
     const rows = await fill();
     await steps.time('swap', () => swap(cluster, names));
-    if (recreateReadTables) await steps.time('read_tables', () => createReadTables(cluster, t));
-    await steps.time('reconcile_live', () =>
-      reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table'),
-    );
+    if (after.recreateReadTables) await steps.time('read_tables', () => createReadTables(cluster, t));
+    if (after.liveCheck === 'full') {
+      await steps.time('reconcile_live', () =>
+        reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table'),
+      );
+    } else {
+      // the staging copy was reconciled in full just before; this checks the swap took
+      const problems = await steps.time('check_live', () => checkLive(db, cluster, t));
+      if (problems.length > 0) {
+        throw new CrmBiError(
+          'sync_mismatch',
+          `${t.schema}.${t.table} (live table) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
+        );
+      }
+    }
     return rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
@@ -351,11 +375,14 @@ async function fillFully(
 }
 
 /**
- * The staging copy starts as the live table (parts shared, no copy: `REPLACE PARTITION … FROM`),
- * then receives the rows above the table's high-water mark; for a table with versions
- * (`is_current`), every version of the customers those rows touch is replaced, so versions
- * closed by the new load are carried. The staging copy must then reconcile with the whole DuckDB
- * table, else the caller copies the table in full (deletes and rewrites a load cannot mark).
+ * The staging copy starts as the live table, then receives the rows above the table's high-water
+ * mark. Without versions, the live table's parts are shared (`REPLACE PARTITION … FROM`, no copy).
+ * With versions (`is_current`), every version of the customers those rows touch is replaced, so
+ * versions closed by the new load are carried: each shard copies its live rows of the other
+ * customers (`INSERT … SELECT`, on the shard), and all versions of the touched ones come from
+ * DuckDB — no `ALTER … DELETE`, which 18.16 runs as a background mutation to be waited for.
+ * The staging copy must then reconcile with the whole DuckDB table, else the caller copies the
+ * table in full (deletes and rewrites a load cannot mark).
  */
 async function fillIncrementally(
   db: Database,
@@ -369,35 +396,34 @@ async function fillIncrementally(
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
-  await steps.time('share_parts', async () => {
-    for (const { client } of shards) {
-      await client.exec(
-        `ALTER TABLE ${qualified(database, names.stg)} REPLACE PARTITION tuple() FROM ${qualified(database, names.live)}`,
-      );
-    }
-  });
+  const stg = qualified(database, names.stg);
+  const live = qualified(database, names.live);
   let where = plan.where;
   const replaceKey = plan.replaceKey;
-  if (replaceKey !== undefined) {
+  if (replaceKey === undefined) {
+    await steps.time('share_parts', async () => {
+      for (const { client } of shards) {
+        await client.exec(`ALTER TABLE ${stg} REPLACE PARTITION tuple() FROM ${live}`);
+      }
+    });
+  } else {
     const key = quoteIdent(replaceKey);
     const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
-    const keyRows = await db.all(
-      `SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`,
+    const keyRows = await steps.time('replace_keys', () =>
+      db.all(`SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`),
     );
-    if (keyRows.length > 0)
-      await steps.time('replace_keys', async () => {
-        const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
-        for (const { client } of shards) {
-          await client.exec(
-            `CREATE TABLE ${qualified(database, names.stgk)} (k Int64) ENGINE = MergeTree ORDER BY tuple()`,
-          );
-          await client.insertTsv(qualified(database, names.stgk), ['`k`'], body);
-          await client.exec(
-            `ALTER TABLE ${qualified(database, names.stg)} DELETE WHERE ${quoteChIdent(replaceKey)} IN (SELECT k FROM ${qualified(database, names.stgk)})`,
-          );
-          await waitForMutations(client, database, names.stg);
-        }
-      });
+    const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
+    const stgk = qualified(database, names.stgk);
+    const chKey = quoteChIdent(replaceKey);
+    await steps.time('keep_rows', async () => {
+      for (const { client } of shards) {
+        await client.exec(`CREATE TABLE ${stgk} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
+        if (keyRows.length > 0) await client.insertTsv(stgk, ['`k`'], body);
+        await client.exec(
+          `INSERT INTO ${stg} SELECT * FROM ${live} WHERE isNull(${chKey}) OR ${chKey} NOT IN (SELECT k FROM ${stgk})`,
+        );
+      }
+    });
     where = `${key} IN (${keys})`;
   }
   const rows = await steps.time('copy', () =>
@@ -415,40 +441,6 @@ async function countDelta(db: Database, t: TableMapping, plan: DeltaPlan): Promi
     `SELECT count(*) AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`,
   );
   return Number(row?.n ?? 0);
-}
-
-/** True when the live table exists on every node and already reconciles with DuckDB. */
-async function alreadyReconciles(
-  db: Database,
-  cluster: ClickHouseCluster,
-  t: TableMapping,
-): Promise<boolean> {
-  for (const { client } of await cluster.shards()) {
-    if (!(await tableExists(client, t.schema, t.table))) return false;
-    if (!(await tableExists(client, cluster.target.database, localName(t)))) return false;
-  }
-  try {
-    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
-    return true;
-  } catch (e) {
-    if (e instanceof CrmBiError && (e.code === 'sync_mismatch' || e.code === 'clickhouse_error'))
-      return false;
-    throw e;
-  }
-}
-
-/** ALTER … DELETE runs as a background mutation in 18.16: waits until the table has none pending. */
-async function waitForMutations(client: ClickHouseClient, database: string, table: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const pending = Number(
-      await client.scalar(
-        `SELECT count() FROM system.mutations WHERE database = '${database}' AND table = '${table}' AND NOT is_done`,
-      ),
-    );
-    if (pending === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new CrmBiError('sync_failed', `the delete on ${database}.${table} did not finish within 60 s`);
 }
 
 /**
@@ -516,12 +508,7 @@ async function copyRows(
   return rows;
 }
 
-/** Compares row count and per-column figures of DuckDB's table with a ClickHouse table. */
-const duckFigures = new WeakMap<
-  TableMapping,
-  { db: Database; row: Promise<Record<string, unknown> | undefined> }
->();
-
+/** Compares row count and per-column figures (`full`) of DuckDB's table with a ClickHouse table. */
 export async function reconcile(
   db: Database,
   node: ClickHouseClient,
@@ -529,43 +516,15 @@ export async function reconcile(
   chTable: string,
   what: string,
 ): Promise<void> {
-  const checks = [
-    { label: 'rows', duck: 'CAST(count(*) AS VARCHAR)', ch: 'toString(count())', approx: false },
-    ...columnChecksOf(t),
-  ];
-  // the DuckDB side does not change during a sync (read-only): its figures are computed once per table
-  let pending = duckFigures.get(t);
-  if (pending === undefined || pending.db !== db) {
-    pending = {
-      db,
-      row: db.one(
-        `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
-      ),
-    };
-    duckFigures.set(t, pending);
-  }
-  const duckRow = await pending.row;
-  const chRows = await node.rows(
-    `SELECT ${checks.map((c, i) => `${c.ch} AS c${i}`).join(', ')} FROM ${chTable}`,
-  );
-  const chRow = chRows[0] ?? {};
-  const problems: string[] = [];
-  checks.forEach((c, i) => {
-    const a = duckRow?.[`c${i}`];
-    const b = chRow[`c${i}`];
-    const same = c.approx ? closeEnough(Number(a), Number(b)) : String(a) === String(b);
-    if (!same) problems.push(`${c.label}: DuckDB ${String(a)}, ClickHouse ${String(b)}`);
-  });
+  const checks = figureChecks(t, 'full');
+  const duck = await duckFigures(db, t, 'full');
+  const name = `${t.schema}.${t.table}`;
+  const ch = await chFigures(node, [[name, chTable, checks]]);
+  const problems = figureProblems(checks, duck, ch.get(name) ?? []);
   if (problems.length > 0) {
     throw new CrmBiError(
       'sync_mismatch',
       `${t.schema}.${t.table} (${what}) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
     );
   }
-}
-
-function closeEnough(a: number, b: number): boolean {
-  if (a === b) return true;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }
