@@ -204,7 +204,10 @@ function printSteps(report: SyncReport): void {
       .join(', ');
     console.log(`${t.table.padEnd(32)} ${t.mode.padEnd(12)} ${t.ms.toFixed(0).padStart(6)}   ${steps}`);
   }
-  console.log(`${'(outside the tables)'.padEnd(45)} ${rest.toFixed(0).padStart(6)}`);
+  const steps = Object.entries(report.stepsMs)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+  console.log(`${'(outside the tables)'.padEnd(45)} ${rest.toFixed(0).padStart(6)}   ${steps}`);
 }
 
 function printSize(r: SizeResult): void {

@@ -87,6 +87,11 @@ export async function compareWithCluster(
     present.push(t);
   }
   // replicated tables: every node's own copy; the others: the Distributed table on the entry node
+  // DuckDB's figures (in process, one table after the other) while the nodes compute theirs
+  const duckDone = (async () => {
+    for (const t of present) await duckFigures(db, t, compareKind(t));
+  })();
+  duckDone.catch(() => {});
   const sharded = present.filter((t) => t.placement !== 'replicated');
   const replicated = present.filter((t) => t.placement === 'replicated');
   const [entryFigures, ...shardFigures] = await Promise.all([
@@ -109,6 +114,7 @@ export async function compareWithCluster(
       ),
     ),
   ]);
+  await duckDone;
   for (const t of present) {
     const name = `${t.schema}.${t.table}`;
     const kind = compareKind(t);
@@ -142,7 +148,7 @@ export async function checkLive(
 ): Promise<string[]> {
   const kind = 'keys';
   const checks = figureChecks(t, kind);
-  const duck = await duckFigures(db, t, kind);
+  const duckPending = duckFigures(db, t, kind);
   const name = `${t.schema}.${t.table}`;
   const nodes =
     t.placement === 'replicated'
@@ -153,6 +159,7 @@ export async function checkLive(
         }))
       : [{ client: cluster.entry, from: qualified(t.schema, t.table), where: '' }];
   const problems: string[] = [];
+  const duck = await duckPending;
   for (const n of nodes) {
     const figures = await chFigures(n.client, [[name, n.from, checks]]);
     problems.push(...figureProblems(checks, duck, figures.get(name) ?? []).map((p) => `${p}${n.where}`));

@@ -275,7 +275,7 @@ async function withStaging(
   const shards = await cluster.shards();
   const { stg, stgd, stgk } = names;
   await steps.time('ddl', async () => {
-    for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
+    await onEveryShard(cluster, (client) => client.exec(localTableDdl(database, stg, t)));
     if (t.placement !== 'replicated') {
       await cluster.entry.exec(
         distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
@@ -316,7 +316,8 @@ async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<vo
   const database = cluster.target.database;
   const { live, stg, stgd, stgk, old } = names;
   await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
-  for (const { client } of await cluster.shards()) {
+  // the shards swap side by side; each shard's rename is atomic on its own, as before
+  await onEveryShard(cluster, async (client) => {
     await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
     if (await tableExists(client, database, live)) {
       await client.exec(
@@ -326,7 +327,17 @@ async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<vo
     } else {
       await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
     }
-  }
+  });
+}
+
+/** Runs `fn` on every shard at once (DDL and shard-local copies: one round trip of latency, not one per shard). */
+async function onEveryShard(
+  cluster: ClickHouseCluster,
+  fn: (client: ClickHouseClient) => Promise<void>,
+): Promise<void> {
+  const results = await Promise.allSettled((await cluster.shards()).map(({ client }) => fn(client)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Reconciles a table on the entry node, or a replicated table's copy on every shard. */
@@ -395,17 +406,16 @@ async function fillIncrementally(
   steps: StepTimer,
 ): Promise<number> {
   const database = cluster.target.database;
-  const shards = await cluster.shards();
   const stg = qualified(database, names.stg);
   const live = qualified(database, names.live);
   let where = plan.where;
   const replaceKey = plan.replaceKey;
   if (replaceKey === undefined) {
-    await steps.time('share_parts', async () => {
-      for (const { client } of shards) {
-        await client.exec(`ALTER TABLE ${stg} REPLACE PARTITION tuple() FROM ${live}`);
-      }
-    });
+    await steps.time('share_parts', () =>
+      onEveryShard(cluster, (client) =>
+        client.exec(`ALTER TABLE ${stg} REPLACE PARTITION tuple() FROM ${live}`),
+      ),
+    );
   } else {
     const key = quoteIdent(replaceKey);
     const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
@@ -415,15 +425,15 @@ async function fillIncrementally(
     const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
     const stgk = qualified(database, names.stgk);
     const chKey = quoteChIdent(replaceKey);
-    await steps.time('keep_rows', async () => {
-      for (const { client } of shards) {
+    await steps.time('keep_rows', () =>
+      onEveryShard(cluster, async (client) => {
         await client.exec(`CREATE TABLE ${stgk} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
         if (keyRows.length > 0) await client.insertTsv(stgk, ['`k`'], body);
         await client.exec(
           `INSERT INTO ${stg} SELECT * FROM ${live} WHERE isNull(${chKey}) OR ${chKey} NOT IN (SELECT k FROM ${stgk})`,
         );
-      }
-    });
+      }),
+    );
     where = `${key} IN (${keys})`;
   }
   const rows = await steps.time('copy', () =>
@@ -517,9 +527,12 @@ export async function reconcile(
   what: string,
 ): Promise<void> {
   const checks = figureChecks(t, 'full');
-  const duck = await duckFigures(db, t, 'full');
   const name = `${t.schema}.${t.table}`;
-  const ch = await chFigures(node, [[name, chTable, checks]]);
+  // DuckDB (in process) and ClickHouse (the shards) scan side by side
+  const [duck, ch] = await Promise.all([
+    duckFigures(db, t, 'full'),
+    chFigures(node, [[name, chTable, checks]]),
+  ]);
   const problems = figureProblems(checks, duck, ch.get(name) ?? []);
   if (problems.length > 0) {
     throw new CrmBiError(
