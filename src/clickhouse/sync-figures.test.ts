@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database } from '../db/duckdb.ts';
+import type { TableMapping } from './schema.ts';
+import { compareKind } from './sync-compare.ts';
+import { deltaPlan } from './sync-delta.ts';
+import { closeEnough, duckFigures, figureChecks, figureProblems, markColumn } from './sync-figures.ts';
+import { mapColumn } from './types.ts';
+
+function table(schema: string, name: string, cols: [string, string][], placement = 'customer'): TableMapping {
+  return {
+    schema,
+    table: name,
+    columns: cols.map(([c, type]) => mapColumn(`${schema}.${name}`, c, type, true)),
+    placement: placement as TableMapping['placement'],
+    shardingKey: 'rand()',
+  };
+}
+
+const customers = table('core', 'dim_customer', [
+  ['customer_key', 'BIGINT'],
+  ['customer_durable_key', 'BIGINT'],
+  ['city', 'VARCHAR'],
+  ['score', 'DOUBLE'],
+  ['is_current', 'BOOLEAN'],
+  ['valid_to', 'TIMESTAMPTZ'],
+  ['load_id', 'INTEGER'],
+]);
+
+describe('per-table figures of an incremental sync', () => {
+  it('the keys figures are the row count, the sum of every integer and boolean column and the mark', () => {
+    expect(figureChecks(customers, 'keys').map((c) => c.label)).toEqual([
+      'rows',
+      'customer_key:sum',
+      'customer_durable_key:sum',
+      'is_current:sum',
+      'load_id:sum',
+      'mark:max',
+    ]);
+    // the full figures: rows, then a non-NULL count per column and a sum for each of the 7 columns
+    expect(figureChecks(customers, 'full')).toHaveLength(1 + 7 * 2);
+  });
+
+  it('figures that differ are named with both values; floats agree within 1e-9 relative', () => {
+    const checks = [
+      { label: 'rows', approx: false },
+      { label: 'score:sum', approx: true },
+      { label: 'city:bytes', approx: false },
+    ];
+    expect(figureProblems(checks, ['3', 1.5, '12'], ['3', '1.5', '12'])).toEqual([]);
+    expect(figureProblems(checks, ['3', 1e12, '12'], ['3', String(1e12 + 1e-4), '12'])).toEqual([]);
+    expect(figureProblems(checks, ['3', 1.5, '12'], ['2', '1.5000001', '12'])).toEqual([
+      'rows: DuckDB 3, ClickHouse 2',
+      'score:sum: DuckDB 1.5, ClickHouse 1.5000001',
+    ]);
+    // a figure ClickHouse did not return (table not in the answer) never agrees
+    expect(figureProblems(checks, ['0', 0, '0'], [])).toHaveLength(3);
+    expect(closeEnough(Number.NaN, Number.NaN)).toBe(false);
+  });
+
+  it('the tables loads mark are compared on their keys figures, the others in full', () => {
+    expect(markColumn(customers)).toBe('load_id');
+    expect(compareKind(customers)).toBe('keys');
+    expect(compareKind(table('meta', 'etl_load', [['load_id', 'INTEGER']], 'random'))).toBe('full');
+    expect(compareKind(table('core', 'dim_product', [['load_id', 'INTEGER']], 'replicated'))).toBe('full');
+    expect(compareKind(table('core', 'customer_match', [['customer_key', 'BIGINT']], 'random'))).toBe('full');
+    // a text load_id is no high-water mark
+    expect(markColumn(table('core', 'x', [['load_id', 'VARCHAR']]))).toBeUndefined();
+  });
+
+  it('the delta plan of a table: rows above the mark, whole customers for a table with versions', () => {
+    expect(deltaPlan(customers, '7')).toEqual({
+      column: 'load_id',
+      mark: '7',
+      where: '"load_id" > 7',
+      replaceKey: 'customer_durable_key',
+    });
+    const runs = table('mining', 'customer_rfm', [['run_id', 'INTEGER']]);
+    expect(deltaPlan(runs, '3')).toEqual({ column: 'run_id', mark: '3', where: '"run_id" > 3' });
+    // an empty live table ('' mark), meta and replicated tables are copied in full
+    expect(deltaPlan(runs, '')).toBeUndefined();
+    expect(deltaPlan(runs, undefined)).toBeUndefined();
+    expect(deltaPlan(table('meta', 'etl_load', [['load_id', 'INTEGER']], 'random'), '3')).toBeUndefined();
+    expect(
+      deltaPlan(table('core', 'dim_product', [['load_id', 'INTEGER']], 'replicated'), '3'),
+    ).toBeUndefined();
+  });
+
+  describe('on DuckDB', () => {
+    let db: Database;
+    beforeAll(async () => {
+      db = await Database.open(':memory:');
+      await db.run('CREATE SCHEMA core');
+      await db.run(`CREATE TABLE core.dim_customer (customer_key BIGINT, customer_durable_key BIGINT, city VARCHAR,
+        score DOUBLE, is_current BOOLEAN, valid_to TIMESTAMPTZ, load_id INTEGER)`);
+      await db.run(`INSERT INTO core.dim_customer VALUES
+        (11, 1, 'Berlin', 0.5, true, '9999-12-31', 1),
+        (21, 2, 'Hamburg', NULL, false, '2025-01-22', 1),
+        (22, 2, 'Munich', 2.0, true, '9999-12-31', 3),
+        (31, NULL, NULL, 1.0, true, '9999-12-31', 2)`);
+    });
+    afterAll(() => db?.close());
+
+    it('computes the keys figures a hand count gives', async () => {
+      // rows 4; keys 11+21+22+31 = 85; golden keys 1+2+2 = 5; current 3; load ids 1+1+3+2 = 7; mark 3
+      expect((await duckFigures(db, customers, 'keys')).map(String)).toEqual(['4', '85', '5', '3', '7', '3']);
+    });
+  });
+});
