@@ -4,7 +4,7 @@ import type { TableMapping } from './schema.ts';
 import { compareKind } from './sync-compare.ts';
 import { deltaPlan } from './sync-delta.ts';
 import { closeEnough, duckFigures, figureChecks, figureProblems, markColumn } from './sync-figures.ts';
-import { mapColumn } from './types.ts';
+import { columnChecks, duckValue, mapColumn } from './types.ts';
 
 function table(schema: string, name: string, cols: [string, string][], placement = 'customer'): TableMapping {
   return {
@@ -99,6 +99,18 @@ describe('per-table figures of an incremental sync', () => {
         (31, NULL, NULL, 1.0, true, '9999-12-31', 2)`);
     });
     afterAll(() => db?.close());
+
+    it('the epoch sum of a timestamp is the seconds ClickHouse holds: clamped to 1970–2105, truncated, NULLs left out', async () => {
+      await db.run('CREATE TABLE core.times (stamp TIMESTAMPTZ)');
+      await db.run(`INSERT INTO core.times VALUES (NULL), ('1969-12-31 23:59:59.5+00'), ('1960-01-01 00:00:00.25+00'),
+        ('1970-01-01 00:00:01.7+00'), ('2024-03-01 10:00:00.999+01'), ('2200-01-01 00:00:00+00')`);
+      const stamp = mapColumn('core.times', 'stamp', 'TIMESTAMPTZ', true);
+      const check = columnChecks(stamp).find((c) => c.label === 'stamp:epoch');
+      const row = await db.one(`SELECT ${check?.duck} AS fast,
+        CAST(sum(CAST(epoch(${duckValue(stamp)}) AS BIGINT)) AS VARCHAR) AS calendar FROM core.times`);
+      // 0 + 0 + 1 + 1 709 283 600 (09:00:00 UTC) + 4 291 747 199 (2105-12-31 23:59:59)
+      expect(row).toEqual({ fast: '6001030800', calendar: '6001030800' });
+    });
 
     it('computes the keys figures a hand count gives', async () => {
       // rows 4; keys 11+21+22+31 = 85; golden keys 1+2+2 = 5; current 3; load ids 1+1+3+2 = 7; mark 3
