@@ -1,7 +1,8 @@
 /**
  * Before an incremental sync moves anything: which tables already agree with the DuckDB warehouse.
- * Per node, one query lists the tables, one their columns and one computes the figures
- * (sync-figures.ts) of every table at once, instead of a round of queries per table.
+ * Per shard, one query lists the tables, one their columns and one computes the figures
+ * (sync-figures.ts) of its own rows of every table at once, instead of a round of queries per
+ * table; a sharded table's figures are the shards' added up.
  *
  *   - `same`: the live table is there on every node, with the DuckDB columns, and its figures
  *     agree: nothing to do;
@@ -13,6 +14,7 @@ import type { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { localName, qualified, type TableMapping } from './schema.ts';
 import {
+  addShardFigures,
   chFigures,
   duckFigures,
   type FigureKind,
@@ -86,51 +88,44 @@ export async function compareWithCluster(
     }
     present.push(t);
   }
-  // replicated tables: every node's own copy; the others: the Distributed table on the entry node
   // DuckDB's figures (in process, one table after the other) while the nodes compute theirs
   const duckDone = (async () => {
     for (const t of present) await duckFigures(db, t, compareKind(t));
   })();
   duckDone.catch(() => {});
-  const sharded = present.filter((t) => t.placement !== 'replicated');
-  const replicated = present.filter((t) => t.placement === 'replicated');
-  const [entryFigures, ...shardFigures] = await Promise.all([
-    chFigures(
-      cluster.entry,
-      sharded.map((t) => [
-        `${t.schema}.${t.table}`,
-        qualified(t.schema, t.table),
-        figureChecks(t, compareKind(t)),
-      ]),
-    ),
-    ...shards.map(({ client }) =>
+  // each shard computes the figures of its own rows of every table in one query (a query per
+  // table through the Distributed tables costs a round of shard queries each); sharded tables'
+  // figures are then added up, replicated tables' compared copy by copy
+  const shardFigures = await Promise.all(
+    shards.map(({ client }) =>
       chFigures(
         client,
-        replicated.map((t) => [
+        present.map((t) => [
           `${t.schema}.${t.table}`,
           qualified(database, localName(t)),
-          figureChecks(t, 'full'),
+          figureChecks(t, t.placement === 'replicated' ? 'full' : compareKind(t)),
         ]),
       ),
     ),
-  ]);
+  );
   await duckDone;
   for (const t of present) {
     const name = `${t.schema}.${t.table}`;
     const kind = compareKind(t);
     const checks = figureChecks(t, kind);
     const duck = await duckFigures(db, t, kind);
-    const views = t.placement === 'replicated' ? shardFigures : [entryFigures];
+    const perShard = shardFigures.map((f) => f.get(name));
+    const views = t.placement === 'replicated' ? perShard : [addShardFigures(checks, perShard)];
     const problems = views.flatMap((v, i) => {
       const where = t.placement === 'replicated' ? ` (shard ${shards[i]?.shard})` : '';
-      return figureProblems(checks, duck, v?.get(name) ?? []).map((p) => `${p}${where}`);
+      return figureProblems(checks, duck, v ?? []).map((p) => `${p}${where}`);
     });
     if (problems.length === 0) {
       out.set(name, { state: 'same' });
       continue;
     }
     const markAt = checks.findIndex((c) => c.label === MARK_LABEL);
-    const mark = markAt < 0 ? undefined : String(entryFigures?.get(name)?.[markAt] ?? '');
+    const mark = markAt < 0 ? undefined : String(views[0]?.[markAt] ?? '');
     out.set(name, {
       state: 'differs',
       problems,

@@ -3,7 +3,14 @@ import { Database } from '../db/duckdb.ts';
 import type { TableMapping } from './schema.ts';
 import { compareKind } from './sync-compare.ts';
 import { deltaPlan } from './sync-delta.ts';
-import { closeEnough, duckFigures, figureChecks, figureProblems, markColumn } from './sync-figures.ts';
+import {
+  addShardFigures,
+  closeEnough,
+  duckFigures,
+  figureChecks,
+  figureProblems,
+  markColumn,
+} from './sync-figures.ts';
 import { columnChecks, duckValue, mapColumn } from './types.ts';
 
 function table(schema: string, name: string, cols: [string, string][], placement = 'customer'): TableMapping {
@@ -55,6 +62,35 @@ describe('per-table figures of an incremental sync', () => {
     // a figure ClickHouse did not return (table not in the answer) never agrees
     expect(figureProblems(checks, ['0', 0, '0'], [])).toHaveLength(3);
     expect(closeEnough(Number.NaN, Number.NaN)).toBe(false);
+  });
+
+  it("a sharded table's figures are the shards' added up, exactly for integers, its mark the largest", () => {
+    const checks = [
+      { label: 'rows', approx: false },
+      { label: 'customer_key:sum', approx: false },
+      { label: 'score:sum', approx: true },
+      { label: 'mark:max', approx: false },
+    ];
+    // 2^53 + 1 is not a double: the sum must stay exact
+    expect(
+      addShardFigures(checks, [
+        ['2', '9007199254740992', '1.25', '3'],
+        ['1', '1', '0.5', ''],
+      ]),
+    ).toEqual(['3', '9007199254740993', '1.75', '3']);
+    expect(
+      addShardFigures(checks, [
+        ['0', '0', '0', ''],
+        ['0', '0', '0', ''],
+      ]),
+    ).toEqual(['0', '0', '0', '']);
+    // a shard without the table: nothing agrees
+    expect(addShardFigures(checks, [['1', '1', '1', '1'], undefined])).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('the tables loads mark are compared on their keys figures, the others in full', () => {

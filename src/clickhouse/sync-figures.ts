@@ -89,6 +89,30 @@ export function closeEnough(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }
 
+/**
+ * A sharded table's figures from each shard's own rows, added up: counts and sums add (exactly as
+ * integers, floats as doubles), the high-water mark is the largest shard's (`''` on a shard with
+ * no row). A shard that did not answer for the table makes every figure `undefined`.
+ */
+export function addShardFigures(
+  checks: readonly Pick<ColumnCheck, 'label' | 'approx'>[],
+  perShard: readonly (readonly unknown[] | undefined)[],
+): (string | undefined)[] {
+  return checks.map((c, i) => {
+    const values = perShard.map((f) => f?.[i]);
+    if (values.some((v) => v === undefined || v === null)) return undefined;
+    const text = values.map(String);
+    if (c.label === MARK_LABEL) {
+      // load and run ids stay far below 2^53
+      const marks = text.filter((v) => v !== '').map(Number);
+      return marks.length === 0 ? '' : String(Math.max(...marks));
+    }
+    if (c.approx) return String(text.reduce((a, v) => a + Number(v), 0));
+    if (!text.every((v) => /^-?\d+$/.test(v))) return undefined;
+    return text.reduce((a, v) => a + BigInt(v), 0n).toString();
+  });
+}
+
 /** The DuckDB side does not change during a sync (read-only): computed once per table and kind. */
 const duckCache = new WeakMap<TableMapping, { db: Database; byKind: Map<FigureKind, Promise<unknown[]>> }>();
 
