@@ -11,10 +11,13 @@
  *      and reconcile the live table once more.
  *
  * Incremental mode (`crm-bi sync --incremental`, and after `load`/`mine --db clickhouse://`):
- * the staging copy of a table starts as its live copy (parts shared, not copied) and receives only
- * the rows above the cluster's high-water mark (sync-delta.ts); it is reconciled with the whole
- * DuckDB table like a full copy, and a table that does not reconcile is copied in full. Small
- * replicated tables and `meta.*` are always copied in full.
+ * first every table's figures are compared with its live copy, one query per shard for all tables
+ * (sync-compare.ts); a table that agrees is left alone, with no DDL. The staging copy of a table
+ * that moved starts as its live copy (parts shared, not copied; for a versioned table the other
+ * customers' rows copied on the shard) and receives only the rows above the cluster's high-water
+ * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy, and a table
+ * that does not reconcile is copied in full. Small replicated tables and `meta.*` that differ are
+ * copied in full. Each table's report says where its time went (`stepsMs`).
  *
  * ClickHouse has no multi-statement transactions: the swap is atomic per table and shard, not
  * across shards. A crash mid-sync leaves either the old or the new copy of a table on each shard
