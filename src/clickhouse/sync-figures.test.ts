@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '../db/clickhouse.ts';
 import { Database } from '../db/duckdb.ts';
+import { CrmBiError } from '../errors.ts';
 import type { TableMapping } from './schema.ts';
 import { compareKind } from './sync-compare.ts';
 import { deltaPlan } from './sync-delta.ts';
 import {
   addShardFigures,
+  chFigures,
   closeEnough,
   duckFigures,
   figureChecks,
@@ -91,6 +94,30 @@ describe('per-table figures of an incremental sync', () => {
       undefined,
       undefined,
     ]);
+  });
+
+  it('when ClickHouse refuses the one query for all tables, each is asked alone and a refused one is left out', async () => {
+    const asked: string[] = [];
+    const node = {
+      rows: async (sql: string) => {
+        asked.push(sql);
+        if (sql.includes('UNION ALL') || sql.includes('`bad`')) {
+          throw new CrmBiError('clickhouse_error', 'ClickHouse refused the query: type mismatch');
+        }
+        const name = /SELECT '([^']+)'/.exec(sql)?.[1];
+        return [{ t: name, f: ['1'] }];
+      },
+    } as unknown as ClickHouseClient;
+    const rows = { label: 'rows', duck: '', ch: 'count()', approx: false };
+    const figures = await chFigures(node, [
+      ['core.good', '`crm_bi`.`good`', [rows]],
+      ['core.bad', '`crm_bi`.`bad`', [rows]],
+      ['core.fine', '`crm_bi`.`fine`', [rows]],
+    ]);
+    expect([...figures.keys()]).toEqual(['core.good', 'core.fine']);
+    expect(asked).toHaveLength(4);
+    // asked for one table, the refusal is the caller's to see
+    await expect(chFigures(node, [['core.bad', '`crm_bi`.`bad`', [rows]]])).rejects.toThrow(/type mismatch/);
   });
 
   it('the tables loads mark are compared on their keys figures, the others in full', () => {

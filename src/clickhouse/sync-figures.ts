@@ -17,6 +17,7 @@ import type { ClickHouseClient } from '../db/clickhouse.ts';
 import { quoteChIdent } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
+import { CrmBiError } from '../errors.ts';
 import type { TableMapping } from './schema.ts';
 import { type ColumnCheck, columnChecks } from './types.ts';
 
@@ -144,7 +145,8 @@ export function chFiguresSelect(name: string, from: string, checks: readonly Col
 
 /**
  * ClickHouse figures of several tables in one query (`UNION ALL`) on one node: name → values.
- * `parts` are `[name, from, checks]`.
+ * `parts` are `[name, from, checks]`. When ClickHouse refuses the union, each table is asked on
+ * its own and a table it refuses is left out of the answer (its figures then agree with nothing).
  */
 export async function chFigures(
   node: ClickHouseClient,
@@ -152,9 +154,17 @@ export async function chFigures(
 ): Promise<Map<string, unknown[]>> {
   const out = new Map<string, unknown[]>();
   if (parts.length === 0) return out;
-  const rows = await node.rows(
-    parts.map(([n, from, checks]) => chFiguresSelect(n, from, checks)).join(' UNION ALL '),
-  );
-  for (const r of rows) out.set(String(r.t), Array.isArray(r.f) ? r.f : []);
+  const ask = async (some: typeof parts) => {
+    const rows = await node.rows(
+      some.map(([n, from, checks]) => chFiguresSelect(n, from, checks)).join(' UNION ALL '),
+    );
+    for (const r of rows) out.set(String(r.t), Array.isArray(r.f) ? r.f : []);
+  };
+  try {
+    await ask(parts);
+  } catch (e) {
+    if (!(e instanceof CrmBiError && e.code === 'clickhouse_error') || parts.length === 1) throw e;
+    for (const part of parts) await ask([part]).catch(() => {});
+  }
   return out;
 }
