@@ -7,7 +7,8 @@
  * Needs $CRM_BI_BENCH_CLICKHOUSE_URL or $CRM_BI_TEST_CLICKHOUSE_URL (scripts/ci/start-clickhouse.sh);
  * it replaces the warehouse tables on that cluster. Sizes: $CRM_BI_BENCH_CLICKHOUSE_LINES
  * (comma-separated, default 1000000,10000000).
- * `npx tsx bench/clickhouse.bench.ts [--lines 1000000,10000000] [--runs 3]`
+ * `npx tsx bench/clickhouse.bench.ts [--lines 1000000,10000000] [--runs 3] [--sync-only] [--work DIR]`
+ * (`--sync-only`, or $CRM_BI_BENCH_CLICKHOUSE_SYNC_ONLY=1: the syncs without the queries)
  */
 
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileForClickHouse, runClickHouseQuery } from '../src/clickhouse/run-query.ts';
-import { syncWarehouse } from '../src/clickhouse/sync.ts';
+import { type SyncReport, syncWarehouse } from '../src/clickhouse/sync.ts';
 import { loadModel } from '../src/cube/model/load.ts';
 import type { Model } from '../src/cube/model/types.ts';
 import { runQuery } from '../src/cube/run.ts';
@@ -50,7 +51,16 @@ function sizesFromEnv(): number[] {
   return text.split(',').map((s) => Number(s.trim()));
 }
 
-export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs = 3): Promise<SizeResult[]> {
+/**
+ * `syncOnly`: build, full sync, 1% load, incremental sync — without the queries and the per-shard
+ * work (for measuring the sync alone); prints each table's steps of the incremental sync.
+ */
+export async function benchClickHouse(
+  work: string,
+  sizes = sizesFromEnv(),
+  runs = 3,
+  syncOnly = process.env.CRM_BI_BENCH_CLICKHOUSE_SYNC_ONLY === '1',
+): Promise<SizeResult[]> {
   const url = process.env.CRM_BI_BENCH_CLICKHOUSE_URL ?? process.env.CRM_BI_TEST_CLICKHOUSE_URL;
   console.log('\n## Scale-out: DuckDB vs the 2-shard ClickHouse cluster');
   if (!url) {
@@ -73,7 +83,7 @@ export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs
       await syncWarehouse(db, cluster, { mode: 'full' });
       const syncS = (performance.now() - t0) / 1000;
       const queries: [number, number | null][] = [];
-      for (const q of QUERIES) {
+      for (const q of syncOnly ? [] : QUERIES) {
         const duck = await time(
           () => runQuery(db, model, q.query, { useRollups: false, cache: false }),
           runs,
@@ -86,7 +96,7 @@ export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs
         }
         queries.push([duck, ch]);
       }
-      await printShardWork(cluster, model);
+      if (!syncOnly) await printShardWork(cluster, model);
       db.close();
       const rw = await Database.open(path);
       try {
@@ -96,10 +106,11 @@ export async function benchClickHouse(work: string, sizes = sizesFromEnv(), runs
       }
       db = await Database.open(path, { readOnly: true });
       t0 = performance.now();
-      await syncWarehouse(db, cluster, { mode: 'incremental' });
+      const incremental = await syncWarehouse(db, cluster, { mode: 'incremental' });
       const incrementalS = (performance.now() - t0) / 1000;
       results.push({ lines, duckLoadS, syncS, incrementalS, queries });
       printSize(results[results.length - 1] as SizeResult);
+      printSteps(incremental);
     } finally {
       db.close();
       rmSync(path, { force: true });
@@ -183,6 +194,22 @@ export async function appendLoad(db: Database, fraction: number): Promise<void> 
   });
 }
 
+/** Where the incremental sync spent its time, per table and step (milliseconds). */
+function printSteps(report: SyncReport): void {
+  console.log('\nincremental sync per table (ms): total, then each step');
+  const rest = report.ms - report.tables.reduce((n, t) => n + t.ms, 0);
+  for (const t of report.tables) {
+    const steps = Object.entries(t.stepsMs)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ');
+    console.log(`${t.table.padEnd(32)} ${t.mode.padEnd(12)} ${t.ms.toFixed(0).padStart(6)}   ${steps}`);
+  }
+  const steps = Object.entries(report.stepsMs)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+  console.log(`${'(outside the tables)'.padEnd(45)} ${rest.toFixed(0).padStart(6)}   ${steps}`);
+}
+
 function printSize(r: SizeResult): void {
   const load = loadavg()
     .map((x) => x.toFixed(2))
@@ -195,6 +222,7 @@ function printSize(r: SizeResult): void {
   console.log(
     `${'incremental sync after a 1% load'.padEnd(44)} ${r.incrementalS.toFixed(2).padStart(9)} s   ${((100 * r.incrementalS) / r.syncS).toFixed(1)}% of the full sync`,
   );
+  if (r.queries.length === 0) return;
   console.log(`${'query'.padEnd(44)} ${'DuckDB ms'.padStart(10)} ${'ClickHouse ms'.padStart(14)}   ratio`);
   QUERIES.forEach((q, i) => {
     const [duck, ch] = r.queries[i] as readonly [number, number | null];
@@ -229,7 +257,19 @@ function printCurve(results: readonly SizeResult[]): void {
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const { values } = parseArgs({ options: { lines: { type: 'string' }, runs: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      lines: { type: 'string' },
+      runs: { type: 'string' },
+      'sync-only': { type: 'boolean' },
+      work: { type: 'string' },
+    },
+  });
   const sizes = values.lines ? values.lines.split(',').map(Number) : sizesFromEnv();
-  await benchClickHouse('/tmp/crm-bi-bench', sizes, Number(values.runs ?? 3));
+  await benchClickHouse(
+    values.work ?? '/tmp/crm-bi-bench',
+    sizes,
+    Number(values.runs ?? 3),
+    values['sync-only'] === true,
+  );
 }

@@ -12,6 +12,7 @@ import {
   LiftReportSchema,
   SavedAudienceSchema,
 } from './campaigns/output-schemas.ts';
+import { SyncResultSchema } from './cli/sync.ts';
 import { LoadResultSchema } from './etl/load.ts';
 import { ResolveResultSchema } from './identity/resolve.ts';
 import { MiningRunSummarySchema } from './mining/steps/mine.ts';
@@ -23,6 +24,7 @@ export const OUTPUT_SCHEMAS: Record<string, z.ZodType> = {
   quarantine: QuarantineSchema,
   'rejects-export': RejectsExportSchema,
   'resolve-result': ResolveResultSchema,
+  'sync-result': SyncResultSchema,
   'audience-changes': AudienceChangesSchema,
   'audience-count': AudienceSummarySchema,
   'audience-export': AudienceExportResultSchema,

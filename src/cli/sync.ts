@@ -21,12 +21,17 @@ export const SyncResultSchema = z.object({
   rows: z.number().int(),
   seconds: z.number(),
   mode: z.enum(['full', 'incremental']),
+  /** milliseconds of the steps outside the tables: prepare, compare (incremental), run_views */
+  steps_ms: z.record(z.string(), z.number()),
   tables: z.array(
     z.object({
       table: z.string(),
       rows: z.number().int(),
       checks: z.number().int(),
       mode: z.enum(['full', 'incremental', 'unchanged']),
+      seconds: z.number(),
+      /** milliseconds per step: plan, ddl, share_parts, replace_keys, keep_rows, copy, reconcile_staging, swap, read_tables, reconcile_live, check_live */
+      steps_ms: z.record(z.string(), z.number()),
     }),
   ),
 });
@@ -80,11 +85,14 @@ export function register(program: Command): void {
               rows: report.rows,
               seconds: report.ms / 1000,
               mode,
+              steps_ms: report.stepsMs,
               tables: report.tables.map((t) => ({
                 table: t.table,
                 rows: t.rows,
                 checks: t.checks,
                 mode: t.mode,
+                seconds: t.ms / 1000,
+                steps_ms: t.stepsMs,
               })),
             }),
           );

@@ -13,11 +13,9 @@
  */
 
 import { SHARD_COLUMN } from '../cube/dialect/clickhouse-layout.ts';
-import type { ClickHouseCluster } from '../db/clickhouse.ts';
-import { quoteChIdent } from '../db/clickhouse.ts';
-import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
-import { qualified, type TableMapping } from './schema.ts';
+import type { TableMapping } from './schema.ts';
+import { markColumn } from './sync-figures.ts';
 
 export interface DeltaPlan {
   /** `load_id` or `run_id` */
@@ -30,34 +28,14 @@ export interface DeltaPlan {
   readonly replaceKey?: string;
 }
 
-const MARK_COLUMNS = ['load_id', 'run_id'] as const;
-
-/** The delta plan of a table, or undefined when it must be copied in full. */
-export async function planDelta(
-  _db: Database,
-  cluster: ClickHouseCluster,
-  t: TableMapping,
-  live: string,
-): Promise<DeltaPlan | undefined> {
+/**
+ * The delta plan of a table whose live copy has the DuckDB columns and holds `mark` as its largest
+ * load_id/run_id (sync-compare.ts), or undefined when it must be copied in full.
+ */
+export function deltaPlan(t: TableMapping, mark: string | undefined): DeltaPlan | undefined {
   if (t.schema === 'meta' || t.placement === 'replicated') return undefined;
-  const column = MARK_COLUMNS.find((name) =>
-    t.columns.some((c) => c.name === name && /^(Nullable\()?U?Int\d+\)?$/.test(c.chType)),
-  );
-  if (column === undefined) return undefined;
-  const database = cluster.target.database;
-  const expected = t.columns.map((c) => `${c.name} ${c.chType}`).join(', ');
-  for (const { client } of await cluster.shards()) {
-    const cols = await client.rows(
-      `SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${live}'`,
-    );
-    const actual = cols.map((c) => `${String(c.name)} ${String(c.type)}`).join(', ');
-    if (actual !== expected.replaceAll(/\s+/g, ' ') && actual !== expected) return undefined;
-  }
-  const [row] = await cluster.entry.rows(
-    `SELECT toString(max(${quoteChIdent(column)})) AS mark, count() AS n FROM ${qualified(t.schema, t.table)}`,
-  );
-  const mark = row?.mark === null || row?.mark === undefined ? undefined : String(row.mark);
-  if (mark === undefined || !/^-?\d+$/.test(mark) || Number(row?.n) === 0) return undefined;
+  const column = markColumn(t);
+  if (column === undefined || mark === undefined || !/^-?\d+$/.test(mark)) return undefined;
   const versioned =
     t.placement === 'customer' && column === 'load_id' && t.columns.some((c) => c.name === 'is_current');
   return {

@@ -11,10 +11,13 @@
  *      and reconcile the live table once more.
  *
  * Incremental mode (`crm-bi sync --incremental`, and after `load`/`mine --db clickhouse://`):
- * the staging copy of a table starts as its live copy (parts shared, not copied) and receives only
- * the rows above the cluster's high-water mark (sync-delta.ts); it is reconciled with the whole
- * DuckDB table like a full copy, and a table that does not reconcile is copied in full. Small
- * replicated tables and `meta.*` are always copied in full.
+ * first every table's figures are compared with its live copy, one query per shard for all tables
+ * (sync-compare.ts); a table that agrees is left alone, with no DDL. The staging copy of a table
+ * that moved starts as its live copy (parts shared, not copied; for a versioned table the other
+ * customers' rows copied on the shard) and receives only the rows above the cluster's high-water
+ * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy, and a table
+ * that does not reconcile is copied in full. Small replicated tables and `meta.*` that differ are
+ * copied in full. Each table's report says where its time went (`stepsMs`).
  *
  * ClickHouse has no multi-statement transactions: the swap is atomic per table and shard, not
  * across shards. A crash mid-sync leaves either the old or the new copy of a table on each shard
@@ -40,7 +43,10 @@ import {
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
-import { type DeltaPlan, planDelta } from './sync-delta.ts';
+import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
+import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
+import { chFigures, duckFigures, figureChecks, figureProblems } from './sync-figures.ts';
+import { StepTimer } from './sync-steps.ts';
 import { columnChecks, duckTsvField } from './types.ts';
 
 export type SyncMode = 'full' | 'incremental';
@@ -69,6 +75,8 @@ export interface TableSyncReport {
   readonly mode: TableSyncMode;
   readonly checks: number;
   readonly ms: number;
+  /** milliseconds per step (plan, compare, ddl, fill, reconcile_staging, swap, reconcile_live, ...) */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 export interface SyncReport {
@@ -78,6 +86,8 @@ export interface SyncReport {
   readonly tables: readonly TableSyncReport[];
   readonly rows: number;
   readonly ms: number;
+  /** milliseconds of the steps outside the tables (prepare, compare, run_views) */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 /** A sync id: time-ordered and unique enough for staging table names. */
@@ -100,9 +110,12 @@ export async function syncWarehouse(
   const t0 = performance.now();
   const syncId = newSyncId();
   const log = options.onProgress ?? (() => {});
+  const syncSteps = new StepTimer();
   const shards = await cluster.shards();
-  await ensureDatabases(cluster);
-  await dropLeftovers(cluster);
+  await syncSteps.time('prepare', async () => {
+    await ensureDatabases(cluster);
+    await dropLeftovers(cluster);
+  });
   let tables = await warehouseTables(db);
   if (options.tables) {
     const wanted = new Set(options.tables);
@@ -112,17 +125,23 @@ export async function syncWarehouse(
     }
     tables = tables.filter((t) => wanted.has(`${t.schema}.${t.table}`));
   }
+  const incremental = options.mode === 'incremental';
+  const compared = incremental
+    ? await syncSteps.time('compare', () => compareWithCluster(db, cluster, tables))
+    : new Map<string, Comparison>();
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
+    const steps = new StepTimer();
     const { rows, mode } = await syncTable(
       db,
       cluster,
       t,
       syncId,
       options.batchRows ?? 200_000,
-      options.mode === 'incremental',
+      incremental ? (compared.get(`${t.schema}.${t.table}`) ?? { state: 'absent', reason: '' }) : undefined,
       log,
+      steps,
     );
     const report = {
       table: `${t.schema}.${t.table}`,
@@ -130,14 +149,16 @@ export async function syncWarehouse(
       mode,
       checks: columnChecksOf(t).length,
       ms: performance.now() - started,
+      stepsMs: steps.ms,
     };
     log(
       `synced ${report.table} (${mode}): ${rows} rows, ${report.checks} checks agree (${report.ms.toFixed(0)} ms)`,
     );
     reports.push(report);
   }
-  await ensureRunViews(cluster);
+  await syncSteps.time('run_views', () => ensureRunViews(cluster));
   return {
+    stepsMs: syncSteps.ms,
     syncId,
     target: cluster.target.url,
     shards: shards.length,
@@ -197,24 +218,26 @@ async function syncTable(
   t: TableMapping,
   syncId: string,
   batchRows: number,
-  incremental: boolean,
+  compared: Comparison | undefined,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<{ rows: number; mode: TableSyncMode }> {
   const names = stagingNames(t, syncId);
-  if (incremental) {
-    const plan = await planDelta(db, cluster, t, names.live);
-    const delta = plan === undefined ? 0 : await countDelta(db, t, plan);
-    if (delta === 0 && (await alreadyReconciles(db, cluster, t))) return { rows: 0, mode: 'unchanged' };
+  if (compared?.state === 'same') return { rows: 0, mode: 'unchanged' };
+  if (compared?.state === 'differs') {
+    const plan = deltaPlan(t, compared.mark);
+    const delta = plan === undefined ? 0 : await steps.time('plan', () => countDelta(db, t, plan));
     if (plan !== undefined && delta > 0) {
       try {
-        // same columns as the live table (planDelta checks): the read tables stay as they are
+        // same columns as the live table (compareWithCluster checks): the read tables stay as they are
         const rows = await withStaging(
           db,
           cluster,
           t,
           names,
-          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log),
-          false,
+          steps,
+          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log, steps),
+          { recreateReadTables: false, liveCheck: 'keys' },
         );
         return { rows, mode: 'incremental' };
       } catch (e) {
@@ -229,8 +252,8 @@ async function syncTable(
       }
     }
   }
-  const rows = await withStaging(db, cluster, t, names, () =>
-    fillFully(db, cluster, t, names, batchRows, log),
+  const rows = await withStaging(db, cluster, t, names, steps, () =>
+    fillFully(db, cluster, t, names, batchRows, log, steps),
   );
   return { rows, mode: 'full' };
 }
@@ -244,34 +267,42 @@ async function withStaging(
   cluster: ClickHouseCluster,
   t: TableMapping,
   names: StagingNames,
+  steps: StepTimer,
   fill: () => Promise<number>,
-  recreateReadTables = true,
+  after: { recreateReadTables: boolean; liveCheck: 'full' | 'keys' } = {
+    recreateReadTables: true,
+    liveCheck: 'full',
+  },
 ): Promise<number> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
-  const { live, stg, stgd, stgk, old } = names;
-  for (const { client } of shards) await client.exec(localTableDdl(database, stg, t));
-  if (t.placement !== 'replicated') {
-    await cluster.entry.exec(
-      distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
-    );
-  }
+  const { stg, stgd, stgk } = names;
+  await steps.time('ddl', async () => {
+    await onEveryShard(cluster, (client) => client.exec(localTableDdl(database, stg, t)));
+    if (t.placement !== 'replicated') {
+      await cluster.entry.exec(
+        distributedDdl(cluster.target.cluster, database, database, stgd, stg, t.shardingKey),
+      );
+    }
+  });
   try {
     const rows = await fill();
-    await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
-    for (const { client } of shards) {
-      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
-      if (await tableExists(client, database, live)) {
-        await client.exec(
-          `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
+    await steps.time('swap', () => swap(cluster, names));
+    if (after.recreateReadTables) await steps.time('read_tables', () => createReadTables(cluster, t));
+    if (after.liveCheck === 'full') {
+      await steps.time('reconcile_live', () =>
+        reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table'),
+      );
+    } else {
+      // the staging copy was reconciled in full just before; this checks the swap took
+      const problems = await steps.time('check_live', () => checkLive(db, cluster, t));
+      if (problems.length > 0) {
+        throw new CrmBiError(
+          'sync_mismatch',
+          `${t.schema}.${t.table} (live table) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
         );
-        await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
-      } else {
-        await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
       }
     }
-    if (recreateReadTables) await createReadTables(cluster, t);
-    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
     return rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
@@ -281,6 +312,35 @@ async function withStaging(
     }
     throw e;
   }
+}
+
+/** Drops the staging helpers and renames the staging copy to the live table on every shard. */
+async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<void> {
+  const database = cluster.target.database;
+  const { live, stg, stgd, stgk, old } = names;
+  await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`);
+  // the shards swap side by side; each shard's rename is atomic on its own, as before
+  await onEveryShard(cluster, async (client) => {
+    await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
+    if (await tableExists(client, database, live)) {
+      await client.exec(
+        `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
+      );
+      await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
+    } else {
+      await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
+    }
+  });
+}
+
+/** Runs `fn` on every shard at once (DDL and shard-local copies: one round trip of latency, not one per shard). */
+async function onEveryShard(
+  cluster: ClickHouseCluster,
+  fn: (client: ClickHouseClient) => Promise<void>,
+): Promise<void> {
+  const results = await Promise.allSettled((await cluster.shards()).map(({ client }) => fn(client)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Reconciles a table on the entry node, or a replicated table's copy on every shard. */
@@ -308,27 +368,35 @@ async function fillFully(
   names: StagingNames,
   batchRows: number,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<number> {
   const database = cluster.target.database;
   let rows = 0;
-  if (t.placement === 'replicated') {
-    for (const shard of await cluster.shards()) {
-      rows = await copyRows(db, shard.client, t, qualified(database, names.stg), 'TRUE', batchRows, log);
+  await steps.time('copy', async () => {
+    if (t.placement === 'replicated') {
+      for (const shard of await cluster.shards()) {
+        rows = await copyRows(db, shard.client, t, qualified(database, names.stg), 'TRUE', batchRows, log);
+      }
+    } else {
+      rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
     }
-  } else {
-    rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
-  }
+  });
   const staged = t.placement === 'replicated' ? names.stg : names.stgd;
-  await reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy');
+  await steps.time('reconcile_staging', () =>
+    reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy'),
+  );
   return rows;
 }
 
 /**
- * The staging copy starts as the live table (parts shared, no copy: `REPLACE PARTITION … FROM`),
- * then receives the rows above the table's high-water mark; for a table with versions
- * (`is_current`), every version of the customers those rows touch is replaced, so versions
- * closed by the new load are carried. The staging copy must then reconcile with the whole DuckDB
- * table, else the caller copies the table in full (deletes and rewrites a load cannot mark).
+ * The staging copy starts as the live table, then receives the rows above the table's high-water
+ * mark. Without versions, the live table's parts are shared (`REPLACE PARTITION … FROM`, no copy).
+ * With versions (`is_current`), every version of the customers those rows touch is replaced, so
+ * versions closed by the new load are carried: each shard copies its live rows of the other
+ * customers (`INSERT … SELECT`, on the shard), and all versions of the touched ones come from
+ * DuckDB — no `ALTER … DELETE`, which 18.16 runs as a background mutation to be waited for.
+ * The staging copy must then reconcile with the whole DuckDB table, else the caller copies the
+ * table in full (deletes and rewrites a load cannot mark).
  */
 async function fillIncrementally(
   db: Database,
@@ -338,38 +406,45 @@ async function fillIncrementally(
   plan: DeltaPlan,
   batchRows: number,
   log: (m: string) => void,
+  steps: StepTimer,
 ): Promise<number> {
   const database = cluster.target.database;
-  const shards = await cluster.shards();
-  for (const { client } of shards) {
-    await client.exec(
-      `ALTER TABLE ${qualified(database, names.stg)} REPLACE PARTITION tuple() FROM ${qualified(database, names.live)}`,
-    );
-  }
+  const stg = qualified(database, names.stg);
+  const live = qualified(database, names.live);
   let where = plan.where;
-  if (plan.replaceKey !== undefined) {
-    const key = quoteIdent(plan.replaceKey);
-    const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
-    const keyRows = await db.all(
-      `SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`,
+  const replaceKey = plan.replaceKey;
+  if (replaceKey === undefined) {
+    await steps.time('share_parts', () =>
+      onEveryShard(cluster, (client) =>
+        client.exec(`ALTER TABLE ${stg} REPLACE PARTITION tuple() FROM ${live}`),
+      ),
     );
-    if (keyRows.length > 0) {
-      const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
-      for (const { client } of shards) {
+  } else {
+    const key = quoteIdent(replaceKey);
+    const keys = `SELECT DISTINCT ${key} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`;
+    const keyRows = await steps.time('replace_keys', () =>
+      db.all(`SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`),
+    );
+    const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
+    const stgk = qualified(database, names.stgk);
+    const chKey = quoteChIdent(replaceKey);
+    await steps.time('keep_rows', () =>
+      onEveryShard(cluster, async (client) => {
+        await client.exec(`CREATE TABLE ${stgk} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
+        if (keyRows.length > 0) await client.insertTsv(stgk, ['`k`'], body);
         await client.exec(
-          `CREATE TABLE ${qualified(database, names.stgk)} (k Int64) ENGINE = MergeTree ORDER BY tuple()`,
+          `INSERT INTO ${stg} SELECT * FROM ${live} WHERE isNull(${chKey}) OR ${chKey} NOT IN (SELECT k FROM ${stgk})`,
         );
-        await client.insertTsv(qualified(database, names.stgk), ['`k`'], body);
-        await client.exec(
-          `ALTER TABLE ${qualified(database, names.stg)} DELETE WHERE ${quoteChIdent(plan.replaceKey)} IN (SELECT k FROM ${qualified(database, names.stgk)})`,
-        );
-        await waitForMutations(client, database, names.stg);
-      }
-    }
+      }),
+    );
     where = `${key} IN (${keys})`;
   }
-  const rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log);
-  await reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy');
+  const rows = await steps.time('copy', () =>
+    copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log),
+  );
+  await steps.time('reconcile_staging', () =>
+    reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy'),
+  );
   return rows;
 }
 
@@ -379,40 +454,6 @@ async function countDelta(db: Database, t: TableMapping, plan: DeltaPlan): Promi
     `SELECT count(*) AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${plan.where}`,
   );
   return Number(row?.n ?? 0);
-}
-
-/** True when the live table exists on every node and already reconciles with DuckDB. */
-async function alreadyReconciles(
-  db: Database,
-  cluster: ClickHouseCluster,
-  t: TableMapping,
-): Promise<boolean> {
-  for (const { client } of await cluster.shards()) {
-    if (!(await tableExists(client, t.schema, t.table))) return false;
-    if (!(await tableExists(client, cluster.target.database, localName(t)))) return false;
-  }
-  try {
-    await reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table');
-    return true;
-  } catch (e) {
-    if (e instanceof CrmBiError && (e.code === 'sync_mismatch' || e.code === 'clickhouse_error'))
-      return false;
-    throw e;
-  }
-}
-
-/** ALTER … DELETE runs as a background mutation in 18.16: waits until the table has none pending. */
-async function waitForMutations(client: ClickHouseClient, database: string, table: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const pending = Number(
-      await client.scalar(
-        `SELECT count() FROM system.mutations WHERE database = '${database}' AND table = '${table}' AND NOT is_done`,
-      ),
-    );
-    if (pending === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new CrmBiError('sync_failed', `the delete on ${database}.${table} did not finish within 60 s`);
 }
 
 /**
@@ -480,12 +521,7 @@ async function copyRows(
   return rows;
 }
 
-/** Compares row count and per-column figures of DuckDB's table with a ClickHouse table. */
-const duckFigures = new WeakMap<
-  TableMapping,
-  { db: Database; row: Promise<Record<string, unknown> | undefined> }
->();
-
+/** Compares row count and per-column figures (`full`) of DuckDB's table with a ClickHouse table. */
 export async function reconcile(
   db: Database,
   node: ClickHouseClient,
@@ -493,43 +529,18 @@ export async function reconcile(
   chTable: string,
   what: string,
 ): Promise<void> {
-  const checks = [
-    { label: 'rows', duck: 'CAST(count(*) AS VARCHAR)', ch: 'toString(count())', approx: false },
-    ...columnChecksOf(t),
-  ];
-  // the DuckDB side does not change during a sync (read-only): its figures are computed once per table
-  let pending = duckFigures.get(t);
-  if (pending === undefined || pending.db !== db) {
-    pending = {
-      db,
-      row: db.one(
-        `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
-      ),
-    };
-    duckFigures.set(t, pending);
-  }
-  const duckRow = await pending.row;
-  const chRows = await node.rows(
-    `SELECT ${checks.map((c, i) => `${c.ch} AS c${i}`).join(', ')} FROM ${chTable}`,
-  );
-  const chRow = chRows[0] ?? {};
-  const problems: string[] = [];
-  checks.forEach((c, i) => {
-    const a = duckRow?.[`c${i}`];
-    const b = chRow[`c${i}`];
-    const same = c.approx ? closeEnough(Number(a), Number(b)) : String(a) === String(b);
-    if (!same) problems.push(`${c.label}: DuckDB ${String(a)}, ClickHouse ${String(b)}`);
-  });
+  const checks = figureChecks(t, 'full');
+  const name = `${t.schema}.${t.table}`;
+  // DuckDB (in process) and ClickHouse (the shards) scan side by side
+  const [duck, ch] = await Promise.all([
+    duckFigures(db, t, 'full'),
+    chFigures(node, [[name, chTable, checks]]),
+  ]);
+  const problems = figureProblems(checks, duck, ch.get(name) ?? []);
   if (problems.length > 0) {
     throw new CrmBiError(
       'sync_mismatch',
       `${t.schema}.${t.table} (${what}) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
     );
   }
-}
-
-function closeEnough(a: number, b: number): boolean {
-  if (a === b) return true;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return false;
-  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }

@@ -76,6 +76,8 @@ export function mapColumn(table: string, name: string, duckType: string, nullabl
 const TS_MIN = "TIMESTAMPTZ '1970-01-01 00:00:00+00'";
 const TS_MAX = "TIMESTAMPTZ '2105-12-31 23:59:59+00'";
 const DATE_MIN = "DATE '1970-01-01'";
+/** TS_MAX in seconds since 1970 */
+const TS_MAX_EPOCH = 4_291_747_199;
 const DATE_MAX = "DATE '2105-12-31'";
 
 /** A DuckDB expression with the value as ClickHouse will hold it (clamped, whole seconds). */
@@ -185,7 +187,9 @@ export function columnChecks(c: ColumnMapping): ColumnCheck[] {
     case 'timestamp':
       checks.push({
         label: `${c.name}:epoch`,
-        duck: `coalesce(CAST(sum(CAST(epoch(${d}) AS BIGINT)) AS VARCHAR), '0')`,
+        // the seconds ClickHouse holds (duckValue's clamp and truncation) from the stored microseconds:
+        // date_trunc and epoch on a TIMESTAMPTZ go through the calendar, some 40 times slower
+        duck: `coalesce(CAST(sum(CASE WHEN ${quoteIdent(c.name)} IS NOT NULL THEN greatest(least(epoch_us(${quoteIdent(c.name)}::TIMESTAMPTZ) // 1000000, ${TS_MAX_EPOCH}), 0) END) AS VARCHAR), '0')`,
         ch: `toString(ifNull(sum(toInt64(toUnixTimestamp(${ch}))), 0))`,
         approx: false,
       });

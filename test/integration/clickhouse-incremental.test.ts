@@ -4,10 +4,12 @@
  * ticket is deleted outside any load. The incremental sync must move only load 2's order lines,
  * replace that customer's versions, copy the tickets in full (the delete shows in the
  * reconciliation), leave the other tables alone, and end with the cluster equal to DuckDB.
+ * A later load shows what an untouched table costs (no DDL, one figure query for every table) and
+ * that a table which moves is still reconciled in full (an in-place edit beside the new rows).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type SyncReport, syncWarehouse } from '../../src/clickhouse/sync.ts';
-import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
+import { ClickHouseClient, ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { clickHouseUrl } from '../helpers/clickhouse.ts';
@@ -92,5 +94,80 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
     const full = await syncWarehouse(db, cluster, { mode: 'full' });
     expect(new Set(full.tables.map((t) => t.mode))).toEqual(new Set(['full']));
     expect(modeOf(full, 'core.fact_order_line')).toEqual({ mode: 'full', rows: 15 });
+  });
+
+  it('an untouched table costs no DDL and one figure query for all tables; a table that moves is still reconciled in full', async () => {
+    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+      VALUES (3, 'fixture', 'canonical', 'z', 2, 2, 0, 'succeeded', '2025-03-01 00:00:00+00', '2025-03-01 00:00:01+00')`);
+    await db.run(`INSERT INTO core.fact_order_line
+      (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
+       quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
+      ('test', 'o13', 1, 41, 4, 3, '2025-02-20 10:00:00+00', '2025-02-20', 'sale', 'web', 1, 150, 0, 150, 100, 50, 3)`);
+    // an edit no load id marks, beside the new rows: same keys and ids, another text
+    await db.run(`UPDATE core.fact_order_line SET channel = 'store' WHERE order_id = 'o11' AND line_no = 1`);
+    // Dario (customer 4) moves to Rome with load 3: his version 41 is closed
+    await db.run(
+      `UPDATE core.dim_customer SET is_current = false, valid_to = '2025-02-15 00:00:00+00' WHERE customer_key = 41`,
+    );
+    await db.run(`INSERT INTO core.dim_customer
+      (customer_key, customer_durable_key, source, customer_id, name, email, region, country, city, channel, signup_date,
+       valid_from, valid_to, is_current, load_id) VALUES
+      (42, 4, 'test', 'C4', 'Dario', 'dario@example.com', 'South', 'IT', 'Rome', 'partner', '2024-02-15', '2025-02-15 00:00:00+00', '9999-12-31', true, 3)`);
+
+    // every statement any node receives (the spies call through)
+    const exec = vi.spyOn(ClickHouseClient.prototype, 'exec');
+    const rows = vi.spyOn(ClickHouseClient.prototype, 'rows');
+    let report: SyncReport;
+    let ddl: string[];
+    let queries: string[];
+    try {
+      report = await syncWarehouse(db, cluster, { mode: 'incremental' });
+      ddl = exec.mock.calls.map((c) => String(c[0]));
+      queries = rows.mock.calls.map((c) => String(c[0]));
+    } finally {
+      exec.mockRestore();
+      rows.mockRestore();
+    }
+
+    // untouched: no statement at all about its tables, and its figures come in the one query per
+    // shard that reads the figures of every table
+    expect(modeOf(report, 'core.fact_payment')).toEqual({ mode: 'unchanged', rows: 0 });
+    expect(ddl.filter((sql) => sql.includes('fact_payment'))).toEqual([]);
+    const payment = queries.filter((sql) => sql.includes('fact_payment'));
+    expect(payment).toHaveLength((await cluster.shards()).length);
+    for (const sql of payment) {
+      expect(sql).toContain('core__fact_order_line');
+      expect(sql).toContain('mining__customer_rfm');
+    }
+    // the new line alone would move incrementally, but the staging copy is reconciled in full
+    // (the channel's bytes differ), so the order lines are copied whole: 12 + 3 + 1
+    expect(modeOf(report, 'core.fact_order_line')).toEqual({ mode: 'full', rows: 16 });
+    // Dario's two versions are rewritten without a DELETE mutation
+    expect(modeOf(report, 'core.dim_customer')).toEqual({ mode: 'incremental', rows: 2 });
+    expect(ddl.filter((sql) => /\bDELETE\b/i.test(sql))).toEqual([]);
+    expect(queries.filter((sql) => sql.includes('system.mutations'))).toEqual([]);
+
+    const ch = async (sql: string) => cluster.entry.rows(sql);
+    expect(
+      await ch(
+        `SELECT order_id, line_no, channel FROM core.fact_order_line WHERE order_id IN ('o11', 'o13') ORDER BY order_id, line_no`,
+      ),
+    ).toEqual([
+      { order_id: 'o11', line_no: 1, channel: 'store' },
+      { order_id: 'o11', line_no: 2, channel: 'web' },
+      { order_id: 'o13', line_no: 1, channel: 'web' },
+    ]);
+    expect(
+      await ch(
+        `SELECT customer_key, city, is_current FROM core.dim_customer WHERE customer_durable_key = 4 ORDER BY customer_key`,
+      ),
+    ).toEqual([
+      { customer_key: 41, city: 'Milan', is_current: 0 },
+      { customer_key: 42, city: 'Rome', is_current: 1 },
+    ]);
+    // every other customer's versions are still there: as many rows as DuckDB holds
+    const [duckCustomers] = await db.all('SELECT count(*) AS n FROM core.dim_customer');
+    const [chCustomers] = await ch('SELECT count() AS n FROM core.dim_customer');
+    expect(Number(chCustomers?.n)).toBe(Number(duckCustomers?.n));
   });
 });
