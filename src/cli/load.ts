@@ -7,6 +7,7 @@ import { parseDuration, watchLoads } from '../etl/extract/postgres-watch.ts';
 import { DEFAULT_MAX_REJECT_RATE, type LoadResult, LoadResultSchema, loadSource } from '../etl/load.ts';
 import { PROFILES } from '../etl/profiles/index.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
+import { rebuildRollups } from './mine.ts';
 import { stepReporter } from './progress.ts';
 
 interface LoadFlags {
@@ -24,6 +25,7 @@ interface LoadFlags {
   reconcileEvery: number;
   watermarkLag: string;
   full: boolean;
+  rollups: boolean;
 }
 
 export function register(program: Command): void {
@@ -57,7 +59,11 @@ export function register(program: Command): void {
       DEFAULT_RECONCILE_EVERY,
     )
     .option('--watermark-lag <duration>', 'postgres://: re-read this much below each watermark', '5m')
-    .option('--full', 'postgres://: ignore the watermarks and read every table in full', false);
+    .option('--full', 'postgres://: ignore the watermarks and read every table in full', false)
+    .option(
+      '--no-rollups',
+      'do not rebuild the cube rollups after a load that changed the data (they then stay unused until rebuilt)',
+    );
   withJson(withDb(cmd)).action(
     action(async (flags: LoadFlags) => {
       const postgres: PostgresLoadOptions = {
@@ -85,6 +91,7 @@ export function register(program: Command): void {
                 postgres,
                 ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
               });
+              if (flags.rollups && result.status === 'succeeded') await rebuildRollups(db, (l) => log(l));
               if (flags.json) printJson(LoadResultSchema.parse(result));
               return describeLoad(result).split('\n')[0] as string;
             } finally {
@@ -106,6 +113,12 @@ export function register(program: Command): void {
           onStep: (s) => progress.step(s),
           ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),
         });
+        // a succeeded load changes the data version: the rollups are stale (unused) until rebuilt,
+        // so the pages' first visit after the load would read the order lines
+        if (flags.rollups && result.status === 'succeeded') {
+          progress.step('cube rollups');
+          await rebuildRollups(db, (l) => log(l));
+        }
         progress.done();
         if (flags.json) printJson(LoadResultSchema.parse(result));
         else process.stdout.write(`${describeLoad(result)}\n`);
