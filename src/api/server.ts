@@ -42,6 +42,11 @@ export interface ServerOptions {
   /** How often to look for write requests and file changes (ms; 0: file changes only on refresh()). */
   readonly refreshMs?: number;
   readonly log?: boolean;
+  /**
+   * Ask the remembered reads again at start (default true); they are still noted, and asked again
+   * after each publication. Off: the first visit after start is cold (the dashboards bench).
+   */
+  readonly warmUpAtStart?: boolean;
   /** Serve the dashboards (default true). */
   readonly dashboards?: boolean;
   /** Also serve the PostgreSQL protocol (src/pgwire) on this port; off when absent. */
@@ -177,7 +182,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
   let closed = false;
   // the reads remembered by the previous run of the server, before its first visitor asks
-  void warm();
+  if (options.warmUpAtStart !== false) void warm();
   return {
     url: `http://${hostname}:${port}`,
     port,
