@@ -97,6 +97,8 @@ describe('warm-up', () => {
     expect(warmableRead('GET', u('/v1/insights/customers/17/scores'))).toBeNull();
     expect(warmableRead('POST', u('/v1/adhoc'))).toBeNull();
     expect(warmableRead('POST', u('/v1/audiences'))).toBeNull();
+    expect(warmableRead('GET', u('/v1/data/checks'))).not.toBeNull();
     expect(warmableRead('GET', u('/v1/data/rejects'))).toBeNull();
+    expect(warmableRead('POST', u('/v1/data/checks'))).toBeNull();
   });
 });

@@ -78,18 +78,21 @@ export function warmUpFile(dbPath: string): string {
 
 const CUBE_LOADS = new Set(['/v1/load', '/cubejs-api/v1/load']);
 const PAGE_READS = /^\/v1\/(insights|segmentation)\//;
+/** The data-quality checks every page's banner asks (their cube reads go to the result cache). */
+const DATA_CHECKS = '/v1/data/checks';
 
 /**
  * The method and path of a read worth warming: a cube query (`/v1/load`, GET or POST) or a GET of
- * the pages' figures (`/v1/insights/...`, `/v1/segmentation/...`), leaving out one customer's
+ * the pages' figures (`/v1/insights/...`, `/v1/segmentation/...`, `/v1/data/checks`), leaving out one customer's
  * reads (`.../customers...`), which would push the pages' own reads out of the list; null for
  * anything else (writes, ad hoc SQL, exports).
  */
 export function warmableRead(method: string, url: URL): Pick<WarmRequest, 'method' | 'path'> | null {
   const path = `${url.pathname}${url.search}`;
   if (CUBE_LOADS.has(url.pathname) && (method === 'GET' || method === 'POST')) return { method, path };
-  if (method === 'GET' && PAGE_READS.test(url.pathname) && !url.pathname.includes('/customers'))
-    return { method, path };
+  if (method !== 'GET') return null;
+  if (url.pathname === DATA_CHECKS) return { method, path };
+  if (PAGE_READS.test(url.pathname) && !url.pathname.includes('/customers')) return { method, path };
   return null;
 }
 
