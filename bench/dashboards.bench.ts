@@ -274,16 +274,18 @@ export async function benchDashboards(customers: number, work: string): Promise<
       if (cold.firstChartMs !== null)
         report(`${name} cold: first chart`, cold.firstChartMs, 'ms', apiBase(apiCold));
       report(`${name} cold: page ready`, cold.readyMs, 'ms', apiBase(apiCold));
-      const slowest = cold.calls
-        .slice(0, 3)
-        .map((c) => `${c.ms.toFixed(0)} ms ${c.path}`)
-        .join(' | ');
-      console.log(`${name} cold: slowest API calls: ${slowest || 'none'}`);
+      const slowest = (l: Load) =>
+        l.calls
+          .slice(0, 3)
+          .map((c) => `${c.ms.toFixed(0)} ms ${c.path}`)
+          .join(' | ') || 'none';
+      console.log(`${name} cold: slowest API calls: ${slowest(cold)}`);
       console.log(`${name} warm-up at start: ${warmed} reads in ${warmUpMs.toFixed(0)} ms`);
       report(`${name} after warm-up: page ready`, afterWarmUp.readyMs, 'ms', {
         label: 'cold',
         value: cold.readyMs,
       });
+      console.log(`${name} after warm-up: slowest API calls: ${slowest(afterWarmUp)}`);
       if (warm.firstChartMs !== null)
         report(`${name} warm: first chart`, warm.firstChartMs, 'ms', apiBase(apiWarm));
       report(`${name} warm: page ready`, warm.readyMs, 'ms', apiBase(apiWarm));
