@@ -154,7 +154,10 @@ async function loadPage(page: Page, url: string): Promise<Load> {
     .filter((r) => new URL(r.url()).pathname.startsWith('/v1/'))
     .map((r) => {
       const u = new URL(r.url());
-      return { path: `${r.method()} ${u.pathname}${u.search}`, ms: r.timing().responseEnd };
+      const body = r.postData();
+      // a cube query's members say which it is: the body, cut short
+      const what = body === null ? '' : ` ${body.length > 240 ? `${body.slice(0, 240)}…` : body}`;
+      return { path: `${r.method()} ${u.pathname}${u.search}${what}`, ms: r.timing().responseEnd };
     })
     .sort((a, b) => b.ms - a.ms);
   return { firstChartMs, readyMs, bytes, requests, problems, calls };
