@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CubeResponse, Model, QueryCache } from '../cube/index.ts';
 import type { Database } from '../db/duckdb.ts';
-import { type ApiEnv, authenticate } from './auth.ts';
+import { type ApiEnv, authenticate, claimOwnRequest } from './auth.ts';
 import { apiError, handleError } from './errors.ts';
 import { adhocRoutes } from './routes/adhoc.ts';
 import { audienceRoutes, type CampaignWriter } from './routes/audiences.ts';
@@ -25,7 +25,7 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
 import type { RegionalSandboxes } from './sandbox/regional.ts';
 import type { Sandbox } from './sandbox/sandbox.ts';
-import type { WarmUp } from './warm-up.ts';
+import { type WarmUp, warmableRead } from './warm-up.ts';
 
 export interface AppOptions {
   /** The warehouse to read, or a function giving the current one (when a snapshot is swapped). */
@@ -52,7 +52,7 @@ export interface AppOptions {
   readonly log?: boolean;
   /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
   readonly web?: Hono<ApiEnv> | null;
-  /** Re-answers the cube queries of the previous warehouse handle after a new one opens (warm-up.ts). */
+  /** Notes the pages' reads and yields to live requests while it asks them again (warm-up.ts). */
   readonly warmUp?: WarmUp | null;
   /** Writes saved audiences and the export log to the warehouse (routes/audiences.ts); 503 there when absent. */
   readonly campaignWriter?: CampaignWriter | null;
@@ -65,6 +65,29 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   );
+
+  const warmUp = options.warmUp ?? null;
+  if (warmUp) {
+    app.use('*', async function warmUpNotes(c, next) {
+      if (claimOwnRequest(c)) return next();
+      const ended = warmUp.live();
+      try {
+        await next();
+      } finally {
+        ended();
+      }
+      const read = warmableRead(c.req.method, new URL(c.req.url));
+      if (!read || c.res.status !== 200) return;
+      if (!(c.res.headers.get('content-type') ?? '').startsWith('application/json')) return;
+      const principal = c.get('principal');
+      if (!principal) return;
+      warmUp.note({
+        ...read,
+        body: read.method === 'POST' ? await c.req.text() : null,
+        regions: principal.regions ?? null,
+      });
+    });
+  }
 
   if (options.log !== false) {
     app.use('*', async function requestLog(c, next) {
@@ -102,7 +125,6 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     db,
     model: options.model,
     cache: options.cache ?? null,
-    warmUp: options.warmUp ?? null,
     ...(options.lastDb ? { lastDb: options.lastDb } : {}),
     ...(options.cubeTimeoutMs === undefined ? {} : { timeoutMs: options.cubeTimeoutMs }),
   });

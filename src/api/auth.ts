@@ -98,10 +98,40 @@ function tokenOf(header: string | undefined): string | undefined {
   return token === '' ? undefined : token;
 }
 
+/** Requests the server makes of itself (the warm-up), with the principal they act as. */
+const ownRequests = new WeakMap<Request, Principal>();
+
+/**
+ * Marks a request built in this process as the server's own, acting as `principal` (no token).
+ * Only the object itself carries the mark: nothing a client sends can claim it.
+ */
+export function asOwnRequest(request: Request, principal: Principal): Request {
+  ownRequests.set(request, principal);
+  return request;
+}
+
+const ownContexts = new WeakMap<object, Principal>();
+
+/**
+ * Whether the request of `c` is one the server made of itself (asOwnRequest). Called first thing
+ * (before a middleware such as bodyLimit wraps the request in a new object): the mark then
+ * stays with the request's context, where `authenticate` finds it.
+ */
+export function claimOwnRequest(c: { req: { raw: Request } }): boolean {
+  const own = ownRequests.get(c.req.raw);
+  if (own) ownContexts.set(c, own);
+  return own !== undefined;
+}
+
 /** Resolves the caller from `Authorization` (Bearer or bare token) and sets `principal`. */
 export function authenticate(options: AuthOptions): MiddlewareHandler<ApiEnv> {
   const dbOf = typeof options.db === 'function' ? options.db : () => options.db as Database;
   return async function authenticateMiddleware(c, next) {
+    const own = ownContexts.get(c) ?? ownRequests.get(c.req.raw);
+    if (own) {
+      c.set('principal', own);
+      return next();
+    }
     const token = tokenOf(c.req.header('authorization'));
     if (token === undefined) {
       if (!options.demoMode)

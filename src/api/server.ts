@@ -20,11 +20,12 @@ import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, listenError } from '../errors.ts';
 import { startPgEndpoint } from '../pgwire/endpoint.ts';
 import { createApp } from './app.ts';
+import { asOwnRequest } from './auth.ts';
 import { publishWarehouse } from './published.ts';
 import { webRoutes } from './routes/web.ts';
 import { createRegionalSandboxes, type RegionalSandboxes } from './sandbox/regional.ts';
 import { createSandbox } from './sandbox/sandbox.ts';
-import { createWarmUp } from './warm-up.ts';
+import { createWarmUp, type WarmRequest, warmUpFile } from './warm-up.ts';
 
 export interface ServerOptions {
   /** A DuckDB warehouse file, or clickhouse://host:port/database to serve from a cluster. */
@@ -41,6 +42,11 @@ export interface ServerOptions {
   /** How often to look for write requests and file changes (ms; 0: file changes only on refresh()). */
   readonly refreshMs?: number;
   readonly log?: boolean;
+  /**
+   * Ask the remembered reads again at start (default true); they are still noted, and asked again
+   * after each publication. Off: the first visit after start is cold (the dashboards bench).
+   */
+  readonly warmUpAtStart?: boolean;
   /** Serve the dashboards (default true). */
   readonly dashboards?: boolean;
   /** Also serve the PostgreSQL protocol (src/pgwire) on this port; off when absent. */
@@ -56,6 +62,11 @@ export interface RunningServer {
   readonly port: number;
   /** Looks now: hands the file over to a writer that asks, reopens it when it changed. */
   refresh(): Promise<boolean>;
+  /**
+   * Resolves, with how many reads were answered, when the warm-up under way is done (the one of
+   * the start, or of the latest publication); at once when none is under way.
+   */
+  warmedUp(): Promise<number>;
   /** The PostgreSQL endpoint's address, when it was asked for. */
   readonly pg?: { readonly host: string; readonly port: number };
   close(): Promise<void>;
@@ -68,7 +79,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: m })}\n`);
   let sandboxRef: ReturnType<typeof createSandbox> | null = null;
   let regionalRef: RegionalSandboxes | null = null;
-  const warmUp = createWarmUp();
   const target = warehouseTarget(options.dbPath);
   let warehousePath = options.dbPath;
   let bindCluster: (db: Database) => Database = (db) => db;
@@ -88,6 +98,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return db;
     };
   }
+  const warmUp = createWarmUp({ file: warmUpFile(warehousePath), log });
+  const warm = () =>
+    warmUp.run().then((n) => {
+      if (n > 0) log(`warmed ${n} requests`);
+      return n;
+    });
   const published = await publishWarehouse(warehousePath, {
     intervalMs: options.refreshMs ?? 250,
     onRelease: () => {
@@ -99,10 +115,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sandboxRef?.resume();
       regionalRef?.restart();
       regionalRef?.resume();
-      // the queries the pages asked of the previous handle, answered again before anyone asks
-      void warmUp.run().then((n) => {
-        if (n > 0) log(`warmed ${n} cube queries`);
-      });
+      // the reads the pages asked of the previous handle, answered again before anyone asks
+      void warm();
     },
     log,
   });
@@ -124,6 +138,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     web,
     campaignWriter: (fn) => published.write(fn),
     warmUp,
+  });
+  // a remembered read is asked again through the app itself, as its caller's regions (no token)
+  warmUp.answerWith(async (entry: WarmRequest) => {
+    const request = new Request(`http://warm-up.invalid${entry.path}`, {
+      method: entry.method,
+      ...(entry.body === null ? {} : { body: entry.body, headers: { 'content-type': 'application/json' } }),
+    });
+    const principal = {
+      role: 'executive' as const,
+      tokenId: null,
+      ...(entry.regions === null ? {} : { regions: entry.regions }),
+    };
+    const res = await app.fetch(asOwnRequest(request, principal));
+    if (res.status !== 200)
+      log(`warm-up ${entry.method} ${entry.path}: ${res.status} ${await res.clone().text()}`);
+    await res.arrayBuffer();
+    return res.status;
   });
   const hostname = options.hostname ?? '127.0.0.1';
   const wanted = options.port ?? 3000;
@@ -150,10 +181,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           throw e;
         });
   let closed = false;
+  // the reads remembered by the previous run of the server, before its first visitor asks
+  if (options.warmUpAtStart !== false) void warm();
   return {
     url: `http://${hostname}:${port}`,
     port,
     refresh: () => published.refresh(),
+    warmedUp: () => warmUp.done(),
     ...(pg ? { pg: { host: pg.host, port: pg.port } } : {}),
     async close() {
       if (closed) return;

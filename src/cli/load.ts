@@ -14,6 +14,7 @@ import {
 } from '../etl/load.ts';
 import { PROFILES } from '../etl/profiles/index.ts';
 import { action, intOption, log, printJson, withDb, withJson } from './common.ts';
+import { rebuildRollups } from './mine.ts';
 import { stepReporter } from './progress.ts';
 
 interface LoadFlags {
@@ -31,6 +32,7 @@ interface LoadFlags {
   reconcileEvery: number;
   watermarkLag: string;
   full: boolean;
+  rollups: boolean;
 }
 
 export function register(program: Command): void {
@@ -64,7 +66,11 @@ export function register(program: Command): void {
       DEFAULT_RECONCILE_EVERY,
     )
     .option('--watermark-lag <duration>', 'postgres://: re-read this much below each watermark', '5m')
-    .option('--full', 'postgres://: ignore the watermarks and read every table in full', false);
+    .option('--full', 'postgres://: ignore the watermarks and read every table in full', false)
+    .option(
+      '--no-rollups',
+      'do not rebuild the cube rollups after a load that changed the data (they then stay unused until rebuilt)',
+    );
   withJson(withDb(cmd)).action(
     action(async (flags: LoadFlags) => {
       const postgres: PostgresLoadOptions = {
@@ -97,6 +103,7 @@ export function register(program: Command): void {
                 postgres,
                 ...(prepared ? { prepared } : {}),
               });
+              if (flags.rollups && result.status === 'succeeded') await rebuildRollups(db, (l) => log(l));
               if (flags.json) printJson(LoadResultSchema.parse(result));
               return describeLoad(result).split('\n')[0] as string;
             } finally {
@@ -131,6 +138,12 @@ export function register(program: Command): void {
           postgres,
           ...(prepared ? { prepared } : {}),
         });
+        // a succeeded load changes the data version: the rollups are stale (unused) until rebuilt,
+        // so the pages' first visit after the load would read the order lines
+        if (flags.rollups && result.status === 'succeeded') {
+          progress.step('cube rollups');
+          await rebuildRollups(db, (l) => log(l));
+        }
         progress.done();
         if (flags.json) printJson(LoadResultSchema.parse(result));
         else process.stdout.write(`${describeLoad(result)}\n`);

@@ -105,6 +105,12 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
       measures: ['sales.customer_count'],
       timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
     },
+    // the executive page's monthly trend: no other rollup holds both margin and distinct customers
+    {
+      measures: ['sales.revenue', 'sales.margin', 'sales.customer_count'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
+      order: { 'sales.ordered_at': 'asc' },
+    },
   ],
 };
 

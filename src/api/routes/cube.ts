@@ -29,7 +29,6 @@ import { cubeAnswerMemo } from '../cube-answer-memo.ts';
 import { apiError, readJson } from '../errors.ts';
 import { LoadRequest } from '../schemas.ts';
 import { validate } from '../validate.ts';
-import type { WarmUp } from '../warm-up.ts';
 import { gathered, jsonBody, SMALL_ANSWER_ROWS, streamOf } from './streamed.ts';
 
 export interface CubeRoutesOptions {
@@ -38,8 +37,6 @@ export interface CubeRoutesOptions {
   readonly cache?: QueryCache<CubeResponse> | null;
   /** Time limit of each cube statement (default 20 s). */
   readonly timeoutMs?: number;
-  /** Remembers the answered queries and answers them again after a new handle opens. */
-  readonly warmUp?: WarmUp | null;
   /**
    * The last read-only handle, while `db` answers `warehouse_busy` (the file is handed to a
    * writer): an answer kept with it is still given (the data as it was before the write), any
@@ -126,13 +123,6 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
   const memoKey = (db: Database, query: unknown, queryType: unknown, regions: readonly string[] | null) =>
     memo ? memo.key(db, [queryType === 'multi', regions, query]) : null;
 
-  options.warmUp?.answerWith(async ({ query, queryType, regions }) => {
-    const db = options.db();
-    const key = memoKey(db, query, queryType, regions);
-    if (key !== null && memo?.get(db, key) !== undefined) return;
-    jsonAnswer(db, await run(db, query, regions), queryType, key);
-  });
-
   const load = async function cubeLoad(c: Context<ApiEnv>) {
     const { query, queryType } = await requestOf(c);
     const accept = c.req.header('accept') ?? '';
@@ -153,7 +143,6 @@ export function cubeRoutes(options: CubeRoutesOptions): Hono<ApiEnv> {
     if (known !== undefined)
       return c.body(known, 200, { 'content-type': 'application/json', 'x-cache': 'hit' });
     const response = await run(db, query, regions);
-    options.warmUp?.note({ query, queryType, regions });
     // every cap was checked by runQuery: what follows is streamed, never cut short
     if (accept.includes('text/csv')) {
       return c.body(streamOf(gathered(csvLines(response, { safeFormulas: true }))), 200, {
