@@ -11,13 +11,8 @@ import { join } from 'node:path';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { generate } from '../src/etl/synthetic/generate.ts';
 import { resolveIdentities } from '../src/identity/resolve.ts';
+import { insertGeneratedCustomers } from '../test/helpers/generated-customers.ts';
 import { report } from './util.ts';
-
-const SOURCES = [
-  ['crm', ''],
-  ['shop', 'shop'],
-  ['desk', 'desk'],
-] as const;
 
 export async function benchIdentity(crmCustomers: number, workDir: string): Promise<void> {
   const exportDir = join(workDir, `identity-${crmCustomers}`);
@@ -29,18 +24,7 @@ export async function benchIdentity(crmCustomers: number, workDir: string): Prom
   const db = await openWarehouse(':memory:');
   try {
     // only the customers matter here: they go straight into core.dim_customer, one version each
-    for (const [source, dir] of SOURCES) {
-      const file = join(exportDir, dir, 'customers.csv').replaceAll("'", "''");
-      await db.run(
-        `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, name, email, phone,
-           region, country, city, channel, segment, signup_date, valid_from, valid_to, is_current, load_id)
-         SELECT n + r, n + r, '${source}', customer_id, name, NULLIF(trim(email), ''), phone, region, country, city,
-                channel, segment, TRY_CAST(signup_date AS DATE), '1900-01-01', '9999-12-31', true, 1
-         FROM (SELECT DISTINCT ON (customer_id) *, row_number() OVER () AS r
-               FROM read_csv('${file}', header = true, all_varchar = true)),
-              (SELECT coalesce(max(customer_key), 0) AS n FROM core.dim_customer)`,
-      );
-    }
+    await insertGeneratedCustomers(db, exportDir);
     const records = Number(await db.scalar('SELECT count(*) FROM core.dim_customer'));
     console.log(`\n## Identity resolution: ${records.toLocaleString('en-US')} customer records in 3 sources`);
 

@@ -12,13 +12,8 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
 import { type ResolveOptions, resolveIdentities } from '../../src/identity/resolve.ts';
+import { insertGeneratedCustomers } from '../helpers/generated-customers.ts';
 import { tempDir } from '../helpers/warehouse.ts';
-
-const SOURCES = [
-  ['crm', ''],
-  ['shop', 'shop'],
-  ['desk', 'desk'],
-] as const;
 
 /** A small group limit, so that two new records can push an email group over it. */
 const SETTINGS = { maxGroupSize: 3 };
@@ -35,18 +30,7 @@ async function warehouse(dir: string): Promise<Database> {
             (2, 2, 'shop', 'TY', 'Hannelore Quist', 'h.quist@example.com', '+44 20 7000 0001', 'Europe', 'United Kingdom', 'York', '1900-01-01', '9999-12-31', true, 1),
             (3, 3, 'web', 'TX', 'Hannelore Quist', 'h.quist@example.com', NULL, 'Europe', 'United Kingdom', 'Bristol', '1900-01-01', '9999-12-31', true, 1)`,
   );
-  for (const [source, sub] of SOURCES) {
-    const file = join(dir, sub, 'customers.csv').replaceAll("'", "''");
-    await db.run(
-      `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, name, email, phone,
-         region, country, city, channel, segment, signup_date, valid_from, valid_to, is_current, load_id)
-       SELECT n + r, n + r, '${source}', customer_id, name, NULLIF(trim(email), ''), phone, region, country, city,
-              channel, segment, TRY_CAST(signup_date AS DATE), '1900-01-01', '9999-12-31', true, 1
-       FROM (SELECT DISTINCT ON (customer_id) *, row_number() OVER () AS r
-             FROM read_csv('${file}', header = true, all_varchar = true) ORDER BY customer_id),
-            (SELECT coalesce(max(customer_key), 0) AS n FROM core.dim_customer)`,
-    );
-  }
+  await insertGeneratedCustomers(db, dir);
   return db;
 }
 
