@@ -57,7 +57,7 @@ if (wanted('btyd')) {
 if (wanted('postgres')) {
   // needs $CRM_BI_BENCH_PG_URL or $CRM_BI_TEST_PG_URL (scripts/ci/start-postgres.sh); skipped otherwise
   const { benchPostgres } = await import('./postgres.bench.ts');
-  await benchPostgres(customers, work);
+  await benchPostgres(customers, work, runs);
 }
 
 if (wanted('identity')) {
