@@ -69,10 +69,44 @@ describe('warm-up', () => {
     await tick(50);
     expect(readdirSync(dir)).toEqual(['w.duckdb.warm-up.json']); // no temporary file left
     const kept = JSON.parse(readFileSync(file, 'utf8')) as { requests: WarmRequest[] };
-    expect(kept.requests).toEqual([get('/2'), get('/4'), get('/4', ['Europe'])]);
+    expect(kept.requests.map(({ seen, ...r }) => r)).toEqual([get('/2'), get('/4'), get('/4', ['Europe'])]);
+    for (const r of kept.requests) expect(r.seen).toBeGreaterThan(Date.now() - 60_000);
     await first.stop();
     const second = createWarmUp({ file, max: 3 });
     expect(second.entries()).toEqual(kept.requests);
+  });
+
+  it('two servers on one warehouse keep both their pages: each write merges the file, newest first', async () => {
+    const { dir, cleanup } = tempDir('crm-bi-warm-list-');
+    cleanups.push(cleanup);
+    const file = join(dir, 'w.duckdb.warm-up.json');
+    const a = createWarmUp({ file, max: 4, saveDelayMs: 1 });
+    const b = createWarmUp({ file, max: 4, saveDelayMs: 1 }); // started before a wrote anything
+    a.note(get('/a1'));
+    await tick(10);
+    a.note(get('/a2'));
+    await tick(10);
+    b.note(get('/b1'));
+    await tick(10);
+    a.note(get('/a1')); // asked again: now the newest
+    await tick(10);
+    const paths = () =>
+      (JSON.parse(readFileSync(file, 'utf8')) as { requests: WarmRequest[] }).requests.map((r) => r.path);
+    expect(paths()).toEqual(['/a2', '/b1', '/a1']);
+    // past max the oldest by last use goes, whichever server noted it
+    b.note(get('/b2'));
+    await tick(10);
+    b.note(get('/b3'));
+    await tick(10);
+    expect(paths()).toEqual(['/b1', '/a1', '/b2', '/b3']);
+    // a request one server now refuses is not taken back from the other's list
+    b.answerWith(async (r) => (r.path === '/b1' ? 404 : 200));
+    await b.run();
+    b.note(get('/b4'));
+    await tick(10);
+    expect(paths()).toEqual(['/a1', '/b2', '/b3', '/b4']);
+    await a.stop();
+    await b.stop();
   });
 
   it('writes nothing without a file and nothing until a read is noted', async () => {

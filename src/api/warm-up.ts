@@ -6,7 +6,10 @@
  * memos hold them before the first visitor of a page asks.
  *
  * The list is kept beside the warehouse (`<db>.warm-up.json`, written atomically): method, path,
- * body and regions only, never a token, so a restarted server warms what the pages asked before.
+ * body, regions and when it was last asked, never a token, so a restarted server warms what the
+ * pages asked before. Two servers on one warehouse share the file: each write merges the file's
+ * list with the server's own (the newest `max` by when each was last asked), so neither server's
+ * pages are lost to the other's write.
  * The warm-up yields to live requests: before each of its requests it waits until no live request
  * is in flight, so a visitor waits behind at most one warm-up request. It stops at a 503 or a
  * network-level failure (the file was handed to a writer again), drops a request the server now
@@ -28,6 +31,8 @@ export interface WarmRequest {
   readonly body: string | null;
   /** The caller's regions; null = all regions. */
   readonly regions: readonly string[] | null;
+  /** When it was last asked (ms since the epoch); 0 when not known (a list written before it was kept). */
+  readonly seen?: number;
 }
 
 export interface WarmUp {
@@ -67,6 +72,7 @@ const WarmFile = z.object({
       path: z.string().startsWith('/'),
       body: z.string().nullable(),
       regions: z.array(z.string()).nullable(),
+      seen: z.number().nonnegative().optional(),
     }),
   ),
 });
@@ -126,6 +132,20 @@ export function createWarmUp(options: WarmUpOptions = {}): WarmUp {
   const maxYieldMs = options.maxYieldMs ?? 30_000;
   const entries = new Map<string, WarmRequest>();
   for (const entry of file ? readList(file, log).slice(-max) : []) entries.set(keyOf(entry), entry);
+  /** Requests this server dropped (refused now): not taken back from another server's list. */
+  const dropped = new Set<string>();
+
+  /** This server's list merged with the file's (another server's writes): newest `max`, oldest first. */
+  function merged(): WarmRequest[] {
+    const all = new Map(entries);
+    for (const entry of file ? readList(file, log) : []) {
+      const key = keyOf(entry);
+      const mine = all.get(key);
+      if (!dropped.has(key) && (!mine || (entry.seen ?? 0) > (mine.seen ?? 0))) all.set(key, entry);
+    }
+    // a stable sort: entries with the same time keep their order (the file's order for old lists)
+    return [...all.values()].sort((a, b) => (a.seen ?? 0) - (b.seen ?? 0)).slice(-max);
+  }
   let answer: ((entry: WarmRequest) => Promise<number>) | null = null;
   let running: Promise<number> | null = null;
   let stopped = false;
@@ -137,7 +157,7 @@ export function createWarmUp(options: WarmUpOptions = {}): WarmUp {
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = null;
     if (!file) return;
-    const text = JSON.stringify({ version: 1, requests: [...entries.values()] });
+    const text = JSON.stringify({ version: 1, requests: merged() });
     const tmp = `${file}.${process.pid}.tmp`;
     try {
       writeFileSync(tmp, text);
@@ -172,16 +192,20 @@ export function createWarmUp(options: WarmUpOptions = {}): WarmUp {
         break;
       }
       if (status === 200) n += 1;
-      else if (status >= 400 && status < 500) entries.delete(keyOf(entry));
-      else break;
+      else if (status >= 400 && status < 500) {
+        entries.delete(keyOf(entry));
+        dropped.add(keyOf(entry));
+      } else break;
     }
     return n;
   }
 
   return {
-    note(entry) {
+    note(request) {
+      const entry = { ...request, seen: Date.now() };
       const key = keyOf(entry);
       entries.delete(key);
+      dropped.delete(key);
       entries.set(key, entry);
       if (entries.size > max) entries.delete(entries.keys().next().value as string);
       if (file && !saveTimer && !stopped) {
