@@ -10,6 +10,7 @@ const CLUSTER_FILES = [
   'test/api/clickhouse-serve-parity.test.ts',
   'test/integration/clickhouse-colocated.test.ts',
   'test/integration/clickhouse-incremental.test.ts',
+  'test/integration/clickhouse-sorted.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/executive-periods.test.ts',
   'test/browser/segments.test.ts',

@@ -107,10 +107,21 @@ export function qualified(database: string, name: string): string {
   return `${quoteChIdent(database)}.${quoteChIdent(name)}`;
 }
 
+/**
+ * The sort order of a table's local MergeTree copy. Customer-placed tables are sorted by the
+ * customer key: a shard's join of its order lines to its customers then probes the hash table
+ * key after key (a customer's lines side by side) instead of at random, which at 5M lines per
+ * shard makes the join about 2.5× cheaper (docs/scale-out.md). NULL keys sort as 0 (18.16 refuses
+ * a Nullable sorting key). The others keep their insertion order. Written as `engine_full` shows it.
+ */
+export function sortingKey(t: Pick<TableMapping, 'placement'>): string {
+  return t.placement === 'customer' ? 'ifNull(customer_durable_key, 0)' : 'tuple()';
+}
+
 /** CREATE TABLE for a local MergeTree table with the table's columns. */
 export function localTableDdl(database: string, name: string, t: TableMapping): string {
   const cols = t.columns.map((c) => `${quoteChIdent(c.name)} ${c.chType}`).join(', ');
-  return `CREATE TABLE ${qualified(database, name)} (${cols}) ENGINE = MergeTree ORDER BY tuple()`;
+  return `CREATE TABLE ${qualified(database, name)} (${cols}) ENGINE = MergeTree ORDER BY ${sortingKey(t)}`;
 }
 
 /** CREATE TABLE for a Distributed table over `local` on every shard. */

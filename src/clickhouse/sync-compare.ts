@@ -12,7 +12,7 @@
  */
 import type { ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
-import { localName, qualified, type TableMapping } from './schema.ts';
+import { localName, qualified, sortingKey, type TableMapping } from './schema.ts';
 import {
   addShardFigures,
   chFigures,
@@ -56,19 +56,22 @@ export async function compareWithCluster(
   const perNode = await Promise.all(
     shards.map(async ({ client }) => {
       const [names, columns] = await Promise.all([
-        client.rows(`SELECT database, name FROM system.tables WHERE database IN (${inDbs})`),
+        client.rows(`SELECT database, name, engine_full FROM system.tables WHERE database IN (${inDbs})`),
         client.rows(
           `SELECT table, name, type FROM system.columns WHERE database = '${database.replaceAll("'", '')}'`,
         ),
       ]);
       const tables = new Set(names.map((r) => `${String(r.database)}.${String(r.name)}`));
+      const engines = new Map(
+        names.map((r) => [`${String(r.database)}.${String(r.name)}`, String(r.engine_full)]),
+      );
       const cols = new Map<string, string[]>();
       for (const r of columns) {
         const list = cols.get(String(r.table)) ?? [];
         list.push(`${String(r.name)} ${String(r.type)}`);
         cols.set(String(r.table), list);
       }
-      return { tables, cols };
+      return { tables, cols, engines };
     }),
   );
   for (const t of tables) {
@@ -84,6 +87,13 @@ export async function compareWithCluster(
     }
     if (perNode.some((n) => (n.cols.get(live) ?? []).join(', ').replaceAll(/\s+/g, ' ') !== expected)) {
       out.set(name, { state: 'absent', reason: 'its columns changed since the last sync' });
+      continue;
+    }
+    // a table copied before customer-placed tables were sorted by the customer key is copied again
+    // in full (a staging copy cannot share the parts of a table sorted otherwise)
+    const order = `ORDER BY ${sortingKey(t)}`;
+    if (perNode.some((n) => !(n.engines.get(`${database}.${live}`) ?? '').includes(order))) {
+      out.set(name, { state: 'absent', reason: `its sort order changed since the last sync (${order})` });
       continue;
     }
     present.push(t);

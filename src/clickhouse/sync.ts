@@ -252,9 +252,11 @@ async function syncTable(
       }
     }
   }
-  const rows = await withStaging(db, cluster, t, names, steps, () =>
-    fillFully(db, cluster, t, names, batchRows, log, steps),
-  );
+  const rows = await withStaging(db, cluster, t, names, steps, async () => {
+    const copied = await fillFully(db, cluster, t, names, batchRows, log, steps);
+    if (t.placement === 'customer') await steps.time('sort', () => mergeSorted(cluster, names.stg));
+    return copied;
+  });
   return { rows, mode: 'full' };
 }
 
@@ -312,6 +314,17 @@ async function withStaging(
     }
     throw e;
   }
+}
+
+/**
+ * Merges a shard's copy of a customer-placed table into one part sorted by the customer key
+ * (schema.ts, sortingKey): the copy arrives as many parts, each sorted on its own, and a join
+ * reads a shard's lines key after key only once they are one part. An incremental sync adds
+ * small parts beside it, which background merges fold in.
+ */
+async function mergeSorted(cluster: ClickHouseCluster, stg: string): Promise<void> {
+  const table = qualified(cluster.target.database, stg);
+  await onEveryShard(cluster, (client) => client.exec(`OPTIMIZE TABLE ${table} FINAL`));
 }
 
 /** Drops the staging helpers and renames the staging copy to the live table on every shard. */

@@ -218,4 +218,40 @@ describe.skipIf(!URL)('co-located joins on the ClickHouse cluster', () => {
       expect(l.resultRows).toBeLessThanOrEqual(expected.length);
     }
   });
+
+  it('customers by product category: the customers cube on the left joins its own order lines and products on each shard', async () => {
+    const { rows, logged } = await runLogged({
+      measures: ['customers.count'],
+      dimensions: ['products.category'],
+    });
+    // customers without an order line count under a NULL category, as the LEFT JOINs say
+    const expected = await db.all(
+      `SELECT p.category, count(DISTINCT coalesce(c.golden_customer_key, c.customer_durable_key)) AS customers
+       FROM core.dim_customer c
+       LEFT JOIN core.fact_order_line f ON f.customer_durable_key = c.customer_durable_key
+       LEFT JOIN core.dim_product p ON p.product_key = f.product_key
+       WHERE c.is_current
+       GROUP BY p.category`,
+    );
+    expect(
+      rows
+        .map((r) => [r['products.category'] ?? null, Number(r['customers.count'])])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual(
+      expected
+        .map((e) => [e.category ?? null, Number(e.customers)])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    const secondary = logged.filter((l) => !l.initial);
+    expect(secondary.map((l) => l.shard).sort()).toEqual(shards.map((s) => s.shard).sort());
+    for (const l of secondary) {
+      // the shard reads its own current customers and joins its own lines and its copy of the products
+      expect(l.query).toMatch(/FROM crm_bi\.core__dim_customer\s+ALL LEFT JOIN \(SELECT/);
+      expect(l.query).toMatch(/FROM core_local\.fact_order_line AS sales\s+LEFT JOIN core\.dim_product/);
+      expect(l.query).toMatch(/WHERE is_current/);
+      expect(l.query).not.toMatch(/GLOBAL/);
+      // and sends the entry node one row per category, not its customers or lines
+      expect(l.resultRows).toBeLessThanOrEqual(expected.length);
+    }
+  });
 });

@@ -22,8 +22,10 @@ import {
   AliasNode,
   ColumnNode,
   DerivedNode,
+  IdentifierNode,
   type JoinNode,
   LiteralNode,
+  LogicalNode,
   type Node,
   SelectNode,
   TableNode,
@@ -227,4 +229,63 @@ export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
     ...outer,
     joins: [{ ...first, table: DerivedNode.create(inner, nested), on }],
   });
+}
+
+/** Model SQL `SELECT * FROM <schema>.<table> WHERE <column>` (the customers cube: `WHERE is_current`). */
+const FILTERED_TABLE =
+  /^\s*SELECT\s+\*\s+FROM\s+(core|mining)\.([A-Za-z_][A-Za-z0-9_]*)\s+WHERE\s+([A-Za-z_][A-Za-z0-9_]*)\s*$/i;
+
+/**
+ * A SELECT whose left side is model SQL `SELECT * FROM <customer-sharded table> WHERE <column>`
+ * (the customers cube) with that table read by name and `<alias>.<column>` added to the WHERE,
+ * so its joins can run on the shards like those of a fact table; undefined for any other left
+ * side. `(σp C) ⋈ X = σp (C ⋈ X)` for LEFT and INNER joins when p reads only C's columns.
+ */
+export function leftTableByName(node: SelectNode): SelectNode | undefined {
+  const from = node.from;
+  if (from.kind !== 'Derived') return undefined;
+  const template =
+    from.variants && Object.hasOwn(from.variants, 'clickhouse') ? from.variants.clickhouse : from.query;
+  if (template === undefined || template === null || template.kind !== 'Template') return undefined;
+  if (!template.parts.every((p) => typeof p === 'string')) return undefined;
+  const m = FILTERED_TABLE.exec((template.parts as string[]).join(''));
+  if (m === null) return undefined;
+  const [, schema, table, column] = m as unknown as [string, string, string, string];
+  if (!CUSTOMER_SHARDED_TABLES.has(`${schema}.${table}`)) return undefined;
+  // 18.16 takes the left operand of a shard join's ON for the left table's column: the model
+  // writes the order lines' join as `{sales}.customer_durable_key = {CUBE}.customer_durable_key`
+  const joins = node.joins.map((j) => {
+    const right = sourceAlias(j.table);
+    if (!joinsOnCustomerKey(j.on, from.alias, right)) return j;
+    const key = `.${SHARD_COLUMN}`;
+    const on = TemplateNode.create([
+      IdentifierNode.create(from.alias),
+      `${key} = `,
+      IdentifierNode.create(right),
+      key,
+    ]);
+    return { ...j, on };
+  });
+  return SelectNode.create({
+    ...node,
+    joins,
+    from: TableNode.create(table, schema, from.alias),
+    where: LogicalNode.create('and', [ColumnNode.create(column, from.alias), node.where]),
+  });
+}
+
+/**
+ * True when every join of a SELECT whose left side is a table by name reads only what each
+ * shard holds: one join that stays on the shard, or `F ⋈ B ⋈ C …` with B co-located and the
+ * others LEFT JOINs of node-local tables that read only B (joinsMovedRight's nesting).
+ */
+export function joinsStayOnShards(node: SelectNode): boolean {
+  const [first, ...rest] = node.joins;
+  if (first === undefined || !readsTableByName(node.from)) return false;
+  if (rest.length === 0) return joinStaysOnShard(node.from, first);
+  const fromAlias = sourceAlias(node.from);
+  return (
+    coLocated(node.from, first) !== undefined &&
+    rest.every((j) => j.type === 'left' && nodeLocal(j.table) && !aliasesIn(j.on).has(fromAlias))
+  );
 }

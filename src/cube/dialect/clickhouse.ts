@@ -42,7 +42,14 @@ import { nestJoins } from './clickhouse-joins.ts';
 import { CUSTOMER_SHARDED_TABLES } from './clickhouse-layout.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
 import { shardDistinctCounts } from './clickhouse-shard-distinct.ts';
-import { joinStaysOnShard, joinsMovedRight, readsTableByName, shardJoin } from './clickhouse-shard-joins.ts';
+import {
+  joinStaysOnShard,
+  joinsMovedRight,
+  joinsStayOnShards,
+  leftTableByName,
+  readsTableByName,
+  shardJoin,
+} from './clickhouse-shard-joins.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -66,6 +73,15 @@ function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
 function tryJoinsMovedRight(node: SelectNode): SelectNode | undefined {
   try {
     return joinsMovedRight(node);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `leftTableByName`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
+function tryLeftTableByName(node: SelectNode): SelectNode | undefined {
+  try {
+    return leftTableByName(node);
   } catch {
     return undefined;
   }
@@ -103,8 +119,12 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     return twoLevels;
   }
 
-  private visitSelectOnce(node: SelectNode): void {
-    for (const cte of node.with) this.ctes.set(cte.name, cte.query);
+  private visitSelectOnce(selected: SelectNode): void {
+    for (const cte of selected.with) this.ctes.set(cte.name, cte.query);
+    // the customers cube on the left (current versions of a customer-sharded table) is read by
+    // name when that lets every join run on the shards, as for a fact table on the left
+    const byName = selected.joins.length > 0 ? tryLeftTableByName(selected) : undefined;
+    const node = byName !== undefined && joinsStayOnShards(byName) ? byName : selected;
     const twoLevels = node.groupBy?.subtotals ? undefined : this.perShardDistinct({ ...node, with: [] });
     if (twoLevels !== undefined) {
       this.visitSelect(twoLevels);

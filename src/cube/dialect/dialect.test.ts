@@ -71,19 +71,41 @@ describe('the same plan in another dialect', () => {
   });
 
   it('ClickHouse nests the joins of a query whose left side is model SQL, one JOIN per SELECT', () => {
+    // the scores join on the golden key, which may live on another shard: the joins stay nested
+    const c = compileQuery(
+      model,
+      { measures: ['customers.count'], dimensions: ['customers.rfm_segment', 'customers.cluster_name'] },
+      { dialect: clickhouseDialect },
+    );
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`joined_1\`.\`rfm_scores__rfm_segment\` AS \`customers.rfm_segment\`, \`cluster_scores\`.\`cluster_name\` AS \`customers.cluster_name\`, uniqExact(coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`)) AS \`customers.count\`
+      FROM (
+      SELECT \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
+      FROM (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\`
+      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ) AS \`joined_1\`
+      LEFT JOIN (SELECT * FROM mining.customer_segment WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`cluster_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`cluster_scores\`.customer_durable_key
+      GROUP BY \`customers.rfm_segment\`, \`customers.cluster_name\`
+      ORDER BY \`customers.count\` DESC
+      LIMIT 10000"
+    `);
+  });
+
+  it('ClickHouse reads the customers cube on the left by name when every join then stays on the shards', () => {
     const c = compileQuery(
       model,
       { measures: ['customers.count'], dimensions: ['products.category'] },
       { dialect: clickhouseDialect },
     );
     expect(c.sql).toMatchInlineSnapshot(`
-      "SELECT \`products\`.\`category\` AS \`products.category\`, uniqExact(coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`)) AS \`customers.count\`
-      FROM (
-      SELECT \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`, \`sales\`.\`product_key\` AS \`sales__product_key\`
-      FROM (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\`
-      LEFT JOIN \`core\`.\`fact_order_line\` AS \`sales\` ON \`sales\`.customer_durable_key = \`customers\`.customer_durable_key
-      ) AS \`joined_1\`
-      LEFT JOIN \`core\`.\`dim_product\` AS \`products\` ON \`joined_1\`.\`sales__product_key\` = \`products\`.product_key
+      "SELECT \`joined_r\`.\`products__category\` AS \`products.category\`, uniqExact(coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key)) AS \`customers.count\`
+      FROM \`core\`.\`dim_customer\` AS \`customers\`
+      LEFT JOIN (
+      SELECT \`products\`.\`category\` AS \`products__category\`, \`sales\`.\`customer_durable_key\` AS \`sales__customer_durable_key\`
+      FROM \`core_local\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN \`core\`.\`dim_product\` AS \`products\` ON \`product_key\` = \`products\`.product_key
+      ) AS \`joined_r\` ON \`customer_durable_key\` = \`sales__customer_durable_key\`
+      WHERE \`customers\`.\`is_current\`
       GROUP BY \`products.category\`
       ORDER BY \`customers.count\` DESC
       LIMIT 10000"
