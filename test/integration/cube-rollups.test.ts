@@ -152,6 +152,17 @@ ROUTED['data_rejects.by_source'] = [
     dimensions: ['data_rejects.source_system'],
   },
 ];
+// the /clv page's P(alive) matrix under a segment filter
+ROUTED['customer_scores.alive_matrix'] = [
+  {
+    measures: ['customer_scores.avg_p_alive', 'customer_scores.churn_scored'],
+    dimensions: ['customer_scores.frequency_band', 'customer_scores.recency_band'],
+    filters: [
+      { member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] },
+      { member: 'customer_scores.has_churn_score', operator: 'equals', values: [true] },
+    ],
+  },
+];
 
 describe('rollup vs raw parity', () => {
   it('every declared rollup has parity queries', () => {
