@@ -13,7 +13,8 @@
  * The warehouse: `--customers 1000000` copies `<work>/bench-load.duckdb` (the load section's) to
  * `<work>/bench-dashboards-1000000.duckdb` and mines the copy; a smaller size builds
  * `<work>/bench-dashboards-<n>.duckdb` (generate, load); either is mined twice (an earlier as-of,
- * then a holdout check with that day as calibration end) on the first run and kept.
+ * then a holdout check with that day as calibration end) on the first run and kept. Its rollups
+ * are rebuilt whenever one is missing or stale, as `crm-bi mine` leaves them.
  */
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { chromium, type Page, type Request, type Response } from 'playwright-cor
 import { startServer } from '../src/api/server.ts';
 import { warmUpFile } from '../src/api/warm-up.ts';
 import { loadModel } from '../src/cube/model/load.ts';
+import { buildRollups, freshRollups } from '../src/cube/rollups.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
@@ -78,7 +80,32 @@ async function mineTwice(path: string): Promise<void> {
   }
 }
 
+/**
+ * Rebuilds the model's rollups when any is missing or stale, as `crm-bi mine` and `crm-bi load` do
+ * at their end: without it the pages would be timed on a warehouse no published one looks like.
+ */
+async function ensureRollups(path: string): Promise<void> {
+  const db = await openWarehouse(path);
+  try {
+    const model = await loadModel();
+    if ((await freshRollups(db, model)).size === model.preAggregations.length) return;
+    const t0 = performance.now();
+    const built = await buildRollups(db, model);
+    console.log(
+      `built ${built.length} rollups in ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    db.close();
+  }
+}
+
 async function warehouseFor(customers: number, work: string): Promise<string> {
+  const path = await minedWarehouse(customers, work);
+  await ensureRollups(path);
+  return path;
+}
+
+async function minedWarehouse(customers: number, work: string): Promise<string> {
   if (customers >= 1_000_000) {
     // a copy, so mining it never holds the lock on the file other sections read
     const loaded = join(work, 'bench-load.duckdb');

@@ -8,6 +8,7 @@ import { type ApiError, createApiClient, storedToken, storeToken } from './api.t
 import type { PageContext } from './context.ts';
 import { loadCurrency } from './currency.ts';
 import {
+  CHOICE_QUERIES,
   EMPTY_FILTERS,
   type Filters,
   filtersToSearch,
@@ -139,18 +140,7 @@ let segments: string[] = [];
 /** The filter bar's choices, loading beside the first page (a page is ready once they are in). */
 let choices: Promise<void> = Promise.resolve();
 async function loadChoices(): Promise<void> {
-  const [r, s] = await Promise.all([
-    api.load({
-      dimensions: ['customers.region'],
-      measures: ['customers.count'],
-      order: { 'customers.region': 'asc' },
-    }),
-    api.load({
-      dimensions: ['customers.rfm_segment'],
-      measures: ['customers.count'],
-      order: { 'customers.count': 'desc' },
-    }),
-  ]);
+  const [r, s] = await Promise.all([api.load(CHOICE_QUERIES.region), api.load(CHOICE_QUERIES.segment)]);
   regions = r.map((x) => String(x['customers.region'] ?? '')).filter((x) => x !== '');
   segments = s.map((x) => String(x['customers.rfm_segment'] ?? '')).filter((x) => x !== '');
 }

@@ -17,6 +17,9 @@ let model: Model;
 beforeAll(async () => {
   db = await fixtureWarehouse();
   model = await defaultModel();
+  // the fixture loads cleanly; two rejected rows give the quarantine rollup something to hold
+  await db.run(`INSERT INTO meta.etl_reject (load_id, source_file, line, column_name, reason, raw)
+    VALUES (1, 'orders.csv', 2, 'revenue', 'invalid_number', 'x'), (1, 'orders.csv', 5, NULL, 'duplicate_key', 'y')`);
   const built = await buildRollups(db, model);
   expect(built.map((b) => b.name)).toEqual(model.preAggregations.map((p) => p.fullName));
 });
@@ -113,6 +116,53 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
     },
   ],
 };
+
+// /v1/data/checks: per source and load as two grouping sets, the quarantine per source
+ROUTED['data_order_checks.by_load'] = [
+  {
+    measures: [
+      'data_order_checks.count',
+      'data_order_checks.revenue',
+      'data_order_checks.unknown_customer_lines',
+      'data_order_checks.unknown_customer_orders',
+      'data_order_checks.unknown_customer_revenue',
+      'data_order_checks.unknown_customer_share',
+      'data_order_checks.future_dated_share',
+      'data_order_checks.outliers',
+    ],
+    dimensions: ['data_order_checks.source', 'data_order_checks.load_id'],
+    subtotals: {
+      groupingSets: [['data_order_checks.source'], ['data_order_checks.source', 'data_order_checks.load_id']],
+    },
+  },
+];
+ROUTED['data_customer_checks.by_load'] = [
+  {
+    measures: [
+      'data_customer_checks.count',
+      'data_customer_checks.missing_email_share',
+      'data_customer_checks.duplicate_emails',
+    ],
+    dimensions: ['data_customer_checks.source', 'data_customer_checks.load_id'],
+  },
+];
+ROUTED['data_rejects.by_source'] = [
+  {
+    measures: ['data_rejects.count', 'data_rejects.standing_count', 'data_rejects.resolved_count'],
+    dimensions: ['data_rejects.source_system'],
+  },
+];
+// the /clv page's P(alive) matrix under a segment filter
+ROUTED['customer_scores.alive_matrix'] = [
+  {
+    measures: ['customer_scores.avg_p_alive', 'customer_scores.churn_scored'],
+    dimensions: ['customer_scores.frequency_band', 'customer_scores.recency_band'],
+    filters: [
+      { member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] },
+      { member: 'customer_scores.has_churn_score', operator: 'equals', values: [true] },
+    ],
+  },
+];
 
 describe('rollup vs raw parity', () => {
   it('every declared rollup has parity queries', () => {
@@ -212,7 +262,7 @@ describe('queries a rollup cannot answer go to the warehouse tables', () => {
 describe('freshness', () => {
   it('runQuery routes to built rollups by itself, and a new load makes them stale', async () => {
     const query = { measures: ['sales.revenue'], dimensions: ['customers.region'] };
-    expect((await freshRollups(db, model)).size).toBe(3);
+    expect((await freshRollups(db, model)).size).toBe(model.preAggregations.length);
     const before = (await runQuery(db, model, query)) as LoadResponse;
     expect(Object.keys(before.usedPreAggregations)).toEqual(['sales.monthly_by_region']);
     await db.run(

@@ -97,10 +97,12 @@ export async function qualityChecks(
   cache: QueryCache<CubeResponse> | null = null,
 ) {
   const read = (q: object) => readCube(db, model, principal, q, { cache });
-  // per cube one statement: the per-source figures and the per-load trend as two grouping sets
+  // per cube one statement: the per-source figures and the per-load trend as two grouping sets.
+  // The load's finish time comes from data_loads by load_id, not from the checks cubes, so their
+  // by_load rollups (built by load and mine) answer them: a time dimension cannot be a rollup column.
   const queries = CUBES.map((cube) => {
     const bySource = [`${cube}.source`];
-    const byLoad = [`${cube}.source`, `${cube}.load_id`, `${cube}.loaded_at`];
+    const byLoad = [`${cube}.source`, `${cube}.load_id`];
     return read({
       measures: [`${cube}.count`, ...measuresOf(cube)],
       dimensions: byLoad,
@@ -111,14 +113,18 @@ export async function qualityChecks(
       ],
     });
   });
-  const [rejects, ...answers] = await Promise.all([
+  const [rejects, loads, ...answers] = await Promise.all([
     read({
       measures: ['data_rejects.count', 'data_rejects.standing_count'],
       dimensions: ['data_rejects.source_system'],
       order: [['data_rejects.source_system', 'asc']],
     }),
+    read({ dimensions: ['data_loads.load_id', 'data_loads.finished_at'] }),
     ...queries,
   ]);
+  const loadedAt = new Map(
+    loads.map((r) => [num(r['data_loads.load_id']), str(r['data_loads.finished_at'])] as const),
+  );
   const checks: Record<string, unknown>[] = [];
   const trend: Record<string, unknown>[] = [];
   CUBES.forEach((cube, i) => {
@@ -135,7 +141,7 @@ export async function qualityChecks(
         trend.push({
           source: r[`${cube}.source`],
           load_id: num(r[`${cube}.load_id`]),
-          loaded_at: str(r[`${cube}.loaded_at`]),
+          loaded_at: loadedAt.get(num(r[`${cube}.load_id`])) ?? null,
           ...checkRow(s, r),
         });
   });

@@ -176,6 +176,28 @@ describe('model validation', () => {
     });
   });
 
+  it('pre-aggregations refuse a filtered count_distinct: the routed count of the key column would drop the filter', () => {
+    const base = BASE.replace(
+      '      - { name: avg_amount',
+      '      - { name: users_n, type: count_distinct, sql: user_id, filters: [{ sql: "{CUBE}.status = \'paid\'" }] }\n      - { name: avg_amount',
+    ).replace(
+      '      - { name: status, type: string, sql: status }',
+      '      - { name: status, type: string, sql: status }\n      - { name: user_id, type: number, sql: user_id }',
+    );
+    const text = `${base.replace(/\n {2}- name: users[\s\S]*$/, '')}
+    pre_aggregations:
+      - { name: daily, measures: [users_n], dimensions: [user_id], time_dimension: created_at, granularity: day }
+  - name: users
+    sql_table: shop.users
+    dimensions:
+      - { name: id, type: number, sql: id, primary_key: true }
+      - { name: region, type: string, sql: region }
+`;
+    expect(problemsOf({ 'shop.yml': text }).message).toMatch(
+      /'orders\.users_n' \(count_distinct\) has filters/,
+    );
+  });
+
   it('the shipped model loads cleanly, and YAML files without cubes (rfm-segments.yml) are skipped', async () => {
     const model = await loadModel();
     for (const name of [

@@ -697,6 +697,14 @@ class ModelBuilder {
           );
           return;
         }
+        if (m.filters.length > 0) {
+          // the routed query counts the stored key column, so the filter would be lost
+          this.problem(
+            ...this.at(raw, ...path),
+            `'${name}' (${m.type}) has filters; a rollup can hold it only unfiltered (put the condition in its sql: CASE WHEN ... THEN key END)`,
+          );
+          return;
+        }
       }
       if (!measures.includes(name)) measures.push(name);
     };

@@ -54,14 +54,18 @@ export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
 
   /** Mean P(alive) by repeat purchases (x) × recency band (t_x as a share of the customer's age T). */
   app.get('/clv/alive-matrix', async function aliveMatrix(c) {
-    const rows = await readerFor(c, options).rows({
-      measures: ['customer_scores.avg_p_alive', 'customer_scores.churn_scored'],
-      dimensions: ['customer_scores.frequency_band', 'customer_scores.recency_band'],
-      filters: [
-        ...scopeFilters(scopeOf(c)),
-        { member: 'customer_scores.churn_probability', operator: 'set' },
-      ],
-    });
+    const rows = await readerFor(c, options).rows(
+      {
+        measures: ['customer_scores.avg_p_alive', 'customer_scores.churn_scored'],
+        dimensions: ['customer_scores.frequency_band', 'customer_scores.recency_band'],
+        filters: [
+          ...scopeFilters(scopeOf(c)),
+          // has_churn_score rather than churn_probability `set`: the alive_matrix rollup holds it
+          { member: 'customer_scores.has_churn_score', operator: 'equals', values: [true] },
+        ],
+      },
+      { rollups: true },
+    );
     return c.json({
       frequency: ['0', '1', '2', '3', '4–5', '6–9', '10+'],
       recency: ['no repeat', '0–20%', '20–40%', '40–60%', '60–80%', '80–100%'],

@@ -25,7 +25,7 @@ export const MAX_ROWS = 20_000_000;
 export type CubeQuery = Record<string, unknown>;
 
 export interface Reader {
-  /** Rows of a cube query; `rollups: true` routes it to fresh rollups (only sales has any). */
+  /** Rows of a cube query; `rollups: true` routes it to fresh rollups (sales, the P(alive) matrix). */
   rows(query: CubeQuery, how?: { rollups?: boolean }): Promise<ResultRow[]>;
   /** Rows of each range of a `compareDateRange` query, in the order of the ranges. */
   compare(query: CubeQuery, how?: { rollups?: boolean }): Promise<ResultRow[][]>;
