@@ -283,8 +283,19 @@ async function syncTable(
       }
     }
   }
-  const rows = await withStaging(db, cluster, t, syncId, names, steps, () =>
-    fillFully(db, cluster, t, names, batchRows, log, steps),
+  // a table the compare found with the DuckDB columns on every node keeps its read tables (they
+  // name the live table, which the swap replaces), and its full copy was just reconciled in full:
+  // the keys figures show the swap took
+  const sameColumns = compared?.state === 'differs';
+  const rows = await withStaging(
+    db,
+    cluster,
+    t,
+    syncId,
+    names,
+    steps,
+    () => fillFully(db, cluster, t, names, batchRows, log, steps),
+    { recreateReadTables: !sameColumns, liveCheck: sameColumns ? 'keys' : 'full' },
   );
   return { rows, mode: 'full' };
 }
