@@ -15,9 +15,11 @@
  * (sync-compare.ts); a table that agrees is left alone, with no DDL. The staging copy of a table
  * that moved starts as its live copy (parts shared, not copied; for a versioned table the other
  * customers' rows copied on the shard) and receives only the rows above the cluster's high-water
- * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy, and a table
- * that does not reconcile is copied in full. Small replicated tables and `meta.*` that differ are
- * copied in full. Each table's report says where its time went (`stepsMs`).
+ * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy — for an
+ * appended table from the live table's stored figures plus the new rows' (sync-stored.ts,
+ * reconcileDelta), without scanning the copy — and a table that does not reconcile is copied in
+ * full. Small replicated tables and `meta.*` that differ are copied in full. Each table's report
+ * says where its time went (`stepsMs`).
  *
  * ClickHouse has no multi-statement transactions: the swap is atomic per table and shard, not
  * across shards. A crash mid-sync leaves either the old or the new copy of a table on each shard
