@@ -411,9 +411,11 @@ async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<vo
       await client.exec(
         `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
       );
+      await client.exec(`SYSTEM START MERGES ${qualified(database, live)}`);
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
     } else {
       await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
+      await client.exec(`SYSTEM START MERGES ${qualified(database, live)}`);
     }
   });
 }
@@ -605,6 +607,10 @@ async function fillIncrementally(
   const live = qualified(database, names.live);
   let where = plan.where;
   const replaceKey = plan.replaceKey;
+  // a staging copy of the live parts plus a few new ones would start merging them all at once (a
+  // rewrite of the table), and the swap's RENAME waits for a running merge: merges start again
+  // on the live table after the swap, in the background
+  await steps.time('ddl', () => onEveryShard(cluster, (client) => client.exec(`SYSTEM STOP MERGES ${stg}`)));
   if (replaceKey === undefined) {
     await steps.time('share_parts', () =>
       onEveryShard(cluster, (client) =>
