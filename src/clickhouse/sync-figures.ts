@@ -115,11 +115,15 @@ export function addShardFigures(
 }
 
 /**
- * The DuckDB side does not change during a sync (read-only): computed once per table, the `full`
- * and `keys` figures in one scan (the compare's and the reconciliation's; a label both lists hold
- * is the same expression).
+ * The DuckDB side does not change during a sync (read-only): computed once per table and kind.
+ * The `full` scan also answers the `keys` figures (a label both lists hold is the same
+ * expression); the compare asks for `keys` alone, which is cheaper, and only a table that moves
+ * needs `full`.
  */
-const duckCache = new WeakMap<TableMapping, { db: Database; byLabel: Promise<Map<string, unknown>> }>();
+const duckCache = new WeakMap<
+  TableMapping,
+  { db: Database; full?: Promise<Map<string, unknown>>; keys?: Promise<Map<string, unknown>> }
+>();
 
 /** The checks of both kinds, each label once. */
 function allChecks(t: TableMapping): ColumnCheck[] {
@@ -132,16 +136,21 @@ function allChecks(t: TableMapping): ColumnCheck[] {
 export async function duckFigures(db: Database, t: TableMapping, kind: FigureKind): Promise<unknown[]> {
   let entry = duckCache.get(t);
   if (entry === undefined || entry.db !== db) {
-    const checks = allChecks(t);
-    const byLabel = db
+    entry = { db };
+    duckCache.set(t, entry);
+  }
+  let pending = kind === 'full' ? entry.full : (entry.keys ?? entry.full);
+  if (pending === undefined) {
+    const checks = kind === 'full' ? allChecks(t) : figureChecks(t, 'keys');
+    pending = db
       .one(
         `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
       )
       .then((row) => new Map(checks.map((c, i) => [c.label, row?.[`c${i}`]])));
-    entry = { db, byLabel };
-    duckCache.set(t, entry);
+    if (kind === 'full') entry.full = pending;
+    else entry.keys = pending;
   }
-  const byLabel = await entry.byLabel;
+  const byLabel = await pending;
   return figureChecks(t, kind).map((c) => byLabel.get(c.label));
 }
 

@@ -517,10 +517,14 @@ async function reconcileDelta(
   const stg = qualified(database, names.stg);
   const above = `${stg} WHERE ${quoteChIdent(plan.column)} > ${plan.mark}`;
   const shards = await cluster.shards();
-  const [duckDelta, duckAll, figures] = await steps.time('reconcile_delta', () =>
+  // DuckDB's two scans one after the other on its connection, beside the shards' queries
+  const duckSide = async () => [
+    await duckFiguresWhere(db, t, 'full', plan.where),
+    await duckFigures(db, t, 'full'),
+  ];
+  const [[duckDelta = [], duckAll = []], figures] = await steps.time('reconcile_delta', () =>
     Promise.all([
-      duckFiguresWhere(db, t, 'full', plan.where),
-      duckFigures(db, t, 'full'),
+      duckSide(),
       perShardFigures(cluster, [
         [name, above, checks],
         [`all.${name}`, stg, rows],
