@@ -369,6 +369,8 @@ async function withStaging(
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
     for (const { client } of shards) {
+      // a swap that failed after stopping the live table's merges
+      await client.exec(`SYSTEM START MERGES ${qualified(database, names.live)}`).catch(() => {});
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stg)}`).catch(() => {});
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`).catch(() => {});
     }
@@ -408,6 +410,9 @@ async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<vo
   await onEveryShard(cluster, async (client) => {
     await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
     if (await tableExists(client, database, live)) {
+      // the old table is dropped next: a merge still running on it (a fresh full copy merges its
+      // batches for minutes) is cancelled rather than waited for by the RENAME
+      await client.exec(`SYSTEM STOP MERGES ${qualified(database, live)}`);
       await client.exec(
         `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
       );
