@@ -26,7 +26,13 @@ import {
 
 export type Comparison =
   | { readonly state: 'same' }
-  | { readonly state: 'differs'; readonly problems: readonly string[]; readonly mark?: string }
+  | {
+      readonly state: 'differs';
+      readonly problems: readonly string[];
+      readonly mark?: string;
+      /** each shard's figures of its live rows (`figureChecks(t, compareKind(t))` order) */
+      readonly shardFigures: readonly (readonly unknown[] | undefined)[];
+    }
   | { readonly state: 'absent'; readonly reason: string };
 
 /** `keys` figures for the tables loads mark (the large ones), `full` figures for the rest. */
@@ -139,6 +145,7 @@ export async function compareWithCluster(
     out.set(name, {
       state: 'differs',
       problems,
+      shardFigures: perShard,
       ...(mark !== undefined && /^-?\d+$/.test(mark) ? { mark } : {}),
     });
   }

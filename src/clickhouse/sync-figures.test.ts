@@ -10,6 +10,7 @@ import {
   chFigures,
   closeEnough,
   duckFigures,
+  duckFiguresWhere,
   figureChecks,
   figureProblems,
   markColumn,
@@ -178,6 +179,34 @@ describe('per-table figures of an incremental sync', () => {
     it('computes the keys figures a hand count gives', async () => {
       // rows 4; keys 11+21+22+31 = 85; golden keys 1+2+2 = 5; current 3; load ids 1+1+3+2 = 7; mark 3
       expect((await duckFigures(db, customers, 'keys')).map(String)).toEqual(['4', '85', '5', '3', '7', '3']);
+    });
+
+    it('computes the full figures of the rows above a mark a hand count gives', async () => {
+      const above = await duckFiguresWhere(db, customers, 'full', '"load_id" > 1');
+      // load 3 (Munich 22) and load 2 (key 31, no golden key, no city): rows 2; keys 2, sum 53;
+      // golden keys 1, sum 2; city 1, 6 bytes; score 2, sum 3; current 2, sum 2; valid_to 2,
+      // 2 × 4 291 747 199 (clamped to 2105-12-31 23:59:59); load ids 2, sum 5
+      expect(above.map((v) => String(Number(v)))).toEqual([
+        '2',
+        '2',
+        '53',
+        '1',
+        '2',
+        '1',
+        '6',
+        '2',
+        '3',
+        '2',
+        '2',
+        '2',
+        '8583494398',
+        '2',
+        '5',
+      ]);
+      // the keys figures come from the same scan as the full ones and match them label by label
+      const full = await duckFigures(db, customers, 'full');
+      const labels = figureChecks(customers, 'full').map((c) => c.label);
+      expect(String(full[labels.indexOf('customer_key:sum')])).toBe('85');
     });
   });
 });

@@ -114,27 +114,61 @@ export function addShardFigures(
   });
 }
 
-/** The DuckDB side does not change during a sync (read-only): computed once per table and kind. */
-const duckCache = new WeakMap<TableMapping, { db: Database; byKind: Map<FigureKind, Promise<unknown[]>> }>();
+/**
+ * The DuckDB side does not change during a sync (read-only): computed once per table and kind.
+ * The `full` scan also answers the `keys` figures (a label both lists hold is the same
+ * expression); the compare asks for `keys` alone, which is cheaper, and only a table that moves
+ * needs `full`.
+ */
+const duckCache = new WeakMap<
+  TableMapping,
+  { db: Database; full?: Promise<Map<string, unknown>>; keys?: Promise<Map<string, unknown>> }
+>();
+
+/** The checks of both kinds, each label once. */
+function allChecks(t: TableMapping): ColumnCheck[] {
+  const full = figureChecks(t, 'full');
+  const labels = new Set(full.map((c) => c.label));
+  return [...full, ...figureChecks(t, 'keys').filter((c) => !labels.has(c.label))];
+}
 
 /** DuckDB's figures of a table (one value per check of `figureChecks(t, kind)`). */
-export function duckFigures(db: Database, t: TableMapping, kind: FigureKind): Promise<unknown[]> {
+export async function duckFigures(db: Database, t: TableMapping, kind: FigureKind): Promise<unknown[]> {
   let entry = duckCache.get(t);
   if (entry === undefined || entry.db !== db) {
-    entry = { db, byKind: new Map() };
+    entry = { db };
     duckCache.set(t, entry);
   }
-  let pending = entry.byKind.get(kind);
+  let pending = kind === 'full' ? entry.full : (entry.keys ?? entry.full);
   if (pending === undefined) {
-    const checks = figureChecks(t, kind);
+    const checks = kind === 'full' ? allChecks(t) : figureChecks(t, 'keys');
     pending = db
       .one(
         `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
       )
-      .then((row) => checks.map((_, i) => row?.[`c${i}`]));
-    entry.byKind.set(kind, pending);
+      .then((row) => new Map(checks.map((c, i) => [c.label, row?.[`c${i}`]])));
+    if (kind === 'full') entry.full = pending;
+    else entry.keys = pending;
   }
-  return pending;
+  const byLabel = await pending;
+  return figureChecks(t, kind).map((c) => byLabel.get(c.label));
+}
+
+/**
+ * DuckDB's figures of the rows `where` selects (a DuckDB condition, e.g. the rows above a
+ * high-water mark), one value per check of `figureChecks(t, kind)`; not cached.
+ */
+export async function duckFiguresWhere(
+  db: Database,
+  t: TableMapping,
+  kind: FigureKind,
+  where: string,
+): Promise<unknown[]> {
+  const checks = figureChecks(t, kind);
+  const row = await db.one(
+    `SELECT ${checks.map((c, i) => `${c.duck} AS c${i}`).join(', ')} FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)} WHERE ${where}`,
+  );
+  return checks.map((_, i) => row?.[`c${i}`]);
 }
 
 /** One ClickHouse SELECT of a table's figures as `[t, f]`: its name and an array of strings. */

@@ -15,9 +15,11 @@
  * (sync-compare.ts); a table that agrees is left alone, with no DDL. The staging copy of a table
  * that moved starts as its live copy (parts shared, not copied; for a versioned table the other
  * customers' rows copied on the shard) and receives only the rows above the cluster's high-water
- * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy, and a table
- * that does not reconcile is copied in full. Small replicated tables and `meta.*` that differ are
- * copied in full. Each table's report says where its time went (`stepsMs`).
+ * mark (sync-delta.ts); it is reconciled with the whole DuckDB table like a full copy — for an
+ * appended table from the live table's stored figures plus the new rows' (sync-stored.ts,
+ * reconcileDelta), without scanning the copy — and a table that does not reconcile is copied in
+ * full. Small replicated tables and `meta.*` that differ are copied in full. Each table's report
+ * says where its time went (`stepsMs`).
  *
  * ClickHouse has no multi-statement transactions: the swap is atomic per table and shard, not
  * across shards. A crash mid-sync leaves either the old or the new copy of a table on each shard
@@ -45,8 +47,23 @@ import {
 } from './schema.ts';
 import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
 import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
-import { chFigures, duckFigures, figureChecks, figureProblems } from './sync-figures.ts';
+import {
+  addShardFigures,
+  chFigures,
+  duckFigures,
+  duckFiguresWhere,
+  figureChecks,
+  figureProblems,
+} from './sync-figures.ts';
 import { StepTimer } from './sync-steps.ts';
+import {
+  ensureFiguresTable,
+  keepsFigures,
+  readStored,
+  type StoredFigures,
+  usableStored,
+  writeStored,
+} from './sync-stored.ts';
 import { columnChecks, duckTsvField } from './types.ts';
 
 export type SyncMode = 'full' | 'incremental';
@@ -114,6 +131,7 @@ export async function syncWarehouse(
   const shards = await cluster.shards();
   await syncSteps.time('prepare', async () => {
     await ensureDatabases(cluster);
+    await ensureFiguresTable(cluster);
     await dropLeftovers(cluster);
   });
   let tables = await warehouseTables(db);
@@ -126,9 +144,11 @@ export async function syncWarehouse(
     tables = tables.filter((t) => wanted.has(`${t.schema}.${t.table}`));
   }
   const incremental = options.mode === 'incremental';
-  const compared = incremental
-    ? await syncSteps.time('compare', () => compareWithCluster(db, cluster, tables))
-    : new Map<string, Comparison>();
+  const [compared, stored] = incremental
+    ? await syncSteps.time('compare', () =>
+        Promise.all([compareWithCluster(db, cluster, tables), readStored(cluster)]),
+      )
+    : [new Map<string, Comparison>(), new Map<string, (StoredFigures | undefined)[]>()];
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
@@ -140,6 +160,7 @@ export async function syncWarehouse(
       syncId,
       options.batchRows ?? 200_000,
       incremental ? (compared.get(`${t.schema}.${t.table}`) ?? { state: 'absent', reason: '' }) : undefined,
+      stored.get(`${t.schema}.${t.table}`),
       log,
       steps,
     );
@@ -219,6 +240,7 @@ async function syncTable(
   syncId: string,
   batchRows: number,
   compared: Comparison | undefined,
+  stored: readonly (StoredFigures | undefined)[] | undefined,
   log: (m: string) => void,
   steps: StepTimer,
 ): Promise<{ rows: number; mode: TableSyncMode }> {
@@ -228,15 +250,26 @@ async function syncTable(
     const plan = deltaPlan(t, compared.mark);
     const delta = plan === undefined ? 0 : await steps.time('plan', () => countDelta(db, t, plan));
     if (plan !== undefined && delta > 0) {
+      let base: readonly (readonly string[])[] | undefined;
+      if (plan.replaceKey === undefined) {
+        const shardNames = (await cluster.shards()).map((s) => String(s.shard));
+        const usable = usableStored(t, stored, compared.shardFigures, shardNames);
+        if ('figures' in usable) base = usable.figures;
+        else
+          log(
+            `${t.schema}.${t.table}: stored figures not used (${usable.reason}); reconciling the staging copy in full`,
+          );
+      }
       try {
         // same columns as the live table (compareWithCluster checks): the read tables stay as they are
         const rows = await withStaging(
           db,
           cluster,
           t,
+          syncId,
           names,
           steps,
-          () => fillIncrementally(db, cluster, t, names, plan, batchRows, log, steps),
+          () => fillIncrementally(db, cluster, t, names, plan, base, batchRows, log, steps),
           { recreateReadTables: false, liveCheck: 'keys' },
         );
         return { rows, mode: 'incremental' };
@@ -252,25 +285,49 @@ async function syncTable(
       }
     }
   }
-  const rows = await withStaging(db, cluster, t, names, steps, async () => {
-    const copied = await fillFully(db, cluster, t, names, batchRows, log, steps);
-    if (t.placement === 'customer') await steps.time('sort', () => mergeSorted(cluster, names.stg));
-    return copied;
-  });
+  // a table the compare found with the DuckDB columns on every node keeps its read tables (they
+  // name the live table, which the swap replaces), and its full copy was just reconciled in full:
+  // the keys figures show the swap took
+  const sameColumns = compared?.state === 'differs';
+  const rows = await withStaging(
+    db,
+    cluster,
+    t,
+    syncId,
+    names,
+    steps,
+    async () => {
+      const copied = await fillFully(db, cluster, t, names, batchRows, log, steps);
+      if (t.placement === 'customer') await steps.time('sort', () => mergeSorted(cluster, names.stg));
+      return copied;
+    },
+    { recreateReadTables: !sameColumns, liveCheck: sameColumns ? 'keys' : 'full' },
+  );
   return { rows, mode: 'full' };
+}
+
+/** What a fill leaves: the rows it sent, and each shard's figures of its staging copy (sharded tables). */
+interface Filled {
+  readonly rows: number;
+  readonly shardFigures?: readonly (readonly unknown[] | undefined)[];
+  /** when set, the live table is checked after the swap by each shard's row count alone */
+  readonly shardRows?: readonly string[];
 }
 
 /**
  * Creates the staging tables, runs `fill` (which leaves a reconciled staging copy on every
- * shard), swaps it in and reconciles the live table; on any failure drops the staging tables.
+ * shard), swaps it in and checks the live table; on any failure drops the staging tables. The
+ * figures of a sharded table are stored around the swap (sync-stored.ts): `swapping` before,
+ * the staging copy's after the live table checked out.
  */
 async function withStaging(
   db: Database,
   cluster: ClickHouseCluster,
   t: TableMapping,
+  syncId: string,
   names: StagingNames,
   steps: StepTimer,
-  fill: () => Promise<number>,
+  fill: () => Promise<Filled>,
   after: { recreateReadTables: boolean; liveCheck: 'full' | 'keys' } = {
     recreateReadTables: true,
     liveCheck: 'full',
@@ -279,6 +336,7 @@ async function withStaging(
   const database = cluster.target.database;
   const shards = await cluster.shards();
   const { stg, stgd, stgk } = names;
+  const keep = keepsFigures(t);
   await steps.time('ddl', async () => {
     await onEveryShard(cluster, (client) => client.exec(localTableDdl(database, stg, t)));
     if (t.placement !== 'replicated') {
@@ -288,27 +346,35 @@ async function withStaging(
     }
   });
   try {
-    const rows = await fill();
+    const filled = await fill();
+    if (keep) await steps.time('store_figures', () => writeStored(cluster, t, syncId, 'swapping'));
     await steps.time('swap', () => swap(cluster, names));
     if (after.recreateReadTables) await steps.time('read_tables', () => createReadTables(cluster, t));
-    if (after.liveCheck === 'full') {
+    if (filled.shardRows !== undefined) {
+      // the staging copy was reconciled (stored figures + new rows) and counted on each shard just
+      // before: each shard's row count shows the swap took
+      const expected = filled.shardRows;
+      const problems = await steps.time('check_live', () => checkShardRows(cluster, t, expected));
+      if (problems.length > 0) throw liveMismatch(t, problems);
+    } else if (after.liveCheck === 'full') {
       await steps.time('reconcile_live', () =>
         reconcileOnNodes(db, cluster, t, qualified(t.schema, t.table), 'live table'),
       );
     } else {
       // the staging copy was reconciled in full just before; this checks the swap took
       const problems = await steps.time('check_live', () => checkLive(db, cluster, t));
-      if (problems.length > 0) {
-        throw new CrmBiError(
-          'sync_mismatch',
-          `${t.schema}.${t.table} (live table) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
-        );
-      }
+      if (problems.length > 0) throw liveMismatch(t, problems);
     }
-    return rows;
+    if (keep && filled.shardFigures !== undefined) {
+      const figures = filled.shardFigures;
+      await steps.time('store_figures', () => writeStored(cluster, t, syncId, 'live', figures));
+    }
+    return filled.rows;
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
     for (const { client } of shards) {
+      // a swap that failed after stopping the live table's merges
+      await client.exec(`SYSTEM START MERGES ${qualified(database, names.live)}`).catch(() => {});
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stg)}`).catch(() => {});
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`).catch(() => {});
     }
@@ -327,6 +393,29 @@ async function mergeSorted(cluster: ClickHouseCluster, stg: string): Promise<voi
   await onEveryShard(cluster, (client) => client.exec(`OPTIMIZE TABLE ${table} FINAL`));
 }
 
+function liveMismatch(t: TableMapping, problems: readonly string[]): CrmBiError {
+  return new CrmBiError(
+    'sync_mismatch',
+    `${t.schema}.${t.table} (live table) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
+  );
+}
+
+/** Each shard's row count of its live table against the staging copy's. */
+async function checkShardRows(
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  expected: readonly string[],
+): Promise<string[]> {
+  const live = qualified(cluster.target.database, localName(t));
+  const shards = await cluster.shards();
+  const counts = await Promise.all(shards.map(({ client }) => client.scalar(`SELECT count() FROM ${live}`)));
+  return counts.flatMap((n, i) =>
+    String(n) === expected[i]
+      ? []
+      : [`rows on shard ${shards[i]?.shard}: staging copy ${expected[i]}, live ${String(n)}`],
+  );
+}
+
 /** Drops the staging helpers and renames the staging copy to the live table on every shard. */
 async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<void> {
   const database = cluster.target.database;
@@ -336,12 +425,17 @@ async function swap(cluster: ClickHouseCluster, names: StagingNames): Promise<vo
   await onEveryShard(cluster, async (client) => {
     await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stgk)}`);
     if (await tableExists(client, database, live)) {
+      // the old table is dropped next: a merge still running on it (a fresh full copy merges its
+      // batches for minutes) is cancelled rather than waited for by the RENAME
+      await client.exec(`SYSTEM STOP MERGES ${qualified(database, live)}`);
       await client.exec(
         `RENAME TABLE ${qualified(database, live)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, live)}`,
       );
+      await client.exec(`SYSTEM START MERGES ${qualified(database, live)}`);
       await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
     } else {
       await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, live)}`);
+      await client.exec(`SYSTEM START MERGES ${qualified(database, live)}`);
     }
   });
 }
@@ -373,6 +467,118 @@ async function reconcileOnNodes(
   }
 }
 
+/** Each shard's figures of `from` (a local table, with an optional ` WHERE ...`), side by side. */
+async function perShardFigures(
+  cluster: ClickHouseCluster,
+  parts: readonly (readonly [string, string, ReturnType<typeof figureChecks>])[],
+): Promise<Map<string, unknown[]>[]> {
+  return Promise.all((await cluster.shards()).map(({ client }) => chFigures(client, parts)));
+}
+
+/**
+ * Reconciles the whole staging copy with the whole DuckDB table: a sharded table from each
+ * shard's own rows, added up (returned per shard, to be stored), a replicated one copy by copy.
+ */
+async function reconcileStaging(
+  db: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  names: StagingNames,
+): Promise<(readonly unknown[] | undefined)[] | undefined> {
+  const database = cluster.target.database;
+  if (t.placement === 'replicated') {
+    await reconcileOnNodes(db, cluster, t, qualified(database, names.stg), 'staging copy');
+    return undefined;
+  }
+  const checks = figureChecks(t, 'full');
+  const name = `${t.schema}.${t.table}`;
+  // DuckDB (in process) and ClickHouse (the shards) scan side by side
+  const [duck, figures] = await Promise.all([
+    duckFigures(db, t, 'full'),
+    perShardFigures(cluster, [[name, qualified(database, names.stg), checks]]),
+  ]);
+  const perShard = figures.map((f) => f.get(name));
+  const problems = figureProblems(checks, duck, addShardFigures(checks, perShard));
+  if (problems.length > 0) {
+    throw new CrmBiError(
+      'sync_mismatch',
+      `${name} (staging copy) does not reconcile with the DuckDB warehouse: ${problems.join('; ')}`,
+    );
+  }
+  return perShard;
+}
+
+/**
+ * Reconciles a staging copy made of the live table (whose per-shard figures `base` were stored
+ * by the sync that wrote it) and the rows above the mark, without scanning the copied part:
+ *
+ *   1. the new rows on the cluster (each shard's staging rows above the mark) against DuckDB's
+ *      rows above the mark — a row lost or doubled on the way fails the sync, the live table
+ *      unchanged;
+ *   2. each shard's stored figures plus its new rows' against the whole DuckDB table — when they
+ *      disagree (a delete, an edit in place beside the new rows, or stored figures that do not
+ *      stand for the live table), the staging copy is reconciled in full instead, which decides;
+ *   3. each shard's row count of the staging copy against its stored rows plus its new rows.
+ */
+async function reconcileDelta(
+  db: Database,
+  cluster: ClickHouseCluster,
+  t: TableMapping,
+  names: StagingNames,
+  plan: DeltaPlan,
+  base: readonly (readonly string[])[],
+  log: (m: string) => void,
+  steps: StepTimer,
+): Promise<Filled> {
+  const database = cluster.target.database;
+  const checks = figureChecks(t, 'full');
+  const rows = [checks[0] as (typeof checks)[number]];
+  const name = `${t.schema}.${t.table}`;
+  const stg = qualified(database, names.stg);
+  const above = `${stg} WHERE ${quoteChIdent(plan.column)} > ${plan.mark}`;
+  const shards = await cluster.shards();
+  // DuckDB's two scans one after the other on its connection, beside the shards' queries
+  const duckSide = async () => [
+    await duckFiguresWhere(db, t, 'full', plan.where),
+    await duckFigures(db, t, 'full'),
+  ];
+  const [[duckDelta = [], duckAll = []], figures] = await steps.time('reconcile_delta', () =>
+    Promise.all([
+      duckSide(),
+      perShardFigures(cluster, [
+        [name, above, checks],
+        [`all.${name}`, stg, rows],
+      ]),
+    ]),
+  );
+  const delta = figures.map((f) => f.get(name));
+  const deltaProblems = figureProblems(checks, duckDelta, addShardFigures(checks, delta));
+  if (deltaProblems.length > 0) {
+    throw new CrmBiError(
+      'sync_mismatch',
+      `${name}: the rows above the high-water mark (${plan.column} > ${plan.mark}) do not reconcile with the DuckDB warehouse after the copy: ${deltaProblems.join('; ')}. Rows were lost or doubled on the way to the cluster; the live table is unchanged`,
+    );
+  }
+  const perShard = shards.map((_, i) => addShardFigures(checks, [base[i], delta[i]]));
+  const problems = figureProblems(checks, duckAll, addShardFigures(checks, perShard));
+  const counted = figures.map((f) => String(f.get(`all.${name}`)?.[0]));
+  problems.push(
+    ...perShard.flatMap((f, i) =>
+      String(f[0]) === counted[i]
+        ? []
+        : [`rows on shard ${shards[i]?.shard}: stored + new ${String(f[0])}, staging copy ${counted[i]}`],
+    ),
+  );
+  if (problems.length > 0) {
+    log(
+      `${name}: stored figures + new rows do not reconcile (${problems.join('; ')}); reconciling the staging copy in full`,
+    );
+    const full = await steps.time('reconcile_staging', () => reconcileStaging(db, cluster, t, names));
+    return { rows: 0, ...(full ? { shardFigures: full } : {}) };
+  }
+  return { rows: 0, shardFigures: perShard, shardRows: counted };
+}
+
 /** Every row of the DuckDB table into the staging copy (a full copy on every shard when replicated). */
 async function fillFully(
   db: Database,
@@ -382,7 +588,7 @@ async function fillFully(
   batchRows: number,
   log: (m: string) => void,
   steps: StepTimer,
-): Promise<number> {
+): Promise<Filled> {
   const database = cluster.target.database;
   let rows = 0;
   await steps.time('copy', async () => {
@@ -394,11 +600,8 @@ async function fillFully(
       rows = await copyRows(db, cluster.entry, t, qualified(database, names.stgd), 'TRUE', batchRows, log);
     }
   });
-  const staged = t.placement === 'replicated' ? names.stg : names.stgd;
-  await steps.time('reconcile_staging', () =>
-    reconcileOnNodes(db, cluster, t, qualified(database, staged), 'staging copy'),
-  );
-  return rows;
+  const shardFigures = await steps.time('reconcile_staging', () => reconcileStaging(db, cluster, t, names));
+  return { rows, ...(shardFigures ? { shardFigures } : {}) };
 }
 
 /**
@@ -408,8 +611,9 @@ async function fillFully(
  * versions closed by the new load are carried: each shard copies its live rows of the other
  * customers (`INSERT … SELECT`, on the shard), and all versions of the touched ones come from
  * DuckDB — no `ALTER … DELETE`, which 18.16 runs as a background mutation to be waited for.
- * The staging copy must then reconcile with the whole DuckDB table, else the caller copies the
- * table in full (deletes and rewrites a load cannot mark).
+ * The staging copy must then reconcile with the whole DuckDB table — from the stored figures of
+ * the live table plus the new rows' when `base` holds them (reconcileDelta), else by a scan of
+ * the whole copy — or the caller copies the table in full (deletes and rewrites a load cannot mark).
  */
 async function fillIncrementally(
   db: Database,
@@ -417,15 +621,20 @@ async function fillIncrementally(
   t: TableMapping,
   names: StagingNames,
   plan: DeltaPlan,
+  base: readonly (readonly string[])[] | undefined,
   batchRows: number,
   log: (m: string) => void,
   steps: StepTimer,
-): Promise<number> {
+): Promise<Filled> {
   const database = cluster.target.database;
   const stg = qualified(database, names.stg);
   const live = qualified(database, names.live);
   let where = plan.where;
   const replaceKey = plan.replaceKey;
+  // a staging copy of the live parts plus a few new ones would start merging them all at once (a
+  // rewrite of the table), and the swap's RENAME waits for a running merge: merges start again
+  // on the live table after the swap, in the background
+  await steps.time('ddl', () => onEveryShard(cluster, (client) => client.exec(`SYSTEM STOP MERGES ${stg}`)));
   if (replaceKey === undefined) {
     await steps.time('share_parts', () =>
       onEveryShard(cluster, (client) =>
@@ -455,10 +664,11 @@ async function fillIncrementally(
   const rows = await steps.time('copy', () =>
     copyRows(db, cluster.entry, t, qualified(database, names.stgd), where, batchRows, log),
   );
-  await steps.time('reconcile_staging', () =>
-    reconcileOnNodes(db, cluster, t, qualified(database, names.stgd), 'staging copy'),
-  );
-  return rows;
+  if (replaceKey === undefined && base !== undefined) {
+    return { ...(await reconcileDelta(db, cluster, t, names, plan, base, log, steps)), rows };
+  }
+  const shardFigures = await steps.time('reconcile_staging', () => reconcileStaging(db, cluster, t, names));
+  return { rows, ...(shardFigures ? { shardFigures } : {}) };
 }
 
 /** Rows of the DuckDB table above the cluster's high-water mark. */

@@ -51,9 +51,31 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
       (22, 2, 'test', 'C2', 'Ben', 'ben@example.com', 'South', 'DE', 'Munich', 'store', '2023-12-31', '2025-01-22 00:00:00+00', '9999-12-31', true, 2)`);
     await db.run(`DELETE FROM core.fact_ticket WHERE ticket_id = 't2'`);
 
-    const report = await syncWarehouse(db, cluster, { mode: 'incremental' });
+    const rows = vi.spyOn(ClickHouseClient.prototype, 'rows');
+    let report: SyncReport;
+    let queries: string[];
+    try {
+      report = await syncWarehouse(db, cluster, { mode: 'incremental' });
+      queries = rows.mock.calls.map((c) => String(c[0]));
+    } finally {
+      rows.mockRestore();
+    }
 
     expect(modeOf(report, 'core.fact_order_line')).toEqual({ mode: 'incremental', rows: 3 });
+    // the order lines' staging copy (the live table + load 2) is reconciled from the figures stored
+    // by the full sync plus those of the rows above the mark: no figure query reads the whole copy
+    // (only its row count per shard), and after the swap each shard's row count is checked
+    const steps = report.tables.find((t) => t.table === 'core.fact_order_line')?.stepsMs ?? {};
+    expect(Object.keys(steps)).toContain('reconcile_delta');
+    expect(Object.keys(steps)).not.toContain('reconcile_staging');
+    const onStaging = queries
+      .flatMap((sql) => sql.split(' UNION ALL '))
+      .filter((sql) => /`stg_\d+__core__fact_order_line`/.test(sql));
+    expect(onStaging).toHaveLength(2 * (await cluster.shards()).length);
+    for (const sql of onStaging) {
+      if (!sql.endsWith('`load_id` > 1'))
+        expect(sql).toMatch(/\[toString\(toString\(count\(\)\)\)\] AS f FROM `[^`]+`\.`stg_\w+`$/);
+    }
     // both versions of customer 2 are rewritten: the closed one and the new one
     expect(modeOf(report, 'core.dim_customer')).toEqual({ mode: 'incremental', rows: 2 });
     // the delete carries no load id: the tickets do not reconcile incrementally and are copied whole
@@ -169,5 +191,123 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
     const [duckCustomers] = await db.all('SELECT count(*) AS n FROM core.dim_customer');
     const [chCustomers] = await ch('SELECT count() AS n FROM core.dim_customer');
     expect(Number(chCustomers?.n)).toBe(Number(duckCustomers?.n));
+  });
+  it('a delta row lost or doubled on the way fails the sync and leaves the live table as it was', async () => {
+    // the previous test copied the order lines in full: its figures are stored, so load 4 moves by delta
+    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+      VALUES (4, 'fixture', 'canonical', 'w', 2, 2, 0, 'succeeded', '2025-04-01 00:00:00+00', '2025-04-01 00:00:01+00')`);
+    await db.run(`INSERT INTO core.fact_order_line
+      (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
+       quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
+      ('test', 'o14', 1, 11, 1, 1, '2025-03-20 10:00:00+00', '2025-03-20', 'sale', 'web', 1, 40, 0, 40, 20, 20, 4),
+      ('test', 'o15', 1, 41, 4, 2, '2025-03-21 10:00:00+00', '2025-03-21', 'sale', 'web', 2, 30, 0, 60, 30, 30, 4)`);
+    const liveLines = async () =>
+      cluster.entry.rows(
+        'SELECT count() AS n, toFloat64(sum(revenue)) AS revenue, max(load_id) AS mark FROM core.fact_order_line',
+      );
+    const before = await liveLines();
+    // 12 fixture lines + 3 of load 2 + 1 of load 3, revenue 3 900 + 1 350 + 150
+    expect(before).toEqual([{ n: 16, revenue: 5400, mark: 3 }]);
+
+    const tamper = (change: (lines: string[]) => string[]) => {
+      const real = ClickHouseClient.prototype.insertTsv;
+      return vi.spyOn(ClickHouseClient.prototype, 'insertTsv').mockImplementation(async function (
+        this: ClickHouseClient,
+        table,
+        columns,
+        tsv,
+      ) {
+        const body = /`stgd_\d+__core__fact_order_line`/.test(table)
+          ? `${change(tsv.trimEnd().split('\n')).join('\n')}\n`
+          : tsv;
+        return real.call(this, table, columns, body);
+      });
+    };
+    for (const [what, change, chRows] of [
+      ['doubled', (lines: string[]) => [...lines, lines[0] as string], 3],
+      ['lost', (lines: string[]) => lines.slice(1), 1],
+    ] as const) {
+      const spy = tamper(change);
+      try {
+        await expect(syncWarehouse(db, cluster, { mode: 'incremental' }), what).rejects.toThrow(
+          new RegExp(
+            `core\\.fact_order_line: the rows above the high-water mark \\(load_id > 3\\) do not reconcile .*rows: DuckDB 2, ClickHouse ${chRows};.*the live table is unchanged`,
+          ),
+        );
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await liveLines(), what).toEqual(before);
+      for (const { client } of await cluster.shards()) {
+        const left = await client.rows(
+          `SELECT name FROM system.tables WHERE database = '${cluster.target.database}' AND match(name, '^(stg|stgd|stgk|old)_')`,
+        );
+        expect(left, what).toEqual([]);
+      }
+    }
+
+    // untampered, the same load moves by delta and the cluster ends equal to DuckDB
+    const report = await syncWarehouse(db, cluster, { mode: 'incremental' });
+    expect(modeOf(report, 'core.fact_order_line')).toEqual({ mode: 'incremental', rows: 2 });
+    expect(await liveLines()).toEqual([{ n: 18, revenue: 5500, mark: 4 }]);
+  });
+
+  it('stored figures that do not stand for the live table are not trusted: the staging copy is reconciled in full', async () => {
+    const database = cluster.target.database;
+    const [shard1] = await cluster.shards();
+    if (shard1 === undefined) throw new Error('no shard');
+    // a newer stored row on shard 1 whose revenue sum is off by 1: the keys figures the compare
+    // reads (rows, ids, keys) still agree, so only the sum with the new rows can show it
+    const tamperStored = (expr: string) =>
+      shard1.client.exec(`INSERT INTO \`${database}\`.sync_figures
+        SELECT tbl, seq + 1, sync_id, state, columns, labels, arrayMap((v, l) -> ${expr}, figures, labels)
+        FROM \`${database}\`.sync_figures WHERE tbl = 'core.fact_order_line' ORDER BY seq DESC LIMIT 1`);
+    const load = async (id: number, order: string) => {
+      await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+        VALUES (${id}, 'fixture', 'canonical', 'v${id}', 1, 1, 0, 'succeeded', '2025-05-01 00:00:00+00', '2025-05-01 00:00:01+00')`);
+      await db.run(`INSERT INTO core.fact_order_line
+        (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
+         quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
+        ('test', '${order}', 1, 11, 1, 1, '2025-04-20 10:00:00+00', '2025-04-20', 'sale', 'web', 1, 10, 0, 10, 5, 5, ${id})`);
+    };
+    const stepsOf = (report: SyncReport) =>
+      Object.keys(report.tables.find((t) => t.table === 'core.fact_order_line')?.stepsMs ?? {});
+    const logged: string[] = [];
+    const onProgress = (m: string) => logged.push(m);
+
+    await tamperStored(`if(l = 'revenue:sum', toString(toFloat64(v) + 1), v)`);
+    await load(5, 'o16');
+    let report = await syncWarehouse(db, cluster, { mode: 'incremental', onProgress });
+    expect(modeOf(report, 'core.fact_order_line')).toEqual({ mode: 'incremental', rows: 1 });
+    expect(stepsOf(report)).toEqual(expect.arrayContaining(['reconcile_delta', 'reconcile_staging']));
+    expect(logged.join('\n')).toMatch(
+      /stored figures \+ new rows do not reconcile \(revenue:sum: DuckDB 5510/,
+    );
+
+    // a stored row count that disagrees with the live table is caught before anything moves
+    await tamperStored(`if(l = 'rows', toString(toUInt64OrZero(v) + 1), v)`);
+    await load(6, 'o17');
+    logged.length = 0;
+    report = await syncWarehouse(db, cluster, { mode: 'incremental', onProgress });
+    expect(modeOf(report, 'core.fact_order_line')).toEqual({ mode: 'incremental', rows: 1 });
+    expect(stepsOf(report)).toContain('reconcile_staging');
+    expect(stepsOf(report)).not.toContain('reconcile_delta');
+    expect(logged.join('\n')).toMatch(
+      /stored figures not used \(they disagree with the live table on shard \d+ \(rows: stored \d+, live \d+\)\)/,
+    );
+
+    // the full reconciliation stored true figures again: the next load moves by delta
+    await load(7, 'o18');
+    report = await syncWarehouse(db, cluster, { mode: 'incremental' });
+    expect(stepsOf(report)).toContain('reconcile_delta');
+    expect(stepsOf(report)).not.toContain('reconcile_staging');
+    const [lines] = await cluster.entry.rows(
+      'SELECT count() AS n, toFloat64(sum(revenue)) AS revenue FROM core.fact_order_line',
+    );
+    const [duck] = await db.all(
+      'SELECT count(*) AS n, CAST(sum(revenue) AS DOUBLE) AS revenue FROM core.fact_order_line',
+    );
+    expect(lines).toEqual({ n: Number(duck?.n), revenue: Number(duck?.revenue) });
+    expect(lines).toEqual({ n: 21, revenue: 5530 });
   });
 });
