@@ -22,6 +22,21 @@ function modeOf(report: SyncReport, table: string): { mode: string; rows: number
   return { mode: t.mode, rows: t.rows };
 }
 
+/**
+ * Records load `id` (finished on `day`) in meta.etl_load and adds its order lines: each line the
+ * VALUES of (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at,
+ * ordered_date, order_type, channel, quantity, unit_price, discount, revenue, cost, margin), the
+ * load id added.
+ */
+async function addLoad(db: Database, id: number, checksum: string, day: string, lines: readonly string[]) {
+  await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+    VALUES (${id}, 'fixture', 'canonical', '${checksum}', ${lines.length}, ${lines.length}, 0, 'succeeded', '${day} 00:00:00+00', '${day} 00:00:01+00')`);
+  await db.run(`INSERT INTO core.fact_order_line
+    (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
+     quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
+    ${lines.map((l) => `(${l}, ${id})`).join(',\n    ')}`);
+}
+
 describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
   let db: Database;
   let cluster: ClickHouseCluster;
@@ -33,14 +48,11 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
   afterAll(() => db?.close());
 
   it('moves only load 2, carries a closed customer version and a delete, and ends equal to DuckDB', async () => {
-    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
-      VALUES (2, 'fixture', 'canonical', 'y', 3, 3, 0, 'succeeded', '2025-02-01 00:00:00+00', '2025-02-01 00:00:01+00')`);
-    await db.run(`INSERT INTO core.fact_order_line
-      (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
-       quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
-      ('test', 'o11', 1, 41, 4, 3, '2025-01-20 10:00:00+00', '2025-01-20', 'sale', 'web', 1, 150, 0, 150, 100, 50, 2),
-      ('test', 'o11', 2, 41, 4, 4, '2025-01-20 10:00:00+00', '2025-01-20', 'sale', 'web', 2, 100, 0, 200, 120, 80, 2),
-      ('test', 'o12', 1, 22, 2, 1, '2025-01-25 10:00:00+00', '2025-01-25', 'sale', 'store', 1, 1000, 0, 1000, 700, 300, 2)`);
+    await addLoad(db, 2, 'y', '2025-02-01', [
+      `'test', 'o11', 1, 41, 4, 3, '2025-01-20 10:00:00+00', '2025-01-20', 'sale', 'web', 1, 150, 0, 150, 100, 50`,
+      `'test', 'o11', 2, 41, 4, 4, '2025-01-20 10:00:00+00', '2025-01-20', 'sale', 'web', 2, 100, 0, 200, 120, 80`,
+      `'test', 'o12', 1, 22, 2, 1, '2025-01-25 10:00:00+00', '2025-01-25', 'sale', 'store', 1, 1000, 0, 1000, 700, 300`,
+    ]);
     // Ben (customer 2) moves to Munich: his version 21 is closed, version 22 opens with load 2
     await db.run(
       `UPDATE core.dim_customer SET is_current = false, valid_to = '2025-01-22 00:00:00+00' WHERE customer_key = 21`,
@@ -119,12 +131,9 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
   });
 
   it('an untouched table costs no DDL and one figure query for all tables; a table that moves is still reconciled in full', async () => {
-    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
-      VALUES (3, 'fixture', 'canonical', 'z', 2, 2, 0, 'succeeded', '2025-03-01 00:00:00+00', '2025-03-01 00:00:01+00')`);
-    await db.run(`INSERT INTO core.fact_order_line
-      (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
-       quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
-      ('test', 'o13', 1, 41, 4, 3, '2025-02-20 10:00:00+00', '2025-02-20', 'sale', 'web', 1, 150, 0, 150, 100, 50, 3)`);
+    await addLoad(db, 3, 'z', '2025-03-01', [
+      `'test', 'o13', 1, 41, 4, 3, '2025-02-20 10:00:00+00', '2025-02-20', 'sale', 'web', 1, 150, 0, 150, 100, 50`,
+    ]);
     // an edit no load id marks, beside the new rows: same keys and ids, another text
     await db.run(`UPDATE core.fact_order_line SET channel = 'store' WHERE order_id = 'o11' AND line_no = 1`);
     // Dario (customer 4) moves to Rome with load 3: his version 41 is closed
@@ -194,13 +203,10 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
   });
   it('a delta row lost or doubled on the way fails the sync and leaves the live table as it was', async () => {
     // the previous test copied the order lines in full: its figures are stored, so load 4 moves by delta
-    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
-      VALUES (4, 'fixture', 'canonical', 'w', 2, 2, 0, 'succeeded', '2025-04-01 00:00:00+00', '2025-04-01 00:00:01+00')`);
-    await db.run(`INSERT INTO core.fact_order_line
-      (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
-       quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
-      ('test', 'o14', 1, 11, 1, 1, '2025-03-20 10:00:00+00', '2025-03-20', 'sale', 'web', 1, 40, 0, 40, 20, 20, 4),
-      ('test', 'o15', 1, 41, 4, 2, '2025-03-21 10:00:00+00', '2025-03-21', 'sale', 'web', 2, 30, 0, 60, 30, 30, 4)`);
+    await addLoad(db, 4, 'w', '2025-04-01', [
+      `'test', 'o14', 1, 11, 1, 1, '2025-03-20 10:00:00+00', '2025-03-20', 'sale', 'web', 1, 40, 0, 40, 20, 20`,
+      `'test', 'o15', 1, 41, 4, 2, '2025-03-21 10:00:00+00', '2025-03-21', 'sale', 'web', 2, 30, 0, 60, 30, 30`,
+    ]);
     const liveLines = async () =>
       cluster.entry.rows(
         'SELECT count() AS n, toFloat64(sum(revenue)) AS revenue, max(load_id) AS mark FROM core.fact_order_line',
@@ -262,14 +268,10 @@ describe.skipIf(!URL)('incremental sync to the ClickHouse cluster', () => {
       shard1.client.exec(`INSERT INTO \`${database}\`.sync_figures
         SELECT tbl, seq + 1, sync_id, state, columns, labels, arrayMap((v, l) -> ${expr}, figures, labels)
         FROM \`${database}\`.sync_figures WHERE tbl = 'core.fact_order_line' ORDER BY seq DESC LIMIT 1`);
-    const load = async (id: number, order: string) => {
-      await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
-        VALUES (${id}, 'fixture', 'canonical', 'v${id}', 1, 1, 0, 'succeeded', '2025-05-01 00:00:00+00', '2025-05-01 00:00:01+00')`);
-      await db.run(`INSERT INTO core.fact_order_line
-        (source, order_id, line_no, customer_key, customer_durable_key, product_key, ordered_at, ordered_date, order_type, channel,
-         quantity, unit_price, discount, revenue, cost, margin, load_id) VALUES
-        ('test', '${order}', 1, 11, 1, 1, '2025-04-20 10:00:00+00', '2025-04-20', 'sale', 'web', 1, 10, 0, 10, 5, 5, ${id})`);
-    };
+    const load = (id: number, order: string) =>
+      addLoad(db, id, `v${id}`, '2025-05-01', [
+        `'test', '${order}', 1, 11, 1, 1, '2025-04-20 10:00:00+00', '2025-04-20', 'sale', 'web', 1, 10, 0, 10, 5, 5`,
+      ]);
     const stepsOf = (report: SyncReport) =>
       Object.keys(report.tables.find((t) => t.table === 'core.fact_order_line')?.stepsMs ?? {});
     const logged: string[] = [];
