@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { miningStaging, syncMiningTables } from '../clickhouse/mine-target.ts';
 import { loadModel } from '../cube/index.ts';
-import { buildRollups } from '../cube/rollups.ts';
+import { buildRollups, freshRollups } from '../cube/rollups.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, describeError } from '../errors.ts';
@@ -112,9 +112,10 @@ export function register(program: Command): void {
 }
 
 /**
- * A mining run changes the data version, so every rollup is stale and unused until rebuilt. The
- * scores are committed already; a failed rebuild only costs speed (queries read the base tables),
- * so it is reported and the command still succeeds.
+ * A load, a mining run or an identity run changes the data version: the rollups that depend on it
+ * are stale and unused until rebuilt (a mining run leaves those that read no score fresh, so they
+ * are not built again). The data is committed already; a failed rebuild only costs speed (queries
+ * read the base tables), so it is reported and the command still succeeds.
  */
 export async function rebuildRollups(
   db: Parameters<typeof buildRollups>[0],
@@ -122,8 +123,14 @@ export async function rebuildRollups(
 ): Promise<void> {
   const started = performance.now();
   try {
-    const built = await buildRollups(db, await loadModel());
-    say(`rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const model = await loadModel();
+    const fresh = await freshRollups(db, model);
+    const stale = model.preAggregations.filter((p) => !fresh.has(p.fullName)).map((p) => p.fullName);
+    const built = stale.length === 0 ? [] : await buildRollups(db, model, { only: stale });
+    say(
+      `rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s` +
+        (fresh.size > 0 ? `, ${fresh.size} still fresh` : ''),
+    );
   } catch (e) {
     say(
       `rollups: not rebuilt (${describeError(e)}); cube queries read the base tables until the next rebuild`,

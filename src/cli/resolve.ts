@@ -1,13 +1,16 @@
 /**
  * `crm-bi resolve [--name-threshold T] [--name-guard G] [--max-component-size N] [--max-group-size N]
- *  [--full] [--db FILE] [--json]`: reruns identity resolution over every source (each load already runs it
- * with the defaults), e.g. to try another threshold. Changes are kept as history, never overwritten.
+ *  [--full] [--no-rollups] [--db FILE] [--json]`: reruns identity resolution over every source (each load
+ * already runs it with the defaults), e.g. to try another threshold. Changes are kept as history, never
+ * overwritten. A run that moved a record to another golden customer changes the data version (the
+ * golden customers and their regions, which every rollup holds), so the rollups are rebuilt after it.
  */
 import type { Command } from 'commander';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { RESOLVE_DEFAULTS } from '../identity/options.ts';
 import { type ResolveResult, ResolveResultSchema, resolveIdentities } from '../identity/resolve.ts';
 import { action, log, printJson, withDb, withJson } from './common.ts';
+import { rebuildRollups } from './mine.ts';
 
 interface ResolveFlags {
   readonly nameThreshold?: string;
@@ -15,6 +18,7 @@ interface ResolveFlags {
   readonly maxComponentSize?: string;
   readonly maxGroupSize?: string;
   readonly full?: boolean;
+  readonly rollups: boolean;
   readonly db: string;
   readonly json: boolean;
 }
@@ -43,7 +47,11 @@ export function register(program: Command): void {
       'an email or phone shared by more records identifies nobody',
       String(RESOLVE_DEFAULTS.maxGroupSize),
     )
-    .option('--full', 'match every record again, even when only some changed since the last run');
+    .option('--full', 'match every record again, even when only some changed since the last run')
+    .option(
+      '--no-rollups',
+      'do not rebuild the cube rollups after a run that moved records (they then stay unused until rebuilt)',
+    );
   withJson(withDb(cmd)).action(
     action(async (flags: ResolveFlags) => {
       const db = await openWarehouse(flags.db);
@@ -59,6 +67,7 @@ export function register(program: Command): void {
         });
         if (flags.json) printJson(ResolveResultSchema.parse(result));
         else log(describeResolve(result));
+        if (flags.rollups && result.assignments_changed > 0) await rebuildRollups(db);
       } finally {
         db.close();
       }

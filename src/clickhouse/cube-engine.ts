@@ -6,7 +6,7 @@
  * @example
  * const res = await runQuery(clickhouseEngine(ClickHouseCluster.fromUrl(url)), model, query);
  */
-import { dataVersionSql } from '../cube/data-version.ts';
+import { clickhouseDataVersionSql, formatDataVersion } from '../cube/data-version.ts';
 import { clickhouseDialect } from '../cube/dialect/clickhouse.ts';
 import type { CubeEngine } from '../cube/engine.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
@@ -24,8 +24,8 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
     dialect: clickhouseDialect,
     async dataVersion() {
       try {
-        const [row] = await client.rows(dataVersionSql);
-        return `${row?.load_id ?? 0}.${row?.run_id ?? 0}`;
+        const [row] = await client.rows(clickhouseDataVersionSql);
+        return formatDataVersion(row);
       } catch {
         return 'none';
       }

@@ -1,18 +1,19 @@
 /**
  * Building pre-aggregations: each rollup declared in the model becomes a table in the `rollup`
  * schema, recorded in `rollup._catalog` with its definition hash and the data version it was
- * built from. Queries are routed only to rollups whose hash and data version are current, so a
- * load or a mining run never serves stale rollups (run buildRollups after each load).
+ * built from (`rollupVersion`: without the mining run when the rollup reads no mining table).
+ * Queries are routed only to rollups whose hash and data version are current, so a load, an
+ * identity run or a mining run never serves stale rollups (run buildRollups after each).
  *
  * @example
  * await buildRollups(db, model); // [{ name: 'sales.daily', table: 'rollup.sales__daily', rows: 1234, ms: 80 }]
  */
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import { dataVersion } from './data-version.ts';
+import { dataVersion, rollupVersion } from './data-version.ts';
 import type { Dialect } from './dialect/dialect.ts';
 import { duckdbDialect } from './dialect/duckdb.ts';
-import type { Model } from './model/types.ts';
+import type { Model, PreAggregation } from './model/types.ts';
 import { planRollupBuild } from './planner/plan.ts';
 import { ROLLUP_SCHEMA } from './planner/rollups.ts';
 
@@ -37,6 +38,24 @@ export function rollupBuildSql(model: Model, name: string, dialect: Dialect = du
   if (!pre) throw new CrmBiError('unknown_member', `unknown rollup '${name}'`, { member: name });
   const plan = planRollupBuild(model, pre);
   return { pre, plan, compiled: dialect.createCompiler().compile(plan.statement) };
+}
+
+/** A schema-qualified reference to a mining table, quoted or not. */
+const MINING_TABLE = /(^|[^\w"])"?mining"?\s*\./i;
+const scoreReads = new WeakMap<PreAggregation, boolean>();
+
+/**
+ * Whether the rollup's build reads a mining table (scores, runs), so that a mining run makes it
+ * stale. Taken from the compiled SQL, which names every table the build reads, whichever cube or
+ * join brought it in.
+ */
+function readsScores(model: Model, pre: PreAggregation): boolean {
+  let reads = scoreReads.get(pre);
+  if (reads === undefined) {
+    reads = MINING_TABLE.test(rollupBuildSql(model, pre.fullName).compiled.sql);
+    scoreReads.set(pre, reads);
+  }
+  return reads;
 }
 
 /** Builds (or rebuilds) the model's rollups in one transaction. */
@@ -70,7 +89,7 @@ export async function buildRollups(
         pre.fullName,
         `${ROLLUP_SCHEMA}.${pre.table}`,
         pre.hash,
-        version,
+        rollupVersion(version, readsScores(model, pre)),
         rows,
       ]);
       built.push({
@@ -97,7 +116,13 @@ export async function freshRollups(db: Database, model: Model, version?: string)
   const fresh = new Set<string>();
   for (const row of rows) {
     const pre = model.preAggregations.find((p) => p.fullName === row.name);
-    if (pre && row.hash === pre.hash && row.data_version === current) fresh.add(pre.fullName);
+    if (
+      pre &&
+      row.hash === pre.hash &&
+      row.data_version === rollupVersion(current, readsScores(model, pre))
+    ) {
+      fresh.add(pre.fullName);
+    }
   }
   return fresh;
 }

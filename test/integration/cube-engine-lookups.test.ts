@@ -21,6 +21,8 @@ const BY_MONTH = {
   measures: ['sales.revenue'],
   timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
 };
+/** A query the customer_scores.alive_matrix rollup answers (it reads the latest run's scores). */
+const BY_SCORE_BAND = { measures: ['customer_scores.count'], dimensions: ['customer_scores.frequency_band'] };
 /** A query no rollup can answer (customers has none). */
 const BY_REGION = { measures: ['customers.count'], dimensions: ['customers.region'] };
 
@@ -100,19 +102,48 @@ describe('the look-ups of a cube query', () => {
     }
   });
 
-  it('a writable handle sees a new mining run at once: the rollups built before it are stale', async () => {
+  it('a writable handle sees a new mining run at once: the rollups that read scores are stale, the others stay routed', async () => {
     const db = await Database.open(path);
     let before: string;
     try {
       const seen = countLookups(db);
       before = await cubeEngineOf(db).dataVersion();
       expect(await used(db, BY_MONTH)).toHaveLength(1);
+      expect(await used(db, BY_SCORE_BAND)).toEqual(['customer_scores.alive_matrix']);
       await db.run(
         "INSERT INTO mining.mining_run VALUES (4, DATE '2025-02-28', 'rfm', '{}', '{}', TIMESTAMPTZ '2025-03-01 00:00:00+00')",
       );
       expect(await cubeEngineOf(db).dataVersion()).not.toBe(before);
+      // the order lines did not change: sales.daily still answers; the P(alive) matrix is of run 3
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      expect(await used(db, BY_SCORE_BAND)).toEqual([]);
+      // a writable handle asks on every routed query: two versions asked here, four queries
+      expect(seen.version).toBe(6);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('an identity run of its own that moved records makes every rollup stale; one inside a load or moving nobody does not', async () => {
+    const db = await Database.open(path);
+    try {
+      await buildRollups(db, model);
+      const version = () => cubeEngineOf(db).dataVersion();
+      const identityRun = (runId: number, loadId: number | null, moved: number) =>
+        db.run(
+          "INSERT INTO meta.identity_run VALUES ($1, $2, TIMESTAMPTZ '2025-03-02 00:00:00+00', '{}', $3::JSON)",
+          [runId, loadId, JSON.stringify({ assignments_changed: moved })],
+        );
+      const start = await version();
+      await identityRun(901, null, 0);
+      await identityRun(902, 1, 5); // a load's own run: its load id already counts it
+      expect(await version()).toBe(start);
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      await identityRun(903, null, 2);
+      expect(await version()).not.toBe(start);
       expect(await used(db, BY_MONTH)).toEqual([]);
-      expect(seen.version).toBe(4);
+      expect(await used(db, BY_SCORE_BAND)).toEqual([]);
+      await db.run('DELETE FROM meta.identity_run WHERE run_id >= 901');
     } finally {
       db.close();
     }
