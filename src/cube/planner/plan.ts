@@ -673,7 +673,10 @@ export function planRollupBuild(model: Model, pre: PreAggregation): Plan {
       selections.push(AliasNode.create(AggregateNode.create('count', input, filter), `${m.fullName}.count`));
       columns.push({ key: `${m.fullName}.sum`, kind: 'measure', type: 'number', member: m.fullName });
       columns.push({ key: `${m.fullName}.count`, kind: 'measure', type: 'number', member: m.fullName });
-    } else if (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') {
+    } else if (
+      (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') ||
+      pre.storedDistinct.includes(m.fullName)
+    ) {
       selections.push(AliasNode.create(parts.aggregate(m), m.fullName));
       columns.push({ key: m.fullName, kind: 'measure', type: 'number', member: m.fullName });
     }

@@ -123,7 +123,28 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
   if (secured && (p.model.securityMember === undefined || !pre.dimensions.includes(p.model.securityMember)))
     return false;
   if (usesTime && q.timezone !== pre.timezone) return false;
+  if (measures.some((m) => pre.storedDistinct.includes(m.fullName)) && !distinctAddsUp(p, pre)) return false;
   return true;
+}
+
+/**
+ * Whether the distinct counts a rollup stores per row add up to the query's: each key must fall in
+ * one of the rows added into a group, so the query may drop (not group by) only dimensions the key
+ * decides, must group by the rollup's time bucket at exactly its granularity (a key is in many
+ * buckets), and must not ask subtotals (a subtotal drops a dimension).
+ */
+function distinctAddsUp(p: Planner, pre: PreAggregation): boolean {
+  if (p.query.subtotals !== null) return false;
+  const grouped = new Set<string>();
+  let bucketGrouped = false;
+  for (const spec of p.specs) {
+    if (spec.granularity) {
+      if (spec.granularity !== pre.granularity) return false;
+      bucketGrouped = true;
+    } else grouped.add(spec.dim.fullName);
+  }
+  if (pre.timeDimension !== undefined && !bucketGrouped) return false;
+  return pre.dimensions.every((d) => grouped.has(d) || pre.determinedByKey.includes(d));
 }
 
 /** A measure group read from a rollup table. */
@@ -179,6 +200,7 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
             FunctionNode.create('nullif', [sum(`${m.fullName}.count`), LiteralNode.create(0)]),
           );
         default: {
+          if (pre.storedDistinct.includes(m.fullName)) return sum(m.fullName);
           const key = pre.dimensions.find((d) =>
             sameTemplate((p.model.members.get(d) as ModelDimension).sql, m.sql),
           ) as string;
