@@ -179,7 +179,8 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
             false,
           );
   }
-  const sum = (key: string) => AggregateNode.create('sum', col(key));
+  const perRow = rowPerGroup(p, pre);
+  const sum = (key: string) => (perRow ? col(key) : AggregateNode.create('sum', col(key)));
   return {
     from: TableNode.create(pre.table, ROLLUP_SCHEMA, 'r'),
     joins: [],
@@ -192,7 +193,7 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
           return sum(m.fullName);
         case 'min':
         case 'max':
-          return AggregateNode.create(m.type, col(m.fullName));
+          return perRow ? col(m.fullName) : AggregateNode.create(m.type, col(m.fullName));
         case 'avg':
           return BinaryNode.create(
             '/',
@@ -212,5 +213,33 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
       }
     },
     rollup: pre.fullName,
+    ...(perRow ? { rowPerGroup: true } : {}),
   };
+}
+
+/**
+ * Whether each rollup row is a group of the query: the rollup holds the primary key of its cube
+ * and the query groups by all of it (and by the time bucket at the rollup's granularity, if the
+ * rollup has one), with no subtotals or HAVING, and no measure is a distinct count over a stored
+ * key. A rollup row is one (dimensions, bucket) tuple, and the key decides every other dimension
+ * of its cube, so the GROUP BY would only copy the rows (a top-N list then is an ORDER BY ... LIMIT
+ * over the rollup).
+ */
+function rowPerGroup(p: Planner, pre: PreAggregation): boolean {
+  const q = p.query;
+  if (q.subtotals !== null || q.having !== null) return false;
+  const key = p.model.cubes.get(pre.cube)?.primaryKey ?? [];
+  if (key.length === 0 || !key.every((k) => pre.dimensions.includes(k))) return false;
+  const grouped = new Set(p.specs.filter((s) => !s.granularity).map((s) => s.dim.fullName));
+  if (!key.every((k) => grouped.has(k))) return false;
+  if (pre.timeDimension !== undefined) {
+    if (!p.specs.some((s) => s.granularity === pre.granularity && s.dim.fullName === pre.timeDimension))
+      return false;
+  }
+  return pre.measures.every((name) => {
+    const m = p.model.members.get(name) as ModelMeasure;
+    return (
+      (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') || pre.storedDistinct.includes(name)
+    );
+  });
 }
