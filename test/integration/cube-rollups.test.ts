@@ -108,7 +108,7 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
       measures: ['sales.customer_count'],
       timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
     },
-    // the executive page's monthly trend: no other rollup holds both margin and distinct customers
+    // the executive page's monthly trend (monthly_by_region holds it too, as counts per row)
     {
       measures: ['sales.revenue', 'sales.margin', 'sales.customer_count'],
       timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
@@ -161,6 +161,45 @@ ROUTED['customer_scores.alive_matrix'] = [
       { member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] },
       { member: 'customer_scores.has_churn_score', operator: 'equals', values: [true] },
     ],
+  },
+];
+
+// the executive and CLV pages (more cases, with a merged customer: cube-rollups-distinct.test.ts)
+ROUTED['customers.by_region'] = [
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    dimensions: ['customers.region'],
+  },
+];
+ROUTED['customers.by_channel'] = [
+  { measures: ['customers.avg_churn_probability', 'customers.count'], dimensions: ['customers.channel'] },
+];
+ROUTED['customers.by_segment'] = [
+  { measures: ['customers.total_clv'], dimensions: ['customers.rfm_segment'] },
+  { measures: ['customers.count', 'customers.avg_clv'] },
+];
+ROUTED['customers.by_signup_year'] = [
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
+  },
+];
+ROUTED['customers.clv_list'] = [
+  {
+    dimensions: [
+      'customers.customer_durable_key',
+      'customers.customer_id',
+      'customers.name',
+      'customers.rfm_segment',
+    ],
+    measures: ['customers.total_clv'],
+    order: { 'customers.total_clv': 'desc', 'customers.customer_id': 'asc' },
+    limit: 10,
+  },
+  // not grouped by the key: the rollup's rows are grouped as usual
+  {
+    dimensions: ['customers.clv_tier'],
+    measures: ['customers.total_clv', 'customers.avg_churn_probability'],
   },
 ];
 
