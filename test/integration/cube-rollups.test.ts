@@ -60,6 +60,12 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
         { dimension: 'sales.ordered_at', granularity: 'month', dateRange: ['2024-01-01', '2024-06-30'] },
       ],
     },
+    // the executive page's revenue by region over the chosen period
+    {
+      measures: ['sales.revenue', 'sales.revenue_no_customer'],
+      dimensions: ['customers.region'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-06-30'] }],
+    },
     {
       measures: ['sales.quantity', 'sales.line_count', 'sales.return_revenue', 'sales.cost'],
       dimensions: ['products.category'],
@@ -184,6 +190,31 @@ ROUTED['customers.by_signup_year'] = [
     timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
   },
 ];
+ROUTED['sales.daily_by_segment'] = [
+  {
+    measures: ['sales.revenue', 'sales.revenue_no_customer'],
+    dimensions: ['customers.rfm_segment'],
+    timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-06-30'] }],
+  },
+];
+// the executive page's new customers (GET /v1/insights/overview)
+ROUTED['first_purchases.daily'] = [
+  {
+    measures: ['first_purchases.count'],
+    timeDimensions: [
+      {
+        dimension: 'first_purchases.first_order_at',
+        granularity: 'month',
+        dateRange: ['2024-01-01', '2024-03-31'],
+      },
+    ],
+  },
+  {
+    measures: ['first_purchases.count'],
+    dimensions: ['customers.rfm_segment'],
+    filters: [{ member: 'customers.region', operator: 'equals', values: ['North'] }],
+  },
+];
 ROUTED['customers.clv_list'] = [
   {
     dimensions: [
@@ -227,6 +258,17 @@ describe('rollup vs raw parity', () => {
     expect(routed.rollup).toBe('sales.daily');
     expect(routed.params).toContain('North');
     expect(sorted(viaRollup.data)).toEqual(sorted(raw.data));
+  });
+
+  it('region-limited users get the unrouted rows from the rollups the executive page reads', async () => {
+    for (const name of ['sales.daily_by_segment', 'first_purchases.daily', 'sales.daily']) {
+      for (const query of ROUTED[name] ?? []) {
+        const { routed, viaRollup, raw } = await both(query, name, { security: { regions: ['North'] } });
+        expect(routed.rollup, name).toBe(name);
+        expect(routed.params).toContain('North');
+        expect(sorted(round(viaRollup.data)), name).toEqual(sorted(round(raw.data)));
+      }
+    }
   });
 
   it('the smallest fitting rollup is chosen', () => {
