@@ -215,6 +215,19 @@ ROUTED['first_purchases.daily'] = [
     filters: [{ member: 'customers.region', operator: 'equals', values: ['North'] }],
   },
 ];
+// average CLV by run (the overview): a time dimension stored as its value, grouped as it is
+ROUTED['clv_history.by_run'] = [
+  {
+    measures: ['clv_history.avg_clv', 'clv_history.total_clv', 'clv_history.count'],
+    dimensions: ['clv_history.run_id', 'clv_history.as_of', 'clv_history.created_at'],
+    order: [
+      ['clv_history.as_of', 'desc'],
+      ['clv_history.created_at', 'desc'],
+      ['clv_history.run_id', 'desc'],
+    ],
+    limit: 12,
+  },
+];
 ROUTED['customers.clv_list'] = [
   {
     dimensions: [
@@ -261,7 +274,12 @@ describe('rollup vs raw parity', () => {
   });
 
   it('region-limited users get the unrouted rows from the rollups the executive page reads', async () => {
-    for (const name of ['sales.daily_by_segment', 'first_purchases.daily', 'sales.daily']) {
+    for (const name of [
+      'sales.daily_by_segment',
+      'first_purchases.daily',
+      'sales.daily',
+      'clv_history.by_run',
+    ]) {
       for (const query of ROUTED[name] ?? []) {
         const { routed, viaRollup, raw } = await both(query, name, { security: { regions: ['North'] } });
         expect(routed.rollup, name).toBe(name);
@@ -327,6 +345,21 @@ describe('queries a rollup cannot answer go to the warehouse tables', () => {
       expect(compileQuery(model, query, { now: NOW, rollups: all() }).rollup).toBeNull();
     });
   }
+
+  it('a time dimension stored as its value serves no other zone and no filter on it', () => {
+    const q = {
+      measures: ['clv_history.count'],
+      dimensions: ['clv_history.run_id', 'clv_history.created_at'],
+    };
+    const only = { rollups: new Set(['clv_history.by_run']) };
+    expect(compileQuery(model, q, only).rollup).toBe('clv_history.by_run');
+    expect(compileQuery(model, { ...q, timezone: 'Europe/Berlin' }, only).rollup).toBeNull();
+    const filtered = {
+      ...q,
+      filters: [{ member: 'clv_history.created_at', operator: 'afterDate', values: ['2024-01-01'] }],
+    };
+    expect(compileQuery(model, filtered, only).rollup).toBeNull();
+  });
 
   it('a monthly rollup does not serve a range that starts mid-month', () => {
     const q = {

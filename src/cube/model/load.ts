@@ -653,13 +653,14 @@ class ModelBuilder {
         );
         return;
       }
-      if (d.type === 'time') {
+      if (d.type === 'time' && name === full(p.time_dimension ?? '')) {
         this.problem(
           ...this.at(raw, 'pre_aggregations', i, 'dimensions', j),
-          `'${name}' is a time dimension; use time_dimension and granularity`,
+          `'${name}' is the rollup's time_dimension; it is stored by its granularity`,
         );
         return;
       }
+      // another time dimension is stored as its value (grouped by as it is, never bucketed)
       for (const c of d.cubes) {
         if (c !== cube && !reachableWithoutFanOut(edges, cube, c)) {
           this.problem(

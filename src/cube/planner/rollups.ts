@@ -74,7 +74,9 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
       if (spec.dim.fullName !== pre.timeDimension || !pre.granularity) return false;
       if (!COARSER[pre.granularity].includes(spec.granularity)) return false;
       usesTime = true;
-    } else if (spec.dim.type === 'time' || !pre.dimensions.includes(spec.dim.fullName)) return false;
+    } else if (!pre.dimensions.includes(spec.dim.fullName)) return false;
+    // a time dimension stored as its value was rendered in the rollup's zone
+    else if (spec.dim.type === 'time') usesTime = true;
   }
   const aligned = (point: TimePoint): boolean => {
     if (!pre.granularity) return false;
