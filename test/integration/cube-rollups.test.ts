@@ -60,6 +60,12 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
         { dimension: 'sales.ordered_at', granularity: 'month', dateRange: ['2024-01-01', '2024-06-30'] },
       ],
     },
+    // the executive page's revenue by region over the chosen period
+    {
+      measures: ['sales.revenue', 'sales.revenue_no_customer'],
+      dimensions: ['customers.region'],
+      timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-06-30'] }],
+    },
     {
       measures: ['sales.quantity', 'sales.line_count', 'sales.return_revenue', 'sales.cost'],
       dimensions: ['products.category'],
@@ -108,7 +114,7 @@ const ROUTED: Record<string, Record<string, unknown>[]> = {
       measures: ['sales.customer_count'],
       timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'year' }],
     },
-    // the executive page's monthly trend: no other rollup holds both margin and distinct customers
+    // the executive page's monthly trend (monthly_by_region holds it too, as counts per row)
     {
       measures: ['sales.revenue', 'sales.margin', 'sales.customer_count'],
       timeDimensions: [{ dimension: 'sales.ordered_at', granularity: 'month' }],
@@ -164,6 +170,83 @@ ROUTED['customer_scores.alive_matrix'] = [
   },
 ];
 
+// the executive and CLV pages (more cases, with a merged customer: cube-rollups-distinct.test.ts)
+ROUTED['customers.by_region'] = [
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    dimensions: ['customers.region'],
+  },
+];
+ROUTED['customers.by_channel'] = [
+  { measures: ['customers.avg_churn_probability', 'customers.count'], dimensions: ['customers.channel'] },
+];
+ROUTED['customers.by_segment'] = [
+  { measures: ['customers.total_clv'], dimensions: ['customers.rfm_segment'] },
+  { measures: ['customers.count', 'customers.avg_clv'] },
+];
+ROUTED['customers.by_signup_year'] = [
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
+  },
+];
+ROUTED['sales.daily_by_segment'] = [
+  {
+    measures: ['sales.revenue', 'sales.revenue_no_customer'],
+    dimensions: ['customers.rfm_segment'],
+    timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-06-30'] }],
+  },
+];
+// the executive page's new customers (GET /v1/insights/overview)
+ROUTED['first_purchases.daily'] = [
+  {
+    measures: ['first_purchases.count'],
+    timeDimensions: [
+      {
+        dimension: 'first_purchases.first_order_at',
+        granularity: 'month',
+        dateRange: ['2024-01-01', '2024-03-31'],
+      },
+    ],
+  },
+  {
+    measures: ['first_purchases.count'],
+    dimensions: ['customers.rfm_segment'],
+    filters: [{ member: 'customers.region', operator: 'equals', values: ['North'] }],
+  },
+];
+// average CLV by run (the overview): a time dimension stored as its value, grouped as it is
+ROUTED['clv_history.by_run'] = [
+  {
+    measures: ['clv_history.avg_clv', 'clv_history.total_clv', 'clv_history.count'],
+    dimensions: ['clv_history.run_id', 'clv_history.as_of', 'clv_history.created_at'],
+    order: [
+      ['clv_history.as_of', 'desc'],
+      ['clv_history.created_at', 'desc'],
+      ['clv_history.run_id', 'desc'],
+    ],
+    limit: 12,
+  },
+];
+ROUTED['customers.clv_list'] = [
+  {
+    dimensions: [
+      'customers.customer_durable_key',
+      'customers.customer_id',
+      'customers.name',
+      'customers.rfm_segment',
+    ],
+    measures: ['customers.total_clv'],
+    order: { 'customers.total_clv': 'desc', 'customers.customer_id': 'asc' },
+    limit: 10,
+  },
+  // not grouped by the key: the rollup's rows are grouped as usual
+  {
+    dimensions: ['customers.clv_tier'],
+    measures: ['customers.total_clv', 'customers.avg_churn_probability'],
+  },
+];
+
 describe('rollup vs raw parity', () => {
   it('every declared rollup has parity queries', () => {
     expect(Object.keys(ROUTED).sort()).toEqual(model.preAggregations.map((p) => p.fullName).sort());
@@ -188,6 +271,22 @@ describe('rollup vs raw parity', () => {
     expect(routed.rollup).toBe('sales.daily');
     expect(routed.params).toContain('North');
     expect(sorted(viaRollup.data)).toEqual(sorted(raw.data));
+  });
+
+  it('region-limited users get the unrouted rows from the rollups the executive page reads', async () => {
+    for (const name of [
+      'sales.daily_by_segment',
+      'first_purchases.daily',
+      'sales.daily',
+      'clv_history.by_run',
+    ]) {
+      for (const query of ROUTED[name] ?? []) {
+        const { routed, viaRollup, raw } = await both(query, name, { security: { regions: ['North'] } });
+        expect(routed.rollup, name).toBe(name);
+        expect(routed.params).toContain('North');
+        expect(sorted(round(viaRollup.data)), name).toEqual(sorted(round(raw.data)));
+      }
+    }
   });
 
   it('the smallest fitting rollup is chosen', () => {
@@ -246,6 +345,21 @@ describe('queries a rollup cannot answer go to the warehouse tables', () => {
       expect(compileQuery(model, query, { now: NOW, rollups: all() }).rollup).toBeNull();
     });
   }
+
+  it('a time dimension stored as its value serves no other zone and no filter on it', () => {
+    const q = {
+      measures: ['clv_history.count'],
+      dimensions: ['clv_history.run_id', 'clv_history.created_at'],
+    };
+    const only = { rollups: new Set(['clv_history.by_run']) };
+    expect(compileQuery(model, q, only).rollup).toBe('clv_history.by_run');
+    expect(compileQuery(model, { ...q, timezone: 'Europe/Berlin' }, only).rollup).toBeNull();
+    const filtered = {
+      ...q,
+      filters: [{ member: 'clv_history.created_at', operator: 'afterDate', values: ['2024-01-01'] }],
+    };
+    expect(compileQuery(model, filtered, only).rollup).toBeNull();
+  });
 
   it('a monthly rollup does not serve a range that starts mid-month', () => {
     const q = {

@@ -416,7 +416,10 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
         if (!latestRun) return void body.append(emptyState('No mining run yet: run crm-bi mine.'));
         const rows = await api.load(
           {
+            // the record key makes each row one customer record: the list reads the CLV list
+            // rollup row by row (an ORDER BY ... LIMIT), not a GROUP BY over a million rows
             dimensions: [
+              'customers.customer_durable_key',
               'customers.customer_id',
               'customers.name',
               'customers.region',

@@ -176,6 +176,54 @@ describe('model validation', () => {
     });
   });
 
+  it('pre-aggregations store a distinct count per row only with determined_by_key, naming rollup dimensions', () => {
+    const ok = BASE.replace(
+      '      - { name: avg_amount',
+      '      - { name: users_n, type: count_distinct, sql: user_id }\n      - { name: avg_amount',
+    );
+    const withRollup = (rollup: string) => `${ok.replace(/\n {2}- name: users[\s\S]*$/, '')}
+    pre_aggregations:
+      - ${rollup}
+  - name: users
+    sql_table: shop.users
+    dimensions:
+      - { name: id, type: number, sql: id, primary_key: true }
+      - { name: region, type: string, sql: region }
+`;
+    // a true distinct count (no key dimension, no declaration) is refused as before
+    expect(
+      problemsOf({ 'shop.yml': withRollup('{ name: r, measures: [users_n], dimensions: [users.region] }') })
+        .message,
+    ).toMatch(/'orders\.users_n' \(count_distinct\) is not additive/);
+    expect(
+      problemsOf({
+        'shop.yml': withRollup(
+          '{ name: r, measures: [users_n], dimensions: [users.region], determined_by_key: [status] }',
+        ),
+      }).message,
+    ).toMatch(/'orders\.status' is not one of the rollup's dimensions/);
+    expect(
+      problemsOf({
+        'shop.yml': withRollup(
+          '{ name: r, measures: [amount], dimensions: [users.region], determined_by_key: [] }',
+        ),
+      }).message,
+    ).toMatch(/determined_by_key needs a count_distinct measure/);
+    const model = loadModelFromSources([
+      {
+        file: 'shop.yml',
+        text: withRollup(
+          '{ name: r, measures: [users_n, amount], dimensions: [users.region, status], determined_by_key: [users.region] }',
+        ),
+      },
+    ]);
+    expect(model.preAggregations[0]).toMatchObject({
+      measures: ['orders.users_n', 'orders.amount'],
+      storedDistinct: ['orders.users_n'],
+      determinedByKey: ['users.region'],
+    });
+  });
+
   it('pre-aggregations refuse a filtered count_distinct: the routed count of the key column would drop the filter', () => {
     const base = BASE.replace(
       '      - { name: avg_amount',

@@ -653,13 +653,14 @@ class ModelBuilder {
         );
         return;
       }
-      if (d.type === 'time') {
+      if (d.type === 'time' && name === full(p.time_dimension ?? '')) {
         this.problem(
           ...this.at(raw, 'pre_aggregations', i, 'dimensions', j),
-          `'${name}' is a time dimension; use time_dimension and granularity`,
+          `'${name}' is the rollup's time_dimension; it is stored by its granularity`,
         );
         return;
       }
+      // another time dimension is stored as its value (grouped by as it is, never bucketed)
       for (const c of d.cubes) {
         if (c !== cube && !reachableWithoutFanOut(edges, cube, c)) {
           this.problem(
@@ -671,6 +672,17 @@ class ModelBuilder {
       dimensions.push(name);
     });
     const measures: string[] = [];
+    const storedDistinct: string[] = [];
+    const determinedByKey: string[] = [];
+    (p.determined_by_key ?? []).forEach((ref, j) => {
+      const name = full(ref);
+      if (!dimensions.includes(name)) {
+        this.problem(
+          ...this.at(raw, 'pre_aggregations', i, 'determined_by_key', j),
+          `'${name}' is not one of the rollup's dimensions`,
+        );
+      } else determinedByKey.push(name);
+    });
     const addMeasure = (name: string, path: (string | number)[], trail: number): void => {
       const m = members.get(name);
       if (m?.memberKind !== 'measure' || m.cube !== cube) {
@@ -691,9 +703,15 @@ class ModelBuilder {
       if (m.type === 'count_distinct' || m.type === 'count_distinct_approx') {
         const keyDim = dimensions.some((d) => sameTemplate((members.get(d) as ModelDimension).sql, m.sql));
         if (!keyDim) {
+          if (m.type === 'count_distinct' && p.determined_by_key !== undefined) {
+            // stored as a count per row, re-added only over dimensions its key decides (plan/rollups.ts)
+            if (!storedDistinct.includes(name)) storedDistinct.push(name);
+            if (!measures.includes(name)) measures.push(name);
+            return;
+          }
           this.problem(
             ...this.at(raw, ...path),
-            `'${name}' (${m.type}) is not additive; a rollup can hold it only when a dimension with the same sql is in its dimensions`,
+            `'${name}' (${m.type}) is not additive; a rollup can hold it only when a dimension with the same sql is in its dimensions, or as a count per row with determined_by_key`,
           );
           return;
         }
@@ -734,6 +752,16 @@ class ModelBuilder {
     if (!isValidTimeZone(timezone)) {
       this.problem(...this.at(raw, 'pre_aggregations', i, 'timezone'), `unknown time zone '${timezone}'`);
     }
+    if (
+      p.determined_by_key !== undefined &&
+      storedDistinct.length === 0 &&
+      this.problems.list.length === before
+    ) {
+      this.problem(
+        ...this.at(raw, 'pre_aggregations', i, 'determined_by_key'),
+        'determined_by_key needs a count_distinct measure stored without its key dimension',
+      );
+    }
     if (measures.length === 0 && this.problems.list.length === before) {
       this.problem(...this.at(raw, 'pre_aggregations', i, 'measures'), 'a rollup needs at least one measure');
     }
@@ -748,6 +776,7 @@ class ModelBuilder {
       timeDimension: timeDimension && [timeDimension, (members.get(timeDimension) as ModelDimension).sql],
       granularity: p.granularity,
       timezone,
+      ...(p.determined_by_key === undefined ? {} : { storedDistinct, determinedByKey }),
     };
     return {
       cube,
@@ -759,6 +788,8 @@ class ModelBuilder {
       ...(timeDimension === undefined ? {} : { timeDimension }),
       ...(p.granularity === undefined ? {} : { granularity: p.granularity as Granularity }),
       timezone,
+      storedDistinct,
+      determinedByKey,
       hash: fnv1a(JSON.stringify(definition)),
     };
   }

@@ -84,6 +84,12 @@ const preAggregationSchema = z.strictObject({
   time_dimension: memberRef.optional(),
   granularity: z.enum(GRANULARITIES as [string, ...string[]]).optional(),
   timezone: z.string().optional(),
+  /**
+   * Rollup dimensions whose value the key of each stored count_distinct measure decides (one
+   * value per key): the rollup then stores the distinct count per row, and a query that drops
+   * only these dimensions may add the counts up (each key is in one of the rows it adds).
+   */
+  determined_by_key: z.array(memberRef).optional(),
 });
 
 export const cubeSchema = z.strictObject({

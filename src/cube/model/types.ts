@@ -121,6 +121,13 @@ export interface PreAggregation {
   readonly granularity?: Granularity;
   /** Zone the time buckets are built in; only queries in the same zone use the rollup. */
   readonly timezone: string;
+  /**
+   * count_distinct measures stored as a distinct count per row (no key dimension in the rollup):
+   * re-added only by a query that drops nothing but `determinedByKey` dimensions.
+   */
+  readonly storedDistinct: readonly string[];
+  /** Rollup dimensions decided by the key of each stored distinct count (`determined_by_key`). */
+  readonly determinedByKey: readonly string[];
   /** A stable hash of the definition, stored with the built table to detect stale builds. */
   readonly hash: string;
 }

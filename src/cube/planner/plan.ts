@@ -97,6 +97,11 @@ export interface GroupParts {
   readonly rollup: string | null;
   /** Already aggregated per (dimensions, __grouping) with a column per base measure (subtotals over distinct keys). */
   readonly preGrouped?: UnionNode;
+  /**
+   * Each row of `from` is a group of its own (a rollup row per primary key the query groups by):
+   * `aggregate` gives the row's value and the SELECT has no GROUP BY.
+   */
+  readonly rowPerGroup?: boolean;
 }
 
 export const GROUPING_KEY = '__grouping';
@@ -421,10 +426,12 @@ class Planner {
       from: p.from,
       joins: p.joins,
       where: p.where,
-      groupBy: this.groupBy(
-        p.dims.map((d) => d.key),
-        true,
-      ),
+      groupBy: p.rowPerGroup
+        ? null
+        : this.groupBy(
+            p.dims.map((d) => d.key),
+            true,
+          ),
       having: this.query.having ? havingExpr(this.query.having, measure, this.r) : null,
     });
   }
@@ -447,7 +454,7 @@ class Planner {
             from: p.from,
             joins: p.joins,
             where: p.where,
-            groupBy: this.groupBy(keys, true),
+            groupBy: p.rowPerGroup ? null : this.groupBy(keys, true),
           }),
       ),
     );
@@ -673,7 +680,10 @@ export function planRollupBuild(model: Model, pre: PreAggregation): Plan {
       selections.push(AliasNode.create(AggregateNode.create('count', input, filter), `${m.fullName}.count`));
       columns.push({ key: `${m.fullName}.sum`, kind: 'measure', type: 'number', member: m.fullName });
       columns.push({ key: `${m.fullName}.count`, kind: 'measure', type: 'number', member: m.fullName });
-    } else if (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') {
+    } else if (
+      (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') ||
+      pre.storedDistinct.includes(m.fullName)
+    ) {
       selections.push(AliasNode.create(parts.aggregate(m), m.fullName));
       columns.push({ key: m.fullName, kind: 'measure', type: 'number', member: m.fullName });
     }

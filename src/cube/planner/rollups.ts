@@ -74,7 +74,9 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
       if (spec.dim.fullName !== pre.timeDimension || !pre.granularity) return false;
       if (!COARSER[pre.granularity].includes(spec.granularity)) return false;
       usesTime = true;
-    } else if (spec.dim.type === 'time' || !pre.dimensions.includes(spec.dim.fullName)) return false;
+    } else if (!pre.dimensions.includes(spec.dim.fullName)) return false;
+    // a time dimension stored as its value was rendered in the rollup's zone
+    else if (spec.dim.type === 'time') usesTime = true;
   }
   const aligned = (point: TimePoint): boolean => {
     if (!pre.granularity) return false;
@@ -123,7 +125,28 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
   if (secured && (p.model.securityMember === undefined || !pre.dimensions.includes(p.model.securityMember)))
     return false;
   if (usesTime && q.timezone !== pre.timezone) return false;
+  if (measures.some((m) => pre.storedDistinct.includes(m.fullName)) && !distinctAddsUp(p, pre)) return false;
   return true;
+}
+
+/**
+ * Whether the distinct counts a rollup stores per row add up to the query's: each key must fall in
+ * one of the rows added into a group, so the query may drop (not group by) only dimensions the key
+ * decides, must group by the rollup's time bucket at exactly its granularity (a key is in many
+ * buckets), and must not ask subtotals (a subtotal drops a dimension).
+ */
+function distinctAddsUp(p: Planner, pre: PreAggregation): boolean {
+  if (p.query.subtotals !== null) return false;
+  const grouped = new Set<string>();
+  let bucketGrouped = false;
+  for (const spec of p.specs) {
+    if (spec.granularity) {
+      if (spec.granularity !== pre.granularity) return false;
+      bucketGrouped = true;
+    } else grouped.add(spec.dim.fullName);
+  }
+  if (pre.timeDimension !== undefined && !bucketGrouped) return false;
+  return pre.dimensions.every((d) => grouped.has(d) || pre.determinedByKey.includes(d));
 }
 
 /** A measure group read from a rollup table. */
@@ -158,7 +181,8 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
             false,
           );
   }
-  const sum = (key: string) => AggregateNode.create('sum', col(key));
+  const perRow = rowPerGroup(p, pre);
+  const sum = (key: string) => (perRow ? col(key) : AggregateNode.create('sum', col(key)));
   return {
     from: TableNode.create(pre.table, ROLLUP_SCHEMA, 'r'),
     joins: [],
@@ -171,7 +195,7 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
           return sum(m.fullName);
         case 'min':
         case 'max':
-          return AggregateNode.create(m.type, col(m.fullName));
+          return perRow ? col(m.fullName) : AggregateNode.create(m.type, col(m.fullName));
         case 'avg':
           return BinaryNode.create(
             '/',
@@ -179,6 +203,7 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
             FunctionNode.create('nullif', [sum(`${m.fullName}.count`), LiteralNode.create(0)]),
           );
         default: {
+          if (pre.storedDistinct.includes(m.fullName)) return sum(m.fullName);
           const key = pre.dimensions.find((d) =>
             sameTemplate((p.model.members.get(d) as ModelDimension).sql, m.sql),
           ) as string;
@@ -190,5 +215,33 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
       }
     },
     rollup: pre.fullName,
+    ...(perRow ? { rowPerGroup: true } : {}),
   };
+}
+
+/**
+ * Whether each rollup row is a group of the query: the rollup holds the primary key of its cube
+ * and the query groups by all of it (and by the time bucket at the rollup's granularity, if the
+ * rollup has one), with no subtotals or HAVING, and no measure is a distinct count over a stored
+ * key. A rollup row is one (dimensions, bucket) tuple, and the key decides every other dimension
+ * of its cube, so the GROUP BY would only copy the rows (a top-N list then is an ORDER BY ... LIMIT
+ * over the rollup).
+ */
+function rowPerGroup(p: Planner, pre: PreAggregation): boolean {
+  const q = p.query;
+  if (q.subtotals !== null || q.having !== null) return false;
+  const key = p.model.cubes.get(pre.cube)?.primaryKey ?? [];
+  if (key.length === 0 || !key.every((k) => pre.dimensions.includes(k))) return false;
+  const grouped = new Set(p.specs.filter((s) => !s.granularity).map((s) => s.dim.fullName));
+  if (!key.every((k) => grouped.has(k))) return false;
+  if (pre.timeDimension !== undefined) {
+    if (!p.specs.some((s) => s.granularity === pre.granularity && s.dim.fullName === pre.timeDimension))
+      return false;
+  }
+  return pre.measures.every((name) => {
+    const m = p.model.members.get(name) as ModelMeasure;
+    return (
+      (m.type !== 'count_distinct' && m.type !== 'count_distinct_approx') || pre.storedDistinct.includes(name)
+    );
+  });
 }

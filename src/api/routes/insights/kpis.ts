@@ -58,31 +58,41 @@ export function kpiRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
         },
         { rollups: true },
       ),
-      read.compare({
-        measures: ['first_purchases.count'],
-        timeDimensions: [
-          { dimension: 'first_purchases.first_order_at', compareDateRange: [p1, p0].map(range) },
-        ],
-        filters,
-      }),
-      read.rows({
-        measures: ['first_purchases.count'],
-        timeDimensions: [
-          { dimension: 'first_purchases.first_order_at', granularity: 'month', dateRange: range(p0) },
-        ],
-        filters,
-      }),
-      read.rows({
-        measures: ['clv_history.avg_clv', 'clv_history.total_clv', 'clv_history.count'],
-        dimensions: ['clv_history.run_id', 'clv_history.as_of', 'clv_history.created_at'],
-        filters,
-        order: [
-          ['clv_history.as_of', 'desc'],
-          ['clv_history.created_at', 'desc'],
-          ['clv_history.run_id', 'desc'],
-        ],
-        limit: 12,
-      }),
+      // first purchases per day are a rollup (first_purchases.daily): no pass over the order lines
+      read.compare(
+        {
+          measures: ['first_purchases.count'],
+          timeDimensions: [
+            { dimension: 'first_purchases.first_order_at', compareDateRange: [p1, p0].map(range) },
+          ],
+          filters,
+        },
+        { rollups: true },
+      ),
+      read.rows(
+        {
+          measures: ['first_purchases.count'],
+          timeDimensions: [
+            { dimension: 'first_purchases.first_order_at', granularity: 'month', dateRange: range(p0) },
+          ],
+          filters,
+        },
+        { rollups: true },
+      ),
+      read.rows(
+        {
+          measures: ['clv_history.avg_clv', 'clv_history.total_clv', 'clv_history.count'],
+          dimensions: ['clv_history.run_id', 'clv_history.as_of', 'clv_history.created_at'],
+          filters,
+          order: [
+            ['clv_history.as_of', 'desc'],
+            ['clv_history.created_at', 'desc'],
+            ['clv_history.run_id', 'desc'],
+          ],
+          limit: 12,
+        },
+        { rollups: true },
+      ),
     ]);
     const n = active.map((rows) => count(rows, 'sales.customer_count'));
     const [a2, a1, a0, u21, u10] = [n[0] ?? 0, n[1] ?? 0, n[2] ?? 0, n[3] ?? 0, n[4] ?? 0];
