@@ -22,7 +22,6 @@ import {
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
-import { cohortRetention } from '../../mining/steps/cohorts.ts';
 import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/steps/migration.ts';
 import { getRun, latestScoredRun, type MiningRun } from '../../mining/steps/runs.ts';
 import { answerCache } from '../answer-cache.ts';
@@ -32,6 +31,7 @@ import { IsoDate, validate } from '../validate.ts';
 import {
   clusterNames,
   clusterProfiles,
+  cohortRetention,
   rfmCellCustomers,
   rfmGrid,
   ruleCells,
@@ -82,7 +82,7 @@ function params(c: Context<ApiEnv>): Record<string, string> {
 }
 
 /**
- * The regions to show as JSON text for SQL, or null for all: the token's limit, narrowed by the
+ * The regions to show, or null for all: the token's limit, narrowed by the
  * `region` parameters (an empty intersection shows nothing).
  */
 export function effectiveRegions(
@@ -92,11 +92,6 @@ export function effectiveRegions(
   const wanted = asked.filter((r) => r !== '');
   if (limit === undefined) return wanted.length > 0 ? wanted : null;
   return wanted.length > 0 ? wanted.filter((r) => limit.includes(r)) : [...limit];
-}
-
-function regionsOf(c: Context<ApiEnv>): string | null {
-  const regions = effectiveRegions(c.get('principal').regions, c.req.queries('region') ?? []);
-  return regions === null ? null : JSON.stringify(regions);
 }
 
 /** The caller's effective regions as the scope of the segmentation queries. */
@@ -213,21 +208,10 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
 
   app.get('/segmentation/cohorts', async function cohortsRoute(c) {
     const p = validate(CohortParams, params(c));
-    const rows = await cohortRetention(options.db(), regionsOf(c), p.from ?? null, p.to ?? null, p.months);
-    const sizes = new Map<string, number>();
-    for (const r of rows) if (Number(r.months_since) === 0) sizes.set(String(r.cohort), Number(r.customers));
-    const cells = rows.map((r) => {
-      const size = sizes.get(String(r.cohort)) ?? 0;
-      const customers = Number(r.customers);
-      return {
-        cohort: String(r.cohort),
-        months_since: Number(r.months_since),
-        customers,
-        size,
-        retention: size > 0 ? customers / size : 0,
-      };
+    return c.json({
+      months: p.months,
+      cells: await cohortRetention(scopeOf(c, options), p.from, p.to, p.months),
     });
-    return c.json({ months: p.months, cells });
   });
   return app;
 }

@@ -315,3 +315,71 @@ export async function visibleCustomerKeys(s: SegmentationScope): Promise<Set<num
   );
   return new Set(rows.map((r) => Number(r['customers.golden_customer_key'])));
 }
+
+export interface CohortCell {
+  readonly cohort: string;
+  readonly months_since: number;
+  readonly customers: number;
+  readonly size: number;
+  readonly retention: number;
+}
+
+/** 'YYYY-MM-DD' of the first day of `date`'s month, or of the month after it (`next`). */
+function monthStart(date: string, next = false): string {
+  const [y, m] = date.split('-').map(Number) as [number, number];
+  const index = y * 12 + m - 1 + (next ? 1 : 0);
+  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}-01`;
+}
+
+/**
+ * Cohort retention (cube cohort_activity): golden customers by the UTC month of their first
+ * purchase and the months since it, up to `maxMonths`, for cohorts from `from`'s month to `to`'s
+ * month; each cell with its cohort's size (month 0) and the share still buying. The cell count is
+ * `customer_months`, which equals the distinct customers of a cohort × months-since cell and adds
+ * up, so the cohort_activity.retention rollup answers it.
+ */
+export async function cohortRetention(
+  s: SegmentationScope,
+  from: string | undefined,
+  to: string | undefined,
+  maxMonths: number,
+): Promise<CohortCell[]> {
+  const cohort = 'cohort_activity.cohort_month';
+  const filters: object[] = [
+    { member: 'cohort_activity.months_since', operator: 'lte', values: [String(maxMonths)] },
+  ];
+  if (from !== undefined)
+    filters.push({ member: cohort, operator: 'afterOrOnDate', values: [monthStart(from)] });
+  // before the first day of the month after `to`'s, which stays a month boundary (so the rollup fits)
+  if (to !== undefined)
+    filters.push({ member: cohort, operator: 'beforeDate', values: [monthStart(to, true)] });
+  const rows = await readCube(
+    s.db,
+    s.model,
+    s.regions === undefined ? {} : { regions: s.regions },
+    {
+      measures: ['cohort_activity.customer_months'],
+      dimensions: ['cohort_activity.months_since'],
+      timeDimensions: [{ dimension: cohort, granularity: 'month' }],
+      filters,
+      order: [
+        [`${cohort}.month`, 'asc'],
+        ['cohort_activity.months_since', 'asc'],
+      ],
+      timezone: 'UTC',
+      limit: Number.MAX_SAFE_INTEGER,
+    } as Parameters<typeof readCube>[3],
+    { maxLimit: Number.MAX_SAFE_INTEGER },
+  );
+  const cells = rows.map((r) => ({
+    cohort: String(r[`${cohort}.month`]).slice(0, 7),
+    months_since: num(r['cohort_activity.months_since']),
+    customers: num(r['cohort_activity.customer_months']),
+  }));
+  const sizes = new Map<string, number>();
+  for (const c of cells) if (c.months_since === 0) sizes.set(c.cohort, c.customers);
+  return cells.map((c) => {
+    const size = sizes.get(c.cohort) ?? 0;
+    return { ...c, size, retention: size > 0 ? c.customers / size : 0 };
+  });
+}

@@ -106,22 +106,27 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       }
     }
     const filters = scopeFilters(scope);
-    const [run] = await read.rows({
-      measures: ['churn_outcomes.count'],
-      dimensions: [
-        'churn_outcomes.run_id',
-        'churn_outcomes.as_of',
-        'churn_outcomes.created_at',
-        'churn_outcomes.data_end',
-      ],
-      filters: [...filters, { member: 'churn_outcomes.backtestable', operator: 'equals', values: [true] }],
-      order: [
-        ['churn_outcomes.as_of', 'desc'],
-        ['churn_outcomes.created_at', 'desc'],
-        ['churn_outcomes.run_id', 'desc'],
-      ],
-      limit: 1,
-    });
+    // the latest backtestable run in scope (created_us orders runs of one as-of day like created_at,
+    // and a rollup can store it)
+    const [run] = await read.rows(
+      {
+        measures: ['churn_outcomes.count'],
+        dimensions: [
+          'churn_outcomes.run_id',
+          'churn_outcomes.as_of',
+          'churn_outcomes.created_us',
+          'churn_outcomes.data_end',
+        ],
+        filters: [...filters, { member: 'churn_outcomes.backtestable', operator: 'equals', values: [true] }],
+        order: [
+          ['churn_outcomes.as_of', 'desc'],
+          ['churn_outcomes.created_us', 'desc'],
+          ['churn_outcomes.run_id', 'desc'],
+        ],
+        limit: 1,
+      },
+      { rollups: true },
+    );
     if (!run) {
       return c.json({
         available: false,
@@ -129,16 +134,29 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       });
     }
     const runId = Number(run['churn_outcomes.run_id']);
-    // ordered, so deciles split ties the same way every time
-    const [p = new Float64Array(), churned = new Float64Array()] = await read.numbers(
-      ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
-      [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
-      [
-        ['churn_outcomes.churn_probability', 'asc'],
-        ['churn_outcomes.churned', 'asc'],
-      ],
-    );
-    const y = Uint8Array.from(churned);
+    // the run's (score, outcome) pairs with how many customers have each (the churn_outcomes.backtest
+    // rollup stores them), expanded to one entry per customer in score order, then outcome: the
+    // arrays a per-customer read gives, so deciles split ties the same way every time
+    const [score = new Float64Array(), outcome = new Float64Array(), count = new Float64Array()] =
+      await read.counts(
+        ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
+        'churn_outcomes.count',
+        [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
+        [
+          ['churn_outcomes.churn_probability', 'asc'],
+          ['churn_outcomes.churned', 'asc'],
+        ],
+      );
+    const total = count.reduce((a, b) => a + b, 0);
+    const p = new Float64Array(total);
+    const churned = new Uint8Array(total);
+    for (let g = 0, at = 0; g < count.length; g++) {
+      const end = at + (count[g] as number);
+      p.fill(score[g] as number, at, end);
+      churned.fill(outcome[g] as number, at, end);
+      at = end;
+    }
+    const y = churned;
     const n = p.length;
     const positives = y.reduce((a, b) => a + b, 0);
     if (n === 0 || positives === 0 || positives === n) {

@@ -40,6 +40,17 @@ export interface Reader {
     filters: readonly CubeQuery[],
     order?: readonly [string, 'asc' | 'desc'][],
   ): Promise<Float64Array[]>;
+  /**
+   * As numbers(), grouped: one entry per distinct combination of the dimensions (NULLs left out),
+   * with the count measure `count` as the last array; routed to fresh rollups, so a rollup that
+   * stores the dimensions answers without the rows behind it.
+   */
+  counts(
+    dimensions: readonly string[],
+    count: string,
+    filters: readonly CubeQuery[],
+    order?: readonly [string, 'asc' | 'desc'][],
+  ): Promise<Float64Array[]>;
 }
 
 /** A reader for one request: the caller's regions go to the planner as its security context. */
@@ -80,6 +91,22 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
         useRollups: false,
       });
       return engine.numbers(compiled, dimensions.length);
+    },
+    async counts(dimensions, count, filters, order = []) {
+      const engine = cubeEngineOf(options.db());
+      const query = {
+        dimensions: [...dimensions],
+        measures: [count],
+        filters: [...filters, ...dimensions.map((member) => ({ member, operator: 'set' }))],
+        order: [...order],
+        limit: MAX_ROWS,
+      };
+      const compiled = await explainQuery(engine, options.model, query, {
+        ...security,
+        maxLimit: MAX_ROWS,
+        useRollups: true,
+      });
+      return engine.numbers(compiled, dimensions.length + 1);
     },
   };
 }
