@@ -50,6 +50,7 @@ import {
   readsTableByName,
   shardJoin,
 } from './clickhouse-shard-joins.ts';
+import { subtotalsInOnePass } from './clickhouse-subtotals.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -131,7 +132,8 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       return;
     }
     if (node.groupBy?.subtotals) {
-      this.visit(subtotalsAsUnion({ ...node, with: [] }));
+      // one pass over the rows when the measures allow it (clickhouse-subtotals.ts)
+      this.visit(subtotalsInOnePass({ ...node, with: [] }) ?? subtotalsAsUnion({ ...node, with: [] }));
       return;
     }
     // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
