@@ -21,7 +21,7 @@ export const SyncResultSchema = z.object({
   rows: z.number().int(),
   seconds: z.number(),
   mode: z.enum(['full', 'incremental']),
-  /** milliseconds of the steps outside the tables: prepare, compare (incremental), run_views */
+  /** milliseconds of the steps outside the tables: prepare, compare (incremental), run_views, golden_scores */
   steps_ms: z.record(z.string(), z.number()),
   tables: z.array(
     z.object({

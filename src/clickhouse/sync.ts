@@ -55,6 +55,7 @@ import {
   figureChecks,
   figureProblems,
 } from './sync-figures.ts';
+import { placeGoldenScores } from './sync-golden.ts';
 import { StepTimer } from './sync-steps.ts';
 import {
   ensureFiguresTable,
@@ -103,7 +104,7 @@ export interface SyncReport {
   readonly tables: readonly TableSyncReport[];
   readonly rows: number;
   readonly ms: number;
-  /** milliseconds of the steps outside the tables (prepare, compare, run_views) */
+  /** milliseconds of the steps outside the tables (prepare, compare, run_views, golden_scores) */
   readonly stepsMs: Readonly<Record<string, number>>;
 }
 
@@ -178,6 +179,7 @@ export async function syncWarehouse(
     reports.push(report);
   }
   await syncSteps.time('run_views', () => ensureRunViews(cluster));
+  await syncSteps.time('golden_scores', () => placeGoldenScores(cluster, syncId));
   return {
     stepsMs: syncSteps.ms,
     syncId,

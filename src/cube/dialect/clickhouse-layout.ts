@@ -59,3 +59,27 @@ export function localSchema(schema: string): string {
 export function readsSameOnEveryNode(name: string): boolean {
   return REPLICATED_TABLES.has(name) || NODE_LOCAL_VIEWS.has(name);
 }
+
+/**
+ * Score tables keyed by the golden customer (`customer_durable_key` is the golden key), which the
+ * customers cube joins on `coalesce(golden_customer_key, customer_durable_key)`. A record merged
+ * into a golden customer may live on another shard than its golden customer's scores, so each
+ * shard also keeps a copy of the scores of the golden customers its own records point to on
+ * other shards (`<database>.golden__<schema>__<table>`, rebuilt by every sync), and
+ * `<schema>_golden.<table>` is a view over the shard's own scores and that copy: every record of
+ * the shard finds its golden customer's scores there.
+ */
+export const GOLDEN_SCORE_TABLES: ReadonlySet<string> = new Set([
+  'mining.customer_churn',
+  'mining.customer_clv',
+  'mining.customer_rfm',
+  'mining.customer_segment',
+]);
+
+/** The table whose golden pointers decide which scores a shard copies. */
+export const GOLDEN_POINTER_TABLE = 'core.dim_customer';
+
+/** The database of a schema's per-shard golden-score views: `mining` → `mining_golden`. */
+export function goldenSchema(schema: string): string {
+  return `${schema}_golden`;
+}

@@ -45,7 +45,7 @@ function isShardKeyOf(arg: Node | null, alias: string): boolean {
   );
 }
 
-function containsAggregate(value: unknown): boolean {
+export function containsAggregate(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(containsAggregate);
   if (value === null || typeof value !== 'object') return false;
   const node = value as Node;
@@ -56,7 +56,7 @@ function containsAggregate(value: unknown): boolean {
   return Object.values(value).some(containsAggregate);
 }
 
-function findAggregates(value: unknown, out: AggregateNode[] = []): AggregateNode[] {
+export function findAggregates(value: unknown, out: AggregateNode[] = []): AggregateNode[] {
   if (Array.isArray(value)) {
     for (const v of value) findAggregates(v, out);
     return out;
@@ -71,7 +71,7 @@ function findAggregates(value: unknown, out: AggregateNode[] = []): AggregateNod
 }
 
 /** A copy of `value` with every aggregate replaced by `replace(aggregate)`. */
-function mapAggregates<T>(value: T, replace: (a: AggregateNode) => Node): T {
+export function mapAggregates<T>(value: T, replace: (a: AggregateNode) => Node): T {
   if (Array.isArray(value)) return value.map((v) => mapAggregates(v, replace)) as T;
   if (value === null || typeof value !== 'object') return value;
   const node = value as unknown as Node;
@@ -84,12 +84,12 @@ function mapAggregates<T>(value: T, replace: (a: AggregateNode) => Node): T {
 
 const BASE = { count_distinct: 'uniqExact', count_distinct_approx: 'uniq' } as const;
 
-function q(name: string): string {
+export function q(name: string): string {
   return `\`${name}\``;
 }
 
 /** `fn(arg[, filter])` as a template, with `fn` spelled out by the caller. */
-function call(fn: string, arg: Node | null, filter: Node | null, wrapArg?: string): TemplateNode {
+export function call(fn: string, arg: Node | null, filter: Node | null, wrapArg?: string): TemplateNode {
   const parts: (string | Node)[] = [`${fn}(`];
   if (arg !== null) {
     if (wrapArg) parts.push(`${wrapArg}(`, arg, ')');

@@ -20,6 +20,7 @@
  */
 import {
   AliasNode,
+  BinaryNode,
   ColumnNode,
   DerivedNode,
   IdentifierNode,
@@ -34,6 +35,9 @@ import {
 import { type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
 import {
   CUSTOMER_SHARDED_TABLES,
+  GOLDEN_POINTER_TABLE,
+  GOLDEN_SCORE_TABLES,
+  goldenSchema,
   localSchema,
   readsSameOnEveryNode,
   SHARD_COLUMN,
@@ -74,31 +78,35 @@ function joinsOnCustomerKey(on: Node, left: string, right: string): boolean {
 const TABLE_REF = /\b(core|mining|meta)\.([A-Za-z_][A-Za-z0-9_]*)\b/g;
 
 /**
- * The right side rewritten to read the shard's own rows, or undefined when it cannot be: a
- * customer-sharded table by name, or model SQL `SELECT * … FROM <one customer-sharded table> …`
- * without joins, whose other table references read the same on every node.
+ * `source` rewritten to read, instead of the one table of `tables` it reads, `to(schema).table`,
+ * or undefined when it cannot be: a table of `tables` by name, or model SQL `SELECT * … FROM <one
+ * table of tables> …` without joins, whose other table references read the same on every node.
  */
-function localized(source: Source): Source | undefined {
+function readThrough(
+  source: Source,
+  tables: ReadonlySet<string>,
+  to: (schema: string) => string,
+): Source | undefined {
   if (source.kind === 'Table') {
     const name = tableName(source);
-    if (name === undefined || !CUSTOMER_SHARDED_TABLES.has(name)) return undefined;
-    return TableNode.create(source.table, localSchema(source.schema as string), source.alias ?? source.table);
+    if (name === undefined || !tables.has(name)) return undefined;
+    return TableNode.create(source.table, to(source.schema as string), source.alias ?? source.table);
   }
   const rewrite = (t: TemplateNode | null): TemplateNode | null | undefined => {
     if (t === null) return null;
     if (!t.parts.every((p) => typeof p === 'string')) return undefined;
     const text = (t.parts as string[]).join('');
     if (!/^\s*SELECT\s+\*/i.test(text) || /\bJOIN\b/i.test(text)) return undefined;
-    const sharded = new Set<string>();
+    const found = new Set<string>();
     for (const m of text.matchAll(TABLE_REF)) {
       const name = `${m[1]}.${m[2]}`;
-      if (CUSTOMER_SHARDED_TABLES.has(name)) sharded.add(name);
+      if (tables.has(name)) found.add(name);
       else if (!readsSameOnEveryNode(name)) return undefined;
     }
-    if (sharded.size !== 1) return undefined;
+    if (found.size !== 1) return undefined;
     return TemplateNode.create([
       text.replace(TABLE_REF, (ref, schema: string, table: string) =>
-        sharded.has(ref) ? `${localSchema(schema)}.${table}` : ref,
+        found.has(ref) ? `${to(schema)}.${table}` : ref,
       ),
     ]);
   };
@@ -115,6 +123,38 @@ function localized(source: Source): Source | undefined {
     }
   }
   return DerivedNode.create(query, source.alias, variants);
+}
+
+/**
+ * The right side rewritten to read the shard's own rows, or undefined when it cannot be: a
+ * customer-sharded table by name, or model SQL `SELECT * … FROM <one customer-sharded table> …`
+ * without joins, whose other table references read the same on every node.
+ */
+function localized(source: Source): Source | undefined {
+  return readThrough(source, CUSTOMER_SHARDED_TABLES, localSchema);
+}
+
+/** True when `source` reads only `core.dim_customer` of the shard-placed tables (the golden pointers). */
+function readsGoldenPointers(source: Source): boolean {
+  return readThrough(source, new Set([GOLDEN_POINTER_TABLE]), localSchema) !== undefined;
+}
+
+/** `coalesce({b}.golden_customer_key, {b}.customer_durable_key) = {j}.customer_durable_key`. */
+function joinsOnGoldenKey(on: Node, b: string, j: string): boolean {
+  const text = onText(on)?.replace(/\s+/g, ' ').trim();
+  const q = (a: string) => `{${a}}`;
+  return text === `coalesce(${q(b)}.golden_customer_key, ${q(b)}.${SHARD_COLUMN}) = ${q(j)}.${SHARD_COLUMN}`;
+}
+
+/**
+ * A LEFT JOIN of golden-keyed scores to the rows of `core.dim_customer` read as `pointers`,
+ * rewritten to read the shard's golden-score view (clickhouse-layout.ts, GOLDEN_SCORE_TABLES),
+ * or undefined when the join is not one. Valid only where `pointers` reads the shard's own rows.
+ */
+function goldenScores(join: JoinNode, pointers: Source): Source | undefined {
+  if (join.type !== 'left' || !readsGoldenPointers(pointers)) return undefined;
+  if (!joinsOnGoldenKey(join.on, sourceAlias(pointers), sourceAlias(join.table))) return undefined;
+  return readThrough(join.table, GOLDEN_SCORE_TABLES, goldenSchema);
 }
 
 /** True when joining `right` to `left` on the customer key can run on each shard over its own rows. */
@@ -212,17 +252,24 @@ export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
     (_alias, column) => ColumnNode.create(column),
   );
   // the first join's right side reads the shard's own rows when co-located, but only if the
-  // joins moved with it read the same on every node: a Distributed table there would make the
-  // whole right side a GLOBAL JOIN, computed on the entry node over its own rows alone
-  const restLocal = rest.every((j) => nodeLocal(j.table));
-  const innerFrom = (restLocal ? coLocated(node.from, first) : undefined) ?? first.table;
+  // joins moved with it read the same on every node or the golden customers' scores through the
+  // shard's golden-score view: a Distributed table there would make the whole right side a
+  // GLOBAL JOIN, computed on the entry node over its own rows alone
+  const firstLocal = coLocated(node.from, first);
+  const onShard =
+    firstLocal !== undefined &&
+    rest.every((j) => nodeLocal(j.table) || goldenScores(j, first.table) !== undefined);
+  const innerFrom = (onShard ? firstLocal : undefined) ?? first.table;
+  const innerJoins = onShard
+    ? rest.map((j) => ({ ...j, table: goldenScores(j, first.table) ?? j.table }))
+    : rest;
   const selections = [...columns.values()].map((c) =>
     AliasNode.create(ColumnNode.create(c.column, c.alias), c.name),
   );
   const inner = SelectNode.create({
     selections: selections.length > 0 ? selections : [AliasNode.create(LiteralNode.create(1), 'row')],
     from: innerFrom,
-    joins: rest,
+    joins: innerJoins,
   });
   return SelectNode.create({
     ...node,
@@ -286,6 +333,69 @@ export function joinsStayOnShards(node: SelectNode): boolean {
   const fromAlias = sourceAlias(node.from);
   return (
     coLocated(node.from, first) !== undefined &&
-    rest.every((j) => j.type === 'left' && nodeLocal(j.table) && !aliasesIn(j.on).has(fromAlias))
+    rest.every(
+      (j) =>
+        (j.type === 'left' && nodeLocal(j.table) && !aliasesIn(j.on).has(fromAlias)) ||
+        goldenScores(j, first.table) !== undefined,
+    )
   );
+}
+
+/**
+ * The customers cube joined only to golden-keyed scores (`C ⋈ S1 ⋈ S2 …`, LEFT JOINs on
+ * `coalesce(golden_customer_key, customer_durable_key)`), as `C ⋈ (C' ⋈ S1 ⋈ S2 …)`: C is read by
+ * name (the Distributed table, its filter in the WHERE, as leftTableByName), and the right side
+ * joins the shard's own rows of the same cube (C') to the shard's golden-score views, one row per
+ * customer key, joined back on the customer key. C' has one row per key of C (the cube's primary
+ * key), so each row of C meets exactly its own scores; every join then runs on the shards, and
+ * the entry node merges partial aggregates. Undefined for any other shape.
+ */
+export function goldenJoinsOnShards(node: SelectNode): SelectNode | undefined {
+  if (node.joins.length === 0 || node.from.kind !== 'Derived') return undefined;
+  const byName = leftTableByName(node);
+  const own = localized(node.from);
+  if (byName === undefined || own === undefined) return undefined;
+  const scores = node.joins.map((j) => goldenScores(j, node.from));
+  if (scores.some((s) => s === undefined)) return undefined;
+  const fromAlias = node.from.alias;
+  const right = new Set(node.joins.map((j) => sourceAlias(j.table)));
+  const taken = new Set([fromAlias, ...right]);
+  let nested = 'joined_g';
+  while (taken.has(nested)) nested = `_${nested}`;
+  const key = `${fromAlias}__${SHARD_COLUMN}`;
+  const columns = new Map<string, { alias: string; column: string; name: string }>();
+  const resolve: Resolve = (alias, column) => {
+    const k = JSON.stringify([alias, column]);
+    let entry = columns.get(k);
+    if (entry === undefined) {
+      entry = { alias, column, name: `${alias}__${column}` };
+      if (entry.name === key || [...columns.values()].some((c) => c.name === entry?.name)) {
+        throw new Error(`two joined columns would both be named ${entry.name}`);
+      }
+      columns.set(k, entry);
+    }
+    return ColumnNode.create(entry.name, nested);
+  };
+  const outer = {
+    selections: rewriteRefs(byName.selections, right, resolve),
+    where: rewriteRefs(byName.where, right, resolve),
+    groupBy: rewriteRefs(byName.groupBy, right, resolve),
+    having: rewriteRefs(byName.having, right, resolve),
+    orderBy: rewriteRefs(byName.orderBy, right, resolve),
+  };
+  const inner = SelectNode.create({
+    selections: [
+      AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key),
+      ...[...columns.values()].map((c) => AliasNode.create(ColumnNode.create(c.column, c.alias), c.name)),
+    ],
+    from: own,
+    joins: node.joins.map((j, i) => ({ ...j, table: scores[i] as Source })),
+  });
+  // 18.16 resolves neither side's alias-qualified names in a shard join's ON: both bare
+  const on = BinaryNode.create('=', ColumnNode.create(SHARD_COLUMN), ColumnNode.create(key));
+  return SelectNode.create({
+    ...byName,
+    ...outer,
+    joins: [{ kind: 'Join', type: 'left', table: DerivedNode.create(inner, nested), on }],
+  });
 }

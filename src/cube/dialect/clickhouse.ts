@@ -43,6 +43,7 @@ import { CUSTOMER_SHARDED_TABLES } from './clickhouse-layout.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
 import { shardDistinctCounts } from './clickhouse-shard-distinct.ts';
 import {
+  goldenJoinsOnShards,
   joinStaysOnShard,
   joinsMovedRight,
   joinsStayOnShards,
@@ -50,6 +51,7 @@ import {
   readsTableByName,
   shardJoin,
 } from './clickhouse-shard-joins.ts';
+import { subtotalsInOnePass } from './clickhouse-subtotals.ts';
 import type { Dialect } from './dialect.ts';
 
 const TRUNC = {
@@ -73,6 +75,15 @@ function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
 function tryJoinsMovedRight(node: SelectNode): SelectNode | undefined {
   try {
     return joinsMovedRight(node);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `goldenJoinsOnShards`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
+function tryGoldenJoinsOnShards(node: SelectNode): SelectNode | undefined {
+  try {
+    return goldenJoinsOnShards(node);
   } catch {
     return undefined;
   }
@@ -131,7 +142,15 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
       return;
     }
     if (node.groupBy?.subtotals) {
-      this.visit(subtotalsAsUnion({ ...node, with: [] }));
+      // one pass over the rows when the measures allow it (clickhouse-subtotals.ts)
+      this.visit(subtotalsInOnePass({ ...node, with: [] }) ?? subtotalsAsUnion({ ...node, with: [] }));
+      return;
+    }
+    // the customers cube joined only to golden-keyed scores runs on the shards over their own
+    // rows and golden-score views (clickhouse-shard-joins.ts, goldenJoinsOnShards)
+    const golden = node.joins.length > 0 ? tryGoldenJoinsOnShards({ ...node, with: [] }) : undefined;
+    if (golden !== undefined) {
+      super.visitSelect(golden);
       return;
     }
     // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
