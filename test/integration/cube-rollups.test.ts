@@ -244,6 +244,56 @@ ROUTED['customers.clv_list'] = [
   {
     dimensions: ['customers.clv_tier'],
     measures: ['customers.total_clv', 'customers.avg_churn_probability'],
+    },
+  ];
+// the /segments cohort grid: customer-months by cohort month and months since, a date range on
+// month boundaries
+ROUTED['cohort_activity.retention'] = [
+  {
+    measures: ['cohort_activity.customer_months'],
+    dimensions: ['cohort_activity.months_since'],
+    timeDimensions: [{ dimension: 'cohort_activity.cohort_month', granularity: 'month' }],
+    filters: [{ member: 'cohort_activity.months_since', operator: 'lte', values: ['6'] }],
+  },
+  {
+    measures: ['cohort_activity.customer_months'],
+    dimensions: ['customers.access_region'],
+    timeDimensions: [
+      {
+        dimension: 'cohort_activity.cohort_month',
+        granularity: 'quarter',
+        dateRange: ['2023-01-01', '2024-06-30'],
+      },
+    ],
+  },
+];
+// churn quality's backtest: customers per score and outcome of a run, under a segment filter
+ROUTED['churn_outcomes.backtest'] = [
+  {
+    measures: ['churn_outcomes.count'],
+    dimensions: [
+      'churn_outcomes.run_id',
+      'churn_outcomes.as_of',
+      'churn_outcomes.created_us',
+      'churn_outcomes.data_end',
+    ],
+  },
+  {
+    measures: ['churn_outcomes.count'],
+    dimensions: ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
+    filters: [{ member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] }],
+  },
+];
+// the /segments RFM grid, segment cards and cluster profiles
+ROUTED['run_scores.profiles'] = [
+  {
+    measures: ['run_scores.count', 'run_scores.monetary_total', 'run_scores.m_scored'],
+    dimensions: ['run_scores.run_id', 'run_scores.r_score', 'run_scores.f_score'],
+  },
+  {
+    measures: ['run_scores.avg_recency_days', 'run_scores.avg_monetary', 'run_scores.avg_m_score'],
+    dimensions: ['run_scores.cluster', 'run_scores.cluster_name'],
+    filters: [{ member: 'run_scores.cluster', operator: 'set' }],
   },
 ];
 

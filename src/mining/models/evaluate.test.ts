@@ -109,6 +109,44 @@ describe('classification metrics', () => {
   });
 });
 
+describe('scores already in ascending order (the API reads them sorted)', () => {
+  it('give the tables and AUC of the same rows out of order, ties split in the same row order', () => {
+    const rng = createRng(3);
+    const n = 1003;
+    // a coarse grid: groups of ties that the equal-count bins cut through
+    const rows = Array.from({ length: n }, () => {
+      const p = Math.round(rng() * 6) / 6;
+      return { p, y: rng() < p ? 1 : 0 };
+    }).sort((a, b) => a.p - b.p || a.y - b.y);
+    const p = Float64Array.from(rows, (r) => r.p);
+    const y = Uint8Array.from(rows, (r) => r.y);
+    // the highest group moved to the front: no longer in order (the comparator sort runs), and
+    // every group keeps its rows' order, which is all the sort's tie rule looks at
+    const top = p.findIndex((v) => v === p[n - 1]);
+    const moved = (a: Float64Array | Uint8Array) => {
+      const out = a.slice();
+      out.set(a.subarray(top), 0);
+      out.set(a.subarray(0, top), n - top);
+      return out;
+    };
+    const [p2, y2] = [moved(p), moved(y) as Uint8Array];
+    expect(p2[0]).toBeGreaterThan(p2[n - 1] as number);
+    expect(calibrationTable(p, y, 10)).toEqual(calibrationTable(p2, y2, 10));
+    expect(liftTable(p, y, 10)).toEqual(liftTable(p2, y2, 10));
+    expect(rocAuc(p, y)).toBe(rocAuc(p2, y2));
+    expect(rocAuc(p, y)).toBeCloseTo(pairCountAuc(p, y), 12);
+    // a bin boundary falls inside a group of ties
+    const bins = calibrationTable(p, y, 10);
+    expect(bins.some((b, k) => k > 0 && b.minPredicted === bins[k - 1]?.maxPredicted)).toBe(true);
+  });
+
+  it('a NaN score is not taken as ordered', () => {
+    const p = Float64Array.from([Number.NaN, 0.1, 0.2, 0.3]);
+    const y = Uint8Array.from([1, 0, 1, 0]);
+    expect(() => liftTable(p, y, 2)).not.toThrow();
+  });
+});
+
 describe('stratified split', () => {
   it('keeps the class balance, repeats for a seed and partitions the rows', () => {
     const labels = Uint8Array.from({ length: 1000 }, (_, i) => (i % 5 === 0 ? 1 : 0));

@@ -68,9 +68,12 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: Arra
     );
   }
   const n = scores.length;
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort(
-    (i, j) => (scores[i] as number) - (scores[j] as number),
-  );
+  // a stable sort leaves scores already in order as they are
+  const order = nonDecreasing(scores)
+    ? Int32Array.from({ length: n }, (_, i) => i)
+    : Int32Array.from({ length: n }, (_, i) => i).sort(
+        (i, j) => (scores[i] as number) - (scores[j] as number),
+      );
   let below = 0;
   let sum = 0;
   for (let start = 0; start < n; ) {
@@ -127,9 +130,33 @@ export function thresholdMetrics(p: ArrayLike<number>, labels: Labels, threshold
 
 /** Row indices ordered by descending score (ties keep input order). */
 function byScoreDescending(p: ArrayLike<number>): Int32Array {
+  if (nonDecreasing(p)) {
+    // the order the sort gives, without sorting: groups of equal scores from the highest, each
+    // in index order
+    const out = new Int32Array(p.length);
+    let w = 0;
+    for (let end = p.length; end > 0; ) {
+      let start = end - 1;
+      while (start > 0 && p[start - 1] === p[end - 1]) start--;
+      for (let k = start; k < end; k++) out[w++] = k;
+      end = start;
+    }
+    return out;
+  }
   return Int32Array.from({ length: p.length }, (_, i) => i).sort(
     (i, j) => (p[j] as number) - (p[i] as number) || i - j,
   );
+}
+
+/**
+ * True when the scores are already in ascending order and none is NaN (the API's backtest reads
+ * them sorted): the sorts here are then the identity or a reversal of groups, found in one pass
+ * instead of an n log n comparator sort (about 2.5 s for 900k scores on a loaded machine).
+ */
+function nonDecreasing(p: ArrayLike<number>): boolean {
+  if (p.length > 0 && Number.isNaN(p[0] as number)) return false;
+  for (let i = 1; i < p.length; i++) if (!((p[i] as number) >= (p[i - 1] as number))) return false;
+  return true;
 }
 
 export interface CalibrationRow {
