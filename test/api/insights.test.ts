@@ -5,7 +5,7 @@
  * as of 2024-03-31 created after both (run 3): "the latest run" is run 2, the newest as-of, not the
  * highest id.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
@@ -168,6 +168,33 @@ describe('insights routes', () => {
     }
     expect(p.body.top_20_percent_share).toBe(points[20]?.value_share);
     expect(points.at(-1)).toEqual({ customer_share: 1, value_share: expect.closeTo(1, 12) });
+  });
+
+  it('the distribution and the Pareto curve asked at once share one read of the scores', async () => {
+    const reads: string[] = [];
+    const original = f.db.read.bind(f.db);
+    const spy = vi.spyOn(f.db, 'read').mockImplementation(((sql: string, ...rest: unknown[]) => {
+      reads.push(sql);
+      return (original as (...a: unknown[]) => unknown)(sql, ...rest);
+    }) as never);
+    const fresh = quietApp(f);
+    const ask = async (path: string) => {
+      const r = await fresh.request(path, { headers: bearer(f.tokens.europe) });
+      return { status: r.status, body: (await r.json()) as Body };
+    };
+    try {
+      const [d, p] = await Promise.all([
+        ask('/v1/insights/distribution?measure=clv&bins=7'),
+        ask('/v1/insights/clv/pareto'),
+      ]);
+      expect(d.status).toBe(200);
+      expect(p.status).toBe(200);
+      expect(reads.filter((s) => s.includes('mining.customer_clv'))).toHaveLength(1);
+      // the same customers on both: Europe's scored customers
+      expect(p.body.customers).toBe(d.body.customers);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('P(alive) matrix: each (repeat purchases, recency fifth) cell is the mean P(alive) of its customers', async () => {

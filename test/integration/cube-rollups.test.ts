@@ -244,8 +244,8 @@ ROUTED['customers.clv_list'] = [
   {
     dimensions: ['customers.clv_tier'],
     measures: ['customers.total_clv', 'customers.avg_churn_probability'],
-    },
-  ];
+  },
+];
 // the /segments cohort grid: customer-months by cohort month and months since, a date range on
 // month boundaries
 ROUTED['cohort_activity.retention'] = [

@@ -53,6 +53,13 @@ export interface Reader {
   ): Promise<Float64Array[]>;
 }
 
+/**
+ * numbers() reads under way, by engine and statement: the CLV page asks the same million scores
+ * for its distribution and its Pareto curve at once, and the second request shares the first's
+ * read instead of running it again (an entry lives only while its read is under way).
+ */
+const numbersInFlight = new WeakMap<object, Map<string, Promise<Float64Array[]>>>();
+
 /** A reader for one request: the caller's regions go to the planner as its security context. */
 export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Reader {
   const regions = c.get('principal').regions;
@@ -90,7 +97,22 @@ export function readerFor(c: Context<ApiEnv>, options: InsightRoutesOptions): Re
         maxLimit: MAX_ROWS,
         useRollups: false,
       });
-      return engine.numbers(compiled, dimensions.length);
+      let pending = numbersInFlight.get(engine);
+      if (!pending) {
+        pending = new Map();
+        numbersInFlight.set(engine, pending);
+      }
+      const key = JSON.stringify([compiled.sql, compiled.params, dimensions.length]);
+      const shared = pending.get(key);
+      if (shared) return shared;
+      const read = engine.numbers(compiled, dimensions.length);
+      const inFlight = pending;
+      inFlight.set(key, read);
+      const forget = () => {
+        if (inFlight.get(key) === read) inFlight.delete(key);
+      };
+      read.then(forget, forget);
+      return read;
     },
     async counts(dimensions, count, filters, order = []) {
       const engine = cubeEngineOf(options.db());
