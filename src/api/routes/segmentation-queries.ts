@@ -6,6 +6,7 @@
  * region rule cuts them; no SQL here.
  */
 import type { Model } from '../../cube/index.ts';
+import { SUPPORTED_DATES } from '../../cube/time.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
 
@@ -350,9 +351,11 @@ export async function cohortRetention(
   ];
   if (from !== undefined)
     filters.push({ member: cohort, operator: 'afterOrOnDate', values: [monthStart(from)] });
-  // before the first day of the month after `to`'s, which stays a month boundary (so the rollup fits)
-  if (to !== undefined)
-    filters.push({ member: cohort, operator: 'beforeDate', values: [monthStart(to, true)] });
+  // before the first day of the month after `to`'s, which stays a month boundary (so the rollup
+  // fits); past the last supported day nothing is later, so no bound is needed
+  const end = to === undefined ? undefined : monthStart(to, true);
+  if (end !== undefined && end <= SUPPORTED_DATES.last)
+    filters.push({ member: cohort, operator: 'beforeDate', values: [end] });
   const rows = await readCube(
     s.db,
     s.model,
