@@ -197,6 +197,10 @@ async function loadFiles(
   try {
     const result = await db.transaction(async () => {
       await createRejectsTable(db);
+      // Nothing the load writes depends on the order rows arrive in (keys are numbered with an
+      // explicit ORDER BY, raw tables keep file order by themselves: read-raw.ts), so DuckDB may
+      // write in parallel without the bookkeeping that keeps insertion order.
+      await db.run('SET preserve_insertion_order = false');
       // local timestamps without an offset are read in the profile's zone until extraction ends
       await db.run(`SET TimeZone = '${profile.timezone.replaceAll("'", "''")}'`);
       const core = { db, loadId, source: sourceName, loadStartedAt: startedAt, step };
@@ -221,6 +225,8 @@ async function loadFiles(
       step('identity resolution');
       await resolveIdentities(db, { loadId, now, onlyAcrossSources: true });
       step('quarantine');
+      // the quarantine is written in file order (ORDER BY source_file, line)
+      await db.run('SET preserve_insertion_order = true');
       if (pg) await pg.relabelRejects(db);
       const key = pg ? ', source_key' : '';
       await db.run(
@@ -273,6 +279,7 @@ async function loadFiles(
     return result;
   } catch (e) {
     await db.run("SET TimeZone = 'UTC'");
+    await db.run('SET preserve_insertion_order = true');
     await dropTempTables(db);
     const error = asLoadError(e, base.source);
     await recordLoad(db, nothingLoaded(base, 'failed', t0, null), startedAt, now(), error.message);

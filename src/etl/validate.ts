@@ -134,6 +134,29 @@ function columnSql(spec: ColumnSpec, options: ValidateOptions): ColumnSql {
 }
 
 /**
+ * Unicode space separators (category Zs): what DuckDB's trim() strips from either end of a string.
+ */
+const SPACE_SEPARATORS = [
+  0x20,
+  0xa0,
+  0x1680,
+  ...Array.from({ length: 11 }, (_, i) => 0x2000 + i),
+  0x202f,
+  0x205f,
+  0x3000,
+];
+
+/**
+ * `NULLIF(trim(x), '')`, without trim's cost for the common value that starts with a printable
+ * ASCII character and ends with no space separator: trim() returns such a value unchanged, and
+ * building its copy was a large share of validating a file (one trim per field).
+ */
+export function trimmedText(x: string): string {
+  const endsInSpace = SPACE_SEPARATORS.map((c) => `ends_with(${x}, chr(${c}))`).join(' OR ');
+  return `CASE WHEN ascii(${x}) BETWEEN 33 AND 126 AND NOT (${endsInSpace}) THEN ${x} ELSE NULLIF(trim(${x}), '') END`;
+}
+
+/**
  * Builds `target` from raw table `raw`: `_row` (position in the file), the typed columns, `_problem`
  * ('reason:column' of the first failed check, NULL when valid) and `_warning` (likewise, for findings
  * that do not reject the row). Columns missing from the file are NULL.
@@ -146,7 +169,7 @@ export async function validateInto(
   options: ValidateOptions,
 ): Promise<void> {
   const level1 = specs.map((c) => {
-    const src = raw.columns.includes(c.name) ? `NULLIF(trim(${quoteIdent(c.name)}), '')` : 'NULL::VARCHAR';
+    const src = raw.columns.includes(c.name) ? trimmedText(quoteIdent(c.name)) : 'NULL::VARCHAR';
     return `${src} AS ${quoteIdent(`${c.name}__s`)}`;
   });
   const parts = specs.map((c) => ({ spec: c, sql: columnSql(c, options) }));

@@ -125,11 +125,14 @@ export async function readCsvRaw(
   }
   const columnSpec = `{${columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ')}}`;
   try {
-    await db.run(`CREATE TEMP TABLE ${quoteIdent(table)} AS
+    await inFileOrder(
+      db,
+      `CREATE TEMP TABLE ${quoteIdent(table)} AS
       SELECT * FROM read_csv(${quoteLiteral(readPath)}, header = ${header}, auto_detect = false,
         columns = ${columnSpec}, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"',
         store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(scans)},
-        max_line_size = 4194304${file.gzip && encoding === 'utf-8' ? ", compression = 'gzip'" : ''})`);
+        max_line_size = 4194304${file.gzip && encoding === 'utf-8' ? ", compression = 'gzip'" : ''})`,
+    );
   } catch (e) {
     throw new CrmBiError('unreadable_file', `${file.path}: cannot be read as CSV: ${firstLine(e)}`, {
       file: file.path,
@@ -168,6 +171,25 @@ export async function readCsvRaw(
   };
 }
 
+/**
+ * Runs a statement that fills a raw table with insertion order preserved, whatever the session's
+ * setting: a raw row's rowid is its position in the file (rejects report line numbers from it),
+ * while the load lets every later statement write in any order (see load.ts).
+ */
+async function inFileOrder(db: Database, sql: string): Promise<void> {
+  const was = await db.scalar("SELECT current_setting('preserve_insertion_order')");
+  if (was === true) {
+    await db.run(sql);
+    return;
+  }
+  await db.run('SET preserve_insertion_order = true');
+  try {
+    await db.run(sql);
+  } finally {
+    await db.run('SET preserve_insertion_order = false');
+  }
+}
+
 async function rowInfo(db: Database, table: string): Promise<{ rows: number; rowBase: number }> {
   const r = await db.one(`SELECT count(*) AS n, coalesce(min(rowid), 0) AS base FROM ${quoteIdent(table)}`);
   return { rows: Number(r?.n ?? 0), rowBase: Number(r?.base ?? 0) };
@@ -199,7 +221,7 @@ export async function readTypedRaw(
   }
   checkHeader(file.path, names, expected, required);
   const select = names.map((n) => `CAST(${quoteIdent(n)} AS VARCHAR) AS ${quoteIdent(n)}`).join(', ');
-  await db.run(`CREATE TEMP TABLE ${quoteIdent(table)} AS SELECT ${select} FROM ${reader}`);
+  await inFileOrder(db, `CREATE TEMP TABLE ${quoteIdent(table)} AS SELECT ${select} FROM ${reader}`);
   const { rows, rowBase } = await rowInfo(db, table);
   return { table, columns: names, rows, parseRejects: [], lineOffset: 0, rejectedLines: [], rowBase };
 }
