@@ -4,9 +4,10 @@
  * gives and that hand-written SQL over the score tables gives, for every caller, a Europe-only
  * token and the page's region and segment filters alike.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
+import { statementsOf } from '../helpers/statements.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
 type Cell = { frequency: string; recency: string; p_alive: number | null; customers: number };
@@ -42,19 +43,9 @@ afterAll(() => f?.cleanup());
 
 describe('the P(alive) matrix from the rollup mine builds', () => {
   it('reads rollup.customer_scores__alive_matrix, not the score tables', async () => {
-    const sql: string[] = [];
-    const spies = (['all', 'read', 'stream'] as const).map((m) => {
-      const original = f.db[m].bind(f.db) as (...a: unknown[]) => unknown;
-      return vi.spyOn(f.db, m).mockImplementation(((...args: unknown[]) => {
-        sql.push(String(args[0]));
-        return original(...args);
-      }) as never);
-    });
-    try {
+    const { sql } = await statementsOf(f.db, async () => {
       await cells(PATHS[0] as string, f.tokens.europe);
-    } finally {
-      for (const s of spies) s.mockRestore();
-    }
+    });
     const reads = sql.filter((s) => s.includes('customer_scores__alive_matrix'));
     expect(reads.length).toBe(1);
     for (const s of sql) expect(s).not.toContain('mining.customer_churn');

@@ -7,10 +7,11 @@
  * decimal first, so most customers share their score with others and the equal-count deciles of
  * the calibration and lift tables cut through groups of ties.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
 import { calibrationTable, liftTable, rocAuc } from '../../src/mining/models/evaluate.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
+import { statementsOf } from '../helpers/statements.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
 type Quality = Record<string, unknown> & { available: boolean; run_id?: number; customers?: number };
@@ -52,19 +53,9 @@ afterAll(() => f?.cleanup());
 
 describe('churn quality from the rollup load and mine build', () => {
   it('reads rollup.churn_outcomes__backtest, not the order lines', async () => {
-    const sql: string[] = [];
-    const spies = (['all', 'read', 'stream'] as const).map((m) => {
-      const original = f.db[m].bind(f.db) as (...a: unknown[]) => unknown;
-      return vi.spyOn(f.db, m).mockImplementation(((...args: unknown[]) => {
-        sql.push(String(args[0]));
-        return original(...args);
-      }) as never);
-    });
-    try {
+    const { sql } = await statementsOf(f.db, async () => {
       await quality(paths()[0] as string, f.tokens.europe);
-    } finally {
-      for (const s of spies) s.mockRestore();
-    }
+    });
     expect(sql.filter((s) => s.includes('churn_outcomes__backtest')).length).toBe(2);
     for (const s of sql) expect(s).not.toContain('fact_order_line');
   });

@@ -6,8 +6,9 @@
  * lines, with the cells the unrouted route gives and that a per-customer count written by hand
  * gives, for every caller, a Europe-only token, a region parameter and a date range alike.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
+import { statementsOf } from '../helpers/statements.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
 
 type Cell = { cohort: string; months_since: number; customers: number; size: number; retention: number };
@@ -134,20 +135,10 @@ describe('cohort retention through the model', () => {
   });
 
   it('reads rollup.cohort_activity__retention, not the order lines', async () => {
-    const sql: string[] = [];
-    const spies = (['all', 'read', 'stream'] as const).map((m) => {
-      const original = f.db[m].bind(f.db) as (...a: unknown[]) => unknown;
-      return vi.spyOn(f.db, m).mockImplementation(((...args: unknown[]) => {
-        sql.push(String(args[0]));
-        return original(...args);
-      }) as never);
-    });
-    try {
+    const { sql } = await statementsOf(f.db, async () => {
       await cells(paths[3] as string, f.tokens.europe);
       await cells(paths[0] as string, f.tokens.executive);
-    } finally {
-      for (const s of spies) s.mockRestore();
-    }
+    });
     expect(sql.filter((s) => s.includes('cohort_activity__retention')).length).toBe(2);
     for (const s of sql) expect(s).not.toContain('fact_order_line');
   });

@@ -4,9 +4,10 @@
  * relative: a rollup adds the same values in another order), for every caller, a Europe-only token
  * and a region parameter alike.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
+import { statementsOf } from '../helpers/statements.ts';
 import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
 
 let f: ApiFixture;
@@ -71,24 +72,14 @@ afterAll(() => f?.cleanup());
 
 describe('segmentation figures from the rollups load and mine build', () => {
   it('read the rollups, not the score tables', async () => {
-    const sql: string[] = [];
-    const spies = (['all', 'read', 'stream'] as const).map((m) => {
-      const original = f.db[m].bind(f.db) as (...a: unknown[]) => unknown;
-      return vi.spyOn(f.db, m).mockImplementation(((...args: unknown[]) => {
-        sql.push(String(args[0]));
-        return original(...args);
-      }) as never);
-    });
-    try {
+    const { sql } = await statementsOf(f.db, async () => {
       for (const path of [
         '/v1/segmentation/rfm-grid',
         '/v1/segmentation/segments',
         '/v1/segmentation/clusters',
       ])
         await answer(path, f.tokens.europe);
-    } finally {
-      for (const s of spies) s.mockRestore();
-    }
+    });
     expect(sql.filter((s) => s.includes('run_scores__profiles')).length).toBe(3);
     // the run look-up (runs.ts: the latest run that scored customers) reads the run record
     for (const s of sql.filter((q) => !q.includes('mining.mining_run'))) {

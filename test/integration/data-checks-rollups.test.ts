@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/api/auth.ts';
 import { qualityChecks } from '../../src/api/routes/data-checks.ts';
 import { loadModel, type Model } from '../../src/cube/index.ts';
@@ -18,6 +18,7 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
+import { statementsOf } from '../helpers/statements.ts';
 
 const ADMIN: Principal = { role: 'admin', tokenId: null };
 
@@ -29,23 +30,6 @@ let limited: Principal;
 type Checks = Awaited<ReturnType<typeof qualityChecks>>;
 let unroutedAll: Checks;
 let unroutedLimited: Checks;
-
-/** The SQL statements `fn` sends to the warehouse. */
-async function statementsOf<T>(fn: () => Promise<T>): Promise<{ value: T; sql: string[] }> {
-  const sql: string[] = [];
-  const spies = (['all', 'read', 'stream', 'one', 'scalar'] as const).map((m) => {
-    const original = db[m].bind(db) as (...a: unknown[]) => unknown;
-    return vi.spyOn(db, m).mockImplementation(((...args: unknown[]) => {
-      sql.push(String(args[0]));
-      return original(...args);
-    }) as never);
-  });
-  try {
-    return { value: await fn(), sql };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'crm-bi-checks-rollups-'));
@@ -105,7 +89,7 @@ const find = (c: Checks, source: string, check: string) =>
 
 describe('/v1/data/checks once load and mine have built the rollups', () => {
   it('reads only rollup tables and loads, never the order lines or customers', async () => {
-    const { sql } = await statementsOf(() => qualityChecks(db, model, ADMIN));
+    const { sql } = await statementsOf(db, () => qualityChecks(db, model, ADMIN));
     const reads = sql.filter((s) => /\bFROM\b/i.test(s));
     expect(reads.some((s) => s.includes('data_order_checks__by_load'))).toBe(true);
     expect(reads.some((s) => s.includes('data_customer_checks__by_load'))).toBe(true);
