@@ -173,9 +173,13 @@ describe('insights routes', () => {
   it('the distribution and the Pareto curve asked at once share one read of the scores', async () => {
     const reads: string[] = [];
     const original = f.db.read.bind(f.db);
+    // the scores' read is held a while, as a million rows would take: the second request must
+    // find it under way whatever the order the two requests happen to run in on a loaded machine
     const spy = vi.spyOn(f.db, 'read').mockImplementation(((sql: string, ...rest: unknown[]) => {
       reads.push(sql);
-      return (original as (...a: unknown[]) => unknown)(sql, ...rest);
+      const result = (original as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
+      if (!sql.includes('mining.customer_clv')) return result;
+      return new Promise((resolve) => setTimeout(resolve, 1500)).then(() => result);
     }) as never);
     const fresh = quietApp(f);
     const ask = async (path: string) => {
