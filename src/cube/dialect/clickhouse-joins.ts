@@ -98,6 +98,46 @@ function rewriteTemplate(
 }
 
 /**
+ * The columns a rewritten query reads from its nested subquery `nested`: each `<alias>.<column>`
+ * of the moved tables under the unique name `<alias>__<column>` (`reserved` names are taken
+ * already). `resolve` names a column (and records it), `clauses` rewrites a SELECT's clauses
+ * through it, `selections` lists what the subquery must select (with `orOne`, a constant when
+ * there is nothing to read: the rows still count).
+ */
+export function nestedColumns(nested: string, reserved: ReadonlySet<string> = new Set()) {
+  const columns = new Map<string, { alias: string; column: string; name: string }>();
+  const names = new Set<string>(reserved);
+  const resolve: Resolve = (alias, column) => {
+    const key = JSON.stringify([alias, column]);
+    let entry = columns.get(key);
+    if (entry === undefined) {
+      const name = `${alias}__${column}`;
+      if (names.has(name)) throw new Error(`two joined columns would both be named ${name}`);
+      names.add(name);
+      entry = { alias, column, name };
+      columns.set(key, entry);
+    }
+    return ColumnNode.create(entry.name, nested);
+  };
+  return {
+    resolve,
+    clauses: (node: SelectNode, aliases: ReadonlySet<string>) => ({
+      selections: rewriteRefs(node.selections, aliases, resolve),
+      where: rewriteRefs(node.where, aliases, resolve),
+      groupBy: rewriteRefs(node.groupBy, aliases, resolve),
+      having: rewriteRefs(node.having, aliases, resolve),
+      orderBy: rewriteRefs(node.orderBy, aliases, resolve),
+    }),
+    selections: (orOne = true): Node[] => {
+      const list = [...columns.values()].map((c) =>
+        AliasNode.create(ColumnNode.create(c.column, c.alias), c.name),
+      );
+      return list.length > 0 || !orOne ? list : [AliasNode.create(LiteralNode.create(1), 'row')];
+    },
+  };
+}
+
+/**
  * Moves all joins but the last into a subquery (see the file comment). The subquery still has
  * `joins.length - 1` joins; the compiler nests it again when it visits it.
  */
@@ -111,35 +151,12 @@ export function nestJoins(node: SelectNode): SelectNode {
   let nested = `joined_${before.length}`;
   while (taken.has(nested)) nested = `_${nested}`;
 
-  const columns = new Map<string, { alias: string; column: string; name: string }>();
-  const names = new Set<string>();
-  const resolve: Resolve = (alias, column) => {
-    const key = JSON.stringify([alias, column]);
-    let entry = columns.get(key);
-    if (entry === undefined) {
-      const name = `${alias}__${column}`;
-      if (names.has(name)) throw new Error(`two joined columns would both be named ${name}`);
-      names.add(name);
-      entry = { alias, column, name };
-      columns.set(key, entry);
-    }
-    return ColumnNode.create(entry.name, nested);
-  };
-
-  const outer = {
-    selections: rewriteRefs(node.selections, left, resolve),
-    where: rewriteRefs(node.where, left, resolve),
-    groupBy: rewriteRefs(node.groupBy, left, resolve),
-    having: rewriteRefs(node.having, left, resolve),
-    orderBy: rewriteRefs(node.orderBy, left, resolve),
-  };
+  const { resolve, clauses, selections } = nestedColumns(nested);
+  const outer = clauses(node, left);
   const on = rewriteRefs(last.on, left, resolve);
-  const selections = [...columns.values()].map((c) =>
-    AliasNode.create(ColumnNode.create(c.column, c.alias), c.name),
-  );
   const inner = SelectNode.create({
     // a query may read no column of the left side (count(*) of the right): the rows still count
-    selections: selections.length > 0 ? selections : [AliasNode.create(LiteralNode.create(1), 'row')],
+    selections: selections(),
     from: node.from,
     joins: before,
   });

@@ -25,14 +25,13 @@ import {
   DerivedNode,
   IdentifierNode,
   type JoinNode,
-  LiteralNode,
   LogicalNode,
   type Node,
   SelectNode,
   TableNode,
   TemplateNode,
 } from '../ir/nodes.ts';
-import { type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
+import { nestedColumns, type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
 import {
   CUSTOMER_SHARDED_TABLES,
   GOLDEN_POINTER_TABLE,
@@ -223,26 +222,8 @@ export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
   const taken = new Set([fromAlias, ...right]);
   let nested = 'joined_r';
   while (taken.has(nested)) nested = `_${nested}`;
-  const columns = new Map<string, { alias: string; column: string; name: string }>();
-  const resolve: Resolve = (alias, column) => {
-    const key = JSON.stringify([alias, column]);
-    let entry = columns.get(key);
-    if (entry === undefined) {
-      entry = { alias, column, name: `${alias}__${column}` };
-      if ([...columns.values()].some((c) => c.name === entry?.name)) {
-        throw new Error(`two joined columns would both be named ${entry.name}`);
-      }
-      columns.set(key, entry);
-    }
-    return ColumnNode.create(entry.name, nested);
-  };
-  const outer = {
-    selections: rewriteRefs(node.selections, right, resolve),
-    where: rewriteRefs(node.where, right, resolve),
-    groupBy: rewriteRefs(node.groupBy, right, resolve),
-    having: rewriteRefs(node.having, right, resolve),
-    orderBy: rewriteRefs(node.orderBy, right, resolve),
-  };
+  const { resolve, clauses, selections } = nestedColumns(nested);
+  const outer = clauses(node, right);
   // in ON, 18.16 resolves neither side's alias-qualified names once it rewrites the query for the
   // shards (a GLOBAL JOIN's right side becomes a temporary table): both sides are written bare,
   // the right side's columns under their unique `<alias>__<column>` names
@@ -263,11 +244,8 @@ export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
   const innerJoins = onShard
     ? rest.map((j) => ({ ...j, table: goldenScores(j, first.table) ?? j.table }))
     : rest;
-  const selections = [...columns.values()].map((c) =>
-    AliasNode.create(ColumnNode.create(c.column, c.alias), c.name),
-  );
   const inner = SelectNode.create({
-    selections: selections.length > 0 ? selections : [AliasNode.create(LiteralNode.create(1), 'row')],
+    selections: selections(),
     from: innerFrom,
     joins: innerJoins,
   });
@@ -363,31 +341,10 @@ export function goldenJoinsOnShards(node: SelectNode): SelectNode | undefined {
   let nested = 'joined_g';
   while (taken.has(nested)) nested = `_${nested}`;
   const key = `${fromAlias}__${SHARD_COLUMN}`;
-  const columns = new Map<string, { alias: string; column: string; name: string }>();
-  const resolve: Resolve = (alias, column) => {
-    const k = JSON.stringify([alias, column]);
-    let entry = columns.get(k);
-    if (entry === undefined) {
-      entry = { alias, column, name: `${alias}__${column}` };
-      if (entry.name === key || [...columns.values()].some((c) => c.name === entry?.name)) {
-        throw new Error(`two joined columns would both be named ${entry.name}`);
-      }
-      columns.set(k, entry);
-    }
-    return ColumnNode.create(entry.name, nested);
-  };
-  const outer = {
-    selections: rewriteRefs(byName.selections, right, resolve),
-    where: rewriteRefs(byName.where, right, resolve),
-    groupBy: rewriteRefs(byName.groupBy, right, resolve),
-    having: rewriteRefs(byName.having, right, resolve),
-    orderBy: rewriteRefs(byName.orderBy, right, resolve),
-  };
+  const { clauses, selections } = nestedColumns(nested, new Set([key]));
+  const outer = clauses(byName, right);
   const inner = SelectNode.create({
-    selections: [
-      AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key),
-      ...[...columns.values()].map((c) => AliasNode.create(ColumnNode.create(c.column, c.alias), c.name)),
-    ],
+    selections: [AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key), ...selections(false)],
     from: own,
     joins: node.joins.map((j, i) => ({ ...j, table: scores[i] as Source })),
   });
