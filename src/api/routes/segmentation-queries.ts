@@ -6,7 +6,7 @@
  * region rule cuts them; no SQL here.
  */
 import type { Model } from '../../cube/index.ts';
-import { SUPPORTED_DATES } from '../../cube/time.ts';
+import { addUnits, formatLocalDate, SUPPORTED_DATES } from '../../cube/time.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
 
@@ -327,9 +327,9 @@ export interface CohortCell {
 
 /** 'YYYY-MM-DD' of the first day of `date`'s month, or of the month after it (`next`). */
 function monthStart(date: string, next = false): string {
-  const [y, m] = date.split('-').map(Number) as [number, number];
-  const index = y * 12 + m - 1 + (next ? 1 : 0);
-  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}-01`;
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  const first = { year, month, day: 1, hour: 0, minute: 0, second: 0, ms: 0 };
+  return formatLocalDate(addUnits(first, 'month', next ? 1 : 0));
 }
 
 /**
