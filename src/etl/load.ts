@@ -128,7 +128,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   const shownSource = redactPostgres(options.source);
   let pg: PreparedPostgres | undefined;
   if (isPostgresUrl(options.source)) {
-    // a snapshot of the tables into temp files; a failure here is recorded like any failed load
+    // a snapshot of the tables into DuckDB temp tables; a failure here is recorded like any failed load
     const pgStarted = now();
     try {
       pg = await preparePostgres(db, {
@@ -154,7 +154,7 @@ export async function loadSource(db: Database, options: LoadOptions): Promise<Lo
   try {
     return await loadFiles(db, options, profile, sourceName, pg, t0, now, step);
   } finally {
-    pg?.cleanup();
+    await pg?.cleanup();
   }
 }
 

@@ -1,19 +1,21 @@
 /**
  * A PostgreSQL database as a load source. Before the warehouse transaction starts, every table the
  * profile maps is read in ONE `REPEATABLE READ READ ONLY` transaction (a consistent snapshot) and
- * streamed with COPY into temp CSV files, which then take the ordinary file path (validation,
- * quarantine, upsert). Inside the warehouse transaction, `finish` applies deletes and advances the
- * watermarks, so data and watermarks commit together: a crash anywhere means the next run extracts
- * the same window again.
+ * streamed with COPY through a named pipe into DuckDB temp tables of text columns (postgres-copy.ts:
+ * no CSV file on disk), exactly the raw tables a CSV file would give; from there the rows take the
+ * ordinary file path (validation, quarantine, upsert). Inside the warehouse transaction, `finish`
+ * applies deletes and advances the watermarks, so data and watermarks commit together: a crash
+ * anywhere means the next run extracts the same window again.
  *
  * Incremental rule: a table with `updated_at` and a stored watermark yields only rows with
  * `updated_at > watermark - lag`. The lag covers transactions that commit after a later one but
  * carry an older `updated_at` (now() is the transaction's start); re-reading the overlap is
  * harmless because the loader upserts by natural key.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { type Database, quoteIdent, quoteLiteral } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
@@ -21,14 +23,15 @@ import type { CoreLoadContext, TableCounts } from '../load-core.ts';
 import { northwindPostgresMapping } from '../profiles/northwind.ts';
 import { REJECTS_TABLE } from '../rejects.ts';
 import { type Catalog, pgIdent, readCatalog } from './postgres-catalog.ts';
-import { copyToFile } from './postgres-copy.ts';
+import { copyThroughPipe } from './postgres-copy.ts';
 import {
   canonicalPostgresMapping,
   type PostgresMappingBuilder,
   type TableExtract,
 } from './postgres-mapping.ts';
 import { parsePostgresUrl, redactPostgres } from './postgres-url.ts';
-import { checksumFiles, classify, type SourceFile } from './source-files.ts';
+import { type RawTable, readCsvRaw, tempName } from './read-raw.ts';
+import { classify, type SourceFile } from './source-files.ts';
 
 /** Profiles that can read a PostgreSQL source, and how. */
 export const POSTGRES_MAPPINGS: Readonly<Record<string, PostgresMappingBuilder>> = {
@@ -58,9 +61,18 @@ interface TablePlan {
   readonly reconcile: boolean;
   /** Window start (ISO UTC) of an incremental extract. */
   readonly from: string | null;
-  dataFile: string;
-  deletedFile: string | null;
-  keysFile: string | null;
+  /** The name the extract goes by (a path that is never a file on disk): rejects and results use it. */
+  readonly dataFile: string;
+  /** The extracted rows, as read (text columns, parse rejects). */
+  raw: RawTable | null;
+  /** Temp table: the extract's columns that `finish` matches keys on (when it needs them). */
+  dataKeys: string | null;
+  /** Temp table: keys of rows deleted in the window (incremental extracts with `deleted_at`). */
+  deleted: string | null;
+  /** Temp table: every live key (incremental extracts that reconcile). */
+  liveKeys: string | null;
+  /** SHA-256 and size of each extract's CSV, by name (for the load's checksum). */
+  readonly digests: Map<string, { sha256: string; bytes: number }>;
   rows: number;
   newWatermark: string | null;
   readonly loadsSinceReconcile: number;
@@ -69,7 +81,7 @@ interface TablePlan {
 export interface PreparedPostgres {
   /** The redacted address. */
   readonly label: string;
-  /** The extracted data files, one per entity (canonical file names). */
+  /** The extracts, one per entity (canonical file names), each already read into DuckDB (`raw`). */
   readonly files: readonly SourceFile[];
   readonly checksum: string;
   /** Where a temp file came from (`postgres:schema.table`), for results and rejects. */
@@ -78,10 +90,14 @@ export interface PreparedPostgres {
   finish(ctx: CoreLoadContext): Promise<TableCounts>;
   /** Points rejects at the PostgreSQL table and key instead of the temp files. */
   relabelRejects(db: Database): Promise<void>;
-  cleanup(): void;
+  /** Drops what the extraction left in DuckDB's temp schema. */
+  cleanup(): Promise<void>;
 }
 
-/** Extracts a consistent snapshot of the mapped tables into temp files. Writes nothing to the warehouse. */
+/**
+ * Extracts a consistent snapshot of the mapped tables into DuckDB temp tables. Writes nothing to the
+ * warehouse's tables.
+ */
 export async function preparePostgres(
   db: Database,
   args: {
@@ -141,8 +157,11 @@ export async function preparePostgres(
           (args.options.fullKeyDiff === true || (reconcileEvery > 0 && loadsSince + 1 >= reconcileEvery)),
         from: incremental ? (mark?.from ?? null) : null,
         dataFile: join(dir, `${e.entity}.csv`),
-        deletedFile: null,
-        keysFile: null,
+        raw: null,
+        dataKeys: null,
+        deleted: null,
+        liveKeys: null,
+        digests: new Map(),
         rows: 0,
         newWatermark: null,
         loadsSinceReconcile: loadsSince,
@@ -156,18 +175,42 @@ export async function preparePostgres(
     for (const p of plans) {
       const e = p.extract;
       args.step(`extracting ${src.schema}.${e.table}${p.incremental ? ' (incremental)' : ''}`);
-      p.rows = await copyToFile(client, dataQuery(catalog, p, byEntity), p.dataFile);
+      const columns = e.columns.map((c) => c.name);
+      const file = { ...(classify(p.dataFile) as Omit<SourceFile, 'size'>), size: 0 };
+      const data = await copyThroughPipe(client, dataQuery(catalog, p, byEntity), p.dataFile, (path) =>
+        readCsvRaw(db, { ...file, path }, columns),
+      );
+      p.raw = data.result;
+      p.rows = data.rows;
+      p.digests.set(basename(p.dataFile), data);
+      const keyColumns = keysFinishNeeds(p, plans);
+      if (keyColumns.length > 0) {
+        p.dataKeys = tempName('pg_data_keys');
+        await db.run(
+          `CREATE TEMP TABLE ${quoteIdent(p.dataKeys)} AS SELECT ${keyColumns.map(quoteIdent).join(', ')} FROM ${quoteIdent(p.raw.table)}`,
+        );
+      }
       if (p.incremental && e.deletedAt && !e.parent) {
-        p.deletedFile = join(dir, `${e.entity}.deleted.csv`);
-        await copyToFile(
+        p.deleted = tempName('pg_deleted');
+        await copyKeys(
+          db,
           client,
+          p,
           `SELECT ${keyList(e)} FROM ${e.from} WHERE t.${pgIdent(e.deletedAt)} IS NOT NULL AND ${changedSince(p)}`,
-          p.deletedFile,
+          join(dir, `${e.entity}.deleted.csv`),
+          p.deleted,
         );
       }
       if (p.reconcile) {
-        p.keysFile = join(dir, `${e.entity}.keys.csv`);
-        await copyToFile(client, liveKeysQuery(p, byEntity), p.keysFile);
+        p.liveKeys = tempName('pg_live_keys');
+        await copyKeys(
+          db,
+          client,
+          p,
+          liveKeysQuery(p, byEntity),
+          join(dir, `${e.entity}.keys.csv`),
+          p.liveKeys,
+        );
       }
       if (e.updatedAt) {
         const r = await client.query<{ m: string | null }>(
@@ -179,8 +222,9 @@ export async function preparePostgres(
     }
     await client.query('COMMIT');
   } catch (e) {
+    await dropExtracts(db, plans);
     rmSync(dir, { recursive: true, force: true });
-    if (e instanceof CrmBiError) throw e;
+    if (e instanceof CrmBiError && e.code !== 'unreadable_file') throw e;
     throw new CrmBiError(
       'source_failed',
       `reading ${src.label} failed: ${redactPostgres((e as Error).message ?? String(e))}`,
@@ -192,15 +236,12 @@ export async function preparePostgres(
 
   const files: SourceFile[] = plans.map((p) => ({
     ...(classify(p.dataFile) as Omit<SourceFile, 'size'>),
-    size: statSync(p.dataFile).size,
+    size: p.digests.get(basename(p.dataFile))?.bytes ?? 0,
+    raw: p.raw as RawTable,
   }));
   const window = plans.map((p) => `${p.extract.entity}:${p.from ?? 'full'}:${p.reconcile}`).join('|');
-  const extra = plans.flatMap((p) => [p.deletedFile, p.keysFile]).filter((f): f is string => f !== null);
-  const checksum = await checksumFiles(
-    [
-      ...files,
-      ...extra.map((f) => ({ ...(classify(f) as Omit<SourceFile, 'size'>), size: statSync(f).size })),
-    ],
+  const checksum = checksumExtracts(
+    plans,
     `postgres\0${args.profile}\0${args.sourceName}\0${src.database}\0${src.schema}\0${window}`,
   );
   const labels = new Map(plans.map((p) => [p.dataFile, `postgres:${src.schema}.${p.extract.table}`]));
@@ -211,8 +252,69 @@ export async function preparePostgres(
     displayFile: (path) => labels.get(path) ?? path,
     finish: (ctx) => finish(ctx, src.schema, plans),
     relabelRejects: (rdb) => relabelRejects(rdb, plans, labels),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      await dropExtracts(db, plans);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** Reads a key-only extract (`SELECT keys ... `) into temp table `into`, all text. */
+async function copyKeys(
+  db: Database,
+  client: pg.Client,
+  p: TablePlan,
+  select: string,
+  name: string,
+  into: string,
+): Promise<void> {
+  const copied = await copyThroughPipe(client, select, name, (path) =>
+    db.run(`CREATE TEMP TABLE ${quoteIdent(into)} AS SELECT * FROM read_csv(${quoteLiteral(path)}, header = true,
+      all_varchar = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+      columns = {${p.extract.key.map((k) => `${quoteLiteral(k)}: 'VARCHAR'`).join(', ')}})`),
+  );
+  p.digests.set(basename(name), copied);
+}
+
+/**
+ * The columns of an extract's own rows that `finish` matches on: a full extract holds every live key
+ * (the key diff), and an incremental child and its parent are matched on the parent's key (orders
+ * re-read with no lines left).
+ */
+function keysFinishNeeds(p: TablePlan, plans: readonly TablePlan[]): string[] {
+  const e = p.extract;
+  const cols = new Set<string>();
+  const target = DELETE_TARGETS[e.entity];
+  if (target && !p.incremental) for (const c of target.columns) cols.add(c);
+  const childMatch = (c: TablePlan) =>
+    DELETE_TARGETS[c.extract.entity] !== undefined && c.incremental && !c.reconcile && c.extract.parent;
+  if (childMatch(p) && e.parent) cols.add(e.parent.column);
+  for (const c of plans) {
+    if (c.extract.parent?.entity === e.entity && childMatch(c)) cols.add(c.extract.parent.column);
+  }
+  return [...cols];
+}
+
+/**
+ * SHA-256 over the salt and each extract's name and CSV digest, in name order: the same rows
+ * extracted over the same window give the same checksum, which is how a round that finds nothing
+ * new is recognised and skipped.
+ */
+function checksumExtracts(plans: readonly TablePlan[], salt: string): string {
+  const all = plans.flatMap((p) => [...p.digests.entries()]).sort(([a], [b]) => a.localeCompare(b));
+  const hash = createHash('sha256');
+  hash.update(salt);
+  for (const [name, d] of all) hash.update(`\0${name}\0${d.sha256}`);
+  return hash.digest('hex');
+}
+
+/** Drops the temp tables an extraction made (those a load has not dropped already). */
+async function dropExtracts(db: Database, plans: readonly TablePlan[]): Promise<void> {
+  for (const p of plans) {
+    for (const t of [p.raw?.table, p.dataKeys, p.deleted, p.liveKeys]) {
+      if (t) await db.run(`DROP TABLE IF EXISTS ${quoteIdent(t)}`);
+    }
+  }
 }
 
 interface Mark {
@@ -332,11 +434,16 @@ const DELETE_TARGETS: Readonly<Record<string, DeleteTarget>> = {
 const KEYS = 'pg_keys';
 const KEYS2 = 'pg_keys_child';
 
-/** Reads the key columns of an extracted CSV file (all text) into a temp table. */
-async function readKeys(db: Database, file: string, columns: readonly string[], into = KEYS): Promise<void> {
+/** The distinct `columns` of an extract's temp table (all text) into temp table `into`. */
+async function readKeys(
+  db: Database,
+  table: string | null,
+  columns: readonly string[],
+  into = KEYS,
+): Promise<void> {
+  if (table === null) throw new Error(`no extracted keys for ${columns.join(', ')}`);
   await db.run(`CREATE OR REPLACE TEMP TABLE ${into} AS
-    SELECT DISTINCT ${columns.map(quoteIdent).join(', ')} FROM read_csv(${quoteLiteral(file)}, header = true,
-      all_varchar = true, delim = ',', quote = '"', escape = '"', strict_mode = false)`);
+    SELECT DISTINCT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)}`);
 }
 
 /** Applies a delete to the warehouse: `mode` 'listed' removes the keys in KEYS, 'missing' those not in it. */
@@ -384,23 +491,23 @@ async function finish(
     const target = DELETE_TARGETS[e.entity];
     if (!target) continue;
     const cols = target.columns;
-    if (p.deletedFile) {
-      await readKeys(db, p.deletedFile, cols);
+    if (p.deleted) {
+      await readKeys(db, p.deleted, cols);
       add(target.table, await applyDeletes(ctx, target, 'listed'));
     }
     // a full extract holds every live key; an incremental one diffs when reconciling
-    const keysFile = p.incremental ? p.keysFile : p.dataFile;
-    if (keysFile) {
-      await readKeys(db, keysFile, cols);
+    const keys = p.incremental ? p.liveKeys : p.dataKeys;
+    if (keys) {
+      await readKeys(db, keys, cols);
       add(target.table, await applyDeletes(ctx, target, 'missing'));
     }
     // an order re-read with no lines left: the loader replaced the lines of every other order read
-    if (p.incremental && e.parent && !p.keysFile) {
+    if (p.incremental && e.parent && !p.liveKeys) {
       const parent = plans.find((x) => x.extract.entity === e.parent?.entity);
       if (parent) {
         const pc = quoteIdent(e.parent.column);
-        await readKeys(db, parent.dataFile, [e.parent.column], KEYS2);
-        await readKeys(db, p.dataFile, [e.parent.column]);
+        await readKeys(db, parent.dataKeys, [e.parent.column], KEYS2);
+        await readKeys(db, p.dataKeys, [e.parent.column]);
         await db.run(
           `CREATE OR REPLACE TEMP TABLE ${KEYS2} AS SELECT ${pc} FROM ${KEYS2} EXCEPT SELECT ${pc} FROM ${KEYS}`,
         );

@@ -33,7 +33,10 @@ export async function readValidated(
   const known = specs.map((c) => c.name);
   const required = specs.filter((c) => c.required).map((c) => c.name);
   let raw: RawTable;
-  if (file.format === 'parquet' || file.format === 'json') {
+  if (file.raw) {
+    checkHeader(file.path, file.raw.columns, known, required);
+    raw = file.raw;
+  } else if (file.format === 'parquet' || file.format === 'json') {
     raw = await readTypedRaw(db, file, known, required);
   } else {
     const header = await readCsvHeader(file, options);

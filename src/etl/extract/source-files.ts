@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { CrmBiError } from '../../errors.ts';
+import type { RawTable } from './read-raw.ts';
 
 export type FileFormat = 'csv' | 'parquet' | 'json' | 'text';
 
@@ -17,6 +18,11 @@ export interface SourceFile {
   readonly format: FileFormat;
   readonly gzip: boolean;
   readonly size: number;
+  /**
+   * Rows already read into DuckDB (a PostgreSQL extract streamed there: `path` names it but is no
+   * file): readers take this table instead of reading `path`.
+   */
+  readonly raw?: RawTable;
 }
 
 const EXTENSIONS: readonly [string, FileFormat][] = [
