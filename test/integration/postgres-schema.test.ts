@@ -88,6 +88,45 @@ describe.skipIf(!ok)('PostgreSQL source: schema mapping, rejects, freshness', ()
     expect(await db.scalar("SELECT count(*) FROM core.fact_ticket WHERE ticket_id = 'T-new'")).toBe(1);
   }, 60_000);
 
+  it('a table whose COPY fails after others were extracted fails the load, changes nothing, leaves no temp table', async () => {
+    await loadSource(db, { source: url, profile: 'canonical' });
+    await pgRun(
+      base,
+      `UPDATE ${SCHEMA}.customers SET city = 'Changed' WHERE customer_id IN
+      (SELECT customer_id FROM ${SCHEMA}.customers ORDER BY 1 LIMIT 5)`,
+    );
+    // same columns and types, but reading any row divides by zero: the tables before it are
+    // already in DuckDB when its COPY fails
+    await pgRun(
+      base,
+      `ALTER TABLE ${SCHEMA}.interactions RENAME TO interactions_base;
+       CREATE VIEW ${SCHEMA}.interactions AS SELECT * FROM ${SCHEMA}.interactions_base
+         WHERE 1 / (length(interaction_id) - length(interaction_id)) = 0`,
+    );
+    const before = await warehouseState(db);
+    const err = await loadSource(db, { source: url, profile: 'canonical', postgres: { full: true } }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(CrmBiError);
+    expect(err.code).toBe('source_failed');
+    expect(err.message).toMatch(/division by zero/);
+    expect(await warehouseState(db)).toEqual(before);
+    expect(await db.scalar('SELECT count(*) FROM duckdb_tables() WHERE temporary')).toBe(0);
+    const last = await db.one('SELECT status FROM meta.etl_load ORDER BY load_id DESC LIMIT 1');
+    expect(last?.status).toBe('failed');
+    await pgRun(
+      base,
+      `DROP VIEW ${SCHEMA}.interactions; ALTER TABLE ${SCHEMA}.interactions_base RENAME TO interactions`,
+    );
+    // the same load succeeds once the table reads again, and a rerun finds nothing new
+    expect(
+      (await loadSource(db, { source: url, profile: 'canonical', postgres: { full: true } })).status,
+    ).toBe('succeeded');
+    const again = await loadSource(db, { source: url, profile: 'canonical', postgres: { full: true } });
+    expect(again.status).toBe('skipped');
+    expect(await db.scalar('SELECT count(*) FROM duckdb_tables() WHERE temporary')).toBe(0);
+  }, 60_000);
+
   it('rejects point at the PostgreSQL table and the row key, not at a temp file', async () => {
     const [line] = await pgRun<{ order_id: string; line_no: number }>(
       base,

@@ -120,6 +120,7 @@ export async function preparePostgres(
   const lagMs = args.options.watermarkLagMs ?? DEFAULT_WATERMARK_LAG_MS;
   const reconcileEvery = args.options.reconcileEvery ?? DEFAULT_RECONCILE_EVERY;
   const marks = await readWatermarks(db, args.sourceName, lagMs);
+  const tempsBefore = await tempTables(db);
   const dir = mkdtempSync(join(tmpdir(), 'crm-bi-pg-'));
   const plans: TablePlan[] = [];
   const client = new pg.Client({ connectionString: src.connectionString });
@@ -177,17 +178,23 @@ export async function preparePostgres(
       args.step(`extracting ${src.schema}.${e.table}${p.incremental ? ' (incremental)' : ''}`);
       const columns = e.columns.map((c) => c.name);
       const file = { ...(classify(p.dataFile) as Omit<SourceFile, 'size'>), size: 0 };
-      const data = await copyThroughPipe(client, dataQuery(catalog, p, byEntity), p.dataFile, (path) =>
-        readCsvRaw(db, { ...file, path }, columns),
+      const data = await copyThroughPipe(
+        client,
+        dataQuery(catalog, p, byEntity),
+        p.dataFile,
+        async (path) => {
+          // known at once: a copy that fails after the read ended must still drop it
+          p.raw = await readCsvRaw(db, { ...file, path }, columns);
+          return p.raw;
+        },
       );
-      p.raw = data.result;
       p.rows = data.rows;
       p.digests.set(basename(p.dataFile), data);
       const keyColumns = keysFinishNeeds(p, plans);
       if (keyColumns.length > 0) {
         p.dataKeys = tempName('pg_data_keys');
         await db.run(
-          `CREATE TEMP TABLE ${quoteIdent(p.dataKeys)} AS SELECT ${keyColumns.map(quoteIdent).join(', ')} FROM ${quoteIdent(p.raw.table)}`,
+          `CREATE TEMP TABLE ${quoteIdent(p.dataKeys)} AS SELECT ${keyColumns.map(quoteIdent).join(', ')} FROM ${quoteIdent(data.result.table)}`,
         );
       }
       if (p.incremental && e.deletedAt && !e.parent) {
@@ -223,6 +230,7 @@ export async function preparePostgres(
     await client.query('COMMIT');
   } catch (e) {
     await dropExtracts(db, plans);
+    await dropTempTablesSince(db, tempsBefore);
     rmSync(dir, { recursive: true, force: true });
     if (e instanceof CrmBiError && e.code !== 'unreadable_file') throw e;
     throw new CrmBiError(
@@ -306,6 +314,20 @@ function checksumExtracts(plans: readonly TablePlan[], salt: string): string {
   hash.update(salt);
   for (const [name, d] of all) hash.update(`\0${name}\0${d.sha256}`);
   return hash.digest('hex');
+}
+
+async function tempTables(db: Database): Promise<Set<string>> {
+  const rows = await db.all(
+    "SELECT table_name FROM duckdb_tables() WHERE temporary AND database_name = 'temp'",
+  );
+  return new Set(rows.map((r) => String(r.table_name)));
+}
+
+/** Drops temp tables not in `before` (what a failed read may leave, e.g. its rejects tables). */
+async function dropTempTablesSince(db: Database, before: ReadonlySet<string>): Promise<void> {
+  for (const t of await tempTables(db)) {
+    if (!before.has(t)) await db.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(t)}`);
+  }
 }
 
 /** Drops the temp tables an extraction made (those a load has not dropped already). */
