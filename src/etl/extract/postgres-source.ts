@@ -84,11 +84,11 @@ export interface PreparedPostgres {
   /** The extracts, one per entity (canonical file names), each already read into DuckDB (`raw`). */
   readonly files: readonly SourceFile[];
   readonly checksum: string;
-  /** Where a temp file came from (`postgres:schema.table`), for results and rejects. */
+  /** Where an extract (named by its `dataFile`) came from (`postgres:schema.table`), for results and rejects. */
   displayFile(path: string): string;
   /** Inside the load's transaction, after the profile's tables are loaded: deletes and watermarks. */
   finish(ctx: CoreLoadContext): Promise<TableCounts>;
-  /** Points rejects at the PostgreSQL table and key instead of the temp files. */
+  /** Points rejects at the PostgreSQL table and key instead of the extracts' names. */
   relabelRejects(db: Database): Promise<void>;
   /** Drops what the extraction left in DuckDB's temp schema. */
   cleanup(): Promise<void>;
