@@ -16,6 +16,8 @@ export interface ExtractContext {
   readonly files: readonly SourceFile[];
   /** Source system name written to core.*.source (customers are unique per source). */
   readonly source: string;
+  /** The load's id: core.* rows carrying it were written by this load (see emit). */
+  readonly loadId: number;
   readonly timezone: string;
   /** Reports a step of work (for progress output). */
   readonly step: (label: string) => void;
