@@ -37,7 +37,8 @@ const SINGULAR: Record<EntityName, string> = {
  * their load_id) spares e.g. the payments a distinct pass over the order lines just inserted.
  */
 const WAREHOUSE_KEYS: Partial<Record<EntityName, string>> = {
-  customers: 'SELECT customer_id AS k FROM core.dim_customer WHERE source = $src AND is_current AND load_id <> $load',
+  customers:
+    'SELECT customer_id AS k FROM core.dim_customer WHERE source = $src AND is_current AND load_id <> $load',
   products: 'SELECT product_id AS k FROM core.dim_product WHERE source = $src AND load_id <> $load',
   campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $src AND load_id <> $load',
   contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $src AND load_id <> $load',
@@ -180,9 +181,7 @@ async function checkSubset(
   for (const e of CANONICAL_ENTITIES) {
     if (!e.requiredFile || byEntity.has(e.name)) continue;
     const held = warehouseKeys(e.name === 'order_lines' ? 'orders' : e.name, source, loadId);
-    const inWarehouse =
-      held !== undefined &&
-      (await db.scalar(`SELECT count(*) FROM (${held} LIMIT 1)`));
+    const inWarehouse = held !== undefined && (await db.scalar(`SELECT count(*) FROM (${held} LIMIT 1)`));
     if (!Number(inWarehouse ?? 0)) missing.push(e.name);
   }
   if (missing.length > 0) {
@@ -294,7 +293,8 @@ async function buildPayments(
 
 /**
  * Order lines in one statement: joins each line to its order (customer, time, type) and product,
- * applies the key, reference and sign rules, and computes net revenue.
+ * applies the key, reference and sign rules, and computes net revenue. The export has no cost or
+ * shipping columns, so the table leaves them out (load-core.ts loads them as NULL).
  */
 async function buildOrderLines(
   db: Database,
@@ -318,9 +318,6 @@ async function buildOrderLines(
       o.ordered_date,
       o.order_type, o.channel, v.quantity, v.unit_price, coalesce(v.discount, 0) AS discount,
       CAST(round(v.quantity * v.unit_price * (1 - coalesce(v.discount, 0)), 4) AS DECIMAL(18,4)) AS revenue,
-      NULL::DECIMAL(18,4) AS cost, NULL::VARCHAR AS ship_city, NULL::VARCHAR AS ship_state,
-      NULL::VARCHAR AS ship_region, NULL::VARCHAR AS ship_postal_code, NULL::VARCHAR AS ship_mode,
-      NULL::TIMESTAMPTZ AS shipped_at,
       CASE WHEN v._problem IS NOT NULL THEN v._problem
            WHEN dups.keep IS NOT NULL AND v._row <> dups.keep THEN ${quoteLiteral(`duplicate_key:${spec.key.join('+')}`)}
            WHEN o.order_id IS NULL AND ro.k IS NOT NULL THEN 'rejected_parent:order_id'
