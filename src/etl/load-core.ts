@@ -282,6 +282,21 @@ function customerJoin(ctx: CoreLoadContext, time: string, customerColumn = 'cust
 /** A line's cost: the source's own, else quantity times the product's unit cost. */
 const COST = 'CAST(coalesce(t.cost, round(t.quantity * p.unit_cost, 4)) AS DECIMAL(18,4))';
 
+/**
+ * Order-line columns a profile may leave out of `c_order_lines` when its source has none of them:
+ * they load as NULL. A column of NULLs still costs its full width in a temp table (the canonical
+ * export's 10M lines carry seven of them), so leaving it out spares writing and reading it back.
+ */
+const OPTIONAL_LINE_COLUMNS: Readonly<Record<string, string>> = {
+  cost: 'DECIMAL(18,4)',
+  ship_city: 'VARCHAR',
+  ship_state: 'VARCHAR',
+  ship_region: 'VARCHAR',
+  ship_postal_code: 'VARCHAR',
+  ship_mode: 'VARCHAR',
+  shipped_at: 'TIMESTAMPTZ',
+};
+
 /** Order lines: an order in the load replaces all its earlier lines (lines may have been removed). */
 async function loadOrderLines(ctx: CoreLoadContext): Promise<number> {
   const { db } = ctx;
@@ -294,12 +309,22 @@ async function loadOrderLines(ctx: CoreLoadContext): Promise<number> {
     await db.run(`DELETE FROM core.fact_order_line WHERE source = ${src}
       AND order_id IN (SELECT DISTINCT order_id FROM c_order_lines WHERE _problem IS NULL)`);
   }
+  const have = new Set(
+    (
+      await db.all(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'c_order_lines' AND database_name = 'temp'",
+      )
+    ).map((r) => String(r.column_name)),
+  );
+  const col = (name: string) =>
+    have.has(name) ? `t.${name}` : `NULL::${OPTIONAL_LINE_COLUMNS[name] ?? 'VARCHAR'}`;
+  const cost = COST.replace('t.cost', col('cost'));
   await db.run(
     `INSERT INTO core.fact_order_line
      SELECT ${src}, t.order_id, t.line_no, d.customer_key, d.customer_durable_key, p.product_key, t.ordered_at,
-            t.ordered_date, t.order_type, t.channel, t.quantity, t.unit_price, t.discount, t.revenue, ${COST},
-            t.revenue - ${COST}, t.ship_city, t.ship_state, t.ship_region, t.ship_postal_code, t.ship_mode,
-            t.shipped_at, $1
+            t.ordered_date, t.order_type, t.channel, t.quantity, t.unit_price, t.discount, t.revenue, ${cost},
+            t.revenue - ${cost}, ${col('ship_city')}, ${col('ship_state')}, ${col('ship_region')},
+            ${col('ship_postal_code')}, ${col('ship_mode')}, ${col('shipped_at')}, $1
      FROM c_order_lines t
      ${customerJoin(ctx, 'ordered_at')}
      LEFT JOIN core.dim_product p ON p.source = ${src} AND p.product_id = t.product_id

@@ -209,6 +209,7 @@ async function loadFiles(
         db,
         files,
         source: sourceName,
+        loadId,
         timezone: profile.timezone,
         step,
         emit: async (table) => {

@@ -229,6 +229,71 @@ PAY2,O9,2024-03-05T11:00:00Z,5.00,card
     expect(paid).toEqual([{ payment_id: 'PAY1', who: o2, amount: 59.97 }]);
   });
 
+  it('a later load refers both to what it writes itself and to what earlier loads wrote', async () => {
+    writeSmallExport(dir);
+    await loadSource(db, { source: dir, profile: 'canonical' });
+    const later = join(dir, 'later');
+    mkdirSync(later);
+    // P1 is sent again with a new cost (updated in place, so its row now carries this load's id),
+    // C3 again unchanged, C4 is new; O7 is new, O1 and P2 come only from the first load
+    writeExport(later, {
+      'customers.csv': `customer_id,name,email,phone,region,country,city,channel,segment,signup_date,updated_at
+C3,Cy Moe,cy@example.com,,North,Germany,Hamburg,web,,2024-01-09,
+C4,Di Poe,di@example.com,,South,Italy,Milan,web,,2024-02-01,
+`,
+      'products.csv':
+        'product_id,name,category,subcategory,list_price,unit_cost\nP1,Widget,Tools,Hand,10.00,5.00\n',
+      'orders.csv': `order_id,customer_id,ordered_at,channel,order_type,status
+O7,C4,2024-04-01T10:00:00Z,web,sale,done
+O8,C3,2024-04-02T10:00:00Z,web,sale,done
+O9,C1,2024-04-03T10:00:00Z,web,sale,done
+O10,C8,2024-04-04T10:00:00Z,web,sale,done
+`,
+      'order_lines.csv': `order_id,line_no,product_id,quantity,unit_price,discount
+O7,1,P1,1,10.00,0
+O8,1,P2,2,20.00,0
+O9,1,P9,1,1.00,0
+O9,2,P1,1,10.00,0
+O10,1,P1,1,10.00,0
+`,
+      'payments.csv': `payment_id,order_id,paid_at,amount,method
+PAY1,O7,2024-04-01T11:00:00Z,10.00,card
+PAY2,O1,2024-04-01T12:00:00Z,38.00,card
+PAY3,O10,2024-04-04T11:00:00Z,10.00,card
+PAY4,O99,2024-04-04T12:00:00Z,1.00,card
+`,
+    });
+    const r = await loadSource(db, { source: later, profile: 'canonical', maxRejectRate: 0.9 });
+    expect(r.status).toBe('succeeded');
+    // O10's customer is nowhere, so its line and payment go with it; P9 and O99 are nowhere either
+    expect(r.rejects_by_reason).toEqual({
+      unknown_customer: 1,
+      rejected_parent: 2,
+      unknown_product: 1,
+      unknown_order: 1,
+    });
+    expect(
+      await db.all(
+        `SELECT f.order_id, f.line_no, c.customer_id, p.product_id FROM core.fact_order_line f
+         JOIN core.dim_customer c ON c.customer_key = f.customer_key JOIN core.dim_product p ON p.product_key = f.product_key
+         WHERE f.load_id = ${r.load_id} ORDER BY f.order_id, f.line_no`,
+      ),
+    ).toEqual([
+      { order_id: 'O7', line_no: 1, customer_id: 'C4', product_id: 'P1' },
+      { order_id: 'O8', line_no: 1, customer_id: 'C3', product_id: 'P2' },
+      { order_id: 'O9', line_no: 2, customer_id: 'C1', product_id: 'P1' },
+    ]);
+    expect(
+      await db.all(
+        `SELECT f.payment_id, c.customer_id FROM core.fact_payment f
+         JOIN core.dim_customer c ON c.customer_key = f.customer_key ORDER BY f.payment_id`,
+      ),
+    ).toEqual([
+      { payment_id: 'PAY1', customer_id: 'C4' },
+      { payment_id: 'PAY2', customer_id: 'C1' },
+    ]);
+  });
+
   it('orders without their lines (or lines without their orders) are refused', async () => {
     writeSmallExport(dir);
     await loadSource(db, { source: dir, profile: 'canonical' });

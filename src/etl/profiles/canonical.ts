@@ -30,15 +30,28 @@ const SINGULAR: Record<EntityName, string> = {
   interactions: 'interaction',
 };
 
-/** Keys of an entity already in the warehouse for this source (so later files may refer to them). */
+/**
+ * Keys of an entity already in the warehouse for this source (so later files may refer to them),
+ * from loads before this one. What this load wrote itself comes from accepted rows, whose keys are
+ * in `ok_<entity>` already; leaving those rows out (they are the newest row groups, skipped by
+ * their load_id) spares e.g. the payments a distinct pass over the order lines just inserted.
+ */
 const WAREHOUSE_KEYS: Partial<Record<EntityName, string>> = {
-  customers: 'SELECT customer_id AS k FROM core.dim_customer WHERE source = $src AND is_current',
-  products: 'SELECT product_id AS k FROM core.dim_product WHERE source = $src',
-  campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $src',
-  contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $src',
-  leads: 'SELECT lead_id AS k FROM core.fact_lead WHERE source = $src',
-  orders: 'SELECT DISTINCT order_id AS k FROM core.fact_order_line WHERE source = $src',
+  customers:
+    'SELECT customer_id AS k FROM core.dim_customer WHERE source = $src AND is_current AND load_id <> $load',
+  products: 'SELECT product_id AS k FROM core.dim_product WHERE source = $src AND load_id <> $load',
+  campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $src AND load_id <> $load',
+  contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $src AND load_id <> $load',
+  leads: 'SELECT lead_id AS k FROM core.fact_lead WHERE source = $src AND load_id <> $load',
+  orders: 'SELECT DISTINCT order_id AS k FROM core.fact_order_line WHERE source = $src AND load_id <> $load',
 };
+
+/** The warehouse-keys query of an entity for this source and load, or undefined. */
+function warehouseKeys(entity: EntityName, source: string, loadId: number): string | undefined {
+  return WAREHOUSE_KEYS[entity]
+    ?.replace('$src', () => quoteLiteral(source))
+    .replace('$load', () => String(Math.trunc(loadId)));
+}
 
 const CONFORMED: Record<EntityName, ConformedTable | undefined> = {
   customers: 'c_customers',
@@ -74,7 +87,7 @@ export const canonicalProfile: Profile = {
   async extract(ctx: ExtractContext): Promise<ExtractResult> {
     const { db } = ctx;
     const byEntity = matchFiles(ctx.files);
-    await checkSubset(db, byEntity, ctx.source);
+    await checkSubset(db, byEntity, ctx.source, ctx.loadId);
     const stats: FileStats[] = [];
     const present = new Set<EntityName>();
     const warnings: Record<string, number> = {};
@@ -93,8 +106,8 @@ export const canonicalProfile: Profile = {
       const target = CONFORMED[spec.name] ?? 'c_orders';
       if (spec.name === 'order_lines')
         await buildOrderLines(db, ctx.source, ctx.timezone, present.has('products'));
-      else if (spec.name === 'payments') await buildPayments(db, spec, ctx.source, present);
-      else await conform(db, spec, ctx.source, present, target);
+      else if (spec.name === 'payments') await buildPayments(db, spec, ctx.source, ctx.loadId, present);
+      else await conform(db, spec, ctx.source, ctx.loadId, present, target);
       await recordRowRejects(db, file.path, raw, target, ',', { entity: spec.name, key: spec.key });
       if (spec.name === 'customers') Object.assign(warnings, await countWarnings(db, target));
       if (REFERENCED.has(spec.name)) await keepKeys(db, spec, target);
@@ -153,6 +166,7 @@ async function checkSubset(
   db: Database,
   byEntity: ReadonlyMap<EntityName, SourceFile>,
   source: string,
+  loadId: number,
 ): Promise<void> {
   const pair = (['orders', 'order_lines'] as const).filter((e) => byEntity.has(e));
   if (pair.length === 1) {
@@ -166,10 +180,8 @@ async function checkSubset(
   const missing: string[] = [];
   for (const e of CANONICAL_ENTITIES) {
     if (!e.requiredFile || byEntity.has(e.name)) continue;
-    const held = WAREHOUSE_KEYS[e.name === 'order_lines' ? 'orders' : e.name];
-    const inWarehouse =
-      held !== undefined &&
-      (await db.scalar(`SELECT count(*) FROM (${held.replace('$src', () => quoteLiteral(source))} LIMIT 1)`));
+    const held = warehouseKeys(e.name === 'order_lines' ? 'orders' : e.name, source, loadId);
+    const inWarehouse = held !== undefined && (await db.scalar(`SELECT count(*) FROM (${held} LIMIT 1)`));
     if (!Number(inWarehouse ?? 0)) missing.push(e.name);
   }
   if (missing.length > 0) {
@@ -182,11 +194,16 @@ async function checkSubset(
 }
 
 /** A left join of `alias` onto the keys accepted in this load or already in the warehouse. */
-function knownKeys(ref: EntityName, source: string, present: ReadonlySet<EntityName>): string {
+function knownKeys(
+  ref: EntityName,
+  source: string,
+  loadId: number,
+  present: ReadonlySet<EntityName>,
+): string {
   const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
   const parts = [
     present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
-    WAREHOUSE_KEYS[ref]?.replace('$src', () => quoteLiteral(source)),
+    warehouseKeys(ref, source, loadId),
   ].filter((s): s is string => s !== undefined);
   return parts.length > 0 ? parts.join(' UNION ') : 'SELECT NULL::VARCHAR AS k WHERE false';
 }
@@ -205,6 +222,7 @@ async function problemJoins(
   db: Database,
   spec: EntitySpec,
   source: string,
+  loadId: number,
   present: ReadonlySet<EntityName>,
 ): Promise<{ joins: string[]; cases: string[] }> {
   const v = vTable(spec.name);
@@ -219,7 +237,7 @@ async function problemJoins(
   spec.columns.forEach((col, i) => {
     if (!col.ref) return;
     const c = `v.${quoteIdent(col.name)}`;
-    joins.push(`LEFT JOIN (${knownKeys(col.ref, source, present)}) ok${i} ON ok${i}.k = ${c}`);
+    joins.push(`LEFT JOIN (${knownKeys(col.ref, source, loadId, present)}) ok${i} ON ok${i}.k = ${c}`);
     joins.push(`LEFT JOIN (${rejectedKeys(col.ref, present)}) rj${i} ON rj${i}.k = ${c}`);
     cases.push(`WHEN ${c} IS NOT NULL AND ok${i}.k IS NULL AND rj${i}.k IS NOT NULL
       THEN ${quoteLiteral(`rejected_parent:${col.name}`)}`);
@@ -233,10 +251,11 @@ async function conform(
   db: Database,
   spec: EntitySpec,
   source: string,
+  loadId: number,
   present: ReadonlySet<EntityName>,
   target: string,
 ): Promise<void> {
-  const { joins, cases } = await problemJoins(db, spec, source, present);
+  const { joins, cases } = await problemJoins(db, spec, source, loadId, present);
   await db.run(`CREATE OR REPLACE TEMP TABLE ${target} AS
     SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem)
     FROM ${vTable(spec.name)} v ${joins.join('\n    ')}`);
@@ -251,9 +270,10 @@ async function buildPayments(
   db: Database,
   spec: EntitySpec,
   source: string,
+  loadId: number,
   present: ReadonlySet<EntityName>,
 ): Promise<void> {
-  const { joins, cases } = await problemJoins(db, spec, source, present);
+  const { joins, cases } = await problemJoins(db, spec, source, loadId, present);
   const thisLoad = present.has('orders')
     ? 'SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL'
     : 'SELECT NULL::VARCHAR AS order_id, NULL::VARCHAR AS customer_id WHERE false';
@@ -273,7 +293,8 @@ async function buildPayments(
 
 /**
  * Order lines in one statement: joins each line to its order (customer, time, type) and product,
- * applies the key, reference and sign rules, and computes net revenue.
+ * applies the key, reference and sign rules, and computes net revenue. The export has no cost or
+ * shipping columns, so the table leaves them out (load-core.ts loads them as NULL).
  */
 async function buildOrderLines(
   db: Database,
@@ -297,9 +318,6 @@ async function buildOrderLines(
       o.ordered_date,
       o.order_type, o.channel, v.quantity, v.unit_price, coalesce(v.discount, 0) AS discount,
       CAST(round(v.quantity * v.unit_price * (1 - coalesce(v.discount, 0)), 4) AS DECIMAL(18,4)) AS revenue,
-      NULL::DECIMAL(18,4) AS cost, NULL::VARCHAR AS ship_city, NULL::VARCHAR AS ship_state,
-      NULL::VARCHAR AS ship_region, NULL::VARCHAR AS ship_postal_code, NULL::VARCHAR AS ship_mode,
-      NULL::TIMESTAMPTZ AS shipped_at,
       CASE WHEN v._problem IS NOT NULL THEN v._problem
            WHEN dups.keep IS NOT NULL AND v._row <> dups.keep THEN ${quoteLiteral(`duplicate_key:${spec.key.join('+')}`)}
            WHEN o.order_id IS NULL AND ro.k IS NOT NULL THEN 'rejected_parent:order_id'

@@ -16,6 +16,8 @@ export interface ExtractContext {
   readonly files: readonly SourceFile[];
   /** Source system name written to core.*.source (customers are unique per source). */
   readonly source: string;
+  /** The load's id: core.* rows carrying it were written by this load (see emit). */
+  readonly loadId: number;
   readonly timezone: string;
   /** Reports a step of work (for progress output). */
   readonly step: (label: string) => void;
@@ -63,6 +65,7 @@ export interface Profile {
  * - c_order_lines: order_id, line_no, customer_id (NULL = anonymous sale), product_id, ordered_at,
  *   ordered_date, order_type, channel, quantity, unit_price, discount, revenue, cost (NULL: quantity *
  *   product unit_cost), ship_city, ship_state, ship_region, ship_postal_code, ship_mode, shipped_at
+ *   (cost and the shipping columns may be left out: they load as NULL)
  * - c_payments: payment_id, order_id, customer_id, paid_at, amount, method
  * - c_campaigns: campaign_id, name, channel, started_at, ended_at, budget
  * - c_campaign_touches: touch_id, campaign_id, customer_id, touched_at, event
