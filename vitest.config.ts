@@ -11,6 +11,8 @@ const CLUSTER_FILES = [
   'test/integration/clickhouse-colocated.test.ts',
   'test/integration/clickhouse-incremental.test.ts',
   'test/integration/clickhouse-sorted.test.ts',
+  'test/integration/clickhouse-golden-scores.test.ts',
+  'test/integration/clickhouse-older-sync.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/executive-periods.test.ts',
   'test/browser/segments.test.ts',

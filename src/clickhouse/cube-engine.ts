@@ -7,10 +7,63 @@
  * const res = await runQuery(clickhouseEngine(ClickHouseCluster.fromUrl(url)), model, query);
  */
 import { clickhouseDataVersionSql, formatDataVersion } from '../cube/data-version.ts';
-import { clickhouseDialect } from '../cube/dialect/clickhouse.ts';
+import { clickhouseDialect, clickhouseDialectWithoutGoldenViews } from '../cube/dialect/clickhouse.ts';
+import type { Dialect } from '../cube/dialect/dialect.ts';
 import type { CubeEngine } from '../cube/engine.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
+import { CrmBiError, isCrmBiError } from '../errors.ts';
 import { convertClickHouseRows } from './convert-rows.ts';
+import { goldenViewsInPlace } from './sync-golden.ts';
+
+/** How long a cluster found without golden-score views is believed so before it is asked again (a sync adds them). */
+const RECHECK_MS = 30_000;
+
+/** ClickHouse's answer to a statement that reads a golden-score view the shard does not have. */
+const GOLDEN_VIEW_MISSING =
+  /(?:Table [A-Za-z0-9_]+_golden\.[A-Za-z0-9_]+|Database [A-Za-z0-9_]+_golden) doesn't exist/;
+
+/**
+ * Whether the shards have the golden-score views (src/clickhouse/sync-golden.ts): asked once,
+ * then believed while true; while false (a cluster synced by older code) asked again after
+ * RECHECK_MS, so the plans that read them return after the next `crm-bi sync`.
+ */
+function goldenState(cluster: ClickHouseCluster | ClickHouseClient) {
+  let inPlace: boolean | undefined;
+  let checkedAt = 0;
+  let asking: Promise<boolean> | undefined;
+  return {
+    async dialect(): Promise<Dialect> {
+      // a bare client has no shards to ask: the plans of the current sync
+      if (!('entry' in cluster) || inPlace === true) return clickhouseDialect;
+      if (inPlace === false && Date.now() - checkedAt < RECHECK_MS)
+        return clickhouseDialectWithoutGoldenViews;
+      asking ??= goldenViewsInPlace(cluster).finally(() => {
+        asking = undefined;
+      });
+      try {
+        inPlace = await asking;
+        checkedAt = Date.now();
+      } catch {
+        // the statement itself will say what is wrong with the cluster
+        return clickhouseDialect;
+      }
+      return inPlace ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+    },
+    /** A clear error for a statement that met a missing golden-score view (and a fresh look next time). */
+    explain(e: unknown): unknown {
+      if (!isCrmBiError(e)) return e;
+      const missing = GOLDEN_VIEW_MISSING.exec(e.message);
+      if (missing === null) return e;
+      inPlace = undefined;
+      return new CrmBiError(
+        'cluster_not_synced',
+        `the cluster lacks the golden-score views this query reads (${missing[0]}): it was synced by an older crm-bi, or a sync is replacing them; run \`crm-bi sync\` to the cluster and retry`,
+        {},
+        409,
+      );
+    },
+  };
+}
 
 const engines = new WeakMap<ClickHouseClient, CubeEngine>();
 
@@ -19,9 +72,11 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
   const client = 'entry' in cluster ? cluster.entry : cluster;
   let engine = engines.get(client);
   if (engine) return engine;
+  const golden = goldenState(cluster);
   engine = {
     kind: 'clickhouse',
     dialect: clickhouseDialect,
+    currentDialect: () => golden.dialect(),
     async dataVersion() {
       try {
         const [row] = await client.rows(clickhouseDataVersionSql);
@@ -37,10 +92,16 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
         limits.timeoutMs === undefined
           ? {}
           : { max_execution_time: String(Math.max(1, Math.ceil(limits.timeoutMs / 1000))) };
-      return convertClickHouseRows(await client.rows(c.sql, settings), c.columns);
+      try {
+        return convertClickHouseRows(await client.rows(c.sql, settings), c.columns);
+      } catch (e) {
+        throw golden.explain(e);
+      }
     },
     async numbers(c, count) {
-      const rows = await client.rows(c.sql);
+      const rows = await client.rows(c.sql).catch((e: unknown) => {
+        throw golden.explain(e);
+      });
       // JSONEachRow keeps the SELECT order
       const names = Object.keys(rows[0] ?? {}).slice(0, count);
       while (names.length < count) names.push('');

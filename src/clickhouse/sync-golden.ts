@@ -70,3 +70,25 @@ export async function placeGoldenScores(cluster: ClickHouseCluster, syncId: stri
     }
   }
 }
+
+/**
+ * True when every shard has the golden-score view of each score table it holds, as every sync
+ * since those views leaves it; false on a cluster synced by older code (no `mining_golden`
+ * database), where the dialect must not read them (clickhouseDialectWithoutGoldenViews).
+ */
+export async function goldenViewsInPlace(cluster: ClickHouseCluster): Promise<boolean> {
+  const database = cluster.target.database;
+  const wanted = [...GOLDEN_SCORE_TABLES].map(live);
+  const quote = (names: readonly string[]) => names.map((n) => `'${n.replaceAll("'", "\\'")}'`).join(', ');
+  const sql = `SELECT database, name FROM system.tables
+    WHERE (database = ${quote([database])} AND name IN (${quote(wanted.map((t) => t.local))}))
+       OR (database IN (${quote([...new Set(wanted.map((t) => goldenSchema(t.schema)))])})
+           AND name IN (${quote(wanted.map((t) => t.table))}))`;
+  const answers = await Promise.all((await cluster.shards()).map(({ client }) => client.rows(sql)));
+  return answers.every((rows) => {
+    const found = new Set(rows.map((r) => `${String(r.database)}.${String(r.name)}`));
+    return wanted.every(
+      (t) => !found.has(`${database}.${t.local}`) || found.has(`${goldenSchema(t.schema)}.${t.table}`),
+    );
+  });
+}

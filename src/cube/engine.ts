@@ -32,6 +32,11 @@ export interface CubeEngine {
   /** The `dbType` of Cube's response: 'duckdb' or 'clickhouse'. */
   readonly kind: 'duckdb' | 'clickhouse';
   readonly dialect: Dialect;
+  /**
+   * The dialect to compile the next statement in, where it depends on what the engine holds (a
+   * cluster synced by older code lacks views the newest plans read); absent: `dialect`.
+   */
+  currentDialect?(): Promise<Dialect>;
   /** Changes on every succeeded load and mining run (keys the result cache). */
   dataVersion(): Promise<string>;
   /**

@@ -73,7 +73,8 @@ export async function explainQuery(
     (routesToRollups(model, query, options)
       ? await engine.freshRollups(model, await engine.dataVersion())
       : new Set<string>());
-  return compileForEngine(engine, model, query, { ...options, rollups, dialect: engine.dialect });
+  const dialect = (await engine.currentDialect?.()) ?? engine.dialect;
+  return compileForEngine(engine, model, query, { ...options, rollups, dialect });
 }
 
 /**
@@ -117,7 +118,7 @@ export async function runQuery(
   const compiled = await compileForEngine(engine, model, query, {
     ...options,
     rollups,
-    dialect: engine.dialect,
+    dialect: (await engine.currentDialect?.()) ?? engine.dialect,
   });
   const cache = options.cache || null;
   let key = '';

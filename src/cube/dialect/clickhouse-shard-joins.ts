@@ -148,10 +148,11 @@ function joinsOnGoldenKey(on: Node, b: string, j: string): boolean {
 /**
  * A LEFT JOIN of golden-keyed scores to the rows of `core.dim_customer` read as `pointers`,
  * rewritten to read the shard's golden-score view (clickhouse-layout.ts, GOLDEN_SCORE_TABLES),
- * or undefined when the join is not one. Valid only where `pointers` reads the shard's own rows.
+ * or undefined when the join is not one or the cluster has no such views (`golden` false: synced
+ * by code older than the views). Valid only where `pointers` reads the shard's own rows.
  */
-function goldenScores(join: JoinNode, pointers: Source): Source | undefined {
-  if (join.type !== 'left' || !readsGoldenPointers(pointers)) return undefined;
+function goldenScores(join: JoinNode, pointers: Source, golden: boolean): Source | undefined {
+  if (!golden || join.type !== 'left' || !readsGoldenPointers(pointers)) return undefined;
   if (!joinsOnGoldenKey(join.on, sourceAlias(pointers), sourceAlias(join.table))) return undefined;
   return readThrough(join.table, GOLDEN_SCORE_TABLES, goldenSchema);
 }
@@ -209,7 +210,7 @@ function aliasesIn(value: unknown, out = new Set<string>()): Set<string> {
  * moves into a subquery that names its columns `<alias>__<column>` when it is neither co-located
  * nor node-local (it becomes a GLOBAL JOIN, whose ON must name columns bare).
  */
-export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
+export function joinsMovedRight(node: SelectNode, golden = true): SelectNode | undefined {
   const [first, ...rest] = node.joins;
   if (first === undefined || !readsTableByName(node.from)) return undefined;
   // one join that reads the shard's own rows or a replicated table needs no subquery
@@ -239,10 +240,10 @@ export function joinsMovedRight(node: SelectNode): SelectNode | undefined {
   const firstLocal = coLocated(node.from, first);
   const onShard =
     firstLocal !== undefined &&
-    rest.every((j) => nodeLocal(j.table) || goldenScores(j, first.table) !== undefined);
+    rest.every((j) => nodeLocal(j.table) || goldenScores(j, first.table, golden) !== undefined);
   const innerFrom = (onShard ? firstLocal : undefined) ?? first.table;
   const innerJoins = onShard
-    ? rest.map((j) => ({ ...j, table: goldenScores(j, first.table) ?? j.table }))
+    ? rest.map((j) => ({ ...j, table: goldenScores(j, first.table, golden) ?? j.table }))
     : rest;
   const inner = SelectNode.create({
     selections: selections(),
@@ -304,7 +305,7 @@ export function leftTableByName(node: SelectNode): SelectNode | undefined {
  * shard holds: one join that stays on the shard, or `F ⋈ B ⋈ C …` with B co-located and the
  * others LEFT JOINs of node-local tables that read only B (joinsMovedRight's nesting).
  */
-export function joinsStayOnShards(node: SelectNode): boolean {
+export function joinsStayOnShards(node: SelectNode, golden = true): boolean {
   const [first, ...rest] = node.joins;
   if (first === undefined || !readsTableByName(node.from)) return false;
   if (rest.length === 0) return joinStaysOnShard(node.from, first);
@@ -314,7 +315,7 @@ export function joinsStayOnShards(node: SelectNode): boolean {
     rest.every(
       (j) =>
         (j.type === 'left' && nodeLocal(j.table) && !aliasesIn(j.on).has(fromAlias)) ||
-        goldenScores(j, first.table) !== undefined,
+        goldenScores(j, first.table, golden) !== undefined,
     )
   );
 }
@@ -328,12 +329,12 @@ export function joinsStayOnShards(node: SelectNode): boolean {
  * key), so each row of C meets exactly its own scores; every join then runs on the shards, and
  * the entry node merges partial aggregates. Undefined for any other shape.
  */
-export function goldenJoinsOnShards(node: SelectNode): SelectNode | undefined {
-  if (node.joins.length === 0 || node.from.kind !== 'Derived') return undefined;
+export function goldenJoinsOnShards(node: SelectNode, golden = true): SelectNode | undefined {
+  if (!golden || node.joins.length === 0 || node.from.kind !== 'Derived') return undefined;
   const byName = leftTableByName(node);
   const own = localized(node.from);
   if (byName === undefined || own === undefined) return undefined;
-  const scores = node.joins.map((j) => goldenScores(j, node.from));
+  const scores = node.joins.map((j) => goldenScores(j, node.from, golden));
   if (scores.some((s) => s === undefined)) return undefined;
   const fromAlias = node.from.alias;
   const right = new Set(node.joins.map((j) => sourceAlias(j.table)));

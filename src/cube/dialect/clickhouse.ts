@@ -72,18 +72,18 @@ function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
 }
 
 /** `joinsMovedRight`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
-function tryJoinsMovedRight(node: SelectNode): SelectNode | undefined {
+function tryJoinsMovedRight(node: SelectNode, golden: boolean): SelectNode | undefined {
   try {
-    return joinsMovedRight(node);
+    return joinsMovedRight(node, golden);
   } catch {
     return undefined;
   }
 }
 
 /** `goldenJoinsOnShards`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
-function tryGoldenJoinsOnShards(node: SelectNode): SelectNode | undefined {
+function tryGoldenJoinsOnShards(node: SelectNode, golden: boolean): SelectNode | undefined {
   try {
-    return goldenJoinsOnShards(node);
+    return goldenJoinsOnShards(node, golden);
   } catch {
     return undefined;
   }
@@ -102,8 +102,23 @@ function unsupported(what: string): Error {
   return cubeError('unsupported', `${what} is not supported on this engine (ClickHouse); run it on DuckDB`);
 }
 
+export interface ClickHouseCompilerOptions {
+  /**
+   * The shards have the golden-score views (`mining_golden.<table>`, src/clickhouse/sync-golden.ts),
+   * which a sync by older code did not create: without them the joins to golden-keyed scores keep
+   * the plan from before those views (a GLOBAL JOIN, or joins on the entry node). Default true.
+   */
+  readonly goldenViews?: boolean;
+}
+
 export class ClickHouseQueryCompiler extends QueryCompiler {
   protected override readonly sqlVariant = 'clickhouse';
+  private readonly goldenViews: boolean;
+
+  constructor(options: ClickHouseCompilerOptions = {}) {
+    super();
+    this.goldenViews = options.goldenViews ?? true;
+  }
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
 
@@ -135,7 +150,7 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     // the customers cube on the left (current versions of a customer-sharded table) is read by
     // name when that lets every join run on the shards, as for a fact table on the left
     const byName = selected.joins.length > 0 ? tryLeftTableByName(selected) : undefined;
-    const node = byName !== undefined && joinsStayOnShards(byName) ? byName : selected;
+    const node = byName !== undefined && joinsStayOnShards(byName, this.goldenViews) ? byName : selected;
     const twoLevels = node.groupBy?.subtotals ? undefined : this.perShardDistinct({ ...node, with: [] });
     if (twoLevels !== undefined) {
       this.visitSelect(twoLevels);
@@ -148,13 +163,15 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     }
     // the customers cube joined only to golden-keyed scores runs on the shards over their own
     // rows and golden-score views (clickhouse-shard-joins.ts, goldenJoinsOnShards)
-    const golden = node.joins.length > 0 ? tryGoldenJoinsOnShards({ ...node, with: [] }) : undefined;
+    const golden =
+      node.joins.length > 0 ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews) : undefined;
     if (golden !== undefined) {
       super.visitSelect(golden);
       return;
     }
     // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
-    const moved = node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }) : undefined;
+    const moved =
+      node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }, this.goldenViews) : undefined;
     if (moved !== undefined) {
       super.visitSelect(moved);
       return;
@@ -380,4 +397,10 @@ export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
   createCompiler: () => new ClickHouseQueryCompiler(),
   filtersInJoinOn: false,
+};
+
+/** The dialect for a cluster synced by older code, without golden-score views (`goldenViews: false`). */
+export const clickhouseDialectWithoutGoldenViews: Dialect = {
+  ...clickhouseDialect,
+  createCompiler: () => new ClickHouseQueryCompiler({ goldenViews: false }),
 };

@@ -12,7 +12,11 @@ import {
 } from '../ir/nodes.ts';
 import { loadModel } from '../model/load.ts';
 import type { Model } from '../model/types.ts';
-import { ClickHouseQueryCompiler, clickhouseDialect } from './clickhouse.ts';
+import {
+  ClickHouseQueryCompiler,
+  clickhouseDialect,
+  clickhouseDialectWithoutGoldenViews,
+} from './clickhouse.ts';
 
 let model: Model;
 beforeAll(async () => {
@@ -68,6 +72,27 @@ describe('the same plan in another dialect', () => {
     for (const select of c.sql.split(/SELECT/).slice(1)) {
       expect(select.match(/ JOIN /g)?.length ?? 0).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('ClickHouse without golden-score views (a cluster synced before them) reads the scores as a GLOBAL JOIN of the Distributed tables', () => {
+    const c = compileQuery(
+      model,
+      { measures: ['sales.revenue'], dimensions: ['customers.rfm_segment'] },
+      { dialect: clickhouseDialectWithoutGoldenViews },
+    );
+    expect(c.sql).not.toMatch(/_golden\./);
+    expect(c.sql).toMatchInlineSnapshot(`
+      "SELECT \`joined_r\`.\`rfm_scores__rfm_segment\` AS \`customers.rfm_segment\`, if(countIf((\`sales\`.\`revenue\`) IS NOT NULL) = 0, NULL, toFloat64(sum(\`sales\`.\`revenue\`))) AS \`sales.revenue\`
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (
+      SELECT \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
+      FROM (SELECT * FROM core.dim_customer WHERE is_current) AS \`customers\`
+      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ) AS \`joined_r\` ON \`customer_durable_key\` = \`customers__customer_durable_key\`
+      GROUP BY \`customers.rfm_segment\`
+      ORDER BY \`sales.revenue\` DESC
+      LIMIT 10000"
+    `);
   });
 
   it('ClickHouse nests the joins of a query whose left side is model SQL, one JOIN per SELECT', () => {
