@@ -190,6 +190,20 @@ ROUTED['customers.by_signup_year'] = [
     timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
   },
 ];
+ROUTED['customers.by_signup_quarter'] = [
+  {
+    measures: ['customers.avg_churn_probability', 'customers.count'],
+    timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'quarter' }],
+  },
+];
+// the scored segment through its stored dimension (the churn and CLV pages' totals)
+ROUTED['customers.by_scored'] = [
+  { measures: ['customers.count', 'customers.avg_churn_probability'], segments: ['customers.scored'] },
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    segments: ['customers.scored'],
+  },
+];
 ROUTED['sales.daily_by_segment'] = [
   {
     measures: ['sales.revenue', 'sales.revenue_no_customer'],
