@@ -171,6 +171,27 @@ ROUTED['customer_scores.alive_matrix'] = [
 ];
 
 // the executive and CLV pages (more cases, with a merged customer: cube-rollups-distinct.test.ts)
+// the churn page's at-risk ranking (row by row, grouped by the scores' key) and its totals
+ROUTED['customer_scores.at_risk_list'] = [
+  {
+    dimensions: [
+      'customer_scores.customer_key',
+      'customers.customer_id',
+      'customer_scores.churn_probability',
+    ],
+    measures: ['customer_scores.total_value_at_risk'],
+    filters: [
+      { member: 'customer_scores.churn_probability', operator: 'set' },
+      { member: 'customer_scores.clv', operator: 'set' },
+    ],
+    order: { 'customer_scores.total_value_at_risk': 'desc', 'customers.customer_id': 'asc' },
+    limit: 3,
+  },
+  {
+    measures: ['customer_scores.total_value_at_risk', 'customer_scores.at_risk_count'],
+    filters: [{ member: 'customer_scores.clv', operator: 'set' }],
+  },
+];
 ROUTED['customers.by_region'] = [
   {
     measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
