@@ -119,6 +119,47 @@ const CASES: {
       WHERE c.is_current AND ${where} GROUP BY 1`,
   },
   {
+    name: 'churn by signup quarter (record 7 signed up in another quarter than its golden customer)',
+    rollup: 'customers.by_signup_quarter',
+    query: {
+      measures: ['customers.avg_churn_probability', 'customers.count'],
+      timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'quarter' }],
+    },
+    hand: (
+      where,
+    ) => `SELECT strftime(date_trunc('quarter', c.signup_date), '%Y-%m-%dT%H:%M:%S.000') AS "customers.signup_date.quarter",
+        avg(ch.churn_probability) FILTER (WHERE c.golden_customer_key IS NULL OR c.golden_customer_key = c.customer_durable_key) AS "customers.avg_churn_probability",
+        count(DISTINCT coalesce(c.golden_customer_key, c.customer_durable_key)) AS "customers.count"
+      FROM core.dim_customer c
+      LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) ch
+        ON ch.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+      WHERE c.is_current AND ${where} GROUP BY 1`,
+  },
+  {
+    name: 'the scored customers (the scored segment, stored as is_scored)',
+    rollup: 'customers.by_scored',
+    query: {
+      measures: [
+        'customers.total_clv',
+        'customers.avg_clv',
+        'customers.count',
+        'customers.avg_churn_probability',
+      ],
+      segments: ['customers.scored'],
+    },
+    hand: (where) => `SELECT
+        sum(v.clv) FILTER (WHERE c.golden_customer_key IS NULL OR c.golden_customer_key = c.customer_durable_key) AS "customers.total_clv",
+        avg(v.clv) FILTER (WHERE c.golden_customer_key IS NULL OR c.golden_customer_key = c.customer_durable_key) AS "customers.avg_clv",
+        count(DISTINCT coalesce(c.golden_customer_key, c.customer_durable_key)) AS "customers.count",
+        avg(ch.churn_probability) FILTER (WHERE c.golden_customer_key IS NULL OR c.golden_customer_key = c.customer_durable_key) AS "customers.avg_churn_probability"
+      FROM core.dim_customer c
+      JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v
+        ON v.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+      LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) ch
+        ON ch.customer_durable_key = coalesce(c.golden_customer_key, c.customer_durable_key)
+      WHERE c.is_current AND v.clv IS NOT NULL AND ${where}`,
+  },
+  {
     name: 'golden customers in all (re-added over RFM segment and access region, both the key decides)',
     rollup: 'customers.by_segment',
     query: { measures: ['customers.count', 'customers.avg_churn_probability'] },
@@ -244,6 +285,19 @@ describe('a stored distinct count is not re-added where a key could count twice'
         measures: ['sales.customer_count'],
         timeDimensions: [{ dimension: 'sales.ordered_at', dateRange: ['2024-01-01', '2024-03-31'] }],
       },
+    ],
+    [
+      'over quarters into years (the records of one golden customer may sign up in two quarters)',
+      'customers.by_signup_quarter',
+      {
+        measures: ['customers.count'],
+        timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
+      },
+    ],
+    [
+      'with a segment the rollup does not store',
+      'customers.by_scored',
+      { measures: ['customers.count'], segments: ['customers.at_risk'] },
     ],
     [
       'with subtotals',

@@ -171,6 +171,27 @@ ROUTED['customer_scores.alive_matrix'] = [
 ];
 
 // the executive and CLV pages (more cases, with a merged customer: cube-rollups-distinct.test.ts)
+// the churn page's at-risk ranking (row by row, grouped by the scores' key) and its totals
+ROUTED['customer_scores.at_risk_list'] = [
+  {
+    dimensions: [
+      'customer_scores.customer_key',
+      'customers.customer_id',
+      'customer_scores.churn_probability',
+    ],
+    measures: ['customer_scores.total_value_at_risk'],
+    filters: [
+      { member: 'customer_scores.churn_probability', operator: 'set' },
+      { member: 'customer_scores.clv', operator: 'set' },
+    ],
+    order: { 'customer_scores.total_value_at_risk': 'desc', 'customers.customer_id': 'asc' },
+    limit: 3,
+  },
+  {
+    measures: ['customer_scores.total_value_at_risk', 'customer_scores.at_risk_count'],
+    filters: [{ member: 'customer_scores.clv', operator: 'set' }],
+  },
+];
 ROUTED['customers.by_region'] = [
   {
     measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
@@ -188,6 +209,20 @@ ROUTED['customers.by_signup_year'] = [
   {
     measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
     timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'year' }],
+  },
+];
+ROUTED['customers.by_signup_quarter'] = [
+  {
+    measures: ['customers.avg_churn_probability', 'customers.count'],
+    timeDimensions: [{ dimension: 'customers.signup_date', granularity: 'quarter' }],
+  },
+];
+// the scored segment through its stored dimension (the churn and CLV pages' totals)
+ROUTED['customers.by_scored'] = [
+  { measures: ['customers.count', 'customers.avg_churn_probability'], segments: ['customers.scored'] },
+  {
+    measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
+    segments: ['customers.scored'],
   },
 ];
 ROUTED['sales.daily_by_segment'] = [

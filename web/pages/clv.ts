@@ -132,7 +132,9 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     api.load(
       {
         measures: ['customers.total_clv', 'customers.avg_clv', 'customers.count'],
-        filters: [...cube.filters, { member: 'customers.clv', operator: 'set' }],
+        filters: cube.filters,
+        // the customers with a CLV (the scored segment): a rollup stores it (customers.by_scored)
+        segments: ['customers.scored'],
       },
       signal,
     ),

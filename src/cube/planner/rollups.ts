@@ -4,7 +4,9 @@
  * (sum, count → sum; min, max; avg from sum and count; count_distinct only over a stored key),
  * its dimensions and filter members are rollup dimensions, time buckets are the rollup's or
  * coarser (day → week/month/quarter/year; month → quarter/year; quarter → year), date bounds fall
- * on bucket boundaries in the rollup's time zone, and there are no segments or measureFilters.
+ * on bucket boundaries in the rollup's time zone, and there are no measureFilters. A segment is
+ * answered by a boolean rollup dimension of its cube with the same sql (its rows are the segment's
+ * where that column is true), any other segment is not.
  */
 import {
   AggregateNode,
@@ -20,7 +22,7 @@ import {
   ValueNode,
 } from '../ir/nodes.ts';
 import { sameTemplate } from '../model/template.ts';
-import type { ModelDimension, ModelMeasure, PreAggregation } from '../model/types.ts';
+import type { ModelDimension, ModelMeasure, ModelSegment, PreAggregation } from '../model/types.ts';
 import type { FilterTree, Test } from '../query/types.ts';
 import {
   type Granularity,
@@ -109,6 +111,7 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
       case 'or':
         return tree.items.every(treeFits);
       case 'segment':
+        return segmentColumn(p, pre, tree.segment) !== undefined;
       case 'measureFilter':
         return false;
       case 'condition': {
@@ -127,6 +130,18 @@ function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[]
   if (usesTime && q.timezone !== pre.timezone) return false;
   if (measures.some((m) => pre.storedDistinct.includes(m.fullName)) && !distinctAddsUp(p, pre)) return false;
   return true;
+}
+
+/**
+ * The rollup dimension that stores a segment: a boolean dimension of the segment's cube whose sql
+ * is the segment's (`customers.is_scored` for `customers.scored`). A row is in the segment exactly
+ * when the stored value is true (NULL fails both), so the routed WHERE tests the column.
+ */
+function segmentColumn(p: Planner, pre: PreAggregation, segment: ModelSegment): string | undefined {
+  return pre.dimensions.find((name) => {
+    const d = p.model.members.get(name) as ModelDimension;
+    return d.cube === segment.cube && d.type === 'boolean' && sameTemplate(d.sql, segment.sql);
+  });
 }
 
 /**
@@ -162,8 +177,10 @@ export function rollupParts(p: Planner, pre: PreAggregation, secured: boolean): 
         ? col(bucket)
         : TimeTruncNode.create(spec.granularity, col(bucket));
     },
-    segment: () => {
-      throw new Error('segments are not routed to rollups');
+    segment: (s) => {
+      const column = segmentColumn(p, pre, s);
+      if (column === undefined) throw new Error(`segment ${s.fullName} is not stored in ${pre.fullName}`);
+      return col(column);
     },
     measureFilter: () => {
       throw new Error('measureFilter is not routed to rollups');

@@ -28,34 +28,40 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       { member: 'customer_scores.churn_probability', operator: 'set' },
       { member: 'customer_scores.clv', operator: 'set' },
     ];
+    // grouped by the scores' key, one row per scored customer: the customer_scores.at_risk_list
+    // rollup answers both row by row (the top N is an ORDER BY ... LIMIT over it), and the
+    // per-customer value at risk is the sum over that one row
     const [rows, totals] = await Promise.all([
-      read.rows({
-        dimensions: [
-          'customers.customer_id',
-          'customers.name',
-          'customers.region',
-          'customer_scores.rfm_segment',
-          'customer_scores.clv',
-          'customer_scores.churn_probability',
-          'customer_scores.p_alive',
-          'customer_scores.value_at_risk',
-        ],
-        filters,
-        order: [
-          ['customer_scores.value_at_risk', 'desc'],
-          ['customers.customer_id', 'asc'],
-        ],
-        ungrouped: true,
-        limit,
-      }),
-      read.rows({
-        measures: ['customer_scores.total_value_at_risk', 'customers.at_risk_count'],
-        filters,
-      }),
+      read.rows(
+        {
+          dimensions: [
+            'customer_scores.customer_key',
+            'customers.customer_id',
+            'customers.name',
+            'customers.region',
+            'customer_scores.rfm_segment',
+            'customer_scores.clv',
+            'customer_scores.churn_probability',
+            'customer_scores.p_alive',
+          ],
+          measures: ['customer_scores.total_value_at_risk'],
+          filters,
+          order: [
+            ['customer_scores.total_value_at_risk', 'desc'],
+            ['customers.customer_id', 'asc'],
+          ],
+          limit,
+        },
+        { rollups: true },
+      ),
+      read.rows(
+        { measures: ['customer_scores.total_value_at_risk', 'customer_scores.at_risk_count'], filters },
+        { rollups: true },
+      ),
     ]);
     return c.json({
       total_value_at_risk: num(totals[0]?.['customer_scores.total_value_at_risk']),
-      at_risk_customers: Number(totals[0]?.['customers.at_risk_count'] ?? 0),
+      at_risk_customers: Number(totals[0]?.['customer_scores.at_risk_count'] ?? 0),
       at_risk_threshold: threshold,
       customers: rows.map((r) => ({
         customer_id: str(r['customers.customer_id']),
@@ -65,7 +71,7 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
         clv: num(r['customer_scores.clv']),
         churn_probability: num(r['customer_scores.churn_probability']),
         p_alive: num(r['customer_scores.p_alive']),
-        value_at_risk: num(r['customer_scores.value_at_risk']),
+        value_at_risk: num(r['customer_scores.total_value_at_risk']),
       })),
     });
   });
