@@ -7,6 +7,7 @@
  * caller, a Europe-only token and a region parameter alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRollups } from '../../src/cube/rollups.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { statementsOf } from '../helpers/statements.ts';
 import { type ApiFixture, apiFixture, bearer, postJson, quietApp } from './fixture.ts';
@@ -24,6 +25,17 @@ interface Migration {
 let f: ApiFixture;
 let oldRun: number;
 let newRun: number;
+/** Each case's answer before the rollups were built (read from the score tables), by caller and path. */
+const unrouted = new Map<string, string>();
+let unroutedReads: string[] = [];
+const callers = () => ({ all: f.tokens.executive, europe: f.tokens.europe });
+const paths = () => [
+  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}`,
+  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}&region=Europe`,
+  `/v1/segmentation/migration?from=${newRun}&to=${oldRun}`,
+  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}&by=cluster_name`,
+  `/v1/segmentation/migration?from=${newRun}&to=${newRun}`,
+];
 
 async function migration(path: string, token: string): Promise<Migration> {
   // a new app each time: no answer cached by an earlier request
@@ -99,7 +111,14 @@ beforeAll(async () => {
       [into, region, merged],
     );
   }
-}, 120_000);
+  for (const path of paths())
+    for (const [who, token] of Object.entries(callers()))
+      unrouted.set(`${who} ${path}`, JSON.stringify(await migration(path, token)));
+  unroutedReads = (
+    await statementsOf(f.db, () => migration(paths()[0] as string, f.tokens.europe))
+  ).sql.filter((q) => q.includes('mining.customer_rfm'));
+  await buildRollups(f.db, f.model);
+}, 180_000);
 afterAll(() => f?.cleanup());
 
 describe('segment migration through the model', () => {
@@ -180,13 +199,22 @@ describe('segment migration through the model', () => {
     expect(cellsOf(eu)).toEqual(await expected(oldRun, newRun, 'rfm_segment', ['Europe']));
   });
 
-  it('reads the scores through the cube, with the runs bound as parameters', async () => {
-    const { sql } = await statementsOf(f.db, () =>
-      migration(`/v1/segmentation/migration?from=${oldRun}&to=${newRun}`, f.tokens.europe),
-    );
-    const reads = sql.filter((s) => s.includes('mining.customer_rfm'));
-    expect(reads.length).toBe(1);
-    expect(reads[0]).toContain('access_region');
-    expect(reads[0]).not.toContain(`= ${oldRun}`);
+  it('without rollups reads the scores through the cube, with the runs bound as parameters', () => {
+    expect(unroutedReads.length).toBe(1);
+    expect(unroutedReads[0]).toContain('access_region');
+    expect(unroutedReads[0]).not.toContain(`= ${oldRun}`);
+  });
+
+  it('reads rollup.run_migration__transitions, with the unrouted answer for every caller and case', async () => {
+    const { sql } = await statementsOf(f.db, () => migration(paths()[0] as string, f.tokens.europe));
+    expect(sql.filter((q) => q.includes('run_migration__transitions')).length).toBe(1);
+    for (const q of sql) expect(q).not.toContain('mining.customer_rfm');
+    for (const path of paths())
+      for (const [who, token] of Object.entries(callers())) {
+        const want = unrouted.get(`${who} ${path}`) as string;
+        expect(JSON.parse(want).cells.length, `${who} ${path}`).toBeGreaterThan(0);
+        expect(JSON.stringify(await migration(path, token)), `${who} ${path}`).toBe(want);
+      }
+    expect(unrouted.get(`europe ${paths()[0]}`)).not.toBe(unrouted.get(`all ${paths()[0]}`));
   });
 });
