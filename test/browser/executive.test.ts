@@ -42,6 +42,38 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     };
   }
 
+  it('asks the breakdowns and the top customers without waiting for the overview', async () => {
+    const context = await hx.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      const asked: string[] = [];
+      let overviewAnswered = false;
+      page.on('request', (r) => {
+        if (!overviewAnswered && new URL(r.url()).pathname === '/v1/load') asked.push(r.postData() ?? '');
+      });
+      const wanted = () =>
+        asked.some((b) => b.includes('revenue_no_customer') && b.includes('customers.region')) &&
+        asked.some((b) => b.includes('revenue_no_customer') && b.includes('customers.rfm_segment')) &&
+        asked.some((b) => b.includes('customers.total_clv') && !b.includes('customers.customer_id')) &&
+        asked.some((b) => b.includes('customers.total_clv') && b.includes('customers.customer_id'));
+      // the overview is held until the page asked those (at most 5 s, then answered anyway)
+      await page.route('**/v1/insights/overview**', async (route) => {
+        const until = Date.now() + 5000;
+        while (!wanted() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        overviewAnswered = true;
+        await route.continue();
+      });
+      await page.goto(`${hx.url}/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+      await page.waitForSelector('[data-page-ready]', { timeout: 30_000 });
+      expect(wanted()).toBe(true);
+      // and they still fill their panels
+      expect(await page.locator('[data-kpi="revenue"]').count()).toBe(1);
+      expect(await page.locator('#top-customers tbody tr').count()).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('shows revenue, margin, active, new customers, retention and average CLV equal to SQL on the warehouse', async () => {
     const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
     const { page } = o;

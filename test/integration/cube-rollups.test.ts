@@ -319,6 +319,27 @@ ROUTED['churn_outcomes.backtest'] = [
     filters: [{ member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] }],
   },
 ];
+// the /segments migration matrix: any pair of runs and kind, by label (and by region, or filtered on one)
+ROUTED['run_migration.transitions'] = [
+  {
+    measures: ['run_migration.count'],
+    dimensions: [
+      'run_migration.from_run',
+      'run_migration.to_run',
+      'run_migration.kind',
+      'run_migration.from_label',
+      'run_migration.to_label',
+    ],
+  },
+  {
+    measures: ['run_migration.count'],
+    dimensions: ['run_migration.to_label', 'customers.access_region'],
+    filters: [
+      { member: 'run_migration.kind', operator: 'equals', values: ['cluster_name'] },
+      { member: 'run_migration.from_label', operator: 'notEquals', values: ['(not scored)'] },
+    ],
+  },
+];
 // the /segments RFM grid, segment cards and cluster profiles
 ROUTED['run_scores.profiles'] = [
   {

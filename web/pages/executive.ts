@@ -201,6 +201,54 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       signal,
     );
   const datedFilters = { ...filters, from: period.from, to: period.to };
+  const dated = cubeFilters(datedFilters);
+  const byDim = (dimension: string, measures: string[], dates: boolean, extra: unknown[] = []) =>
+    api.load(
+      {
+        measures,
+        dimensions: [dimension],
+        filters: [...(dates ? dated.filters : noDates.filters), ...extra],
+        timeDimensions: dates ? dated.timeDimensions : [],
+        order: { [measures[0] as string]: 'desc' },
+      },
+      signal,
+    );
+  // the breakdowns that need only the period are asked now, beside the KPIs: they used to wait for
+  // the overview (the slowest KPI read), which only the CLV of a chosen earlier run depends on
+  const early = <T>(p: Promise<T>): Promise<T> => {
+    // awaited below, or dropped when the page has nothing to show there (no run yet)
+    p.catch(() => {});
+    return p;
+  };
+  const revenueByRegion = early(byDim('customers.region', [REVENUE, NO_CUSTOMER_REVENUE], true));
+  const revenueBySegment = early(byDim('customers.rfm_segment', [REVENUE, NO_CUSTOMER_REVENUE], true));
+  // without a chosen run the page shows the latest run's CLV (customers.total_clv)
+  const latestClv = ctx.query.get('run')
+    ? null
+    : {
+        'customers.region': early(byDim('customers.region', [LATEST_CLV], false)),
+        'customers.rfm_segment': early(byDim('customers.rfm_segment', [LATEST_CLV], false)),
+      };
+  const topCustomers = early(
+    api.load(
+      {
+        // the record key makes each row one customer record: the list reads the CLV list
+        // rollup row by row (an ORDER BY ... LIMIT), not a GROUP BY over a million rows
+        dimensions: [
+          'customers.customer_durable_key',
+          'customers.customer_id',
+          'customers.name',
+          'customers.region',
+          'customers.rfm_segment',
+        ],
+        measures: ['customers.total_clv'],
+        filters: noDates.filters,
+        order: { 'customers.total_clv': 'desc', 'customers.customer_id': 'asc' },
+        limit: 10,
+      },
+      signal,
+    ),
+  );
   const [cur, before, overview, health] = await Promise.all([
     sum(period),
     sum(prev),
@@ -303,21 +351,12 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   const warning = await warnings;
   if (warning) root.insertBefore(warning, kpis);
 
-  const dated = cubeFilters(datedFilters);
-  const byDim = (dimension: string, measures: string[], dates: boolean, extra: unknown[] = []) =>
-    api.load(
-      {
-        measures,
-        dimensions: [dimension],
-        filters: [...(dates ? dated.filters : noDates.filters), ...extra],
-        timeDimensions: dates ? dated.timeDimensions : [],
-        order: { [measures[0] as string]: 'desc' },
-      },
-      signal,
-    );
   /** CLV of the chosen run by a customer attribute: the latest run's members, or that run's history. */
   const clvBy = async (dimension: string) => {
-    if (!run || isLatest) return { rows: await byDim(dimension, [LATEST_CLV], false), measure: LATEST_CLV };
+    if (!run || isLatest) {
+      const asked = latestClv?.[dimension as keyof typeof latestClv];
+      return { rows: await (asked ?? byDim(dimension, [LATEST_CLV], false)), measure: LATEST_CLV };
+    }
     const rows = await byDim(dimension, [RUN_CLV], false, [
       { member: 'clv_history.run_id', operator: 'equals', values: [String(run.run_id)] },
     ]);
@@ -352,7 +391,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       body.append(
         bars(
           'revenue-by-region',
-          await byDim('customers.region', [REVENUE, NO_CUSTOMER_REVENUE], true),
+          await revenueByRegion,
           'customers.region',
           REVENUE,
           'Unknown region',
@@ -366,7 +405,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       body.append(
         bars(
           'revenue-by-segment',
-          await byDim('customers.rfm_segment', [REVENUE, NO_CUSTOMER_REVENUE], true),
+          await revenueBySegment,
           'customers.rfm_segment',
           REVENUE,
           'Not scored',
@@ -414,24 +453,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       `Top customers by lifetime value${latestRun ? ` (${runLabel(latestRun)})` : ''}`,
       async (body) => {
         if (!latestRun) return void body.append(emptyState('No mining run yet: run crm-bi mine.'));
-        const rows = await api.load(
-          {
-            // the record key makes each row one customer record: the list reads the CLV list
-            // rollup row by row (an ORDER BY ... LIMIT), not a GROUP BY over a million rows
-            dimensions: [
-              'customers.customer_durable_key',
-              'customers.customer_id',
-              'customers.name',
-              'customers.region',
-              'customers.rfm_segment',
-            ],
-            measures: ['customers.total_clv'],
-            filters: noDates.filters,
-            order: { 'customers.total_clv': 'desc', 'customers.customer_id': 'asc' },
-            limit: 10,
-          },
-          signal,
-        );
+        const rows = await topCustomers;
         if (rows.length === 0)
           return void body.append(
             emptyState(

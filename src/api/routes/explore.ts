@@ -22,7 +22,6 @@ import {
 } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { CrmBiError } from '../../errors.ts';
-import { type MigrationBy, type SegmentMigration, segmentMigration } from '../../mining/steps/migration.ts';
 import { getRun, latestScoredRun, type MiningRun } from '../../mining/steps/runs.ts';
 import { answerCache } from '../answer-cache.ts';
 import { type ApiEnv, requireRole } from '../auth.ts';
@@ -37,7 +36,7 @@ import {
   ruleCells,
   type SegmentationScope,
   segmentCards,
-  visibleCustomerKeys,
+  segmentMigration,
 } from './segmentation-queries.ts';
 
 export interface ExploreRoutesOptions {
@@ -123,23 +122,6 @@ async function runRecordOf(db: Database, run: number | undefined): Promise<Minin
   }
 }
 
-/** Keeps only the customers in `keys`, recounting cells and the matrix. */
-function narrowMigration(m: SegmentMigration, keys: Set<number>): SegmentMigration {
-  const cells = m.cells
-    .map(({ keys: members, ...cell }) => ({
-      ...cell,
-      customers: (members ?? []).filter((k) => keys.has(k)).length,
-    }))
-    .filter((cell) => cell.customers > 0)
-    .sort((a, b) => b.customers - a.customers || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
-  const fromLabels = m.from_labels.filter((l) => cells.some((c) => c.from === l));
-  const toLabels = m.to_labels.filter((l) => cells.some((c) => c.to === l));
-  const matrix = fromLabels.map((f) =>
-    toLabels.map((t) => cells.find((c) => c.from === f && c.to === t)?.customers ?? 0),
-  );
-  return { ...m, from_labels: fromLabels, to_labels: toLabels, matrix, cells };
-}
-
 const CACHE_ENTRIES = 200;
 
 export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
@@ -199,11 +181,9 @@ export function exploreRoutes(options: ExploreRoutesOptions): Hono<ApiEnv> {
   app.get('/segmentation/migration', async function migrationRoute(c) {
     const p = validate(MigrationParams, params(c));
     const scope = scopeOf(c, options);
-    const by: MigrationBy = p.by;
-    const limitedTo = scope.regions !== undefined;
-    const m = await segmentMigration(scope.db, p.from, p.to, { by, withCustomers: limitedTo });
-    const out = limitedTo ? narrowMigration(m, await visibleCustomerKeys(scope)) : m;
-    return c.json({ ...out, cells: out.cells.map(({ keys: _keys, ...cell }) => cell) });
+    // an unknown run is a 400 naming the latest runs (getRun's error)
+    const [from, to] = [await getRun(scope.db, p.from), await getRun(scope.db, p.to)];
+    return c.json(await segmentMigration(scope, from, to, p.by));
   });
 
   app.get('/segmentation/cohorts', async function cohortsRoute(c) {

@@ -8,6 +8,8 @@
 import type { Model } from '../../cube/index.ts';
 import { addUnits, formatLocalDate, SUPPORTED_DATES } from '../../cube/time.ts';
 import type { Database } from '../../db/duckdb.ts';
+import { type MigrationBy, migrationMatrix, type SegmentMigration } from '../../mining/steps/migration.ts';
+import type { MiningRun } from '../../mining/steps/runs.ts';
 import { type CubeRow, readCube } from '../cube-reader.ts';
 
 export interface SegmentationScope {
@@ -305,16 +307,36 @@ export async function clusterProfiles(s: SegmentationScope, run: number, names?:
   );
 }
 
-/** Golden keys the scope may see (for narrowing a segment migration to it). */
-export async function visibleCustomerKeys(s: SegmentationScope): Promise<Set<number>> {
-  const rows = await readCube(
-    s.db,
-    s.model,
-    s.regions === undefined ? {} : { regions: s.regions },
-    { dimensions: ['customers.golden_customer_key'], limit: Number.MAX_SAFE_INTEGER },
-    { maxLimit: Number.MAX_SAFE_INTEGER },
-  );
-  return new Set(rows.map((r) => Number(r['customers.golden_customer_key'])));
+/**
+ * The transition matrix between runs `from` and `to` (cube run_migration): golden customers by
+ * their segment (or cluster) in each run, a customer scored in only one of them '(not scored)' on
+ * the other side; the caller's regions cut it as every cube query. The run records give the as-of
+ * days and the rule tables' segment order.
+ */
+export async function segmentMigration(
+  s: SegmentationScope,
+  from: MiningRun,
+  to: MiningRun,
+  by: MigrationBy,
+): Promise<SegmentMigration> {
+  const equals = (member: string, value: string | number) => ({
+    member: `run_migration.${member}`,
+    operator: 'equals',
+    values: [String(value)],
+  });
+  const rows = await read(s, {
+    measures: ['run_migration.count'],
+    dimensions: ['run_migration.from_label', 'run_migration.to_label'],
+    filters: [equals('from_run', from.run_id), equals('to_run', to.run_id), equals('kind', by)],
+    // at most labels² cells
+    limit: 50_000,
+  });
+  const cells = rows.map((r) => ({
+    from: String(r['run_migration.from_label']),
+    to: String(r['run_migration.to_label']),
+    customers: num(r['run_migration.count']),
+  }));
+  return migrationMatrix(from, to, by, cells);
 }
 
 export interface CohortCell {

@@ -1,11 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCompareResponse, loadModel, runQuery } from '../../cube/index.ts';
+import { segmentMigration as cubeMigration } from '../../api/routes/segmentation-queries.ts';
+import { isCompareResponse, loadModel, type Model, runQuery } from '../../cube/index.ts';
 import type { Database } from '../../db/duckdb.ts';
 import { openWarehouse } from '../../db/open-warehouse.ts';
-import { NOT_SCORED, segmentMigration } from './migration.ts';
-import { insertRun } from './runs.ts';
+import { type MigrationBy, NOT_SCORED } from './migration.ts';
+import { getRun, insertRun } from './runs.ts';
 
 let db: Database;
+let model: Model;
+
+/** The route's answer for every region (run_migration cube, laid out by migrationMatrix). */
+async function segmentMigration(from: number, to: number, by: MigrationBy = 'rfm_segment') {
+  return cubeMigration({ db, model, regions: undefined }, await getRun(db, from), await getRun(db, to), by);
+}
 
 /*
  * Two runs by hand:            run 1 (Q1)        run 2 (Q2)
@@ -30,6 +37,7 @@ const RUN2: [number, string, string][] = [
 
 beforeAll(async () => {
   db = await openWarehouse(':memory:');
+  model = await loadModel();
   const segments = ['Champions', 'Loyal', 'New', 'At Risk', 'Hibernating'];
   for (const [runId, asOf, rows] of [
     [1, '2024-03-31', RUN1],
@@ -79,12 +87,12 @@ describe('segment migration between two runs', () => {
       `${NOT_SCORED} → New: 1`,
     ];
     expect([...cube].sort()).toEqual([...expected].sort());
-    const m = await segmentMigration(db, 1, 2);
+    const m = await segmentMigration(1, 2);
     expect(m.cells.map((c) => `${c.from} → ${c.to}: ${c.customers}`).sort()).toEqual([...expected].sort());
   });
 
-  it('builds the transition matrix with the customers behind each cell', async () => {
-    const m = await segmentMigration(db, 1, 2);
+  it('builds the transition matrix (run_migration, any two runs)', async () => {
+    const m = await segmentMigration(1, 2);
     expect(m).toMatchObject({
       from_run: 1,
       to_run: 2,
@@ -101,15 +109,35 @@ describe('segment migration between two runs', () => {
       [0, 0, 0, 1, 0],
       [0, 1, 0, 0, 0],
     ]);
-    const cell = (from: string, to: string) => m.cells.find((c) => c.from === from && c.to === to)?.keys;
-    expect(cell('Loyal', 'At Risk')).toEqual([2]);
-    expect(cell('Loyal', 'Loyal')).toEqual([1]);
-    expect(cell('New', NOT_SCORED)).toEqual([4]);
-    expect(cell(NOT_SCORED, 'New')).toEqual([5]);
+    // largest first, then by label
+    expect(m.cells.map((c) => `${c.from} → ${c.to}`)).toEqual([
+      '(not scored) → New',
+      'At Risk → Hibernating',
+      'Loyal → At Risk',
+      'Loyal → Loyal',
+      'New → (not scored)',
+    ]);
   });
 
-  it('works on cluster names too, and can leave the customer lists out', async () => {
-    const m = await segmentMigration(db, 1, 2, { by: 'cluster_name', withCustomers: false });
+  it('reads the runs the other way round, or one run against itself', async () => {
+    const back = await segmentMigration(2, 1);
+    expect(back.cells.map((c) => `${c.from} → ${c.to}: ${c.customers}`).sort()).toEqual(
+      [
+        'Loyal → Loyal: 1',
+        'At Risk → Loyal: 1',
+        'Hibernating → At Risk: 1',
+        `${NOT_SCORED} → New: 1`,
+        `New → ${NOT_SCORED}: 1`,
+      ].sort(),
+    );
+    const same = await segmentMigration(2, 2);
+    expect(same.cells.map((c) => `${c.from} → ${c.to}: ${c.customers}`).sort()).toEqual(
+      ['Loyal → Loyal: 1', 'At Risk → At Risk: 1', 'Hibernating → Hibernating: 1', 'New → New: 1'].sort(),
+    );
+  });
+
+  it('works on cluster names too', async () => {
+    const m = await segmentMigration(1, 2, 'cluster_name');
     expect(m.from_labels).toEqual(['A', 'B', NOT_SCORED]);
     expect(m.to_labels).toEqual(['A', 'B', NOT_SCORED]);
     expect(m.matrix).toEqual([
@@ -117,10 +145,9 @@ describe('segment migration between two runs', () => {
       [0, 1, 1],
       [1, 0, 0],
     ]);
-    expect(m.cells.every((c) => c.keys === undefined)).toBe(true);
   });
 
   it('names the runs that exist when one does not', async () => {
-    await expect(segmentMigration(db, 1, 9)).rejects.toThrow(/no mining run 9 \(latest runs: 2, 1\)/);
+    await expect(segmentMigration(1, 9)).rejects.toThrow(/no mining run 9 \(latest runs: 2, 1\)/);
   });
 });

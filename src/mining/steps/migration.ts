@@ -1,10 +1,10 @@
 /**
  * Segment migration between two runs: who moved from which segment to which (e.g. Loyal → At Risk
- * since last quarter), as a transition matrix with the customers behind each cell.
+ * since last quarter), as a transition matrix. The counts come from the model's `run_migration`
+ * cube (src/api/routes/segmentation-queries.ts reads them as the caller); this module names the
+ * shape and lays the cells out as a matrix in the order of the runs' rule tables.
  */
-import type { Database } from '../../db/duckdb.ts';
-import { CrmBiError } from '../../errors.ts';
-import { getRun } from './runs.ts';
+import type { MiningRun } from './runs.ts';
 
 /** Label of customers scored in only one of the two runs (new since, or gone by, the later run). */
 export const NOT_SCORED = '(not scored)';
@@ -15,8 +15,6 @@ export interface MigrationCell {
   readonly from: string;
   readonly to: string;
   readonly customers: number;
-  /** customer_durable_key of each customer in the cell, ascending (when asked for). */
-  readonly keys?: readonly number[];
 }
 
 export interface SegmentMigration {
@@ -30,67 +28,48 @@ export interface SegmentMigration {
   readonly to_labels: readonly string[];
   /** matrix[i][j] = customers in from_labels[i] then to_labels[j]. */
   readonly matrix: readonly (readonly number[])[];
-  /** The non-empty cells, largest first. */
+  /** The non-empty cells, largest first (then by from and to label, in code point order). */
   readonly cells: readonly MigrationCell[];
 }
 
+/** Code point order, as DuckDB orders strings. */
+const byCodePoint = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
 /**
- * The transition matrix between two runs, by RFM segment (default) or cluster name.
+ * The transition matrix between runs `a` and `b` from its non-empty cells: rows and columns in the
+ * order of the runs' rule tables (params.rfm.rules.segments, for RFM segments; otherwise by name),
+ * NOT_SCORED last.
  *
  * @example
- * const m = await segmentMigration(db, 3, 7);
- * m.cells.find((c) => c.from === 'Loyal' && c.to === 'At Risk')?.keys // [1042, 2210, ...]
+ * migrationMatrix(run3, run7, 'rfm_segment', [{ from: 'Loyal', to: 'At Risk', customers: 12 }])
  */
-export async function segmentMigration(
-  db: Database,
-  fromRun: number,
-  toRun: number,
-  options: { readonly by?: MigrationBy; readonly withCustomers?: boolean } = {},
-): Promise<SegmentMigration> {
-  const by = options.by ?? 'rfm_segment';
-  if (by !== 'rfm_segment' && by !== 'cluster_name') {
-    throw new CrmBiError(
-      'invalid_migration_by',
-      `invalid migration dimension: ${String(by)} (use rfm_segment or cluster_name)`,
-    );
-  }
-  const [a, b] = [await getRun(db, fromRun), await getRun(db, toRun)];
-  const table = by === 'rfm_segment' ? 'mining.customer_rfm' : 'mining.customer_segment';
-  const withCustomers = options.withCustomers ?? true;
-  const rows = await db.all(
-    `SELECT coalesce(a.label, $3) AS from_label, coalesce(b.label, $3) AS to_label, count(*) AS customers
-      ${withCustomers ? ', list(customer_durable_key ORDER BY customer_durable_key) AS keys' : ''}
-    FROM (SELECT customer_durable_key, ${by} AS label FROM ${table} WHERE run_id = $1) a
-    FULL OUTER JOIN (SELECT customer_durable_key, ${by} AS label FROM ${table} WHERE run_id = $2) b
-      USING (customer_durable_key)
-    GROUP BY ALL
-    ORDER BY customers DESC, from_label, to_label`,
-    [fromRun, toRun, NOT_SCORED],
-  );
-  const cells: MigrationCell[] = rows.map((r) => ({
-    from: String(r.from_label),
-    to: String(r.to_label),
-    customers: Number(r.customers),
-    ...(withCustomers ? { keys: (r.keys as number[]).map(Number) } : {}),
-  }));
+export function migrationMatrix(
+  a: Pick<MiningRun, 'run_id' | 'as_of' | 'params'>,
+  b: Pick<MiningRun, 'run_id' | 'as_of' | 'params'>,
+  by: MigrationBy,
+  cells: readonly MigrationCell[],
+): SegmentMigration {
+  const sorted = cells
+    .filter((c) => c.customers > 0)
+    .sort((x, y) => y.customers - x.customers || byCodePoint(x.from, y.from) || byCodePoint(x.to, y.to));
   const order = labelOrder(by === 'rfm_segment' ? [a.params, b.params] : []);
   const sortLabels = (labels: Set<string>) =>
     [...labels].sort((x, y) => rank(x, order) - rank(y, order) || x.localeCompare(y));
-  const fromLabels = sortLabels(new Set(cells.map((c) => c.from)));
-  const toLabels = sortLabels(new Set(cells.map((c) => c.to)));
+  const fromLabels = sortLabels(new Set(sorted.map((c) => c.from)));
+  const toLabels = sortLabels(new Set(sorted.map((c) => c.to)));
   const matrix = fromLabels.map((f) =>
-    toLabels.map((t) => cells.find((c) => c.from === f && c.to === t)?.customers ?? 0),
+    toLabels.map((t) => sorted.find((c) => c.from === f && c.to === t)?.customers ?? 0),
   );
   return {
-    from_run: fromRun,
-    to_run: toRun,
+    from_run: a.run_id,
+    to_run: b.run_id,
     from_as_of: a.as_of,
     to_as_of: b.as_of,
     by,
     from_labels: fromLabels,
     to_labels: toLabels,
     matrix,
-    cells,
+    cells: sorted,
   };
 }
 
