@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { segmentMigration as cubeMigration } from '../../api/routes/segmentation-queries.ts';
-import { isCompareResponse, loadModel, type Model, runQuery } from '../../cube/index.ts';
-import type { Database } from '../../db/duckdb.ts';
-import { openWarehouse } from '../../db/open-warehouse.ts';
-import { type MigrationBy, NOT_SCORED } from './migration.ts';
-import { getRun, insertRun } from './runs.ts';
+import { segmentMigration as cubeMigration } from '../../src/api/routes/segmentation-queries.ts';
+import { isCompareResponse, loadModel, type Model, runQuery } from '../../src/cube/index.ts';
+import type { Database } from '../../src/db/duckdb.ts';
+import { openWarehouse } from '../../src/db/open-warehouse.ts';
+import { type MigrationBy, NOT_SCORED } from '../../src/mining/steps/migration.ts';
+import { getRun, insertRun } from '../../src/mining/steps/runs.ts';
 
 let db: Database;
 let model: Model;
