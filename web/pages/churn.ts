@@ -181,7 +181,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     kpiWork,
     section(
       grid,
-      'At-risk customers by value at risk',
+      'Customers by value at risk (CLV × churn probability)',
       async (body) => {
         const risk = await atRiskP;
         if (risk.customers.length === 0) return void body.append(emptyState());
