@@ -1,7 +1,8 @@
 /**
  * Building pre-aggregations: each rollup declared in the model becomes a table in the `rollup`
- * schema, recorded in `rollup._catalog` with its definition hash and the data version it was
- * built from (`rollupVersion`: without the mining run when the rollup reads no mining table).
+ * schema, recorded in `rollup._catalog` with the hash of its definition and build SQL
+ * (`rollupHash`: a model change stales only the rollups whose build reads what changed) and the
+ * data version it was built from (`rollupVersion`: without the mining run when the rollup reads no mining table).
  * Queries are routed only to rollups whose hash and data version are current, so a load, an
  * identity run or a mining run never serves stale rollups (run buildRollups after each).
  *
@@ -17,6 +18,7 @@
  * @example
  * await buildRollups(db, model); // [{ name: 'sales.daily', table: 'rollup.sales__daily', rows: 1234, ms: 80 }]
  */
+import { createHash } from 'node:crypto';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
 import { dataVersion, rollupVersion } from './data-version.ts';
@@ -125,7 +127,9 @@ async function buildPartitioned(
       ),
     ) > 0;
   const recorded =
-    exists && catalog?.hash === pre.hash ? await recordedPartitions(db, pre.fullName) : new Map();
+    exists && catalog?.hash === rollupHash(model, pre)
+      ? await recordedPartitions(db, pre.fullName)
+      : new Map();
   const current = (key: string) => {
     const r = recorded.get(key);
     return r !== undefined && r.base === base && r.stamp === wanted.get(key)?.stamp;
@@ -176,21 +180,48 @@ async function buildPartitioned(
 
 /** A schema-qualified reference to a mining table, quoted or not. */
 const MINING_TABLE = /(^|[^\w"])"?mining"?\s*\./i;
-const scoreReads = new WeakMap<PreAggregation, boolean>();
+
+/** What a rollup's build depends on, worked out once per loaded model. */
+interface BuildFacts {
+  readonly hash: string;
+  readonly readsScores: boolean;
+}
+const buildFacts = new WeakMap<PreAggregation, BuildFacts>();
 
 /**
- * Whether the rollup's build reads a mining table (scores, runs), so that a mining run makes it
- * stale. Taken from the compiled SQL, which names every table the build reads, whichever cube or
- * join brought it in.
+ * From the SQL that builds the rollup (DuckDB), which names every cube, join, column and table
+ * the build reads, whichever cube or join brought it in:
+ * - `hash`: the rollup's definition (`pre.hash`: members, time bucket, zone, partitions) and that
+ *   SQL with its parameters. A built table is current only for the same hash, so a change to a
+ *   cube, join or member the build reads makes the rollup stale, and a change anywhere else in
+ *   the model leaves it fresh.
+ * - `readsScores`: whether it reads a mining table (scores, runs), so that a mining run makes it
+ *   stale.
  */
-function readsScores(model: Model, pre: PreAggregation): boolean {
-  let reads = scoreReads.get(pre);
-  if (reads === undefined) {
-    reads = MINING_TABLE.test(rollupBuildSql(model, pre.fullName).compiled.sql);
-    scoreReads.set(pre, reads);
+function factsOf(model: Model, pre: PreAggregation): BuildFacts {
+  let facts = buildFacts.get(pre);
+  if (facts === undefined) {
+    const { compiled } = rollupBuildSql(model, pre.fullName);
+    facts = {
+      hash: createHash('sha256')
+        .update(
+          JSON.stringify([pre.hash, compiled.sql, compiled.parameters], (_, v) =>
+            typeof v === 'bigint' ? String(v) : v,
+          ),
+        )
+        .digest('hex')
+        .slice(0, 16),
+      readsScores: MINING_TABLE.test(compiled.sql),
+    };
+    buildFacts.set(pre, facts);
   }
-  return reads;
+  return facts;
 }
+
+const readsScores = (model: Model, pre: PreAggregation): boolean => factsOf(model, pre).readsScores;
+
+/** The hash a built rollup table is recorded with, and must still have to be read (see factsOf). */
+export const rollupHash = (model: Model, pre: PreAggregation): string => factsOf(model, pre).hash;
 
 /** Builds (or rebuilds) the model's rollups in one transaction. */
 export async function buildRollups(
@@ -233,7 +264,7 @@ export async function buildRollups(
       await db.run(`INSERT OR REPLACE INTO ${CATALOG} VALUES ($1, $2, $3, $4, now(), $5)`, [
         pre.fullName,
         `${ROLLUP_SCHEMA}.${pre.table}`,
-        pre.hash,
+        rollupHash(model, pre),
         rollupVersion(version, readsScores(model, pre)),
         rows,
       ]);
@@ -271,7 +302,7 @@ export async function freshRollups(db: Database, model: Model, version?: string)
   const fresh = new Set<string>();
   for (const row of rows) {
     const pre = model.preAggregations.find((p) => p.fullName === row.name);
-    if (!pre || row.hash !== pre.hash) continue;
+    if (!pre || row.hash !== rollupHash(model, pre)) continue;
     if (pre.partitions) {
       const built = String(row.data_version);
       for (const entry of await freshPartitions(db, model, pre, current, built)) fresh.add(entry);
