@@ -22,7 +22,7 @@ import { chromium, type Page, type Request, type Response } from 'playwright-cor
 import { startServer } from '../src/api/server.ts';
 import { warmUpFile } from '../src/api/warm-up.ts';
 import { loadModel } from '../src/cube/model/load.ts';
-import { buildRollups, freshRollups } from '../src/cube/rollups.ts';
+import { buildRollups, freshRollups, rollupNames } from '../src/cube/rollups.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { openWarehouse } from '../src/db/open-warehouse.ts';
 import { loadSource } from '../src/etl/load.ts';
@@ -81,16 +81,18 @@ async function mineTwice(path: string): Promise<void> {
 }
 
 /**
- * Rebuilds the model's rollups when any is missing or stale, as `crm-bi mine` and `crm-bi load` do
+ * Rebuilds the model's missing or stale rollups (only those), as `crm-bi mine` and `crm-bi load` do
  * at their end: without it the pages would be timed on a warehouse no published one looks like.
  */
 async function ensureRollups(path: string): Promise<void> {
   const db = await openWarehouse(path);
   try {
     const model = await loadModel();
-    if ((await freshRollups(db, model)).size === model.preAggregations.length) return;
+    const fresh = rollupNames(await freshRollups(db, model));
+    const stale = model.preAggregations.map((p) => p.fullName).filter((n) => !fresh.includes(n));
+    if (stale.length === 0) return;
     const t0 = performance.now();
-    const built = await buildRollups(db, model);
+    const built = await buildRollups(db, model, { only: stale });
     console.log(
       `built ${built.length} rollups in ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );

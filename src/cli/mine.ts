@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { miningStaging, syncMiningTables } from '../clickhouse/mine-target.ts';
 import { loadModel } from '../cube/index.ts';
-import { buildRollups, freshRollups } from '../cube/rollups.ts';
+import { buildRollups, freshRollups, rollupNames } from '../cube/rollups.ts';
 import { openWarehouse } from '../db/open-warehouse.ts';
 import { warehouseTarget } from '../db/target.ts';
 import { CrmBiError, describeError } from '../errors.ts';
@@ -124,12 +124,12 @@ export async function rebuildRollups(
   const started = performance.now();
   try {
     const model = await loadModel();
-    const fresh = await freshRollups(db, model);
-    const stale = model.preAggregations.filter((p) => !fresh.has(p.fullName)).map((p) => p.fullName);
+    const fresh = rollupNames(await freshRollups(db, model));
+    const stale = model.preAggregations.filter((p) => !fresh.includes(p.fullName)).map((p) => p.fullName);
     const built = stale.length === 0 ? [] : await buildRollups(db, model, { only: stale });
     say(
       `rollups: ${built.length} rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s` +
-        (fresh.size > 0 ? `, ${fresh.size} still fresh` : ''),
+        (fresh.length > 0 ? `, ${fresh.length} still fresh` : ''),
     );
   } catch (e) {
     say(

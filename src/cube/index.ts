@@ -28,5 +28,5 @@ export type {
 } from './result/response.ts';
 export { isCompareResponse } from './result/response.ts';
 export { toTextTable } from './result/table.ts';
-export { type BuiltRollup, buildRollups, freshRollups, rollupBuildSql } from './rollups.ts';
+export { type BuiltRollup, buildRollups, freshRollups, rollupBuildSql, rollupNames } from './rollups.ts';
 export { explainQuery, RESULT_BYTE_CAP, type RunOptions, runQuery, UNGROUPED_ROW_CAP } from './run.ts';

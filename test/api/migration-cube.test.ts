@@ -4,7 +4,9 @@
  * runs, a customer scored in only one of them '(not scored)' on the other side, under the golden
  * customer's current region (a record merged into a customer of another region counts there),
  * with the cells a full outer join of the two runs' scores written by hand gives, for every
- * caller, a Europe-only token and a region parameter alike.
+ * caller, a Europe-only token and a region parameter alike. Four runs: the rollup holds the pairs
+ * of consecutive runs, any other pair reads the cube; a new run, a back-filled run, a deleted run,
+ * a run id used again and a reloaded customer each keep every answer equal to the hand-written one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
@@ -23,18 +25,26 @@ interface Migration {
 }
 
 let f: ApiFixture;
+/** The runs in run order (as-of days ascending): firstRun, oldRun, midRun, newRun. */
+let firstRun: number;
 let oldRun: number;
+let midRun: number;
 let newRun: number;
 /** Each case's answer before the rollups were built (read from the score tables), by caller and path. */
 const unrouted = new Map<string, string>();
 let unroutedReads: string[] = [];
 const callers = () => ({ all: f.tokens.executive, europe: f.tokens.europe });
-const paths = () => [
-  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}`,
-  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}&region=Europe`,
-  `/v1/segmentation/migration?from=${newRun}&to=${oldRun}`,
-  `/v1/segmentation/migration?from=${oldRun}&to=${newRun}&by=cluster_name`,
-  `/v1/segmentation/migration?from=${newRun}&to=${newRun}`,
+/** Each path, and whether its pair of runs is in the rollup (consecutive runs). */
+const paths = (): [string, boolean][] => [
+  [`/v1/segmentation/migration?from=${midRun}&to=${newRun}`, true],
+  [`/v1/segmentation/migration?from=${midRun}&to=${newRun}&region=Europe`, true],
+  [`/v1/segmentation/migration?from=${midRun}&to=${newRun}&by=cluster_name`, true],
+  [`/v1/segmentation/migration?from=${firstRun}&to=${oldRun}`, true],
+  [`/v1/segmentation/migration?from=${oldRun}&to=${midRun}&by=cluster_name`, true],
+  [`/v1/segmentation/migration?from=${oldRun}&to=${newRun}`, false],
+  [`/v1/segmentation/migration?from=${firstRun}&to=${newRun}&region=Europe`, false],
+  [`/v1/segmentation/migration?from=${newRun}&to=${oldRun}`, false],
+  [`/v1/segmentation/migration?from=${newRun}&to=${newRun}`, false],
 ];
 
 async function migration(path: string, token: string): Promise<Migration> {
@@ -83,8 +93,11 @@ beforeAll(async () => {
       "SELECT strftime(max(ordered_at AT TIME ZONE 'UTC'), '%Y-%m-%d') FROM core.fact_order_line",
     ),
   );
-  const earlier = String(await f.db.scalar(`SELECT strftime(DATE '${last}' - INTERVAL 150 DAY, '%Y-%m-%d')`));
-  oldRun = (await runMining(f.db, { asOf: earlier, seed: 1 })).run_id;
+  const daysBefore = async (n: number) =>
+    String(await f.db.scalar(`SELECT strftime(DATE '${last}' - INTERVAL ${n} DAY, '%Y-%m-%d')`));
+  firstRun = (await runMining(f.db, { asOf: await daysBefore(300), seed: 1 })).run_id;
+  oldRun = (await runMining(f.db, { asOf: await daysBefore(150), seed: 1 })).run_id;
+  midRun = (await runMining(f.db, { asOf: await daysBefore(60), seed: 1 })).run_id;
   newRun = (await runMining(f.db, { asOf: last, seed: 1 })).run_id;
   // identity resolution after the runs, by hand: pairs of customers scored in both runs, of
   // different regions, become one golden customer (the first of the pair); the merged record
@@ -111,14 +124,14 @@ beforeAll(async () => {
       [into, region, merged],
     );
   }
-  for (const path of paths())
+  for (const [path] of paths())
     for (const [who, token] of Object.entries(callers()))
       unrouted.set(`${who} ${path}`, JSON.stringify(await migration(path, token)));
   unroutedReads = (
-    await statementsOf(f.db, () => migration(paths()[0] as string, f.tokens.europe))
+    await statementsOf(f.db, () => migration(paths()[0]?.[0] as string, f.tokens.europe))
   ).sql.filter((q) => q.includes('mining.customer_rfm'));
   await buildRollups(f.db, f.model);
-}, 180_000);
+}, 240_000);
 afterAll(() => f?.cleanup());
 
 describe('segment migration through the model', () => {
@@ -205,16 +218,148 @@ describe('segment migration through the model', () => {
     expect(unroutedReads[0]).not.toContain(`= ${oldRun}`);
   });
 
-  it('reads rollup.run_migration__transitions, with the unrouted answer for every caller and case', async () => {
-    const { sql } = await statementsOf(f.db, () => migration(paths()[0] as string, f.tokens.europe));
-    expect(sql.filter((q) => q.includes('run_migration__transitions')).length).toBe(1);
-    for (const q of sql) expect(q).not.toContain('mining.customer_rfm');
-    for (const path of paths())
+  it('holds the pairs of consecutive runs only', async () => {
+    const pairs = await f.db.all(
+      'SELECT DISTINCT "run_migration.from_run" AS a, "run_migration.to_run" AS b FROM rollup.run_migration__transitions ORDER BY a',
+    );
+    expect(pairs.map((r) => [Number(r.a), Number(r.b)])).toEqual([
+      [firstRun, oldRun],
+      [oldRun, midRun],
+      [midRun, newRun],
+    ]);
+  });
+
+  it('reads rollup.run_migration__transitions for a consecutive pair, the cube for any other, with the unrouted answer for every caller', async () => {
+    for (const [path, inRollup] of paths()) {
+      const { sql } = await statementsOf(f.db, () => migration(path, f.tokens.europe));
+      expect(
+        sql.some((q) => q.includes('run_migration__transitions')),
+        path,
+      ).toBe(inRollup);
+      expect(
+        sql.some((q) => q.includes('mining.customer_rfm')),
+        path,
+      ).toBe(!inRollup);
       for (const [who, token] of Object.entries(callers())) {
         const want = unrouted.get(`${who} ${path}`) as string;
         expect(JSON.parse(want).cells.length, `${who} ${path}`).toBeGreaterThan(0);
         expect(JSON.stringify(await migration(path, token)), `${who} ${path}`).toBe(want);
       }
-    expect(unrouted.get(`europe ${paths()[0]}`)).not.toBe(unrouted.get(`all ${paths()[0]}`));
+    }
+    const first = paths()[0]?.[0] as string;
+    expect(unrouted.get(`europe ${first}`)).not.toBe(unrouted.get(`all ${first}`));
   });
+});
+
+describe('the rollup after runs come and go', () => {
+  /** Whether the route reads the rollup for the pair, and its cells equal the hand-written ones for every caller. */
+  async function check(from: number, to: number, routed: boolean): Promise<void> {
+    const path = `/v1/segmentation/migration?from=${from}&to=${to}`;
+    const { sql } = await statementsOf(f.db, () => migration(path, f.tokens.europe));
+    expect(
+      sql.some((q) => q.includes('run_migration__transitions')),
+      path,
+    ).toBe(routed);
+    for (const [token, regions] of [
+      [f.tokens.executive, undefined],
+      [f.tokens.europe, ['Europe']],
+    ] as const) {
+      const want = await expected(from, to, 'rfm_segment', regions);
+      expect(want.size, path).toBeGreaterThan(1);
+      expect(cellsOf(await migration(path, token)), path).toEqual(want);
+    }
+  }
+  const partitionsOf = async () =>
+    (await buildRollups(f.db, f.model, { only: ['run_migration.transitions'] }))[0]?.partitions;
+  const deleteRun = async (run: number) => {
+    for (const t of ['mining_run', 'customer_rfm', 'customer_segment', 'customer_churn', 'customer_clv'])
+      await f.db.run(`DELETE FROM mining.${t} WHERE run_id = $1`, [run]);
+  };
+  let lastRun: number;
+
+  it('a new run builds its one pair and keeps the others', async () => {
+    const later = String(
+      await f.db.scalar(`SELECT strftime(max(as_of) + INTERVAL 30 DAY, '%Y-%m-%d') FROM mining.mining_run`),
+    );
+    lastRun = (await runMining(f.db, { asOf: later, seed: 1 })).run_id;
+    // not built yet: the new pair reads the cube, the others still read the rollup
+    await check(newRun, lastRun, false);
+    await check(midRun, newRun, true);
+    expect(await partitionsOf()).toEqual({ built: 1, kept: 3, dropped: 0 });
+    await check(newRun, lastRun, true);
+    await check(firstRun, oldRun, true);
+  }, 60_000);
+
+  it('a run back-filled between two others replaces their pair by two', async () => {
+    const between = String(
+      await f.db.scalar(
+        `SELECT strftime(as_of + INTERVAL 30 DAY, '%Y-%m-%d') FROM mining.mining_run WHERE run_id = $1`,
+        [firstRun],
+      ),
+    );
+    const backfilled = (await runMining(f.db, { asOf: between, seed: 1 })).run_id;
+    await check(firstRun, oldRun, false);
+    expect(await partitionsOf()).toEqual({ built: 2, kept: 3, dropped: 1 });
+    await check(firstRun, backfilled, true);
+    await check(backfilled, oldRun, true);
+    await check(firstRun, oldRun, false);
+    await deleteRun(backfilled);
+    await check(firstRun, oldRun, false);
+    expect(await partitionsOf()).toEqual({ built: 1, kept: 3, dropped: 2 });
+    await check(firstRun, oldRun, true);
+  }, 60_000);
+
+  it('a deleted run drops its pairs; its neighbours become a pair', async () => {
+    await deleteRun(midRun);
+    // the data version does not see a deleted run that was not the last: the pairs' stamps do
+    await check(oldRun, newRun, false);
+    await check(newRun, lastRun, true);
+    expect(await partitionsOf()).toEqual({ built: 1, kept: 2, dropped: 2 });
+    await check(oldRun, newRun, true);
+  }, 60_000);
+
+  it('a run id used again (the last run deleted and mined again) is not read from the old rows', async () => {
+    const before = await expected(newRun, lastRun, 'rfm_segment');
+    const later = String(
+      await f.db.scalar(`SELECT strftime(max(as_of) + INTERVAL 90 DAY, '%Y-%m-%d') FROM mining.mining_run`),
+    );
+    await deleteRun(lastRun);
+    // the same id, the same place in run order (after newRun); its segments differ from the
+    // deleted run's (set by hand: RFM scores are quantiles, so a later as-of alone changes few)
+    expect((await runMining(f.db, { asOf: later, seed: 1 })).run_id).toBe(lastRun);
+    await f.db.run(
+      `UPDATE mining.customer_rfm SET rfm_segment = 'Lost' WHERE run_id = $1 AND customer_durable_key % 3 = 0`,
+      [lastRun],
+    );
+    expect(await expected(newRun, lastRun, 'rfm_segment')).not.toEqual(before);
+    await check(newRun, lastRun, false);
+    expect(await partitionsOf()).toEqual({ built: 1, kept: 2, dropped: 1 });
+    await check(newRun, lastRun, true);
+  }, 60_000);
+
+  it('a reloaded customer moved to another region rebuilds every pair', async () => {
+    const moved = await f.db.all(
+      `SELECT customer_durable_key AS k FROM core.dim_customer
+       WHERE is_current AND access_region = 'Europe' AND golden_customer_key IS NULL
+         AND customer_durable_key NOT IN
+           (SELECT golden_customer_key FROM core.dim_customer WHERE golden_customer_key IS NOT NULL)
+         AND customer_durable_key IN (SELECT customer_durable_key FROM mining.customer_rfm WHERE run_id = $1)
+       ORDER BY k LIMIT 5`,
+      [newRun],
+    );
+    expect(moved.length).toBe(5);
+    await f.db.run(
+      `UPDATE core.dim_customer SET region = 'North America', access_region = 'North America'
+       WHERE is_current AND customer_durable_key IN (${moved.map((r) => Number(r.k)).join(', ')})`,
+    );
+    await f.db.run(
+      `INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+       VALUES ((SELECT max(load_id) + 1 FROM meta.etl_load), 'reload', 'canonical', 'x', 5, 5, 0, 'succeeded', now(), now())`,
+    );
+    await check(oldRun, newRun, false);
+    await check(firstRun, oldRun, false);
+    expect(await partitionsOf()).toEqual({ built: 3, kept: 0, dropped: 3 });
+    await check(oldRun, newRun, true);
+    await check(newRun, lastRun, true);
+  }, 60_000);
 });

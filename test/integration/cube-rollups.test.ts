@@ -38,7 +38,11 @@ async function both(
   only: string,
   options: { security?: { regions: string[] } } = {},
 ) {
-  const rollups = new Set([only]);
+  // a partitioned rollup's built partitions come with it (run_migration.transitions@[1,2])
+  const rollups = new Set(
+    [...(await freshRollups(db, model))].filter((r) => r === only || r.startsWith(`${only}@`)),
+  );
+  expect(rollups.has(only)).toBe(true);
   const routed = compileQuery(model, query, { now: NOW, rollups, ...options });
   const viaRollup = (await runQuery(db, model, query, { now: NOW, rollups, ...options })) as LoadResponse;
   const raw = (await runQuery(db, model, query, { now: NOW, useRollups: false, ...options })) as LoadResponse;
@@ -319,7 +323,12 @@ ROUTED['churn_outcomes.backtest'] = [
     filters: [{ member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] }],
   },
 ];
-// the /segments migration matrix: any pair of runs and kind, by label (and by region, or filtered on one)
+// the /segments migration matrix: a pair of consecutive runs (the fixture's runs 1 and 2), any kind,
+// by label (and by region, or filtered on one)
+const PAIR = [
+  { member: 'run_migration.from_run', operator: 'equals', values: ['1'] },
+  { member: 'run_migration.to_run', operator: 'equals', values: ['2'] },
+];
 ROUTED['run_migration.transitions'] = [
   {
     measures: ['run_migration.count'],
@@ -330,13 +339,15 @@ ROUTED['run_migration.transitions'] = [
       'run_migration.from_label',
       'run_migration.to_label',
     ],
+    filters: PAIR,
   },
   {
     measures: ['run_migration.count'],
     dimensions: ['run_migration.to_label', 'customers.access_region'],
     filters: [
-      { member: 'run_migration.kind', operator: 'equals', values: ['cluster_name'] },
-      { member: 'run_migration.from_label', operator: 'notEquals', values: ['(not scored)'] },
+      ...PAIR,
+      { member: 'run_migration.kind', operator: 'equals', values: ['rfm_segment'] },
+      { member: 'run_migration.from_label', operator: 'notEquals', values: ['Loyal'] },
     ],
   },
 ];
@@ -406,6 +417,65 @@ describe('rollup vs raw parity', () => {
       { rollups: new Set(model.preAggregations.map((p) => p.fullName)) },
     );
     expect(c.rollup).toBe('sales.monthly_by_region');
+  });
+});
+
+describe('a partitioned rollup answers only a built partition its filters pin', () => {
+  const query = (filters: Record<string, unknown>[]) => ({
+    measures: ['run_migration.count'],
+    dimensions: ['run_migration.from_label', 'run_migration.to_label'],
+    filters,
+  });
+  const eq = (member: string, v: string) => ({
+    member: `run_migration.${member}`,
+    operator: 'equals',
+    values: [v],
+  });
+
+  it('holds the consecutive pair of runs and lists it as fresh', async () => {
+    const fresh = await freshRollups(db, model);
+    expect([...fresh].filter((r) => r.startsWith('run_migration.transitions'))).toEqual([
+      'run_migration.transitions@[1,2]',
+      'run_migration.transitions',
+    ]);
+  });
+
+  it('routes the pair, and reads the cube for another pair, an unpinned run or a partition not listed', async () => {
+    const fresh = await freshRollups(db, model);
+    const routed = (filters: Record<string, unknown>[], rollups: ReadonlySet<string> = fresh) =>
+      compileQuery(model, query(filters), { now: NOW, rollups }).rollup;
+    expect(routed([eq('from_run', '1'), eq('to_run', '2')])).toBe('run_migration.transitions');
+    expect(routed([eq('to_run', '2'), eq('kind', 'rfm_segment'), eq('from_run', '1')])).toBe(
+      'run_migration.transitions',
+    );
+    expect(routed([eq('from_run', '2'), eq('to_run', '1')])).toBeNull();
+    expect(routed([eq('from_run', '1')])).toBeNull();
+    expect(
+      routed([
+        eq('from_run', '1'),
+        { member: 'run_migration.to_run', operator: 'equals', values: ['2', '1'] },
+      ]),
+    ).toBeNull();
+    expect(routed([{ or: [eq('from_run', '1'), eq('from_run', '2')] }, eq('to_run', '2')])).toBeNull();
+    // the rollup's name alone (a set built by hand) does not make a partition readable
+    expect(
+      routed([eq('from_run', '1'), eq('to_run', '2')], new Set(['run_migration.transitions'])),
+    ).toBeNull();
+    for (const filters of [[eq('from_run', '2'), eq('to_run', '1')], [eq('from_run', '1')]]) {
+      const viaCube = (await runQuery(db, model, query(filters), { now: NOW })) as LoadResponse;
+      const raw = (await runQuery(db, model, query(filters), {
+        now: NOW,
+        useRollups: false,
+      })) as LoadResponse;
+      expect(viaCube.usedPreAggregations).toEqual({});
+      expect(viaCube.data.length).toBeGreaterThan(0);
+      expect(sorted(viaCube.data)).toEqual(sorted(raw.data));
+    }
+  });
+
+  it('a second build keeps the partition as it is', async () => {
+    const only = { only: ['run_migration.transitions'] };
+    expect((await buildRollups(db, model, only))[0]?.partitions).toEqual({ built: 0, kept: 1, dropped: 0 });
   });
 });
 
@@ -482,7 +552,9 @@ describe('queries a rollup cannot answer go to the warehouse tables', () => {
 describe('freshness', () => {
   it('runQuery routes to built rollups by itself, and a new load makes them stale', async () => {
     const query = { measures: ['sales.revenue'], dimensions: ['customers.region'] };
-    expect((await freshRollups(db, model)).size).toBe(model.preAggregations.length);
+    // the names of fresh rollups (a partitioned one also lists its partitions: name@[values])
+    const names = async () => [...(await freshRollups(db, model))].filter((r) => !r.includes('@'));
+    expect((await names()).length).toBe(model.preAggregations.length);
     const before = (await runQuery(db, model, query)) as LoadResponse;
     expect(Object.keys(before.usedPreAggregations)).toEqual(['sales.monthly_by_region']);
     await db.run(

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/cube/index.ts';
-import { freshRollups } from '../../src/cube/rollups.ts';
+import { freshRollups, rollupNames } from '../../src/cube/rollups.ts';
 import { openWarehouse } from '../../src/db/open-warehouse.ts';
 import { loadSource } from '../../src/etl/load.ts';
 import { writeSmallExport } from '../fixtures/canonical.ts';
@@ -65,7 +65,7 @@ describe('crm-bi demo --no-serve', () => {
       expect(out.summary.order_lines).toBe(Number(truth?.order_lines));
       expect(Number(out.summary.revenue)).toBeCloseTo(Number(truth?.revenue), 2);
       const model = await loadModel();
-      expect((await freshRollups(w, model)).size).toBe(model.preAggregations.length);
+      expect(rollupNames(await freshRollups(w, model))).toHaveLength(model.preAggregations.length);
     } finally {
       w.close();
     }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/cube/index.ts';
 import type { Model } from '../../src/cube/model/types.ts';
 import type { LoadResponse } from '../../src/cube/result/response.ts';
-import { freshRollups } from '../../src/cube/rollups.ts';
+import { freshRollups, rollupNames } from '../../src/cube/rollups.ts';
 import { runQuery } from '../../src/cube/run.ts';
 import { Database } from '../../src/db/duckdb.ts';
 import { generate } from '../../src/etl/synthetic/generate.ts';
@@ -91,7 +91,7 @@ describe('crm-bi load and the rollups', () => {
     expect(JSON.parse(again.stdout).status).toBe('skipped');
     expect(again.stderr).not.toMatch(/rollups:/);
     await withDb(db, async (h) =>
-      expect((await freshRollups(h, model)).size).toBe(model.preAggregations.length),
+      expect(rollupNames(await freshRollups(h, model))).toHaveLength(model.preAggregations.length),
     );
   }, 180_000);
 

@@ -246,6 +246,36 @@ describe('model validation', () => {
     );
   });
 
+  it('pre-aggregations are partitioned by their own number or string dimensions, and the partitions are in the hash', () => {
+    const withRollup = (rollup: string) => `${BASE.replace(/\n {2}- name: users[\s\S]*$/, '')}
+    pre_aggregations:
+      - ${rollup}
+  - name: users
+    sql_table: shop.users
+    dimensions:
+      - { name: id, type: number, sql: id, primary_key: true }
+      - { name: region, type: string, sql: region }
+`;
+    const rollup = (by: string, sql = 'SELECT 1 AS id, 1 AS stamp') =>
+      withRollup(
+        `{ name: r, measures: [count], dimensions: [id, status, created_at], partitions: { by: [${by}], sql: "${sql}" } }`,
+      );
+    expect(problemsOf({ 'shop.yml': rollup('users.region') }).message).toMatch(
+      /'users\.region' is not one of the rollup's dimensions/,
+    );
+    expect(problemsOf({ 'shop.yml': rollup('created_at') }).message).toMatch(
+      /'orders\.created_at' is a time dimension/,
+    );
+    const load = (text: string) => loadModelFromSources([{ file: 'shop.yml', text }]).preAggregations[0];
+    expect(load(rollup('id, status'))?.partitions).toEqual({
+      by: ['orders.id', 'orders.status'],
+      sql: 'SELECT 1 AS id, 1 AS stamp',
+    });
+    const hash = load(rollup('id'))?.hash;
+    expect(load(rollup('status'))?.hash).not.toBe(hash);
+    expect(load(rollup('id', 'SELECT 2 AS id, 1 AS stamp'))?.hash).not.toBe(hash);
+  });
+
   it('the shipped model loads cleanly, and YAML files without cubes (rfm-segments.yml) are skipped', async () => {
     const model = await loadModel();
     for (const name of [

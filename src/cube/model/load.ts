@@ -762,6 +762,22 @@ class ModelBuilder {
         'determined_by_key needs a count_distinct measure stored without its key dimension',
       );
     }
+    const partitionBy: string[] = [];
+    (p.partitions?.by ?? []).forEach((ref, j) => {
+      const name = full(ref);
+      const d = members.get(name);
+      if (!dimensions.includes(name) || d?.memberKind !== 'dimension') {
+        this.problem(
+          ...this.at(raw, 'pre_aggregations', i, 'partitions', 'by', j),
+          `'${name}' is not one of the rollup's dimensions`,
+        );
+      } else if (d.type !== 'number' && d.type !== 'string') {
+        this.problem(
+          ...this.at(raw, 'pre_aggregations', i, 'partitions', 'by', j),
+          `'${name}' is a ${d.type} dimension; a rollup is partitioned by number or string dimensions`,
+        );
+      } else if (!partitionBy.includes(name)) partitionBy.push(name);
+    });
     if (measures.length === 0 && this.problems.list.length === before) {
       this.problem(...this.at(raw, 'pre_aggregations', i, 'measures'), 'a rollup needs at least one measure');
     }
@@ -777,6 +793,7 @@ class ModelBuilder {
       granularity: p.granularity,
       timezone,
       ...(p.determined_by_key === undefined ? {} : { storedDistinct, determinedByKey }),
+      ...(p.partitions === undefined ? {} : { partitions: [partitionBy, p.partitions.sql] }),
     };
     return {
       cube,
@@ -790,6 +807,7 @@ class ModelBuilder {
       timezone,
       storedDistinct,
       determinedByKey,
+      ...(p.partitions === undefined ? {} : { partitions: { by: partitionBy, sql: p.partitions.sql } }),
       hash: fnv1a(JSON.stringify(definition)),
     };
   }

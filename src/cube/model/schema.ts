@@ -90,6 +90,20 @@ const preAggregationSchema = z.strictObject({
    * only these dimensions may add the counts up (each key is in one of the rows it adds).
    */
   determined_by_key: z.array(memberRef).optional(),
+  /**
+   * A rollup that holds only some values of a few of its dimensions (`by`): `sql` (raw SQL over
+   * the warehouse, no templates) returns one row per partition to keep, a column per `by`
+   * dimension (named as the dimension) and a `stamp` that changes whenever that partition's rows
+   * could change other than through a load or an identity run. Each build adds the missing
+   * partitions and drops the others; a query is routed only when its filters pin every `by`
+   * dimension to one value of a built partition, any other reads the cube.
+   */
+  partitions: z
+    .strictObject({
+      by: z.array(memberRef).min(1),
+      sql,
+    })
+    .optional(),
 });
 
 export const cubeSchema = z.strictObject({

@@ -128,6 +128,11 @@ export interface PreAggregation {
   readonly storedDistinct: readonly string[];
   /** Rollup dimensions decided by the key of each stored distinct count (`determined_by_key`). */
   readonly determinedByKey: readonly string[];
+  /**
+   * Only some values of the `by` dimensions (full names) are stored: the rows of `sql` (raw SQL
+   * returning the `by` columns, by dimension name, and a `stamp`). See src/cube/rollups.ts.
+   */
+  readonly partitions?: { readonly by: readonly string[]; readonly sql: string };
   /** A stable hash of the definition, stored with the built table to detect stale builds. */
   readonly hash: string;
 }

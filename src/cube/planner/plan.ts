@@ -42,7 +42,7 @@ import {
 } from '../ir/nodes.ts';
 import { connected, joinTree } from '../model/graph.ts';
 import type { Model, ModelDimension, ModelMeasure, PreAggregation, RunRef } from '../model/types.ts';
-import type { Calculation, Query } from '../query/types.ts';
+import type { Calculation, FilterTree, Query } from '../query/types.ts';
 import type { RunIds } from '../run-ids.ts';
 import type { Granularity } from '../time.ts';
 import { havingExpr, havingMeasures, rangeExpr, whereCubes, whereExpr } from './filters.ts';
@@ -633,10 +633,40 @@ export type { Planner };
 
 /**
  * The statement that builds a rollup table: the rollup's dimensions and time bucket, and for
- * each stored measure the columns it re-aggregates from (avg keeps its sum and count).
+ * each stored measure the columns it re-aggregates from (avg keeps its sum and count). With
+ * `partition` (one value per `pre.partitions.by` dimension), only that partition's rows, the
+ * values bound as parameters.
  */
-export function planRollupBuild(model: Model, pre: PreAggregation): Plan {
+export function planRollupBuild(
+  model: Model,
+  pre: PreAggregation,
+  partition?: readonly (string | number)[],
+): Plan {
   const dimensions = pre.dimensions.map((d) => model.members.get(d) as ModelDimension);
+  const by = pre.partitions?.by ?? [];
+  if (partition !== undefined && partition.length !== by.length) {
+    throw new Error(`rollup ${pre.fullName}: a partition needs one value per 'by' dimension`);
+  }
+  const where: FilterTree | null =
+    partition === undefined
+      ? null
+      : {
+          kind: 'and',
+          items: by.map((name, i) => ({
+            kind: 'condition',
+            member: model.members.get(name) as ModelDimension,
+            operator: 'equals',
+            test: {
+              kind: 'in',
+              values: [
+                typeof partition[i] === 'number'
+                  ? { kind: 'number', value: partition[i] as number }
+                  : { kind: 'string', value: String(partition[i]) },
+              ],
+              negated: false,
+            },
+          })),
+        };
   const td =
     pre.timeDimension === undefined ? undefined : (model.members.get(pre.timeDimension) as ModelDimension);
   const query: Query = {
@@ -644,7 +674,7 @@ export function planRollupBuild(model: Model, pre: PreAggregation): Plan {
     dimensions,
     segments: [],
     timeDimensions: td && pre.granularity ? [{ dimension: td, granularity: pre.granularity }] : [],
-    where: null,
+    where,
     having: null,
     order: [],
     limit: null,

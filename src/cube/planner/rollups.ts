@@ -6,7 +6,8 @@
  * coarser (day → week/month/quarter/year; month → quarter/year; quarter → year), date bounds fall
  * on bucket boundaries in the rollup's time zone, and there are no measureFilters. A segment is
  * answered by a boolean rollup dimension of its cube with the same sql (its rows are the segment's
- * where that column is true), any other segment is not.
+ * where that column is true), any other segment is not. A partitioned rollup (`partitions`) answers
+ * only a query whose filters pin its `by` dimensions to one built partition.
  */
 import {
   AggregateNode,
@@ -37,6 +38,38 @@ import type { Source } from './render.ts';
 
 export const ROLLUP_SCHEMA = 'rollup';
 
+/**
+ * The entry of a fresh rollup set that says one partition of a partitioned rollup is built and
+ * current: `run_migration.transitions@[3,4]` (values in the order of `partitions.by`).
+ */
+export function partitionEntry(fullName: string, values: readonly (string | number)[]): string {
+  return `${fullName}@${JSON.stringify(values)}`;
+}
+
+/**
+ * The partition a query reads: the one value each `by` dimension is pinned to by an equals
+ * condition of the top-level AND of its filters; undefined when one is not pinned.
+ */
+function pinnedPartition(p: Planner, pre: PreAggregation): (string | number)[] | undefined {
+  const where = p.query.where;
+  if (!pre.partitions || !where) return undefined;
+  const items = where.kind === 'and' ? where.items : [where];
+  const values: (string | number)[] = [];
+  for (const name of pre.partitions.by) {
+    let value: string | number | undefined;
+    for (const item of items) {
+      if (item.kind !== 'condition' || item.member.fullName !== name) continue;
+      const t = item.test;
+      if (t.kind !== 'in' || t.negated || t.values.length !== 1) continue;
+      const v = t.values[0];
+      if (v?.kind === 'number' || v?.kind === 'string') value = v.value;
+    }
+    if (value === undefined) return undefined;
+    values.push(value);
+  }
+  return values;
+}
+
 const COARSER: Record<Granularity, readonly Granularity[]> = {
   day: ['day', 'week', 'month', 'quarter', 'year'],
   week: ['week'],
@@ -57,7 +90,7 @@ export function matchRollup(
   const available = p.options.rollups;
   if (!available || available.size === 0) return null;
   const candidates = p.model.preAggregations
-    .filter((pre) => pre.cube === root && available.has(pre.fullName))
+    .filter((pre) => pre.cube === root && (pre.partitions !== undefined || available.has(pre.fullName)))
     .sort(
       (a, b) =>
         a.dimensions.length - b.dimensions.length ||
@@ -70,6 +103,11 @@ export function matchRollup(
 function fits(p: Planner, pre: PreAggregation, measures: readonly ModelMeasure[], secured: boolean): boolean {
   const q = p.query;
   if (!measures.every((m) => pre.measures.includes(m.fullName))) return false;
+  if (pre.partitions) {
+    // only a query of one built partition: the rollup holds no other rows
+    const values = pinnedPartition(p, pre);
+    if (!values || !p.options.rollups?.has(partitionEntry(pre.fullName, values))) return false;
+  }
   let usesTime = false;
   for (const spec of p.specs) {
     if (spec.granularity) {
