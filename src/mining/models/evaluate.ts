@@ -70,8 +70,8 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: Arra
   const n = scores.length;
   // a stable sort leaves scores already in order as they are
   const order = nonDecreasing(scores)
-    ? Int32Array.from({ length: n }, (_, i) => i)
-    : Int32Array.from({ length: n }, (_, i) => i).sort(
+    ? identity(n)
+    : identity(n).sort(
         (i, j) => (scores[i] as number) - (scores[j] as number),
       );
   let below = 0;
@@ -146,6 +146,13 @@ function byScoreDescending(p: ArrayLike<number>): Int32Array {
   return Int32Array.from({ length: p.length }, (_, i) => i).sort(
     (i, j) => (p[j] as number) - (p[i] as number) || i - j,
   );
+}
+
+/** 0, 1, ..., n - 1 (a loop: an `Int32Array.from` map callback costs ten times as much). */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
 }
 
 /**
