@@ -71,9 +71,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: Arra
   // a stable sort leaves scores already in order as they are
   const order = nonDecreasing(scores)
     ? identity(n)
-    : identity(n).sort(
-        (i, j) => (scores[i] as number) - (scores[j] as number),
-      );
+    : identity(n).sort((i, j) => (scores[i] as number) - (scores[j] as number));
   let below = 0;
   let sum = 0;
   for (let start = 0; start < n; ) {
