@@ -11,6 +11,7 @@
  * const engine = cubeEngineOf(db); // DuckDB unless the handle was bound to a cluster
  * const { data } = await engine.execute(compiled, { heavy: false, timeoutMs: 20_000 });
  */
+import { DuckDBTypeId, type DuckDBVector } from '@duckdb/node-api';
 import type { Database } from '../db/duckdb.ts';
 import type { CompiledStatement } from './compile.ts';
 import { dataVersion } from './data-version.ts';
@@ -85,10 +86,8 @@ export function duckdbEngine(db: Database): CubeEngine {
       let k = 0;
       for (let i = 0; i < result.chunkCount; i++) {
         const chunk = result.getChunk(i);
-        for (const [d, column] of out.entries()) {
-          let r = k;
-          for (const v of chunk.getColumnValues(d)) column[r++] = Number(v);
-        }
+        for (const [d, column] of out.entries())
+          copyNumbers(chunk.getColumnVector(d), chunk.rowCount, column, k);
         k += chunk.rowCount;
       }
       return out;
@@ -96,6 +95,52 @@ export function duckdbEngine(db: Database): CubeEngine {
   };
   duckdbEngines.set(db, engine);
   return engine;
+}
+
+/** A vector's values when it holds plain numbers in a typed array (DOUBLE, INTEGER, ...). */
+function typedItems(
+  vector: DuckDBVector,
+): Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | null {
+  // the node API keeps them in `items`, outside its typings: checked here, per-value reads otherwise
+  const items = (vector as unknown as { items?: unknown }).items;
+  return items instanceof Float64Array ||
+    items instanceof Float32Array ||
+    items instanceof Int32Array ||
+    items instanceof Int16Array ||
+    items instanceof Int8Array
+    ? items
+    : null;
+}
+
+/**
+ * The first `rows` values of a vector into `out` from `at`, as numbers. numbers() columns hold no
+ * NULL (its queries filter them out), so a typed column is copied whole: a million DOUBLEs in about
+ * a millisecond instead of a value object each.
+ */
+function copyNumbers(vector: DuckDBVector, rows: number, out: Float64Array, at: number): void {
+  const items = typedItems(vector);
+  if (items && items.length === rows) {
+    out.set(items, at);
+    return;
+  }
+  // HUGEINT (a sum of counts): 16 bytes little-endian; below 2^53 the two low words are the value
+  const view = (vector as unknown as { dataView?: unknown }).dataView;
+  if (
+    vector.type.typeId === DuckDBTypeId.HUGEINT &&
+    view instanceof DataView &&
+    view.byteLength >= rows * 16
+  ) {
+    for (let r = 0; r < rows; r++) {
+      const lo = view.getUint32(r * 16, true);
+      const hi = view.getUint32(r * 16 + 4, true);
+      out[at + r] =
+        hi < 0x200000 && view.getUint32(r * 16 + 8, true) === 0 && view.getUint32(r * 16 + 12, true) === 0
+          ? lo + hi * 0x100000000
+          : Number(vector.getItem(r));
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) out[at + r] = Number(vector.getItem(r));
 }
 
 /**

@@ -89,6 +89,8 @@ function requests(customerId: string, segment: string): Record<string, readonly 
     '/v1/insights/distribution': [
       '/v1/insights/distribution?measure=clv',
       '/v1/insights/distribution?measure=p_alive&bins=10',
+      // 20 bins: counted by the warehouse (churn_latest.p_alive_bin), not from every score
+      '/v1/insights/distribution?measure=p_alive&bins=20&region=Europe',
     ],
     '/v1/insights/clv/pareto': ['/v1/insights/clv/pareto'],
     '/v1/insights/clv/report-card': ['/v1/insights/clv/report-card'],

@@ -351,6 +351,18 @@ ROUTED['run_migration.transitions'] = [
     ],
   },
 ];
+// the /churn page's P(alive) histogram: customers per bin of 20, under a segment filter
+ROUTED['churn_latest.p_alive_bins'] = [
+  {
+    measures: ['churn_latest.count'],
+    dimensions: ['churn_latest.p_alive_bin'],
+    filters: [
+      { member: 'customers.rfm_segment', operator: 'notEquals', values: ['Lost'] },
+      { member: 'churn_latest.p_alive_bin', operator: 'set' },
+    ],
+  },
+  { measures: ['churn_latest.count'], dimensions: ['churn_latest.p_alive_bin', 'customers.region'] },
+];
 // the /segments RFM grid, segment cards and cluster profiles
 ROUTED['run_scores.profiles'] = [
   {

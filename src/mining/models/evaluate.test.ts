@@ -140,6 +140,32 @@ describe('scores already in ascending order (the API reads them sorted)', () => 
     expect(bins.some((b, k) => k > 0 && b.minPredicted === bins[k - 1]?.maxPredicted)).toBe(true);
   });
 
+  it('of weighted rows (customers grouped by score and outcome) equal the tables of the rows repeated, to the last bit', () => {
+    const rng = createRng(11);
+    for (const sorted of [true, false]) {
+      const n = 157;
+      const rows = Array.from({ length: n }, () => {
+        const p = Math.round(rng() * 9) / 9;
+        return { p, y: rng() < p ? 1 : 0, w: Math.floor(rng() * 5) };
+      });
+      if (sorted) rows.sort((a, b) => a.p - b.p || a.y - b.y);
+      const p = Float64Array.from(rows, (r) => r.p);
+      const y = Uint8Array.from(rows, (r) => r.y);
+      const w = Float64Array.from(rows, (r) => r.w);
+      // each row repeated w times where it stands
+      const ep = Float64Array.from(rows.flatMap((r) => Array<number>(r.w).fill(r.p)));
+      const ey = Uint8Array.from(rows.flatMap((r) => Array<number>(r.w).fill(r.y)));
+      expect(calibrationTable(p, y, 10, w), `sorted ${sorted}`).toEqual(calibrationTable(ep, ey, 10));
+      expect(liftTable(p, y, 10, w), `sorted ${sorted}`).toEqual(liftTable(ep, ey, 10));
+      expect(calibrationTable(p, y, 7, w)).toEqual(calibrationTable(ep, ey, 7));
+      // the bins cut through the groups: some group's rows fall in two bins
+      const bins = calibrationTable(p, y, 10, w);
+      expect(bins.some((b, k) => k > 0 && b.minPredicted === bins[k - 1]?.maxPredicted)).toBe(true);
+      expect(bins.reduce((a, b) => a + b.n, 0)).toBe(ep.length);
+    }
+    expect(codeOf(() => liftTable([0.1, 0.2], [1, 0], 2, [1, 0.5]))).toBe('invalid_evaluation_input');
+  });
+
   it('a NaN score is not taken as ordered', () => {
     const p = Float64Array.from([Number.NaN, 0.1, 0.2, 0.3]);
     const y = Uint8Array.from([1, 0, 1, 0]);

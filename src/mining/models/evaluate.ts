@@ -70,10 +70,8 @@ export function rocAuc(scores: ArrayLike<number>, labels: Labels, weights?: Arra
   const n = scores.length;
   // a stable sort leaves scores already in order as they are
   const order = nonDecreasing(scores)
-    ? Int32Array.from({ length: n }, (_, i) => i)
-    : Int32Array.from({ length: n }, (_, i) => i).sort(
-        (i, j) => (scores[i] as number) - (scores[j] as number),
-      );
+    ? identity(n)
+    : identity(n).sort((i, j) => (scores[i] as number) - (scores[j] as number));
   let below = 0;
   let sum = 0;
   for (let start = 0; start < n; ) {
@@ -148,6 +146,13 @@ function byScoreDescending(p: ArrayLike<number>): Int32Array {
   );
 }
 
+/** 0, 1, ..., n - 1 (a loop: an `Int32Array.from` map callback costs ten times as much). */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
 /**
  * True when the scores are already in ascending order and none is NaN (the API's backtest reads
  * them sorted): the sorts here are then the identity or a reversal of groups, found in one pass
@@ -171,22 +176,28 @@ export interface CalibrationRow {
 
 /**
  * Calibration table: rows sorted by predicted probability and cut into `bins` equal-count groups
- * (deciles by default), each with its mean prediction and observed positive rate.
+ * (deciles by default), each with its mean prediction and observed positive rate. With `weights`,
+ * row i stands for weights[i] identical rows (customers grouped by score and outcome): the table
+ * equals that of the expanded rows, bins cut through a group where the expanded rows would be.
  */
-export function calibrationTable(p: ArrayLike<number>, labels: Labels, bins = 10): CalibrationRow[] {
+export function calibrationTable(
+  p: ArrayLike<number>,
+  labels: Labels,
+  bins = 10,
+  weights?: ArrayLike<number>,
+): CalibrationRow[] {
   checkLengths(p, labels, 'calibration');
+  if (weights) checkLengths(weights, labels, 'calibration weights');
   countClasses(labels);
   const order = byScoreDescending(p).reverse();
-  return binSums(order, bins, p, labels).map(({ from, to, sumP, sumY }, k) => {
-    return {
-      bin: k + 1,
-      n: to - from,
-      meanPredicted: sumP / (to - from),
-      observedRate: sumY / (to - from),
-      minPredicted: p[order[from] as number] as number,
-      maxPredicted: p[order[to - 1] as number] as number,
-    };
-  });
+  return binSums(order, bins, p, labels, weights).map(({ n, sumP, sumY, minP, maxP }, k) => ({
+    bin: k + 1,
+    n,
+    meanPredicted: sumP / n,
+    observedRate: sumY / n,
+    minPredicted: minP,
+    maxPredicted: maxP,
+  }));
 }
 
 export interface LiftRow {
@@ -203,23 +214,39 @@ export interface LiftRow {
   readonly cumulativeCapture: number;
 }
 
-/** Lift table: rows by descending score in `bins` equal-count groups (deciles by default). */
-export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): LiftRow[] {
+/**
+ * Lift table: rows by descending score in `bins` equal-count groups (deciles by default). With
+ * `weights`, row i stands for weights[i] identical rows, as in calibrationTable.
+ */
+export function liftTable(
+  p: ArrayLike<number>,
+  labels: Labels,
+  bins = 10,
+  weights?: ArrayLike<number>,
+): LiftRow[] {
   checkLengths(p, labels, 'lift');
-  const { positives } = countClasses(labels);
+  if (weights) checkLengths(weights, labels, 'lift weights');
+  countClasses(labels);
+  let positives = 0;
+  let rows = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const w = weights ? (weights[i] as number) : 1;
+    positives += w * (labels[i] as number);
+    rows += w;
+  }
   if (positives === 0)
     throw new CrmBiError('lift_undefined', 'lift needs at least one positive outcome in the holdout');
   const order = byScoreDescending(p);
-  const base = positives / p.length;
+  const base = positives / rows;
   let cumN = 0;
   let cumPos = 0;
-  return binSums(order, bins, p, labels).map(({ from, to, sumY: pos }, k) => {
-    cumN += to - from;
+  return binSums(order, bins, p, labels, weights).map(({ n, sumY: pos }, k) => {
+    cumN += n;
     cumPos += pos;
-    const rate = pos / (to - from);
+    const rate = pos / n;
     return {
       decile: k + 1,
-      n: to - from,
+      n,
       positives: pos,
       rate,
       lift: rate / base,
@@ -229,36 +256,66 @@ export function liftTable(p: ArrayLike<number>, labels: Labels, bins = 10): Lift
   });
 }
 
-/** The rows of each equal-count bin of `order` (equalCountBins) with their sums of p and of the labels. */
+/**
+ * The `bins` near-equal groups of the rows taken in `order` (row i counted weights[i] times, 1
+ * without weights; empty groups left out), each with its size, its sums of p and of the labels and
+ * its first and last p. p is added once per counted row, in order, so a weighted table is the
+ * expanded rows' to the last bit.
+ */
 function binSums(
   order: Int32Array,
   bins: number,
   p: ArrayLike<number>,
   labels: Labels,
-): { from: number; to: number; sumP: number; sumY: number }[] {
-  return equalCountBins(order, bins).map(([from, to]) => {
-    let sumP = 0;
-    let sumY = 0;
-    for (let r = from; r < to; r++) {
-      const i = order[r] as number;
-      sumP += p[i] as number;
-      sumY += labels[i] as number;
-    }
-    return { from, to, sumP, sumY };
-  });
-}
-
-/** [from, to) rank ranges of `bins` near-equal groups; empty groups are left out. */
-function equalCountBins(order: Int32Array, bins: number): [number, number][] {
+  weights?: ArrayLike<number>,
+): { n: number; sumP: number; sumY: number; minP: number; maxP: number }[] {
   if (!(Number.isInteger(bins) && bins >= 1)) {
     throw new CrmBiError('invalid_evaluation_input', `bins must be a whole number >= 1, got ${bins}`);
   }
-  const n = order.length;
-  const out: [number, number][] = [];
+  let total = 0;
+  for (let r = 0; r < order.length; r++) {
+    const w = weights ? (weights[order[r] as number] as number) : 1;
+    if (!(Number.isInteger(w) && w >= 0)) {
+      throw new CrmBiError(
+        'invalid_evaluation_input',
+        `weight at row ${(order[r] as number) + 1} is ${w}; weights must be whole numbers >= 0`,
+      );
+    }
+    total += w;
+  }
+  const out: { n: number; sumP: number; sumY: number; minP: number; maxP: number }[] = [];
+  // r: the row in order; used: how many of its copies earlier bins took
+  let r = 0;
+  let used = 0;
   for (let k = 0; k < bins; k++) {
-    const from = Math.floor((k * n) / bins);
-    const to = Math.floor(((k + 1) * n) / bins);
-    if (to > from) out.push([from, to]);
+    const from = Math.floor((k * total) / bins);
+    const to = Math.floor(((k + 1) * total) / bins);
+    if (to <= from) continue;
+    let need = to - from;
+    let sumP = 0;
+    let sumY = 0;
+    let minP = 0;
+    let maxP = 0;
+    let first = true;
+    while (need > 0) {
+      const i = order[r] as number;
+      const left = (weights ? (weights[i] as number) : 1) - used;
+      if (left <= 0) {
+        r++;
+        used = 0;
+        continue;
+      }
+      const take = Math.min(left, need);
+      const pi = p[i] as number;
+      if (first) minP = pi;
+      first = false;
+      maxP = pi;
+      for (let c = 0; c < take; c++) sumP += pi;
+      sumY += take * (labels[i] as number);
+      need -= take;
+      used += take;
+    }
+    out.push({ n: to - from, sumP, sumY, minP, maxP });
   }
   return out;
 }

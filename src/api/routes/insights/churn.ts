@@ -141,30 +141,24 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
     }
     const runId = Number(run['churn_outcomes.run_id']);
     // the run's (score, outcome) pairs with how many customers have each (the churn_outcomes.backtest
-    // rollup stores them), expanded to one entry per customer in score order, then outcome: the
-    // arrays a per-customer read gives, so deciles split ties the same way every time
-    const [score = new Float64Array(), outcome = new Float64Array(), count = new Float64Array()] =
-      await read.counts(
-        ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
-        'churn_outcomes.count',
-        [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
-        [
-          ['churn_outcomes.churn_probability', 'asc'],
-          ['churn_outcomes.churned', 'asc'],
-        ],
-      );
-    const total = count.reduce((a, b) => a + b, 0);
-    const p = new Float64Array(total);
-    const churned = new Uint8Array(total);
-    for (let g = 0, at = 0; g < count.length; g++) {
-      const end = at + (count[g] as number);
-      p.fill(score[g] as number, at, end);
-      churned.fill(outcome[g] as number, at, end);
-      at = end;
+    // rollup stores them), in score order, then outcome: each pair stands for its customers, so the
+    // figures are the per-customer ones (deciles split ties the same way every time) without a
+    // row per customer
+    const [p = new Float64Array(), y = new Float64Array(), count = new Float64Array()] = await read.counts(
+      ['churn_outcomes.churn_probability', 'churn_outcomes.churned'],
+      'churn_outcomes.count',
+      [...filters, { member: 'churn_outcomes.run_id', operator: 'equals', values: [runId] }],
+      [
+        ['churn_outcomes.churn_probability', 'asc'],
+        ['churn_outcomes.churned', 'asc'],
+      ],
+    );
+    let n = 0;
+    let positives = 0;
+    for (let g = 0; g < count.length; g++) {
+      n += count[g] as number;
+      positives += (count[g] as number) * (y[g] as number);
     }
-    const y = churned;
-    const n = p.length;
-    const positives = y.reduce((a, b) => a + b, 0);
     if (n === 0 || positives === 0 || positives === n) {
       return c.json({
         available: false,
@@ -180,9 +174,9 @@ export function churnRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
       label: 'churned = no purchase after the run’s as-of day',
       customers: n,
       churn_rate: positives / n,
-      auc: rocAuc(p, y),
-      calibration: calibrationTable(p, y, 10),
-      lift: liftTable(p, y, 10),
+      auc: rocAuc(p, y, count),
+      calibration: calibrationTable(p, y, 10, count),
+      lift: liftTable(p, y, 10, count),
     });
   });
 

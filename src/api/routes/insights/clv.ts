@@ -3,12 +3,12 @@
  * page's figures, read from the cube (customer_scores of the latest run, mining_runs for the
  * holdout check, which covers every customer and so is withheld from a region-limited token).
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { CrmBiError } from '../../../errors.ts';
 import type { ApiEnv } from '../../auth.ts';
 import { validate } from '../../validate.ts';
-import { histogram, paretoCurve, quantileSorted } from './curves.ts';
+import { histogram, histogramOfCounts, paretoCurve, quantileSorted, sortedAscending } from './curves.ts';
 import { type InsightRoutesOptions, jsonObject, num, type Reader, readerFor, scopeFilters } from './read.ts';
 import { scopeOf } from './scope.ts';
 
@@ -22,34 +22,51 @@ const SCORE_MEMBER = {
   churn_probability: 'churn_latest.churn_probability',
 } as const;
 
+/** The bins of [0, 1] the model counts P(alive) in (churn_latest.p_alive_bin): the default, and the churn page's. */
+const P_ALIVE_BINS = { bins: 20, member: 'churn_latest.p_alive_bin' } as const;
+
 export function clvRoutes(options: InsightRoutesOptions): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  // every CLV in scope, lowest first: the warehouse sorts (off the server's one JavaScript thread),
+  // and the distribution and the Pareto curve, asked together by the CLV page, share the one read
+  const clvAscending = async (c: Context<ApiEnv>) => {
+    const [values = new Float64Array()] = await readerFor(c, options).numbers(
+      [SCORE_MEMBER.clv],
+      scopeFilters(scopeOf(c)),
+      [[SCORE_MEMBER.clv, 'asc']],
+    );
+    return values;
+  };
 
   /** Histogram of a score of the latest run over [min(0, lowest), 99th percentile] (CLV) or [0, 1]. */
   app.get('/distribution', async function distribution(c) {
     const measure = validate(Measure, c.req.query('measure'));
     const bins = validate(Bins, c.req.query('bins') ?? '20');
-    const [values = new Float64Array()] = await readerFor(c, options).numbers(
-      [SCORE_MEMBER[measure]],
-      scopeFilters(scopeOf(c)),
-    );
-    let lo = 0;
-    let hi = 1;
-    if (measure === 'clv') {
-      const sorted = Float64Array.from(values).sort();
-      lo = Math.min(0, sorted[0] ?? 0);
-      hi = sorted.length === 0 ? 1 : Math.max(quantileSorted(sorted, 0.99), 1e-9);
+    if (measure === 'p_alive' && bins === P_ALIVE_BINS.bins) {
+      // customers per bin, counted by the warehouse (the churn_latest.p_alive_bins rollup)
+      const [index = new Float64Array(), count = new Float64Array()] = await readerFor(c, options).counts(
+        [P_ALIVE_BINS.member],
+        'churn_latest.count',
+        scopeFilters(scopeOf(c)),
+      );
+      return c.json({ measure, ...histogramOfCounts(index, count, bins, 0, 1) });
     }
-    return c.json({ measure, ...histogram(values, bins, lo, hi) });
+    if (measure !== 'clv') {
+      const [values = new Float64Array()] = await readerFor(c, options).numbers(
+        [SCORE_MEMBER[measure]],
+        scopeFilters(scopeOf(c)),
+      );
+      return c.json({ measure, ...histogram(values, bins, 0, 1) });
+    }
+    const sorted = sortedAscending(await clvAscending(c));
+    const lo = Math.min(0, sorted[0] ?? 0);
+    const hi = sorted.length === 0 ? 1 : Math.max(quantileSorted(sorted, 0.99), 1e-9);
+    return c.json({ measure, ...histogram(sorted, bins, lo, hi) });
   });
 
   /** Share of customers (sorted by CLV, highest first) vs. share of total CLV, in 100 steps. */
   app.get('/clv/pareto', async function pareto(c) {
-    const [values = new Float64Array()] = await readerFor(c, options).numbers(
-      [SCORE_MEMBER.clv],
-      scopeFilters(scopeOf(c)),
-    );
-    return c.json(paretoCurve(values));
+    return c.json(paretoCurve(await clvAscending(c)));
   });
 
   /** Mean P(alive) by repeat purchases (x) × recency band (t_x as a share of the customer's age T). */
