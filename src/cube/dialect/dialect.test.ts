@@ -62,7 +62,7 @@ describe('the same plan in another dialect', () => {
       LEFT JOIN (
       SELECT \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
       FROM (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
       ) AS \`joined_r\` ON \`customer_durable_key\` = \`customers__customer_durable_key\`
       GROUP BY \`customers.rfm_segment\`
       ORDER BY \`sales.revenue\` DESC
@@ -106,14 +106,14 @@ describe('the same plan in another dialect', () => {
     expect(c.sql).toMatchInlineSnapshot(`
       "SELECT \`joined_g\`.\`rfm_scores__rfm_segment\` AS \`customers.rfm_segment\`, \`joined_g\`.\`cluster_scores__cluster_name\` AS \`customers.cluster_name\`, uniqExact(coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key)) AS \`customers.count\`
       FROM \`core\`.\`dim_customer\` AS \`customers\`
-      LEFT JOIN (
+      ANY LEFT JOIN (
       SELECT \`joined_1\`.\`customers__customer_durable_key\` AS \`customers__customer_durable_key\`, \`joined_1\`.\`rfm_scores__rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`cluster_scores\`.\`cluster_name\` AS \`cluster_scores__cluster_name\`
       FROM (
       SELECT \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`, \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`
       FROM (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
       ) AS \`joined_1\`
-      LEFT JOIN (SELECT * FROM mining_golden.customer_segment WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`cluster_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`cluster_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT * FROM mining_golden.customer_segment_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`cluster_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`cluster_scores\`.customer_durable_key
       ) AS \`joined_g\` ON (\`customer_durable_key\` = \`customers__customer_durable_key\`)
       WHERE \`customers\`.\`is_current\`
       GROUP BY \`customers.rfm_segment\`, \`customers.cluster_name\`
