@@ -43,7 +43,7 @@ function live(name: string): { schema: string; table: string; local: string } {
 
 /** What placeGoldenScores did with the latest scores. */
 export interface GoldenScoresReport {
-  /** `<schema>.<table>` on a shard (1-based) whose latest run has two rows for one customer: no latest view there */
+  /** `<schema>.<table>` on a shard (its number) whose latest run has two rows for one customer: no latest view there */
   readonly duplicates: readonly {
     readonly table: string;
     readonly shard: number;
@@ -138,8 +138,7 @@ export async function placeGoldenScores(
       );
     }
   };
-  const shards = await cluster.shards();
-  await Promise.all(shards.map(({ client }, i) => placeOnShard(client, i + 1)));
+  await Promise.all((await cluster.shards()).map((s) => placeOnShard(s.client, s.shard)));
   duplicates.sort((a, b) => a.shard - b.shard || a.table.localeCompare(b.table));
   return { duplicates, latestRebuilt, latestKept };
 }
@@ -148,7 +147,11 @@ export async function placeGoldenScores(
 const LATEST_RUN_TABLE = 'mining.mining_run';
 
 /** Which runs of which customers a golden copy holds (row count and key sums), or undefined when it does not exist. */
-async function copyKeys(client: ClickHouseClient, database: string, name: string): Promise<string | undefined> {
+async function copyKeys(
+  client: ClickHouseClient,
+  database: string,
+  name: string,
+): Promise<string | undefined> {
   if (!(await tableExists(client, database, name))) return undefined;
   const [row] = await client.rows(
     `SELECT count() AS n, sum(customer_durable_key) AS k, sum(run_id) AS r, sum(cityHash64(customer_durable_key, run_id)) AS h
