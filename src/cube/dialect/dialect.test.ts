@@ -4,6 +4,7 @@ import {
   AliasNode,
   BinaryNode,
   ColumnNode,
+  DerivedNode,
   IdentifierNode,
   JoinNode,
   SelectNode,
@@ -197,6 +198,52 @@ describe('the same plan in another dialect', () => {
         'LEFT JOIN `c` ON (`joined_1`.`b__k` = `c`.`k`)',
       ].join('\n'),
     );
+  });
+
+  it('only score cubes that keep the latest run read the shards’ latest-score tables, joined with ANY', () => {
+    const scores = (alias: string, run: string) =>
+      JoinNode.create(
+        'left',
+        DerivedNode.create(
+          TemplateNode.create([
+            `SELECT * FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.${run})`,
+          ]),
+          alias,
+        ),
+        TemplateNode.create([
+          'coalesce(',
+          IdentifierNode.create('customers'),
+          '.golden_customer_key, ',
+          IdentifierNode.create('customers'),
+          '.customer_durable_key) = ',
+          IdentifierNode.create(alias),
+          '.customer_durable_key',
+        ]),
+      );
+    const select = SelectNode.create({
+      selections: [
+        AliasNode.create(ColumnNode.create('clv', 'now'), 'now_clv'),
+        AliasNode.create(ColumnNode.create('clv', 'before'), 'before_clv'),
+      ],
+      from: DerivedNode.create(
+        TemplateNode.create(['SELECT * FROM core.dim_customer WHERE is_current']),
+        'customers',
+      ),
+      joins: [scores('now', 'latest_run'), scores('before', 'previous_run')],
+    });
+    const sql = new ClickHouseQueryCompiler().compile(select).sql;
+    expect(sql).toContain(
+      'ANY LEFT JOIN (SELECT * FROM mining_golden.customer_clv_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS `now`',
+    );
+    // the previous run is not in the latest table: the view of every run, and ALL as before
+    expect(sql).toContain(
+      '\nLEFT JOIN (SELECT * FROM mining_golden.customer_clv WHERE run_id = (SELECT run_id FROM mining.previous_run)) AS `before`',
+    );
+    // the join back to the shard's own current customers, one row per customer key
+    expect(sql).toContain('FROM `core`.`dim_customer` AS `customers`\nANY LEFT JOIN (\n');
+    // without golden views, neither
+    const older = new ClickHouseQueryCompiler({ goldenViews: false }).compile(select).sql;
+    expect(older).not.toMatch(/_latest|ANY /);
   });
 
   it('model SQL using a cube alias other than as {cube}.column is refused in a multi-join query', () => {
