@@ -179,7 +179,14 @@ export async function syncWarehouse(
     reports.push(report);
   }
   await syncSteps.time('run_views', () => ensureRunViews(cluster));
-  await syncSteps.time('golden_scores', () => placeGoldenScores(cluster, syncId));
+  // the latest scores are kept where nothing they are made of moved (sync-golden.ts)
+  const moved = new Set(reports.filter((r) => r.mode !== 'unchanged').map((r) => r.table));
+  const golden = await syncSteps.time('golden_scores', () => placeGoldenScores(cluster, syncId, moved));
+  for (const d of golden.duplicates) {
+    log(
+      `${d.table}: the latest run has ${d.rows} rows for ${d.customers} customers on shard ${d.shard} (one per customer expected); queries on the cluster read the scores without the latest-scores tables`,
+    );
+  }
   return {
     stepsMs: syncSteps.ms,
     syncId,

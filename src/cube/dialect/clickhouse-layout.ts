@@ -79,6 +79,16 @@ export const GOLDEN_SCORE_TABLES: ReadonlySet<string> = new Set([
 /** The table whose golden pointers decide which scores a shard copies. */
 export const GOLDEN_POINTER_TABLE = 'core.dim_customer';
 
+/**
+ * The latest run's rows of a golden-score view, as a table on every shard (rebuilt by every sync
+ * beside the golden copy, src/clickhouse/sync-golden.ts): `<schema>_golden.<table>_latest`. The
+ * sync checks that it holds one row per golden customer, so a join to it may stop at the first
+ * match; score history does not grow it.
+ */
+export function latestScoresTable(table: string): string {
+  return `${table}_latest`;
+}
+
 /** The database of a schema's per-shard golden-score views: `mining` → `mining_golden`. */
 export function goldenSchema(schema: string): string {
   return `${schema}_golden`;

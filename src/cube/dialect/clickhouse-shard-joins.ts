@@ -31,12 +31,14 @@ import {
   TableNode,
   TemplateNode,
 } from '../ir/nodes.ts';
+import { RUN_SUBQUERY } from '../run-ids.ts';
 import { nestedColumns, type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
 import {
   CUSTOMER_SHARDED_TABLES,
   GOLDEN_POINTER_TABLE,
   GOLDEN_SCORE_TABLES,
   goldenSchema,
+  latestScoresTable,
   localSchema,
   readsSameOnEveryNode,
   SHARD_COLUMN,
@@ -77,7 +79,7 @@ function joinsOnCustomerKey(on: Node, left: string, right: string): boolean {
 const TABLE_REF = /\b(core|mining|meta)\.([A-Za-z_][A-Za-z0-9_]*)\b/g;
 
 /**
- * `source` rewritten to read, instead of the one table of `tables` it reads, `to(schema).table`,
+ * `source` rewritten to read, instead of the one table of `tables` it reads, `to(schema).rename(table)`,
  * or undefined when it cannot be: a table of `tables` by name, or model SQL `SELECT * … FROM <one
  * table of tables> …` without joins, whose other table references read the same on every node.
  */
@@ -85,11 +87,12 @@ function readThrough(
   source: Source,
   tables: ReadonlySet<string>,
   to: (schema: string) => string,
+  rename: (table: string) => string = (table) => table,
 ): Source | undefined {
   if (source.kind === 'Table') {
     const name = tableName(source);
     if (name === undefined || !tables.has(name)) return undefined;
-    return TableNode.create(source.table, to(source.schema as string), source.alias ?? source.table);
+    return TableNode.create(rename(source.table), to(source.schema as string), source.alias ?? source.table);
   }
   const rewrite = (t: TemplateNode | null): TemplateNode | null | undefined => {
     if (t === null) return null;
@@ -105,7 +108,7 @@ function readThrough(
     if (found.size !== 1) return undefined;
     return TemplateNode.create([
       text.replace(TABLE_REF, (ref, schema: string, table: string) =>
-        found.has(ref) ? `${to(schema)}.${table}` : ref,
+        found.has(ref) ? `${to(schema)}.${rename(table)}` : ref,
       ),
     ]);
   };
@@ -145,16 +148,39 @@ function joinsOnGoldenKey(on: Node, b: string, j: string): boolean {
   return text === `coalesce(${q(b)}.golden_customer_key, ${q(b)}.${SHARD_COLUMN}) = ${q(j)}.${SHARD_COLUMN}`;
 }
 
+/** Model SQL that keeps the latest run's rows: `SELECT *[, expressions] FROM <table> WHERE run_id = <latest run>`. */
+function readsLatestRun(source: Source): boolean {
+  if (source.kind !== 'Derived') return false;
+  const templates = [source.query, ...Object.values(source.variants ?? {})];
+  return templates.every((t) => {
+    if (t === null) return true;
+    if (t.kind !== 'Template' || !t.parts.every((p) => typeof p === 'string')) return false;
+    const text = (t.parts as string[]).join('').replace(/\s+/g, ' ').trim();
+    const where = text.toUpperCase().lastIndexOf(' WHERE ');
+    if (where < 0 || text.toUpperCase().indexOf(' WHERE ') !== where) return false;
+    if (/\b(?:JOIN|UNION|GROUP|HAVING|LIMIT|ORDER)\b/i.test(text)) return false;
+    return text.slice(where + ' WHERE '.length) === `run_id = ${RUN_SUBQUERY.latest}`;
+  });
+}
+
 /**
  * A LEFT JOIN of golden-keyed scores to the rows of `core.dim_customer` read as `pointers`,
  * rewritten to read the shard's golden-score view (clickhouse-layout.ts, GOLDEN_SCORE_TABLES),
  * or undefined when the join is not one or the cluster has no such views (`golden` false: synced
- * by code older than the views). Valid only where `pointers` reads the shard's own rows.
+ * by code older than the views). Valid only where `pointers` reads the shard's own rows. When the
+ * model SQL keeps the latest run only, it reads the shard's latest scores instead
+ * (`<table>_latest`: the latest run's rows of the view, one per golden customer, checked by the
+ * sync), and the join is marked unique (ClickHouse `ANY LEFT JOIN`).
  */
-function goldenScores(join: JoinNode, pointers: Source, golden: boolean): Source | undefined {
+function goldenScores(join: JoinNode, pointers: Source, golden: boolean): JoinNode | undefined {
   if (!golden || join.type !== 'left' || !readsGoldenPointers(pointers)) return undefined;
   if (!joinsOnGoldenKey(join.on, sourceAlias(pointers), sourceAlias(join.table))) return undefined;
-  return readThrough(join.table, GOLDEN_SCORE_TABLES, goldenSchema);
+  if (readsLatestRun(join.table)) {
+    const latest = readThrough(join.table, GOLDEN_SCORE_TABLES, goldenSchema, latestScoresTable);
+    if (latest !== undefined) return { ...join, table: latest, unique: true };
+  }
+  const table = readThrough(join.table, GOLDEN_SCORE_TABLES, goldenSchema);
+  return table === undefined ? undefined : { ...join, table };
 }
 
 /** True when joining `right` to `left` on the customer key can run on each shard over its own rows. */
@@ -242,9 +268,7 @@ export function joinsMovedRight(node: SelectNode, golden = true): SelectNode | u
     firstLocal !== undefined &&
     rest.every((j) => nodeLocal(j.table) || goldenScores(j, first.table, golden) !== undefined);
   const innerFrom = (onShard ? firstLocal : undefined) ?? first.table;
-  const innerJoins = onShard
-    ? rest.map((j) => ({ ...j, table: goldenScores(j, first.table, golden) ?? j.table }))
-    : rest;
+  const innerJoins = onShard ? rest.map((j) => goldenScores(j, first.table, golden) ?? j) : rest;
   const inner = SelectNode.create({
     selections: selections(),
     from: innerFrom,
@@ -347,13 +371,15 @@ export function goldenJoinsOnShards(node: SelectNode, golden = true): SelectNode
   const inner = SelectNode.create({
     selections: [AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key), ...selections(false)],
     from: own,
-    joins: node.joins.map((j, i) => ({ ...j, table: scores[i] as Source })),
+    joins: scores as JoinNode[],
   });
   // 18.16 resolves neither side's alias-qualified names in a shard join's ON: both bare
   const on = BinaryNode.create('=', ColumnNode.create(SHARD_COLUMN), ColumnNode.create(key));
+  // each row of C meets the first row of C' with its key: the one it has, C' being the cube's
+  // rows by its primary key (ALL would pair every such row of C with every such row of C')
   return SelectNode.create({
     ...byName,
     ...outer,
-    joins: [{ kind: 'Join', type: 'left', table: DerivedNode.create(inner, nested), on }],
+    joins: [{ kind: 'Join', type: 'left', table: DerivedNode.create(inner, nested), on, unique: true }],
   });
 }

@@ -214,6 +214,12 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     if (node.alias !== undefined) this.append(` AS ${this.quoteIdentifier(node.alias)}`);
   }
 
+  /** A join whose right side has one row per key (JoinNode.unique) stops at the first match: `ANY`. */
+  protected override visitJoin(node: JoinNode): void {
+    if (node.unique === true) this.append('ANY ');
+    super.visitJoin(node);
+  }
+
   protected override quoteIdentifier(name: string): string {
     return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
   }

@@ -4,6 +4,7 @@ import {
   AliasNode,
   BinaryNode,
   ColumnNode,
+  DerivedNode,
   IdentifierNode,
   JoinNode,
   SelectNode,
@@ -62,7 +63,7 @@ describe('the same plan in another dialect', () => {
       LEFT JOIN (
       SELECT \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`
       FROM (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
       ) AS \`joined_r\` ON \`customer_durable_key\` = \`customers__customer_durable_key\`
       GROUP BY \`customers.rfm_segment\`
       ORDER BY \`sales.revenue\` DESC
@@ -106,14 +107,14 @@ describe('the same plan in another dialect', () => {
     expect(c.sql).toMatchInlineSnapshot(`
       "SELECT \`joined_g\`.\`rfm_scores__rfm_segment\` AS \`customers.rfm_segment\`, \`joined_g\`.\`cluster_scores__cluster_name\` AS \`customers.cluster_name\`, uniqExact(coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key)) AS \`customers.count\`
       FROM \`core\`.\`dim_customer\` AS \`customers\`
-      LEFT JOIN (
+      ANY LEFT JOIN (
       SELECT \`joined_1\`.\`customers__customer_durable_key\` AS \`customers__customer_durable_key\`, \`joined_1\`.\`rfm_scores__rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`cluster_scores\`.\`cluster_name\` AS \`cluster_scores__cluster_name\`
       FROM (
       SELECT \`customers\`.\`customer_durable_key\` AS \`customers__customer_durable_key\`, \`rfm_scores\`.\`rfm_segment\` AS \`rfm_scores__rfm_segment\`, \`customers\`.\`golden_customer_key\` AS \`customers__golden_customer_key\`
       FROM (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\`
-      LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT *, r_score * 100 + f_score * 10 + m_score AS rfm_score FROM mining_golden.customer_rfm_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`rfm_scores\` ON coalesce(\`customers\`.golden_customer_key, \`customers\`.customer_durable_key) = \`rfm_scores\`.customer_durable_key
       ) AS \`joined_1\`
-      LEFT JOIN (SELECT * FROM mining_golden.customer_segment WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`cluster_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`cluster_scores\`.customer_durable_key
+      ANY LEFT JOIN (SELECT * FROM mining_golden.customer_segment_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS \`cluster_scores\` ON coalesce(\`joined_1\`.\`customers__golden_customer_key\`, \`joined_1\`.\`customers__customer_durable_key\`) = \`cluster_scores\`.customer_durable_key
       ) AS \`joined_g\` ON (\`customer_durable_key\` = \`customers__customer_durable_key\`)
       WHERE \`customers\`.\`is_current\`
       GROUP BY \`customers.rfm_segment\`, \`customers.cluster_name\`
@@ -197,6 +198,52 @@ describe('the same plan in another dialect', () => {
         'LEFT JOIN `c` ON (`joined_1`.`b__k` = `c`.`k`)',
       ].join('\n'),
     );
+  });
+
+  it('only score cubes that keep the latest run read the shards’ latest-score tables, joined with ANY', () => {
+    const scores = (alias: string, run: string) =>
+      JoinNode.create(
+        'left',
+        DerivedNode.create(
+          TemplateNode.create([
+            `SELECT * FROM mining.customer_clv WHERE run_id = (SELECT run_id FROM mining.${run})`,
+          ]),
+          alias,
+        ),
+        TemplateNode.create([
+          'coalesce(',
+          IdentifierNode.create('customers'),
+          '.golden_customer_key, ',
+          IdentifierNode.create('customers'),
+          '.customer_durable_key) = ',
+          IdentifierNode.create(alias),
+          '.customer_durable_key',
+        ]),
+      );
+    const select = SelectNode.create({
+      selections: [
+        AliasNode.create(ColumnNode.create('clv', 'now'), 'now_clv'),
+        AliasNode.create(ColumnNode.create('clv', 'before'), 'before_clv'),
+      ],
+      from: DerivedNode.create(
+        TemplateNode.create(['SELECT * FROM core.dim_customer WHERE is_current']),
+        'customers',
+      ),
+      joins: [scores('now', 'latest_run'), scores('before', 'previous_run')],
+    });
+    const sql = new ClickHouseQueryCompiler().compile(select).sql;
+    expect(sql).toContain(
+      'ANY LEFT JOIN (SELECT * FROM mining_golden.customer_clv_latest WHERE run_id = (SELECT run_id FROM mining.latest_run)) AS `now`',
+    );
+    // the previous run is not in the latest table: the view of every run, and ALL as before
+    expect(sql).toContain(
+      '\nLEFT JOIN (SELECT * FROM mining_golden.customer_clv WHERE run_id = (SELECT run_id FROM mining.previous_run)) AS `before`',
+    );
+    // the join back to the shard's own current customers, one row per customer key
+    expect(sql).toContain('FROM `core`.`dim_customer` AS `customers`\nANY LEFT JOIN (\n');
+    // without golden views, neither
+    const older = new ClickHouseQueryCompiler({ goldenViews: false }).compile(select).sql;
+    expect(older).not.toMatch(/_latest|ANY /);
   });
 
   it('model SQL using a cube alias other than as {cube}.column is refused in a multi-join query', () => {

@@ -62,6 +62,12 @@ export interface JoinNode {
   readonly type: 'left' | 'inner';
   readonly table: TableNode | DerivedNode;
   readonly on: Node;
+  /**
+   * The right side holds at most one row per value of the ON's key, checked where it is built (a
+   * dialect's own tables, e.g. the cluster's latest scores): the join may stop at the first match
+   * (ClickHouse `ANY`). Never set by the planner.
+   */
+  readonly unique?: boolean;
 }
 export interface AliasNode {
   readonly kind: 'Alias';
