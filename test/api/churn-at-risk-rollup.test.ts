@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRollups } from '../../src/cube/rollups.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { statementsOf } from '../helpers/statements.ts';
-import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
+import { type ApiFixture, apiFixture, bearer, largestRfmSegment, quietApp } from './fixture.ts';
 
 interface AtRisk {
   total_value_at_risk: number | null;
@@ -39,12 +39,7 @@ beforeAll(async () => {
   await runMining(f.db, { asOf: '2024-06-30', seed: 1, progress: () => {} });
   await f.db.run('UPDATE mining.customer_churn SET churn_probability = round(churn_probability, 1)');
   await f.db.run('UPDATE mining.customer_clv SET clv = round(clv / 50) * 50');
-  segment = String(
-    await f.db.scalar(
-      `SELECT rfm_segment FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)
-       GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-    ),
-  );
+  segment = await largestRfmSegment(f.db);
   for (const path of paths())
     for (const [who, token] of Object.entries(callers()))
       unrouted.set(`${who} ${path}`, await atRisk(path, token));

@@ -15,6 +15,7 @@ import { Database } from '../../src/db/duckdb.ts';
 import { buildDemoWarehouse, EARLIER_AS_OF, syncToCluster } from '../browser/harness.ts';
 import { clickHouseUrl } from '../helpers/clickhouse.ts';
 import { tempDir } from '../helpers/warehouse.ts';
+import { largestRfmSegment } from './fixture.ts';
 
 const BASE = await clickHouseUrl();
 const URL = BASE?.replace(/\/[A-Za-z0-9_]+(\?|$)/, '/crm_bi_h14c_parity$1');
@@ -160,12 +161,7 @@ describe.skipIf(URL === undefined)('the API served from the ClickHouse cluster',
            WHERE c.is_current GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
         ),
       );
-      segment = String(
-        await db.scalar(
-          `SELECT rfm_segment FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)
-           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-        ),
-      );
+      segment = await largestRfmSegment(db);
     } finally {
       db.close();
     }

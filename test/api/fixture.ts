@@ -68,3 +68,13 @@ export function postJson(body: unknown, token?: string, headers: Record<string, 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   };
 }
+
+/** The latest run's largest RFM segment (ties by name): a filter value every caller's answer has rows for. */
+export async function largestRfmSegment(db: Database): Promise<string> {
+  return String(
+    await db.scalar(
+      `SELECT rfm_segment FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)
+       GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+    ),
+  );
+}

@@ -11,7 +11,7 @@ import { histogram } from '../../src/api/routes/insights/curves.ts';
 import { buildRollups } from '../../src/cube/rollups.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { statementsOf } from '../helpers/statements.ts';
-import { type ApiFixture, apiFixture, bearer, quietApp } from './fixture.ts';
+import { type ApiFixture, apiFixture, bearer, largestRfmSegment, quietApp } from './fixture.ts';
 
 interface Histogram {
   measure: string;
@@ -51,12 +51,7 @@ beforeAll(async () => {
     `UPDATE mining.customer_churn SET p_alive = 'NaN'::DOUBLE
      WHERE customer_durable_key = (SELECT min(customer_durable_key) FROM mining.customer_churn WHERE customer_durable_key % 9 = 7)`,
   );
-  segment = String(
-    await f.db.scalar(
-      `SELECT rfm_segment FROM mining.customer_rfm WHERE run_id = (SELECT run_id FROM mining.latest_run)
-       GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
-    ),
-  );
+  segment = await largestRfmSegment(f.db);
   for (const path of paths())
     for (const [who, token] of Object.entries(callers()))
       unrouted.set(`${who} ${path}`, await distribution(path, token));
