@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 
 /** The test cluster's URL when it answers, else undefined (after a warning), or throws under CI=true. */
@@ -48,4 +49,24 @@ export function restartCluster(): void {
     env: { ...process.env, CRM_BI_CLICKHOUSE_DIR: clusterDir() },
     timeout: 60_000,
   });
+}
+
+/**
+ * CLV and churn by RFM segment from the cube (`customers.count`, `avg_clv`, `avg_churn_probability`
+ * by `customers.rfm_segment`) equal the expected rows of hand-written SQL (`rfm_segment`, `n`,
+ * `clv`, `churn`): the same segments, counts exactly, means to 9 places, NULL where SQL has NULL.
+ */
+export function expectBySegment(rows: Record<string, unknown>[], expected: Record<string, unknown>[]): void {
+  expect(rows).toHaveLength(expected.length);
+  for (const e of expected) {
+    const r = rows.find((x) => (x['customers.rfm_segment'] ?? null) === (e.rfm_segment ?? null));
+    expect(Number(r?.['customers.count'])).toBe(Number(e.n));
+    for (const [got, want] of [
+      [r?.['customers.avg_clv'], e.clv],
+      [r?.['customers.avg_churn_probability'], e.churn],
+    ]) {
+      if (want === null || want === undefined) expect(got ?? null).toBeNull();
+      else expect(Number(got)).toBeCloseTo(Number(want), 9);
+    }
+  }
 }

@@ -18,7 +18,7 @@ import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -123,18 +123,7 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
   async function expectBySegmentRight(on: ClickHouseCluster = cluster): Promise<void> {
     const want = await db.all(BY_SEGMENT_SQL);
     const rows = rowsOf(await runClickHouseQuery(on, model, BY_SEGMENT));
-    expect(rows).toHaveLength(want.length);
-    for (const e of want) {
-      const r = rows.find((x) => (x['customers.rfm_segment'] ?? null) === (e.rfm_segment ?? null));
-      expect(Number(r?.['customers.count'])).toBe(Number(e.n));
-      for (const [got, w] of [
-        [r?.['customers.avg_clv'], e.clv],
-        [r?.['customers.avg_churn_probability'], e.churn],
-      ]) {
-        if (w === null || w === undefined) expect(got ?? null).toBeNull();
-        else expect(Number(got)).toBeCloseTo(Number(w), 9);
-      }
-    }
+    expectBySegment(rows, want);
   }
 
   it('after a full sync each shard holds the latest run of its golden customers, and the cube reads it with ANY', async () => {

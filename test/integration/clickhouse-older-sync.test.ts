@@ -19,7 +19,7 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { isCrmBiError } from '../../src/errors.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -82,21 +82,6 @@ describe.skipIf(!URL)('a cluster synced by older code, without golden-score view
     return r.data;
   }
 
-  function expectBySegment(rows: Record<string, unknown>[]): void {
-    expect(rows).toHaveLength(bySegment.length);
-    for (const e of bySegment) {
-      const r = rows.find((x) => (x['customers.rfm_segment'] ?? null) === (e.rfm_segment ?? null));
-      expect(Number(r?.['customers.count'])).toBe(Number(e.n));
-      for (const [got, want] of [
-        [r?.['customers.avg_clv'], e.clv],
-        [r?.['customers.avg_churn_probability'], e.churn],
-      ]) {
-        if (want === null || want === undefined) expect(got ?? null).toBeNull();
-        else expect(Number(got)).toBeCloseTo(Number(want), 9);
-      }
-    }
-  }
-
   function expectByCluster(rows: Record<string, unknown>[]): void {
     expect(rows).toHaveLength(byCluster.length);
     for (const e of byCluster) {
@@ -113,7 +98,7 @@ describe.skipIf(!URL)('a cluster synced by older code, without golden-score view
     for (const query of [BY_SEGMENT, BY_CLUSTER]) {
       expect((await explainQuery(engine, model, query)).sql).not.toMatch(/_golden\./);
     }
-    expectBySegment(rowsOf(await runClickHouseQuery(cluster, model, BY_SEGMENT)));
+    expectBySegment(rowsOf(await runClickHouseQuery(cluster, model, BY_SEGMENT)), bySegment);
     expectByCluster(rowsOf(await runClickHouseQuery(cluster, model, BY_CLUSTER)));
   });
 
@@ -134,11 +119,11 @@ describe.skipIf(!URL)('a cluster synced by older code, without golden-score view
     expect(failed.status).toBe(409);
     expect(failed.message).toMatch(/crm-bi sync/);
     // the engine asks the shards again and answers with the plan that needs no views
-    expectBySegment(rowsOf(await runClickHouseQuery(cluster, model, BY_SEGMENT)));
+    expectBySegment(rowsOf(await runClickHouseQuery(cluster, model, BY_SEGMENT)), bySegment);
     // a sync puts them back, and the next engine reads them again
     await placeGoldenScores(cluster, 'oldsync');
     const fresh = ClickHouseCluster.fromUrl(URL as string);
     expect((await explainQuery(clickhouseEngine(fresh), model, BY_SEGMENT)).sql).toMatch(/mining_golden\./);
-    expectBySegment(rowsOf(await runClickHouseQuery(fresh, model, BY_SEGMENT)));
+    expectBySegment(rowsOf(await runClickHouseQuery(fresh, model, BY_SEGMENT)), bySegment);
   });
 });
