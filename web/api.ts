@@ -70,10 +70,15 @@ export interface ApiClientOptions {
   readonly fetch?: typeof fetch;
   /** Longest wait before asking again while the server lets a writer in (default 1,000 ms). */
   readonly busyWaitMs?: number;
+  /** Send the reads asked together as one `POST /v1/batch` (default true). */
+  readonly batch?: boolean;
 }
 
 /** How often a read is asked again while the warehouse is handed to a writer (about 10 s in all). */
 const BUSY_RETRIES = 10;
+
+/** Most reads in one batch (the server's limit, src/api/routes/batch.ts). */
+const MAX_BATCH = 32;
 
 /** Reads can be asked again after a 503 `warehouse_busy`: the server did no work for them. */
 function isRead(path: string, init: RequestInit): boolean {
@@ -91,8 +96,16 @@ function pause(ms: number, signal?: AbortSignal | null): Promise<void> {
   });
 }
 
-async function errorOf(res: Response): Promise<ApiError> {
-  let body: ApiErrorBody = { code: `http_${res.status}`, message: `${res.status} ${res.statusText}` };
+/** What the client needs of an answer: a fetch Response, or one line of a batch's answer. */
+interface Answer {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: Headers;
+  json(): Promise<unknown>;
+}
+
+async function errorOf(res: Answer): Promise<ApiError> {
+  let body: ApiErrorBody = { code: `http_${res.status}`, message: `HTTP ${res.status}` };
   try {
     const j = (await res.json()) as { error?: ApiErrorBody };
     if (j && typeof j === 'object' && j.error && typeof j.error.message === 'string') body = j.error;
@@ -102,20 +115,194 @@ async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, body);
 }
 
+interface Queued {
+  readonly read: { method: 'GET' | 'POST'; path: string; body?: unknown };
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (a: Answer) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** One line of `POST /v1/batch`'s NDJSON answer. */
+interface BatchLine {
+  readonly i: number;
+  readonly status: number;
+  readonly retry_after?: number;
+  readonly body: unknown;
+}
+
+function lineAnswer(line: BatchLine): Answer {
+  const headers = new Headers();
+  if (line.retry_after !== undefined) headers.set('retry-after', String(line.retry_after));
+  return {
+    ok: line.status >= 200 && line.status < 300,
+    status: line.status,
+    headers,
+    json: async () => line.body,
+  };
+}
+
+/** The JSON lines of a streamed body, each as soon as it has arrived. */
+async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+    let end = buffer.indexOf('\n');
+    while (end >= 0) {
+      const text = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      if (text.trim() !== '') yield JSON.parse(text);
+      end = buffer.indexOf('\n');
+    }
+    if (done) return;
+  }
+}
+
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const base = options.base ?? '';
   const doFetch = options.fetch ?? fetch.bind(globalThis);
   const busyWaitMs = options.busyWaitMs ?? 1000;
-  async function request(path: string, init: RequestInit, retried = false, busy = 0): Promise<Response> {
+  const batching = options.batch ?? true;
+
+  function withToken(init: RequestInit): RequestInit {
     const headers = new Headers(init.headers);
     const token = storedToken();
     if (token) headers.set('authorization', `Bearer ${token}`);
-    const res = await doFetch(base + path, { ...init, headers });
+    return { ...init, headers };
+  }
+
+  // Reads asked in the same turn of the event loop go out together as one POST /v1/batch: a
+  // browser sends at most six requests to a host at a time, so a page's 13–16 reads would queue.
+  let queue: Queued[] = [];
+  let scheduled = false;
+
+  function enqueue(read: Queued['read'], signal: AbortSignal | undefined): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      queue.push({ read, signal, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setTimeout(flush, 0);
+      }
+    });
+  }
+
+  function flush(): void {
+    scheduled = false;
+    const ready = queue.filter((q) => !q.signal?.aborted);
+    queue = [];
+    for (let i = 0; i < ready.length; i += MAX_BATCH) void sendBatch(ready.slice(i, i + MAX_BATCH));
+  }
+
+  async function sendAlone(q: Queued): Promise<void> {
+    const init: RequestInit =
+      q.read.method === 'GET'
+        ? {}
+        : {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(q.read.body),
+          };
+    try {
+      q.resolve(
+        await doFetch(base + q.read.path, withToken({ ...init, ...(q.signal ? { signal: q.signal } : {}) })),
+      );
+    } catch (e) {
+      q.reject(e);
+    }
+  }
+
+  async function sendBatch(items: Queued[]): Promise<void> {
+    if (items.length === 1) return sendAlone(items[0] as Queued);
+    let res: Response;
+    try {
+      res = await doFetch(
+        `${base}/v1/batch`,
+        withToken({
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ requests: items.map((q) => q.read) }),
+        }),
+      );
+    } catch (e) {
+      for (const q of items) q.reject(e);
+      return;
+    }
+    if (!res.ok || !res.body) {
+      // the batch itself was refused (no token, a server without batches): each read on its own
+      // gets the same refusal, or its own answer
+      if (res.status === 404 || res.status === 405) {
+        await Promise.all(items.map(sendAlone));
+        return;
+      }
+      const text = await res.text().catch(() => '');
+      const answer: Answer = {
+        ok: false,
+        status: res.status,
+        headers: res.headers,
+        json: async () => JSON.parse(text) as unknown,
+      };
+      for (const q of items) q.resolve(answer);
+      return;
+    }
+    const answered = new Set<number>();
+    try {
+      for await (const value of ndjsonLines(res.body)) {
+        const line = value as BatchLine;
+        const q = items[line.i];
+        if (!q || answered.has(line.i)) continue;
+        answered.add(line.i);
+        // a failure the network panel cannot show (a busy warehouse is asked again, not a failure)
+        if (line.status >= 500 && line.status !== 503)
+          console.error(`${q.read.method} ${q.read.path}: HTTP ${line.status} in a batch`);
+        q.resolve(lineAnswer(line));
+      }
+    } catch (e) {
+      for (const [i, q] of items.entries()) if (!answered.has(i)) q.reject(e);
+      return;
+    }
+    const lost = new ApiError(502, {
+      code: 'batch_incomplete',
+      message: 'the server ended the answer before every read was answered; reload the page',
+    });
+    for (const [i, q] of items.entries()) if (!answered.has(i)) q.reject(lost);
+  }
+
+  /** Sends one request: a JSON read through the batch, anything else (a file, a write) on its own. */
+  function send(path: string, init: RequestInit, alone: boolean): Promise<Answer> {
+    const method = (init.method ?? 'GET').toUpperCase();
+    if (
+      batching &&
+      !alone &&
+      isRead(path, init) &&
+      path.startsWith('/v1/') &&
+      (method === 'GET' || typeof init.body === 'string')
+    ) {
+      const body = method === 'POST' ? (JSON.parse(init.body as string) as unknown) : undefined;
+      return enqueue(
+        { method: method as 'GET' | 'POST', path, ...(body === undefined ? {} : { body }) },
+        init.signal ?? undefined,
+      );
+    }
+    return doFetch(base + path, withToken(init));
+  }
+
+  async function request(
+    path: string,
+    init: RequestInit,
+    alone = false,
+    retried = false,
+    busy = 0,
+  ): Promise<Answer> {
+    const res = await send(path, init, alone);
     if (res.ok) return res;
     const err = await errorOf(res);
     if (res.status === 401 && !retried && options.onUnauthorized) {
       await options.onUnauthorized(err);
-      return request(path, init, true, busy);
+      return request(path, init, alone, true, busy);
     }
     // a load, a mining run or a save has the warehouse for a moment: ask a read again shortly
     if (res.status === 503 && err.code === 'warehouse_busy' && busy < BUSY_RETRIES && isRead(path, init)) {
@@ -124,7 +311,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         Math.min(Number.isFinite(after) && after > 0 ? after : busyWaitMs, busyWaitMs),
         init.signal,
       );
-      return request(path, init, retried, busy + 1);
+      return request(path, init, alone, retried, busy + 1);
     }
     throw err;
   }
@@ -143,7 +330,8 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     get: (path, signal) => json(path, signal ? { signal } : {}),
     post: (path, body, signal) => json(path, postInit(body, signal)),
     async download(path, filename, body) {
-      const res = await request(path, body === undefined ? {} : postInit(body));
+      // a file: asked on its own, so the answer is the server's Response
+      const res = (await request(path, body === undefined ? {} : postInit(body), true)) as Response;
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
       a.href = url;

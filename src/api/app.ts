@@ -14,6 +14,7 @@ import { type ApiEnv, authenticate, claimOwnRequest } from './auth.ts';
 import { apiError, handleError } from './errors.ts';
 import { adhocRoutes } from './routes/adhoc.ts';
 import { audienceRoutes, type CampaignWriter } from './routes/audiences.ts';
+import { batchRoutes } from './routes/batch.ts';
 import { cubeRoutes } from './routes/cube.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { dataRoutes } from './routes/data.ts';
@@ -132,6 +133,11 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
     app.use(`${prefix}/*`, auth);
     app.route(prefix, cube);
   }
+  // each read of a batch goes through the whole app again, its checks included
+  app.route(
+    '/v1/batch',
+    batchRoutes(async (request) => app.fetch(request)),
+  );
   app.route('/v1/customers', customerRoutes({ db, model: options.model }));
   app.route('/v1/mining', miningRoutes({ db }));
   app.route('/v1/insights', insightRoutes({ db, model: options.model }));

@@ -772,6 +772,39 @@ const CASES: Record<string, Case> = {
       expect(res.body.customers, caller.name).toBe((await visibleScored(caller.regions)).length);
     }
   },
+  'POST /v1/batch': async () => {
+    // each read of a batch is the caller's own request: the rule cuts it as it cuts that request alone
+    const reads = [
+      { method: 'POST', path: '/v1/audiences/count', body: { definition: SCORED } },
+      { method: 'GET', path: `/v1/customers/${fx.movedId}` },
+      { method: 'GET', path: `/v1/customers/${fx.goldenId}` },
+      { method: 'GET', path: `/v1/customers/${fx.mergedId}` },
+      { method: 'GET', path: '/v1/segments' },
+      { method: 'POST', path: '/v1/load', body: { query: { measures: ['customers.count'] } } },
+    ] as const;
+    for (const caller of [all.executive, ...limited.executive]) {
+      const res = await app.request('/v1/batch', postJson({ requests: reads }, caller.token));
+      expect(res.status, caller.name).toBe(200);
+      const lines = (await res.text())
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { i: number; status: number; body: Record<string, unknown> });
+      const byIndex = new Map(lines.map((l) => [l.i, l]));
+      expect(byIndex.size, caller.name).toBe(reads.length);
+      expect(byIndex.get(0)?.body.customers, caller.name).toBe((await visibleScored(caller.regions)).length);
+      for (const [i, read] of reads.entries()) {
+        const alone =
+          read.method === 'GET' ? await get(read.path, caller) : await post(read.path, caller, read.body);
+        const line = byIndex.get(i);
+        const { lastRefreshTime: _a, ...got } = (line?.body ?? {}) as Record<string, unknown>;
+        const { lastRefreshTime: _b, ...expected } = alone.body as Record<string, unknown>;
+        expect({ status: line?.status, body: got }, `${caller.name} ${read.path}`).toEqual({
+          status: alone.status,
+          body: expected,
+        });
+      }
+    }
+  },
   'POST /v1/audiences': async () => {
     for (const caller of [all.marketing, ...limited.marketing]) {
       const res = await post('/v1/audiences', caller, { name: caller.name, definition: SCORED, seed: 1 });

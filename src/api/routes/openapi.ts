@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ApiEnv } from '../auth.ts';
 import * as S from '../schemas.ts';
 import { audiencePaths } from './audiences-openapi.ts';
+import { BatchRequest } from './batch.ts';
 import { dataPaths } from './data-openapi.ts';
 import { explorePaths } from './explore-openapi.ts';
 import { insightPaths } from './insights-openapi.ts';
@@ -111,6 +112,20 @@ export function openApiDocument(): Record<string, unknown> {
             required: true,
             content: { 'application/json': { schema: schema(S.AdhocRequest) } },
           },
+        },
+      ),
+    },
+    '/v1/batch': {
+      post: op(
+        'several reads in one request (GET under /v1, POST /v1/load or /v1/audiences/count), each answered as the same request alone, as it completes',
+        'executive',
+        {
+          description:
+            'NDJSON, one line per read in the order they complete: {"i": index, "status": HTTP status, "retry_after"?: seconds, "body": the JSON answer}',
+          content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+        },
+        {
+          requestBody: { required: true, content: { 'application/json': { schema: schema(BatchRequest) } } },
         },
       ),
     },
