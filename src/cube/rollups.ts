@@ -106,7 +106,8 @@ async function recordedPartitions(
 /**
  * Brings a partitioned rollup's table to the wanted partitions: keeps those recorded with the
  * current stamp and base version (when the table's definition hash is current), deletes the rows
- * of every other recorded one, and builds the missing ones (one INSERT each).
+ * of every other recorded one, and builds the missing ones (one INSERT each, whose changed-row
+ * count is the partition's recorded row count: the table is never counted).
  */
 async function buildPartitioned(
   db: Database,
@@ -162,9 +163,7 @@ async function buildPartitioned(
   for (const p of wanted.values()) {
     if (current(p.key)) continue;
     const { compiled } = rollupBuildSql(model, pre.fullName, dialect, p.values);
-    const before = Number(await db.scalar(`SELECT count(*) FROM ${table}`));
-    await db.run(`INSERT INTO ${table} ${compiled.sql}`, compiled.parameters);
-    const rows = Number(await db.scalar(`SELECT count(*) FROM ${table}`)) - before;
+    const rows = await db.run(`INSERT INTO ${table} ${compiled.sql}`, compiled.parameters);
     await db.run(`INSERT OR REPLACE INTO ${PARTITIONS} VALUES ($1, $2, $3, $4, now(), $5)`, [
       pre.fullName,
       p.key,
@@ -174,7 +173,10 @@ async function buildPartitioned(
     ]);
     built++;
   }
-  const rows = Number(await db.scalar(`SELECT count(*) FROM ${table}`));
+  // the table holds exactly the recorded partitions, each with its recorded count
+  const rows = Number(
+    await db.scalar(`SELECT coalesce(sum(row_count), 0) FROM ${PARTITIONS} WHERE name = $1`, [pre.fullName]),
+  );
   return { rows, built, kept: wanted.size - built, dropped };
 }
 
