@@ -1,7 +1,8 @@
 /**
  * An in-memory LRU of query results, keyed by (database, warehouse data version, SQL, params).
- * The data version changes on every succeeded load and every mining run, so a cached result is
- * never served after the data changed. Size is capped by entries and by approximate bytes.
+ * The data version changes on every succeeded load and every change to the set of mining runs
+ * (src/cube/data-version.ts), so a cached result is never served after the data changed. Size is
+ * capped by entries and by approximate bytes.
  */
 export interface QueryCacheOptions {
   /** Most results kept (default 500). */

@@ -14,6 +14,8 @@
  * costs the new partitions, not all of them. A partition is routed while it is still wanted with
  * the same stamp and no load or identity run came since (`freshRollups` lists it as
  * `partitionEntry(name, values)`); the rollup's own name is listed when every wanted partition is.
+ * What is wanted is asked once per data version and handle (`wantedAtVersion`), so `partitions.sql`
+ * may read only what the data version covers.
  *
  * @example
  * await buildRollups(db, model); // [{ name: 'sales.daily', table: 'rollup.sales__daily', rows: 1234, ms: 80 }]
@@ -21,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { type Database, quoteIdent } from '../db/duckdb.ts';
 import { CrmBiError } from '../errors.ts';
-import { dataVersion, rollupVersion } from './data-version.ts';
+import { dataVersion, dataVersionSql, formatDataVersion, rollupVersion } from './data-version.ts';
 import type { Dialect } from './dialect/dialect.ts';
 import { duckdbDialect } from './dialect/duckdb.ts';
 import type { Model, ModelDimension, PreAggregation } from './model/types.ts';
@@ -75,10 +77,18 @@ async function wantedPartitions(
   model: Model,
   pre: PreAggregation,
 ): Promise<Map<string, WantedPartition>> {
+  return pre.partitions ? partitionsOf(model, pre, await db.all(pre.partitions.sql)) : new Map();
+}
+
+/** The partitions in rows of `pre.partitions.sql`, by key. */
+function partitionsOf(
+  model: Model,
+  pre: PreAggregation,
+  rows: readonly Record<string, unknown>[],
+): Map<string, WantedPartition> {
   const spec = pre.partitions;
   const out = new Map<string, WantedPartition>();
   if (!spec) return out;
-  const rows = await db.all(spec.sql);
   for (const row of rows) {
     const values = spec.by.map((name) => {
       const column = name.slice(name.indexOf('.') + 1);
@@ -94,6 +104,73 @@ async function wantedPartitions(
   return out;
 }
 
+/** Columns of `versionedPartitionsSql` outside the partitions' own (which `partitions.sql` names). */
+const VERSION_COLUMNS = {
+  load_id: 'version.load_id',
+  run_id: 'version.run_id',
+  identity_run_id: 'version.identity_run_id',
+};
+const PARTITION_ROW = 'partition.row';
+
+/**
+ * `partitions.sql` and the data version in one statement, so both see the same state of the
+ * warehouse: one row per partition (a row of NULL partition columns when there is none), each
+ * with the version's columns.
+ */
+function versionedPartitionsSql(sql: string): string {
+  const version = Object.entries(VERSION_COLUMNS).map(([c, as]) => `v.${c} AS ${quoteIdent(as)}`);
+  return `SELECT ${version.join(', ')}, p.*
+FROM (${dataVersionSql}) AS v
+LEFT JOIN (SELECT *, 1 AS ${quoteIdent(PARTITION_ROW)} FROM (${sql.replace(/;\s*$/, '')})) AS p ON true`;
+}
+
+interface VersionedPartitions {
+  readonly version: string;
+  readonly wanted: Map<string, WantedPartition>;
+}
+
+/**
+ * The wanted partitions of each partitioned rollup per handle, with the data version they were read
+ * at. `partitions.sql` may read only what the data version covers (the migration rollup's reads the
+ * runs' ids, as-of days and creation times), so its answer holds for as long as the version does.
+ */
+const partitionsByVersion = new WeakMap<Database, WeakMap<PreAggregation, VersionedPartitions>>();
+
+/**
+ * The partitions `pre.partitions.sql` asks for at data version `version`: asked once per version and
+ * handle. A version read with them that differs from `version` (the data changed since the caller
+ * read it) is what they are kept under; they are returned all the same, as a look-up now would be.
+ */
+async function wantedAtVersion(
+  db: Database,
+  model: Model,
+  pre: PreAggregation,
+  version: string,
+): Promise<Map<string, WantedPartition>> {
+  let kept = partitionsByVersion.get(db);
+  const hit = kept?.get(pre);
+  if (hit?.version === version) return hit.wanted;
+  if (!pre.partitions) return new Map();
+  const rows = await db.all(versionedPartitionsSql(pre.partitions.sql));
+  const first = rows[0] ?? {};
+  const read = formatDataVersion({
+    load_id: first[VERSION_COLUMNS.load_id],
+    run_id: first[VERSION_COLUMNS.run_id],
+    identity_run_id: first[VERSION_COLUMNS.identity_run_id],
+  });
+  const wanted = partitionsOf(
+    model,
+    pre,
+    rows.filter((r) => r[PARTITION_ROW] !== null && r[PARTITION_ROW] !== undefined),
+  );
+  if (kept === undefined) {
+    kept = new WeakMap();
+    partitionsByVersion.set(db, kept);
+  }
+  kept.set(pre, { version: read, wanted });
+  return wanted;
+}
+
 /** The recorded partitions of a rollup: key → stamp and base version. */
 async function recordedPartitions(
   db: Database,
@@ -106,7 +183,8 @@ async function recordedPartitions(
 /**
  * Brings a partitioned rollup's table to the wanted partitions: keeps those recorded with the
  * current stamp and base version (when the table's definition hash is current), deletes the rows
- * of every other recorded one, and builds the missing ones (one INSERT each).
+ * of every other recorded one, and builds the missing ones (one INSERT each, whose changed-row
+ * count is the partition's recorded row count: the table is never counted).
  */
 async function buildPartitioned(
   db: Database,
@@ -162,9 +240,7 @@ async function buildPartitioned(
   for (const p of wanted.values()) {
     if (current(p.key)) continue;
     const { compiled } = rollupBuildSql(model, pre.fullName, dialect, p.values);
-    const before = Number(await db.scalar(`SELECT count(*) FROM ${table}`));
-    await db.run(`INSERT INTO ${table} ${compiled.sql}`, compiled.parameters);
-    const rows = Number(await db.scalar(`SELECT count(*) FROM ${table}`)) - before;
+    const rows = await db.run(`INSERT INTO ${table} ${compiled.sql}`, compiled.parameters);
     await db.run(`INSERT OR REPLACE INTO ${PARTITIONS} VALUES ($1, $2, $3, $4, now(), $5)`, [
       pre.fullName,
       p.key,
@@ -174,7 +250,10 @@ async function buildPartitioned(
     ]);
     built++;
   }
-  const rows = Number(await db.scalar(`SELECT count(*) FROM ${table}`));
+  // the table holds exactly the recorded partitions, each with its recorded count
+  const rows = Number(
+    await db.scalar(`SELECT coalesce(sum(row_count), 0) FROM ${PARTITIONS} WHERE name = $1`, [pre.fullName]),
+  );
   return { rows, built, kept: wanted.size - built, dropped };
 }
 
@@ -329,7 +408,7 @@ async function freshPartitions(
   let wanted: Map<string, WantedPartition>;
   let recorded: Map<string, { stamp: string; base: string }>;
   try {
-    wanted = await wantedPartitions(db, model, pre);
+    wanted = await wantedAtVersion(db, model, pre, version);
     recorded = await recordedPartitions(db, pre.fullName);
   } catch {
     return [];

@@ -132,12 +132,14 @@ export class Database {
 
   /**
    * Runs statements for their effect (several may be separated by ';' when there are no params),
-   * always on `connection`, where temp tables, settings and transactions live.
+   * always on `connection`, where temp tables, settings and transactions live. Returns the rows
+   * the (last) statement inserted, updated or deleted: 0 for any other statement.
+   * @example await db.run('INSERT INTO t SELECT * FROM s WHERE k = $1', [7]) // 12
    */
-  async run(sql: string, params?: Params): Promise<void> {
+  async run(sql: string, params?: Params): Promise<number> {
     this.active += 1;
     try {
-      await this.exec(this.connection, sql, params, {});
+      return (await this.exec(this.connection, sql, params, {})).rowsChanged;
     } finally {
       this.settle();
     }

@@ -311,7 +311,7 @@ describe('the rollup after runs come and go', () => {
 
   it('a deleted run drops its pairs; its neighbours become a pair', async () => {
     await deleteRun(midRun);
-    // the data version does not see a deleted run that was not the last: the pairs' stamps do
+    // the pairs' stamps see it: the neighbours' new pair is not built yet, the others are kept
     await check(oldRun, newRun, false);
     await check(newRun, lastRun, true);
     expect(await partitionsOf()).toEqual({ built: 1, kept: 2, dropped: 2 });

@@ -1,7 +1,9 @@
 /**
  * What a cube query asks the warehouse besides its own statement: the data version and the fresh
  * rollups, only when a rollup could answer it; once per read-only handle (nothing can write the file
- * while it is held), on every query of a writable one, so a new mining run is seen at once.
+ * while it is held), on every query of a writable one, so a new mining run is seen at once. The
+ * partitions the migration rollup wants (its partitions.sql) are asked once per data version on
+ * either handle.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,11 +45,23 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Counts the statements a handle runs that read the bookkeeping tables or the rollup catalog. */
+/** The partitioned rollup's own query of the partitions it wants (run_migration.transitions). */
+const partitionsSql = () => {
+  const sql = model.preAggregations.find((p) => p.partitions)?.partitions?.sql;
+  expect(sql).toContain('mining.mining_run');
+  return sql as string;
+};
+
+/**
+ * Counts the statements a handle runs that ask for the partitions a rollup wants, that read the
+ * bookkeeping tables otherwise (the data version), or the rollup catalog.
+ */
 function countLookups(db: Database) {
-  const seen = { version: 0, catalog: 0 };
+  const seen = { version: 0, catalog: 0, partitions: 0 };
+  const partitions = partitionsSql();
   const count = (sql: string) => {
-    if (sql.includes('meta.etl_load')) seen.version++;
+    if (sql.includes(partitions)) seen.partitions++;
+    else if (sql.includes('meta.etl_load')) seen.version++;
     if (sql.includes('_catalog')) seen.catalog++;
   };
   // one() and scalar() read through all()
@@ -83,7 +97,7 @@ describe('the look-ups of a cube query', () => {
     try {
       const seen = countLookups(db);
       await used(db, NO_ROLLUP);
-      expect(seen).toEqual({ version: 0, catalog: 0 });
+      expect(seen).toEqual({ version: 0, catalog: 0, partitions: 0 });
     } finally {
       db.close();
     }
@@ -96,7 +110,7 @@ describe('the look-ups of a cube query', () => {
       expect(await used(db, BY_MONTH)).toHaveLength(1);
       expect(await used(db, BY_MONTH)).toHaveLength(1);
       expect(await used(db, { ...BY_MONTH, dimensions: ['products.category'] })).toHaveLength(1);
-      expect(seen).toEqual({ version: 1, catalog: 1 });
+      expect(seen).toEqual({ version: 1, catalog: 1, partitions: 1 });
     } finally {
       db.close();
     }
@@ -117,8 +131,57 @@ describe('the look-ups of a cube query', () => {
       // the order lines did not change: sales.daily still answers; the P(alive) matrix is of run 3
       expect(await used(db, BY_MONTH)).toHaveLength(1);
       expect(await used(db, BY_SCORE_BAND)).toEqual([]);
-      // a writable handle asks on every routed query: two versions asked here, four queries
+      // a writable handle asks on every routed query: two versions asked here, four queries; the
+      // partitions once per version
       expect(seen.version).toBe(6);
+      expect(seen.catalog).toBe(4);
+      expect(seen.partitions).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a writable handle asks for the partitions once per data version, and routes a new pair once it is built', async () => {
+    const db = await Database.open(path);
+    try {
+      await buildRollups(db, model);
+      const seen = countLookups(db);
+      const pair = async (from: number, to: number) =>
+        used(db, {
+          measures: ['run_migration.count'],
+          dimensions: ['run_migration.to_label'],
+          filters: [
+            { member: 'run_migration.from_run', operator: 'equals', values: [String(from)] },
+            { member: 'run_migration.to_run', operator: 'equals', values: [String(to)] },
+          ],
+        });
+      const last = Number(await db.scalar('SELECT max(run_id) FROM mining.mining_run'));
+      const before = Number(
+        await db.scalar('SELECT max(run_id) FROM mining.mining_run WHERE run_id < $1', [last]),
+      );
+      expect(await pair(before, last)).toEqual(['run_migration.transitions']);
+      expect(await used(db, BY_MONTH)).toHaveLength(1);
+      expect(await pair(before, last)).toEqual(['run_migration.transitions']);
+      expect(seen.partitions).toBe(1);
+      // a new run: asked again, once; its pair is read from the cube until a build adds it
+      const next = last + 1;
+      await db.run(
+        "INSERT INTO mining.mining_run VALUES ($1, DATE '2025-12-31', 'rfm', '{}', '{}', TIMESTAMPTZ '2026-01-01 00:00:00+00')",
+        [next],
+      );
+      expect(await pair(last, next)).toEqual([]);
+      expect(await pair(before, last)).toEqual(['run_migration.transitions']);
+      expect(seen.partitions).toBe(2);
+      // a build changes no data version: the pairs asked for stay, the catalog read shows the new one
+      await buildRollups(db, model, { only: ['run_migration.transitions'] });
+      const built = seen.partitions; // the build asks for itself
+      expect(await pair(last, next)).toEqual(['run_migration.transitions']);
+      expect(seen.partitions).toBe(built);
+      // the run deleted by hand: asked again, and its pair is not read from the rollup
+      await db.run('DELETE FROM mining.mining_run WHERE run_id = $1', [next]);
+      expect(await pair(last, next)).toEqual([]);
+      expect(seen.partitions).toBe(built + 1);
+      await buildRollups(db, model);
     } finally {
       db.close();
     }
