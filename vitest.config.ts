@@ -13,6 +13,8 @@ const CLUSTER_FILES = [
   'test/integration/clickhouse-sorted.test.ts',
   'test/integration/clickhouse-golden-scores.test.ts',
   'test/integration/clickhouse-older-sync.test.ts',
+  'test/integration/clickhouse-latest-scores.test.ts',
+  'test/integration/clickhouse-data-version.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/executive-periods.test.ts',
   'test/browser/segments.test.ts',

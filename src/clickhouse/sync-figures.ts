@@ -57,8 +57,10 @@ export function figureChecks(t: TableMapping, kind: FigureKind): ColumnCheck[] {
     checks.push({
       label: MARK_LABEL,
       duck: `coalesce(CAST(max(${quoteIdent(mark)}) AS VARCHAR), '')`,
-      // an empty non-Nullable column's max is 0 in ClickHouse: '' when there is no row, as in DuckDB
-      ch: `if(count() = 0, '', toString(max(${quoteChIdent(mark)})))`,
+      // an empty non-Nullable column's max is 0 in ClickHouse, and a Nullable one's max of only
+      // NULLs is NULL: '' when no row has a value, as in DuckDB (an identity run outside a load
+      // has no load_id)
+      ch: `if(count(${quoteChIdent(mark)}) = 0, '', toString(max(${quoteChIdent(mark)})))`,
       approx: false,
     });
   }

@@ -38,9 +38,13 @@ export const dataVersionSql = versionSql(
   duckdbRunsSql,
   `coalesce(TRY_CAST(metrics->>'assignments_changed' AS BIGINT), 0)`,
 );
+/**
+ * ClickHouse 18.16 has no JSONExtract*: the count is read from the metrics text (a JSON object
+ * with numbers for values) by a regular expression; 0 when absent.
+ */
 export const clickhouseDataVersionSql = versionSql(
   clickhouseRunsSql,
-  `JSONExtractInt(metrics, 'assignments_changed')`,
+  String.raw`toInt64OrZero(extract(metrics, '"assignments_changed"\\s*:\\s*(\\d+)'))`,
 );
 
 /** 'load.runs.identity', e.g. '12.3-5f0c2a9e41d7.0', from a row of the version SQL. */
