@@ -6,8 +6,9 @@
  * (src/api/warm-up.ts); the visit waits for that, in a new profile) and warm (a second load in that
  * profile); the slowest API calls of the cold visit; the bytes transferred. Baseline: the same
  * page's API requests (recorded from the warm load) sent directly with fetch, in parallel, cold (a
- * fresh server without warm-up) and warm. Targets: every page after warm-up ready within 2 s, warm
- * within 0.8 s (and, as before, warm under 1.5 s). Before the pages, the insights routes through the cube against the
+ * fresh server without warm-up) and warm; the page's reads travel in a few `POST /v1/batch` requests
+ * (web/api.ts), which the baseline sends as recorded. Targets: every page cold and after warm-up
+ * ready within 2 s, warm within 0.8 s (and, as before, warm under 1.5 s). Before the pages, the insights routes through the cube against the
  * hand-written SQL they replaced (insights-api.ts), same warehouse, same run.
  *
  * The warehouse: `--customers 1000000` copies `<work>/bench-load.duckdb` (the load section's) to
@@ -45,6 +46,8 @@ const ARGS = [
 ];
 const TARGET_WARM_MS = 1500;
 const TARGET_AFTER_WARM_UP_MS = 2000;
+/** Issue #18: every page cold (no warm-up, new browser profile) ready within 2 s at 1M customers. */
+const TARGET_COLD_MS = 2000;
 const TARGET_WARM_STRICT_MS = 800;
 
 async function hasScores(path: string): Promise<boolean> {
@@ -254,6 +257,7 @@ export async function benchDashboards(customers: number, work: string): Promise<
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   const warmTimes: number[] = [];
   const afterWarmUpTimes: number[] = [];
+  const coldTimes: number[] = [];
   // the warm-up list a previous run left: each run builds its own from its cold visits
   rmSync(warmUpFile(dbPath), { force: true });
   const start = (warmUpAtStart: boolean) =>
@@ -301,6 +305,7 @@ export async function benchDashboards(customers: number, work: string): Promise<
       }
       warmTimes.push(warm.readyMs);
       afterWarmUpTimes.push(afterWarmUp.readyMs);
+      coldTimes.push(cold.readyMs);
       const name = path.startsWith('/customers/') ? '/customers/:id' : path;
       const apiBase = (v: number) => ({ label: `${warm.requests.length} API calls`, value: v });
       if (cold.firstChartMs !== null)
@@ -337,6 +342,10 @@ export async function benchDashboards(customers: number, work: string): Promise<
   } finally {
     await browser.close();
   }
+  const worstCold = Math.max(...coldTimes);
+  console.log(
+    `target: every page cold ready within ${TARGET_COLD_MS} ms — slowest ${worstCold.toFixed(0)} ms: ${worstCold <= TARGET_COLD_MS ? 'met' : 'NOT met'}`,
+  );
   const worstAfter = Math.max(...afterWarmUpTimes);
   console.log(
     `target: every page after warm-up ready within ${TARGET_AFTER_WARM_UP_MS} ms — slowest ${worstAfter.toFixed(0)} ms: ${worstAfter <= TARGET_AFTER_WARM_UP_MS ? 'met' : 'NOT met'}`,
