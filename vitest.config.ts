@@ -15,6 +15,7 @@ const CLUSTER_FILES = [
   'test/integration/clickhouse-older-sync.test.ts',
   'test/integration/clickhouse-latest-scores.test.ts',
   'test/integration/clickhouse-data-version.test.ts',
+  'test/integration/clickhouse-order-key.test.ts',
   'test/browser/executive.test.ts',
   'test/browser/executive-periods.test.ts',
   'test/browser/segments.test.ts',

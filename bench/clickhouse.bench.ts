@@ -16,11 +16,12 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileForClickHouse, runClickHouseQuery } from '../src/clickhouse/run-query.ts';
+import { clickhouseEngine } from '../src/clickhouse/cube-engine.ts';
+import { runClickHouseQuery } from '../src/clickhouse/run-query.ts';
 import { type SyncReport, syncWarehouse } from '../src/clickhouse/sync.ts';
 import { loadModel } from '../src/cube/model/load.ts';
 import type { Model } from '../src/cube/model/types.ts';
-import { runQuery } from '../src/cube/run.ts';
+import { explainQuery, runQuery } from '../src/cube/run.ts';
 import { ClickHouseCluster } from '../src/db/clickhouse.ts';
 import { Database } from '../src/db/duckdb.ts';
 import { generateBenchWarehouse, QUERIES } from './cube.bench.ts';
@@ -134,7 +135,8 @@ async function printShardWork(cluster: ClickHouseCluster, model: Model): Promise
   for (const q of QUERIES) {
     let sql: string;
     try {
-      sql = compileForClickHouse(model, q.query).sql;
+      // the plan the engine runs: it depends on what the sync recorded (src/clickhouse/sync-checks.ts)
+      sql = (await explainQuery(clickhouseEngine(cluster), model, q.query, { rollups: new Set() })).sql;
     } catch {
       continue;
     }

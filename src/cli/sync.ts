@@ -30,7 +30,7 @@ export const SyncResultSchema = z.object({
       checks: z.number().int(),
       mode: z.enum(['full', 'incremental', 'unchanged']),
       seconds: z.number(),
-      /** milliseconds per step: plan, ddl, share_parts, replace_keys, keep_rows, copy, reconcile_staging, reconcile_delta, store_figures, swap, read_tables, reconcile_live, check_live */
+      /** milliseconds per step: plan, ddl, share_parts, replace_keys, keep_rows, copy, reconcile_staging, reconcile_delta, store_figures, swap, read_tables, reconcile_live, check_live, check_one_shard_keys (order lines) */
       steps_ms: z.record(z.string(), z.number()),
     }),
   ),

@@ -7,12 +7,18 @@
  * const res = await runQuery(clickhouseEngine(ClickHouseCluster.fromUrl(url)), model, query);
  */
 import { clickhouseDataVersionSql, formatDataVersion } from '../cube/data-version.ts';
-import { clickhouseDialect, clickhouseDialectWithoutGoldenViews } from '../cube/dialect/clickhouse.ts';
+import {
+  clickhouseDialect,
+  clickhouseDialectFor,
+  clickhouseDialectWithoutGoldenViews,
+} from '../cube/dialect/clickhouse.ts';
+import type { OneShardKey } from '../cube/dialect/clickhouse-layout.ts';
 import type { Dialect } from '../cube/dialect/dialect.ts';
 import type { CubeEngine } from '../cube/engine.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import { CrmBiError, isCrmBiError } from '../errors.ts';
 import { convertClickHouseRows } from './convert-rows.ts';
+import { oneShardKeysOn } from './sync-checks.ts';
 import { goldenViewsInPlace } from './sync-golden.ts';
 
 /** How long a cluster found without golden-score views is believed so before it is asked again (a sync adds them). */
@@ -65,6 +71,29 @@ function goldenState(cluster: ClickHouseCluster | ClickHouseClient) {
   };
 }
 
+/**
+ * The keys the cluster's last sync found each on one shard (sync-checks.ts), read from the entry
+ * node before every statement rather than believed: a sync that loads an order split across two
+ * customers turns its record off, and a statement compiled for per-shard counts after that would
+ * count the split order once per shard. A node without the record table (synced by older code)
+ * is asked again after RECHECK_MS; a failed read compiles without keys (the plan that is always
+ * exact).
+ */
+function oneShardState(cluster: ClickHouseCluster | ClickHouseClient) {
+  let absentAt = Number.NEGATIVE_INFINITY;
+  return async (): Promise<readonly OneShardKey[]> => {
+    // a bare client names no database: the plan without checked keys
+    if (!('entry' in cluster) || Date.now() - absentAt < RECHECK_MS) return [];
+    try {
+      const keys = await oneShardKeysOn(cluster.entry, cluster.target.database);
+      if (keys === undefined) absentAt = Date.now();
+      return keys ?? [];
+    } catch {
+      return [];
+    }
+  };
+}
+
 const engines = new WeakMap<ClickHouseClient, CubeEngine>();
 let unreadVersions = 0;
 
@@ -74,10 +103,18 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
   let engine = engines.get(client);
   if (engine) return engine;
   const golden = goldenState(cluster);
+  const oneShardKeys = oneShardState(cluster);
   engine = {
     kind: 'clickhouse',
     dialect: clickhouseDialect,
-    currentDialect: () => golden.dialect(),
+    async currentDialect() {
+      const [dialect, keys] = await Promise.all([golden.dialect(), oneShardKeys()]);
+      if (keys.length === 0) return dialect;
+      return clickhouseDialectFor({
+        goldenViews: dialect !== clickhouseDialectWithoutGoldenViews,
+        oneShardKeys: keys,
+      });
+    },
     async dataVersion() {
       try {
         const [row] = await client.rows(clickhouseDataVersionSql);

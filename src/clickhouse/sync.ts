@@ -45,6 +45,7 @@ import {
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
+import { CHECKED_KEYS, ensureChecksTable, recordCheck, recordedOnShards, splitKeys } from './sync-checks.ts';
 import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
 import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
 import {
@@ -133,6 +134,7 @@ export async function syncWarehouse(
   await syncSteps.time('prepare', async () => {
     await ensureDatabases(cluster);
     await ensureFiguresTable(cluster);
+    await ensureChecksTable(cluster);
     await dropLeftovers(cluster);
   });
   let tables = await warehouseTables(db);
@@ -154,17 +156,48 @@ export async function syncWarehouse(
   for (const t of tables) {
     const started = performance.now();
     const steps = new StepTimer();
+    const comparison = incremental
+      ? (compared.get(`${t.schema}.${t.table}`) ?? { state: 'absent' as const, reason: '' })
+      : undefined;
+    const keys = CHECKED_KEYS.filter((k) => k.table === `${t.schema}.${t.table}`);
+    const recorded = await Promise.all(keys.map((k) => recordedOnShards(cluster, k)));
+    if (comparison?.state !== 'same') {
+      // before the table moves, no record may say its keys are on one shard (sync-checks.ts)
+      await Promise.all(
+        keys.map((k, i) =>
+          recorded[i] === 'holds' ? recordCheck(cluster, k, syncId, undefined) : undefined,
+        ),
+      );
+    }
     const { rows, mode } = await syncTable(
       db,
       cluster,
       t,
       syncId,
       options.batchRows ?? 200_000,
-      incremental ? (compared.get(`${t.schema}.${t.table}`) ?? { state: 'absent', reason: '' }) : undefined,
+      comparison,
       stored.get(`${t.schema}.${t.table}`),
       log,
       steps,
     );
+    for (const [i, key] of keys.entries()) {
+      const before = recorded[i];
+      // an unchanged table keeps a finished record
+      if (mode === 'unchanged' && (before === 'holds' || before === 'split')) continue;
+      const delta =
+        mode === 'incremental' && before === 'holds' && comparison?.state === 'differs'
+          ? deltaPlan(t, comparison.mark)
+          : undefined;
+      const split = await steps.time('check_one_shard_keys', () =>
+        splitKeys(db, key, delta === undefined ? undefined : { column: delta.column, mark: delta.mark }),
+      );
+      await recordCheck(cluster, key, syncId, split);
+      log(
+        split === 0
+          ? `${key.table}: every value of ${key.sql} has rows of one customer key (checked ${delta === undefined ? 'every value' : 'the values above the high-water mark'})`
+          : `${key.table}: ${split} values of ${key.sql} have rows of more than one customer key; their distinct count merges the shards' sets`,
+      );
+    }
     const report = {
       table: `${t.schema}.${t.table}`,
       rows,

@@ -47,6 +47,23 @@ export const CUSTOMER_SHARDED_TABLES: ReadonlySet<string> = new Set([
   'mining.customer_segment',
 ]);
 
+/**
+ * A key whose rows all sit on one shard: every value of `sql` (an expression over `table`'s
+ * columns) has rows of one sharding-key value only, so a distinct count of it is the sum of the
+ * shards' exact counts. Nothing in the load guarantees this for orders (a profile may take each
+ * line's customer from its own row), so the sync checks it (src/clickhouse/sync-checks.ts) and
+ * records the result on the cluster; the dialect uses it only where that record says it holds.
+ */
+export interface OneShardKey {
+  /** `schema.table` */
+  readonly table: string;
+  /** the expression as model SQL writes it without the cube alias, e.g. `source || '/' || order_id` */
+  readonly sql: string;
+}
+
+/** The order key the default model's distinct order count (`sales.order_count`) counts. */
+export const ORDER_KEY: OneShardKey = { table: 'core.fact_order_line', sql: "source || '/' || order_id" };
+
 /** Views that read only replicated tables, so they answer the same on every node. */
 const NODE_LOCAL_VIEWS: ReadonlySet<string> = new Set(['mining.latest_run', 'mining.previous_run']);
 

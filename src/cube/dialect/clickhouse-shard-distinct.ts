@@ -17,6 +17,11 @@
  * sharding-key distinct counts, takes min/max of min/max, and merges the -State of everything
  * else (averages, other distinct counts) with -Merge. Other distinct counts stay exact
  * (`uniqExact` states); `uniq` is used only for `count_distinct_approx`, as the model says.
+ *
+ * A key other than the sharding key is added up the same way when the sync checked that each of
+ * its values has rows of one sharding-key value only (the order key, when every order's lines
+ * carry one customer: src/clickhouse/sync-checks.ts) and the cluster's record says so; without
+ * that record (a split order, or a cluster synced by older code) its sets are merged as above.
  */
 import {
   type AggregateNode,
@@ -43,6 +48,36 @@ function isShardKeyOf(arg: Node | null, alias: string): boolean {
     typeof second === 'string' &&
     second.trim() === `.${SHARD_COLUMN}`
   );
+}
+
+/**
+ * The expression `arg` over `alias` as model SQL writes it without the alias (`{alias}.source ||
+ * '/' || {alias}.order_id` → `source || '/' || order_id`, trimmed), or undefined when
+ * it names another alias or holds anything but text and `{alias}.` references.
+ */
+export function withoutAlias(arg: Node | null, alias: string): string | undefined {
+  if (arg === null) return undefined;
+  if (arg.kind === 'Column') return arg.table === alias ? arg.column : undefined;
+  if (arg.kind !== 'Template') return undefined;
+  let text = '';
+  let afterAlias = false;
+  for (const part of arg.parts) {
+    if (typeof part === 'string') {
+      // `{alias}` is followed by `.column`: the dot goes with the alias
+      if (afterAlias && !part.startsWith('.')) return undefined;
+      text += afterAlias ? part.slice(1) : part;
+      afterAlias = false;
+    } else if (part.kind === 'Identifier' && part.name === alias && !afterAlias) afterAlias = true;
+    else return undefined;
+  }
+  return afterAlias ? undefined : text.trim();
+}
+
+/** True when `arg` over `alias` is one of `keys` (expressions whose values each sit on one shard). */
+function isOneShardKey(arg: Node | null, alias: string, keys: readonly string[]): boolean {
+  if (keys.length === 0) return false;
+  const text = withoutAlias(arg, alias);
+  return text !== undefined && keys.some((k) => k.trim() === text);
 }
 
 export function containsAggregate(value: unknown): boolean {
@@ -102,12 +137,22 @@ export function call(fn: string, arg: Node | null, filter: Node | null, wrapArg?
 
 /**
  * The two-level form of a grouped SELECT over `fromAlias` (see the file comment), or undefined
- * when it counts no sharding key or has a shape this rewrite does not cover.
+ * when it counts no sharding key or has a shape this rewrite does not cover. `oneShardKeys`:
+ * expressions over the table (as `withoutAlias` writes them) whose values the sync found each on
+ * one shard (src/clickhouse/sync-checks.ts); their distinct counts are added up like the
+ * sharding key's.
  */
-export function shardDistinctCounts(node: SelectNode, fromAlias: string): SelectNode | undefined {
+export function shardDistinctCounts(
+  node: SelectNode,
+  fromAlias: string,
+  oneShardKeys: readonly string[] = [],
+): SelectNode | undefined {
   if (node.distinct || node.groupBy === null || node.groupBy.subtotals !== null) return undefined;
+  const onOneShard = (a: AggregateNode): boolean =>
+    a.fn === 'count_distinct' &&
+    (isShardKeyOf(a.arg, fromAlias) || isOneShardKey(a.arg, fromAlias, oneShardKeys));
   const aggregates = findAggregates([node.selections, node.having, node.orderBy]);
-  if (!aggregates.some((a) => a.fn === 'count_distinct' && isShardKeyOf(a.arg, fromAlias))) return undefined;
+  if (!aggregates.some(onOneShard)) return undefined;
   if (containsAggregate(node.where) || containsAggregate(node.groupBy)) return undefined;
   if (findAggregates(node.selections).length === 0) return undefined;
 
@@ -134,7 +179,7 @@ export function shardDistinctCounts(node: SelectNode, fromAlias: string): Select
 
   const replace = (a: AggregateNode): Node => {
     const filtered = a.filter !== null;
-    const shardKey = a.fn === 'count_distinct' && isShardKeyOf(a.arg, fromAlias);
+    const shardKey = onOneShard(a);
     let outer: string;
     if (a.fn === 'sum' || a.fn === 'count' || a.fn === 'min' || a.fn === 'max' || shardKey) {
       const fn = a.fn === 'count_distinct' ? 'uniqExact' : a.fn;

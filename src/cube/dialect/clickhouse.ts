@@ -39,7 +39,7 @@ import {
   UnionNode,
 } from '../ir/nodes.ts';
 import { nestJoins } from './clickhouse-joins.ts';
-import { CUSTOMER_SHARDED_TABLES } from './clickhouse-layout.ts';
+import { CUSTOMER_SHARDED_TABLES, type OneShardKey } from './clickhouse-layout.ts';
 import { clickhouseLiteral } from './clickhouse-literal.ts';
 import { shardDistinctCounts } from './clickhouse-shard-distinct.ts';
 import {
@@ -109,15 +109,23 @@ export interface ClickHouseCompilerOptions {
    * the plan from before those views (a GLOBAL JOIN, or joins on the entry node). Default true.
    */
   readonly goldenViews?: boolean;
+  /**
+   * Keys whose values the sync found each on one shard (src/clickhouse/sync-checks.ts, recorded on
+   * the cluster): their exact distinct counts are the sum of the shards' exact counts. Default
+   * none: a distinct count of any key but the sharding key merges the shards' sets.
+   */
+  readonly oneShardKeys?: readonly OneShardKey[];
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
   protected override readonly sqlVariant = 'clickhouse';
   private readonly goldenViews: boolean;
+  private readonly oneShardKeys: readonly OneShardKey[];
 
   constructor(options: ClickHouseCompilerOptions = {}) {
     super();
     this.goldenViews = options.goldenViews ?? true;
+    this.oneShardKeys = options.oneShardKeys ?? [];
   }
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
@@ -137,7 +145,9 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     if (!CUSTOMER_SHARDED_TABLES.has(`${from.schema}.${from.table}`)) return undefined;
     const join = node.joins[0];
     if (node.joins.length > 1 || (join !== undefined && !joinStaysOnShard(from, join))) return undefined;
-    const twoLevels = shardDistinctCounts(node, from.alias ?? from.table);
+    const table = `${from.schema}.${from.table}`;
+    const keys = this.oneShardKeys.filter((k) => k.table === table).map((k) => k.sql);
+    const twoLevels = shardDistinctCounts(node, from.alias ?? from.table, keys);
     if (twoLevels === undefined) return undefined;
     if (twoLevels.from.kind === 'Derived' && twoLevels.from.query.kind === 'Select') {
       this.perShard.add(twoLevels.from.query);
@@ -410,3 +420,17 @@ export const clickhouseDialectWithoutGoldenViews: Dialect = {
   ...clickhouseDialect,
   createCompiler: () => new ClickHouseQueryCompiler({ goldenViews: false }),
 };
+
+/**
+ * The dialect for what a cluster holds: its golden-score views, and the keys its sync found on
+ * one shard (`ClickHouseCompilerOptions`). Without keys and with the views: `clickhouseDialect`.
+ */
+export function clickhouseDialectFor(options: ClickHouseCompilerOptions): Dialect {
+  const goldenViews = options.goldenViews ?? true;
+  const keys = options.oneShardKeys ?? [];
+  if (keys.length === 0) return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+  return {
+    ...clickhouseDialect,
+    createCompiler: () => new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys }),
+  };
+}

@@ -16,8 +16,10 @@ import type { Model } from '../model/types.ts';
 import {
   ClickHouseQueryCompiler,
   clickhouseDialect,
+  clickhouseDialectFor,
   clickhouseDialectWithoutGoldenViews,
 } from './clickhouse.ts';
+import { ORDER_KEY } from './clickhouse-layout.ts';
 
 let model: Model;
 beforeAll(async () => {
@@ -171,6 +173,66 @@ describe('the same plan in another dialect', () => {
     );
     expect(orders.sql).not.toMatch(/distributed_group_by_no_merge/);
     expect(orders.sql).toMatch(/uniqExact\(`sales`\.source \|\| '\/' \|\| `sales`\.order_id\)/);
+  });
+
+  // ORDER_KEY (what the sync checks) must be the model's order count expression for this to pass
+  it('ClickHouse adds up the shards’ exact order counts only when the order key is recorded as on one shard', () => {
+    const query = {
+      measures: ['sales.order_count', 'sales.customer_count', 'sales.avg_order_value'],
+      dimensions: ['customers.channel'],
+    };
+    const checked = compileQuery(model, query, {
+      dialect: clickhouseDialectFor({ oneShardKeys: [ORDER_KEY] }),
+    });
+    expect(checked.sql).toMatchInlineSnapshot(`
+      "SELECT \`customers.channel\` AS \`customers.channel\`, sum(\`__p1\`) AS \`sales.order_count\`, sum(\`__p2\`) AS \`sales.customer_count\`, (if(sum(\`__n4\`) = 0, NULL, toFloat64(sum(\`__p3\`)))) / NULLIF((sum(\`__p1\`)), 0) AS \`sales.avg_order_value\`
+      FROM (
+      SELECT \`customers\`.\`channel\` AS \`customers.channel\`, uniqExact(\`sales\`.source || '/' || \`sales\`.order_id) AS \`__p1\`, uniqExact(\`sales\`.\`customer_durable_key\`) AS \`__p2\`, sum(\`sales\`.\`revenue\`) AS \`__p3\`, countIf((\`sales\`.\`revenue\`) IS NOT NULL) AS \`__n4\`
+      FROM \`core\`.\`fact_order_line\` AS \`sales\`
+      LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS \`customers\` ON \`customer_durable_key\` = \`customers\`.customer_durable_key
+      GROUP BY \`customers.channel\`
+      SETTINGS distributed_group_by_no_merge = 1
+      ) AS \`__per_shard\`
+      GROUP BY \`customers.channel\`
+      ORDER BY \`sales.order_count\` DESC
+      LIMIT 10000"
+    `);
+    expect(checked.sql).not.toMatch(/uniqExactState|uniqExactMerge/);
+    // the order count alone also runs per shard
+    const alone = compileQuery(
+      model,
+      { measures: ['sales.order_count'], dimensions: ['customers.channel'] },
+      { dialect: clickhouseDialectFor({ oneShardKeys: [ORDER_KEY] }) },
+    );
+    expect(alone.sql).toMatch(/distributed_group_by_no_merge = 1/);
+    expect(alone.sql).toMatch(/sum\(`__p1`\) AS `sales.order_count`/);
+    // no record (or a record of another expression, or of another table): the sets are merged
+    for (const dialect of [
+      clickhouseDialect,
+      clickhouseDialectFor({}),
+      clickhouseDialectFor({ oneShardKeys: [{ table: ORDER_KEY.table, sql: 'order_id' }] }),
+      clickhouseDialectFor({ oneShardKeys: [{ table: 'core.fact_ticket', sql: ORDER_KEY.sql }] }),
+    ]) {
+      const c = compileQuery(model, query, { dialect });
+      expect(c.sql).toMatch(/uniqExactMerge\(`__s\d+`\) AS `sales.order_count`/);
+      expect(c.sql).toBe(compileQuery(model, query, { dialect: clickhouseDialect }).sql);
+    }
+    // the golden-score views are a separate choice
+    const withoutViews = clickhouseDialectFor({ goldenViews: false, oneShardKeys: [ORDER_KEY] });
+    expect(compileQuery(model, query, { dialect: withoutViews }).sql).toBe(checked.sql);
+    expect(
+      compileQuery(
+        model,
+        { measures: ['sales.revenue'], dimensions: ['customers.cluster_name'] },
+        { dialect: withoutViews },
+      ).sql,
+    ).toBe(
+      compileQuery(
+        model,
+        { measures: ['sales.revenue'], dimensions: ['customers.cluster_name'] },
+        { dialect: clickhouseDialectWithoutGoldenViews },
+      ).sql,
+    );
   });
 
   it('nested joins keep each join type and read the last join on the outside', () => {
