@@ -137,6 +137,24 @@ describe('api client batching the reads a page asks together', () => {
     ]);
   });
 
+  it('asks a read again on its own when its answer is larger than a batch carries', async () => {
+    const s = recording((path) =>
+      path === '/v1/batch'
+        ? ndjson([
+            { i: 0, status: 200, body: 'small' },
+            {
+              i: 1,
+              status: 413,
+              body: { error: { code: 'too_large_for_batch', message: 'ask it on its own' } },
+            },
+          ])
+        : ok('large'),
+    );
+    const api = createApiClient({ fetch: s.fetch });
+    expect(await Promise.all([api.get('/v1/a'), api.get('/v1/b')])).toEqual(['small', 'large']);
+    expect(s.calls).toEqual(['POST /v1/batch [/v1/a, /v1/b]', 'GET /v1/b']);
+  });
+
   it('asks each read alone when the server has no batch route', async () => {
     const s = recording((path) =>
       path === '/v1/batch'

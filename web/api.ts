@@ -255,6 +255,14 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         const q = items[line.i];
         if (!q || answered.has(line.i)) continue;
         answered.add(line.i);
+        // an answer larger than a batch carries: asked on its own, it is streamed
+        if (
+          line.status === 413 &&
+          (line.body as { error?: { code?: unknown } } | null)?.error?.code === 'too_large_for_batch'
+        ) {
+          void sendAlone(q);
+          continue;
+        }
         // a failure the network panel cannot show (a busy warehouse is asked again, not a failure)
         if (line.status >= 500 && line.status !== 503)
           console.error(`${q.read.method} ${q.read.path}: HTTP ${line.status} in a batch`);

@@ -49,6 +49,8 @@ export interface AppOptions {
   readonly cubeTimeoutMs?: number;
   /** Largest request body in bytes (default 1 MB). */
   readonly maxBodyBytes?: number;
+  /** Most bytes of answers one `POST /v1/batch` carries (routes/batch.ts; default 32 MB). */
+  readonly maxBatchBytes?: number;
   /** One JSON line per request on stderr (default true). */
   readonly log?: boolean;
   /** The dashboards' routes (routes/web.ts, bundled at start-up); none when absent. */
@@ -136,7 +138,9 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
   // each read of a batch goes through the whole app again, its checks included
   app.route(
     '/v1/batch',
-    batchRoutes(async (request) => app.fetch(request)),
+    batchRoutes(async (request) => app.fetch(request), {
+      ...(options.maxBatchBytes === undefined ? {} : { maxBytes: options.maxBatchBytes }),
+    }),
   );
   app.route('/v1/customers', customerRoutes({ db, model: options.model }));
   app.route('/v1/mining', miningRoutes({ db }));

@@ -161,6 +161,37 @@ describe('POST /v1/batch', () => {
     expect(byIndex.get(1)?.status).toBe(200);
   });
 
+  it('answers 413 for the reads that do not fit in what a batch carries, and the others in full', async () => {
+    const small = quietApp(f, { maxBatchBytes: 3000 });
+    const asked = [
+      { method: 'GET', path: '/v1/segments' },
+      { method: 'GET', path: '/v1/mining/runs' },
+      { method: 'POST', path: '/v1/load', body: REVENUE_BY_REGION },
+    ] as const;
+    const sizes = await Promise.all(
+      asked.map(async (r) => {
+        const res =
+          r.method === 'GET'
+            ? await small.request(r.path, { headers: bearer(f.tokens.admin) })
+            : await small.request(r.path, postJson(r.body, f.tokens.admin));
+        return (await res.arrayBuffer()).byteLength;
+      }),
+    );
+    // the fixture's answers: together larger than the limit, each alone within it
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(3000);
+    const got = await lines(await small.request('/v1/batch', postJson({ requests: asked }, f.tokens.admin)));
+    expect(got).toHaveLength(asked.length);
+    const fitted = got.filter((l) => l.status === 200);
+    const refused = got.filter((l) => l.status === 413);
+    expect(fitted.length + refused.length).toBe(asked.length);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const l of refused) expect(JSON.stringify(l.body)).toContain('too_large_for_batch');
+    // what was answered fits, and is each answer whole
+    const carried = fitted.reduce((a, l) => a + (sizes[l.i] ?? 0), 0);
+    expect(carried).toBeLessThanOrEqual(3000);
+    for (const l of fitted) expect(JSON.stringify(l.body).length).toBeGreaterThan(10);
+  });
+
   const bad: [string, unknown, string][] = [
     ['an empty list', { requests: [] }, 'requests'],
     [

@@ -26,6 +26,14 @@ import { validate } from '../validate.ts';
 /** Most reads in one batch: a page asks at most 16 at once. */
 export const MAX_BATCH = 32;
 
+/**
+ * Most bytes of JSON one batch carries (default), as much as one cube answer may be: a batch
+ * holds each answer whole until its line is written, so 32 reads of large answers would otherwise
+ * hold 32 times that. A read that does not fit gets a 413 `too_large_for_batch` line; asked on its
+ * own it is streamed as usual (the dashboards' client does that).
+ */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
 const POST_READS = new Set(['/v1/load', '/v1/audiences/count']);
 
 export const BatchRead = z.strictObject({
@@ -83,8 +91,33 @@ function errorLine(i: number, status: number, code: string, message: string): st
   return line(i, status, JSON.stringify({ error: { code, message } }), null);
 }
 
+/** The bytes a batch may still hold. */
+interface Budget {
+  left: number;
+  readonly max: number;
+}
+
+/** The body's bytes while they fit in `budget` (taken from it), else undefined; read to the end either way. */
+async function bodyWithin(res: Response, budget: Budget): Promise<Uint8Array[] | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let fits = true;
+  if (!res.body) return chunks;
+  // read to its end, never cancelled: cancelling a stream fed by a Node stream can break its source
+  for await (const chunk of res.body) {
+    if (!fits) continue;
+    size += chunk.byteLength;
+    if (size > budget.left) fits = false;
+    else chunks.push(chunk);
+  }
+  if (!fits) return undefined;
+  budget.left -= size;
+  return chunks;
+}
+
 /** The read's answer as one line; never throws. */
-async function answerOf(i: number, request: Request, dispatch: Dispatch): Promise<string> {
+async function answerOf(i: number, request: Request, dispatch: Dispatch, budget: Budget): Promise<string> {
+  const path = new URL(request.url).pathname;
   let res: Response;
   try {
     res = await dispatch(request);
@@ -93,17 +126,25 @@ async function answerOf(i: number, request: Request, dispatch: Dispatch): Promis
   }
   const type = res.headers.get('content-type') ?? '';
   if (!type.startsWith('application/json')) {
-    // read to its end: cancelling a file being streamed can break the stream's source
-    await res.arrayBuffer().catch(() => undefined);
+    await bodyWithin(res, { left: 0, max: 0 }).catch(() => undefined);
     return errorLine(
       i,
       406,
       'not_acceptable',
-      `${new URL(request.url).pathname} answers ${type.split(';')[0] || 'no body'}, not JSON; ask it on its own`,
+      `${path} answers ${type.split(';')[0] || 'no body'}, not JSON; ask it on its own`,
     );
   }
-  const text = await res.text();
   try {
+    const chunks = await bodyWithin(res, budget);
+    if (chunks === undefined) {
+      return errorLine(
+        i,
+        413,
+        'too_large_for_batch',
+        `${path}: the batch's answers exceed the ${budget.max} bytes a batch carries; ask it on its own`,
+      );
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
     return line(i, res.status, text, res.headers.get('retry-after'));
   } catch {
     return errorLine(i, 500, 'internal', 'internal error');
@@ -113,7 +154,7 @@ async function answerOf(i: number, request: Request, dispatch: Dispatch): Promis
 /** Hands a request to the whole app (its middleware included). */
 export type Dispatch = (request: Request) => Promise<Response>;
 
-export function batchRoutes(dispatch: Dispatch): Hono<ApiEnv> {
+export function batchRoutes(dispatch: Dispatch, options: { readonly maxBytes?: number } = {}): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.post('/', requireRole('executive'), async function batch(c) {
     const { requests } = validate(BatchRequest, await readJson(c));
@@ -129,13 +170,15 @@ export function batchRoutes(dispatch: Dispatch): Hono<ApiEnv> {
         ...(r.method === 'POST' ? { body: JSON.stringify(r.body ?? null) } : {}),
       });
     });
+    const max = options.maxBytes ?? MAX_BATCH_BYTES;
+    const budget: Budget = { left: max, max };
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
         // every read starts at once; each line goes out as its read completes
         await Promise.all(
           subRequests.map(async (request, i) => {
-            const text = await answerOf(i, request, dispatch);
+            const text = await answerOf(i, request, dispatch, budget);
             try {
               controller.enqueue(encoder.encode(text));
             } catch {
