@@ -2,7 +2,7 @@
  * The `canonical` profile: one file per entity as described in canonical.ts (what `crm-bi generate`
  * writes). Validates types, natural keys and references between the files (and to what the
  * warehouse already holds for the same source), then emits each conformed table as soon as it is
- * ready, so memory holds about one entity at a time.
+ * ready; raw tables and validating views are dropped once their entity is checked.
  *
  * Per entity: raw text table → typed table (`v_*`, validate.ts) → conformed table (`c_*`, one
  * statement adding duplicate-key and reference problems) → rejects recorded → loaded and dropped.
