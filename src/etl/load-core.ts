@@ -163,18 +163,21 @@ async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
      FROM cust_changed`,
     [ctx.loadId],
   );
+  const k = await db.one(`SELECT coalesce(max(customer_key), 0)::VARCHAR AS max_key,
+      coalesce(max(customer_durable_key), 0)::VARCHAR AS max_durable FROM core.dim_customer`);
+  // the new customers are numbered by a sort of (id, rowid) alone, then joined back by rowid: a
+  // window over the whole row would sort every attribute too
   await db.run(
     `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, ${attrs},
        valid_from, valid_to, is_current, load_id)
-     SELECT k.max_key + row_number() OVER (ORDER BY i.customer_id),
-            k.max_durable + row_number() OVER (ORDER BY i.customer_id),
+     SELECT $2::BIGINT + n.n, $3::BIGINT + n.n,
             ${src}, i.customer_id, ${attrs.replaceAll(/(\w+)/g, 'i.$1')},
             TIMESTAMPTZ '${BEGINNING_OF_TIME}', TIMESTAMPTZ '${END_OF_TIME}', true, $1
      FROM cust_in i
-     ANTI JOIN (SELECT customer_id FROM core.dim_customer WHERE source = ${src}) e ON e.customer_id = i.customer_id
-     CROSS JOIN (SELECT coalesce(max(customer_key), 0) AS max_key, coalesce(max(customer_durable_key), 0) AS max_durable
-                 FROM core.dim_customer) k`,
-    [ctx.loadId],
+     JOIN (SELECT c.rowid AS r, row_number() OVER (ORDER BY c.customer_id) AS n FROM cust_in c
+           ANTI JOIN (SELECT customer_id FROM core.dim_customer WHERE source = ${src}) e
+             ON e.customer_id = c.customer_id) n ON n.r = i.rowid`,
+    [ctx.loadId, String(k?.max_key ?? 0), String(k?.max_durable ?? 0)],
   );
   const inserted = await count(db, `SELECT count(*) FROM core.dim_customer WHERE load_id = ${ctx.loadId}`);
   if (changed > 0) await repointFacts(db);
@@ -223,14 +226,17 @@ async function upsertDimension(
      WHERE ${table}.source = ${src} AND ${table}.${idColumn} = t.${idColumn}`,
     [ctx.loadId],
   );
+  const maxKey = await db.scalar(`SELECT coalesce(max(${keyColumn}), 0)::VARCHAR FROM ${table}`);
+  // new members are numbered by a sort of (id, rowid) alone, then joined back by rowid: a window
+  // over the whole row would sort every column too
   await db.run(
     `INSERT INTO ${table} (${keyColumn}, source, ${idColumn}, ${columns.join(', ')}, load_id)
-     SELECT (SELECT coalesce(max(${keyColumn}), 0) FROM ${table}) + row_number() OVER (ORDER BY t.${idColumn}),
-            ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
+     SELECT $2::BIGINT + n.n, ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
      FROM ${from} t
-     ANTI JOIN (SELECT ${idColumn} FROM ${table} WHERE source = ${src}) e ON e.${idColumn} = t.${idColumn}
-     WHERE t._problem IS NULL`,
-    [ctx.loadId],
+     JOIN (SELECT f.rowid AS r, row_number() OVER (ORDER BY f.${idColumn}) AS n FROM ${from} f
+           ANTI JOIN (SELECT ${idColumn} FROM ${table} WHERE source = ${src}) e ON e.${idColumn} = f.${idColumn}
+           WHERE f._problem IS NULL) n ON n.r = t.rowid`,
+    [ctx.loadId, String(maxKey ?? 0)],
   );
   return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
 }

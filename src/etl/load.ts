@@ -18,6 +18,7 @@ import { isPostgresUrl, redactPostgres } from './extract/postgres-url.ts';
 import { checksumFiles, listSourceFiles, type SourceFile } from './extract/source-files.ts';
 import { addCounts, finishCore, loadConformed, type TableCounts } from './load-core.ts';
 import { getProfile } from './profiles/index.ts';
+import type { ConformedTable } from './profiles/profile.ts';
 import { createRejectsTable, REJECT_FILES_TABLE, REJECTS_TABLE, rejectCounts } from './rejects.ts';
 
 export const DEFAULT_MAX_REJECT_RATE = 0.1;
@@ -195,31 +196,44 @@ async function loadFiles(
   }
 
   try {
+    await createRejectsTable(db);
+    // Nothing the load writes depends on the order rows arrive in (keys are numbered with an
+    // explicit ORDER BY, raw tables keep file order by themselves: read-raw.ts), so DuckDB may
+    // write in parallel without the bookkeeping that keeps insertion order.
+    await db.run('SET preserve_insertion_order = false');
+    // local timestamps without an offset are read in the profile's zone until extraction ends
+    await db.run(`SET TimeZone = '${profile.timezone.replaceAll("'", "''")}'`);
+    // Extraction writes temp tables only, so it runs before the transaction: DuckDB scans a table
+    // created inside a transaction on one thread until it commits (its rows are not counted when
+    // the scan is split), and every validating join and insert reads such tables.
+    const emitted: ConformedTable[] = [];
+    const kept: { file: string; name: string; table: string }[] = [];
+    const extracted = await profile.extract({
+      db,
+      files,
+      source: sourceName,
+      loadId,
+      timezone: profile.timezone,
+      step,
+      emit: async (table) => {
+        emitted.push(table);
+      },
+      keepRaw: async (file, name, table) => {
+        if (!options.keepStaging) return;
+        const copy = `keep_${table}`;
+        await db.run(`CREATE TEMP TABLE ${quoteIdent(copy)} AS SELECT * FROM ${quoteIdent(table)}`);
+        kept.push({ file, name, table: copy });
+      },
+    });
     const result = await db.transaction(async () => {
-      await createRejectsTable(db);
-      // Nothing the load writes depends on the order rows arrive in (keys are numbered with an
-      // explicit ORDER BY, raw tables keep file order by themselves: read-raw.ts), so DuckDB may
-      // write in parallel without the bookkeeping that keeps insertion order.
-      await db.run('SET preserve_insertion_order = false');
-      // local timestamps without an offset are read in the profile's zone until extraction ends
-      await db.run(`SET TimeZone = '${profile.timezone.replaceAll("'", "''")}'`);
       const core = { db, loadId, source: sourceName, loadStartedAt: startedAt, step };
       const rowsByTable: TableCounts = {};
-      const extracted = await profile.extract({
-        db,
-        files,
-        source: sourceName,
-        loadId,
-        timezone: profile.timezone,
-        step,
-        emit: async (table) => {
-          addCounts(rowsByTable, await loadConformed(core, table));
-          await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
-        },
-        keepRaw: async (file, name, table) => {
-          if (options.keepStaging) await keepStaging(db, profile.name, loadId, [{ file, name, table }]);
-        },
-      });
+      await keepStaging(db, profile.name, loadId, kept);
+      for (const k of kept) await db.run(`DROP TABLE IF EXISTS ${quoteIdent(k.table)}`);
+      for (const table of emitted) {
+        addCounts(rowsByTable, await loadConformed(core, table));
+        await db.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+      }
       await finishCore(core);
       if (pg) addCounts(rowsByTable, await pg.finish(core));
       await db.run("SET TimeZone = 'UTC'");

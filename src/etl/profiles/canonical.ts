@@ -2,7 +2,7 @@
  * The `canonical` profile: one file per entity as described in canonical.ts (what `crm-bi generate`
  * writes). Validates types, natural keys and references between the files (and to what the
  * warehouse already holds for the same source), then emits each conformed table as soon as it is
- * ready, so memory holds about one entity at a time.
+ * ready; raw tables and validating views are dropped once their entity is checked.
  *
  * Per entity: raw text table → typed table (`v_*`, validate.ts) → conformed table (`c_*`, one
  * statement adding duplicate-key and reference problems) → rejects recorded → loaded and dropped.
@@ -31,7 +31,8 @@ const SINGULAR: Record<EntityName, string> = {
 };
 
 /**
- * Keys of an entity already in the warehouse for this source (so later files may refer to them),
+ * Keys of an entity already in the warehouse for this source (so later files may refer to them;
+ * a key may repeat, e.g. an order id once per line),
  * from loads before this one. What this load wrote itself comes from accepted rows, whose keys are
  * in `ok_<entity>` already; leaving those rows out (they are the newest row groups, skipped by
  * their load_id) spares e.g. the payments a distinct pass over the order lines just inserted.
@@ -43,7 +44,7 @@ const WAREHOUSE_KEYS: Partial<Record<EntityName, string>> = {
   campaigns: 'SELECT campaign_id AS k FROM core.dim_campaign WHERE source = $src AND load_id <> $load',
   contacts: 'SELECT contact_id AS k FROM core.dim_contact WHERE source = $src AND load_id <> $load',
   leads: 'SELECT lead_id AS k FROM core.fact_lead WHERE source = $src AND load_id <> $load',
-  orders: 'SELECT DISTINCT order_id AS k FROM core.fact_order_line WHERE source = $src AND load_id <> $load',
+  orders: 'SELECT order_id AS k FROM core.fact_order_line WHERE source = $src AND load_id <> $load',
 };
 
 /** The warehouse-keys query of an entity for this source and load, or undefined. */
@@ -193,19 +194,24 @@ async function checkSubset(
   }
 }
 
-/** A left join of `alias` onto the keys accepted in this load or already in the warehouse. */
-function knownKeys(
+/**
+ * Queries of the keys of `ref` accepted in this load and of those already in the warehouse, each
+ * returning a key at most once (`ok_<entity>` is distinct already). A row refers to a known key
+ * when either matches: two left joins, rather than one join onto their UNION, spare deduplicating
+ * this load's keys again (4M order ids for the payments at 1M customers).
+ */
+function knownKeySets(
   ref: EntityName,
   source: string,
   loadId: number,
   present: ReadonlySet<EntityName>,
-): string {
+): string[] {
   const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
-  const parts = [
+  const held = warehouseKeys(ref, source, loadId);
+  return [
     present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
-    warehouseKeys(ref, source, loadId),
+    held === undefined ? undefined : `SELECT DISTINCT k FROM (${held})`,
   ].filter((s): s is string => s !== undefined);
-  return parts.length > 0 ? parts.join(' UNION ') : 'SELECT NULL::VARCHAR AS k WHERE false';
 }
 
 function rejectedKeys(ref: EntityName, present: ReadonlySet<EntityName>): string {
@@ -237,11 +243,13 @@ async function problemJoins(
   spec.columns.forEach((col, i) => {
     if (!col.ref) return;
     const c = `v.${quoteIdent(col.name)}`;
-    joins.push(`LEFT JOIN (${knownKeys(col.ref, source, loadId, present)}) ok${i} ON ok${i}.k = ${c}`);
+    const sets = knownKeySets(col.ref, source, loadId, present);
+    for (const [j, q] of sets.entries()) joins.push(`LEFT JOIN (${q}) ok${i}_${j} ON ok${i}_${j}.k = ${c}`);
+    const unknown = sets.map((_, j) => `ok${i}_${j}.k IS NULL`).join(' AND ') || 'true';
     joins.push(`LEFT JOIN (${rejectedKeys(col.ref, present)}) rj${i} ON rj${i}.k = ${c}`);
-    cases.push(`WHEN ${c} IS NOT NULL AND ok${i}.k IS NULL AND rj${i}.k IS NOT NULL
+    cases.push(`WHEN ${c} IS NOT NULL AND ${unknown} AND rj${i}.k IS NOT NULL
       THEN ${quoteLiteral(`rejected_parent:${col.name}`)}`);
-    cases.push(`WHEN ${c} IS NOT NULL AND ok${i}.k IS NULL
+    cases.push(`WHEN ${c} IS NOT NULL AND ${unknown}
       THEN ${quoteLiteral(`unknown_${SINGULAR[col.ref]}:${col.name}`)}`);
   });
   return { joins, cases };

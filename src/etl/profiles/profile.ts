@@ -4,9 +4,10 @@
  * takes them into the warehouse. Rows with a problem stay in the tables with `_problem` set and
  * are recorded as rejects by the profile; loaders only take `_problem IS NULL`.
  *
- * A profile hands each table over with `ctx.emit(table)`, which loads it at once and drops it, so
- * memory holds about one entity at a time; emit in dependency order (customers and products before
- * facts).
+ * A profile hands each table over with `ctx.emit(table)`; emit in dependency order (customers and
+ * products before facts). Extraction writes temp tables only and runs before the load's
+ * transaction; the emitted tables are then loaded in that order inside it, and each is dropped once
+ * loaded (see load.ts).
  */
 import type { Database } from '../../db/duckdb.ts';
 import type { SourceFile } from '../extract/source-files.ts';
@@ -21,7 +22,7 @@ export interface ExtractContext {
   readonly timezone: string;
   /** Reports a step of work (for progress output). */
   readonly step: (label: string) => void;
-  /** Loads a conformed table into core.* now and drops it. */
+  /** Hands a conformed table to the loader (loaded into core.* after extraction, then dropped). */
   readonly emit: (table: ConformedTable) => Promise<void>;
   /** Keeps a raw text table in staging.* when the load asked for it (--keep-staging). */
   readonly keepRaw: (file: string, name: string, table: string) => Promise<void>;
