@@ -30,6 +30,7 @@ import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
 import { qualified, tableExists } from './schema.ts';
+import { nextSeq } from './sync-stored.ts';
 
 export const CHECKS_TABLE = 'sync_checks';
 
@@ -110,14 +111,6 @@ export async function recordedOnShards(
   if (states.some((s) => s === undefined)) return undefined;
   if (states.every((s) => s === 'holds')) return 'holds';
   return states.every((s) => s === 'split') ? 'split' : 'pending';
-}
-
-let lastSeq = 0;
-
-/** Increasing within the process, and with the clock across processes. */
-function nextSeq(): number {
-  lastSeq = Math.max(lastSeq + 1, Date.now() * 1000);
-  return lastSeq;
 }
 
 /**

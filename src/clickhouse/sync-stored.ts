@@ -93,8 +93,11 @@ export async function readStored(
 
 let lastSeq = 0;
 
-/** Increasing within the process, and with the clock across processes. */
-function nextSeq(): number {
+/**
+ * A sequence number for rows whose latest wins (`argMax(..., seq)`): increasing within the process,
+ * and with the clock across processes. Also the checks' records (sync-checks.ts).
+ */
+export function nextSeq(): number {
   lastSeq = Math.max(lastSeq + 1, Date.now() * 1000);
   return lastSeq;
 }
