@@ -116,8 +116,9 @@ async function errorOf(res: Answer): Promise<ApiError> {
 }
 
 interface Queued {
-  readonly read: { method: 'GET' | 'POST'; path: string; body?: unknown };
-  readonly signal: AbortSignal | undefined;
+  readonly path: string;
+  /** The request as asked (a POST's body is JSON text), its signal included. */
+  readonly init: RequestInit;
   readonly resolve: (a: Answer) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -160,6 +161,14 @@ async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<un
   }
 }
 
+/** A queued read as one entry of `POST /v1/batch`: a POST's JSON body goes in as it was sent. */
+function batchRead(q: Queued): string {
+  const path = JSON.stringify(q.path);
+  return q.init.method === 'POST'
+    ? `{"method":"POST","path":${path},"body":${q.init.body as string}}`
+    : `{"method":"GET","path":${path}}`;
+}
+
 export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const base = options.base ?? '';
   const doFetch = options.fetch ?? fetch.bind(globalThis);
@@ -178,11 +187,12 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   let queue: Queued[] = [];
   let scheduled = false;
 
-  function enqueue(read: Queued['read'], signal: AbortSignal | undefined): Promise<Answer> {
+  function enqueue(path: string, init: RequestInit): Promise<Answer> {
+    const signal = init.signal;
     return new Promise<Answer>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      queue.push({ read, signal, resolve, reject });
+      queue.push({ path, init, resolve, reject });
       if (!scheduled) {
         scheduled = true;
         setTimeout(flush, 0);
@@ -192,24 +202,14 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
 
   function flush(): void {
     scheduled = false;
-    const ready = queue.filter((q) => !q.signal?.aborted);
+    const ready = queue.filter((q) => !q.init.signal?.aborted);
     queue = [];
     for (let i = 0; i < ready.length; i += MAX_BATCH) void sendBatch(ready.slice(i, i + MAX_BATCH));
   }
 
   async function sendAlone(q: Queued): Promise<void> {
-    const init: RequestInit =
-      q.read.method === 'GET'
-        ? {}
-        : {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(q.read.body),
-          };
     try {
-      q.resolve(
-        await doFetch(base + q.read.path, withToken({ ...init, ...(q.signal ? { signal: q.signal } : {}) })),
-      );
+      q.resolve(await doFetch(base + q.path, withToken(q.init)));
     } catch (e) {
       q.reject(e);
     }
@@ -224,7 +224,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         withToken({
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ requests: items.map((q) => q.read) }),
+          body: `{"requests":[${items.map(batchRead).join(',')}]}`,
         }),
       );
     } catch (e) {
@@ -265,7 +265,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         }
         // a failure the network panel cannot show (a busy warehouse is asked again, not a failure)
         if (line.status >= 500 && line.status !== 503)
-          console.error(`${q.read.method} ${q.read.path}: HTTP ${line.status} in a batch`);
+          console.error(`${q.init.method ?? 'GET'} ${q.path}: HTTP ${line.status} in a batch`);
         q.resolve(lineAnswer(line));
       }
     } catch (e) {
@@ -289,11 +289,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       path.startsWith('/v1/') &&
       (method === 'GET' || typeof init.body === 'string')
     ) {
-      const body = method === 'POST' ? (JSON.parse(init.body as string) as unknown) : undefined;
-      return enqueue(
-        { method: method as 'GET' | 'POST', path, ...(body === undefined ? {} : { body }) },
-        init.signal ?? undefined,
-      );
+      return enqueue(path, init);
     }
     return doFetch(base + path, withToken(init));
   }
