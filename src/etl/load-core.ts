@@ -165,23 +165,36 @@ async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
   );
   const k = await db.one(`SELECT coalesce(max(customer_key), 0)::VARCHAR AS max_key,
       coalesce(max(customer_durable_key), 0)::VARCHAR AS max_durable FROM core.dim_customer`);
-  // the new customers are numbered by a sort of (id, rowid) alone, then joined back by rowid: a
-  // window over the whole row would sort every attribute too
   await db.run(
     `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, ${attrs},
        valid_from, valid_to, is_current, load_id)
      SELECT $2::BIGINT + n.n, $3::BIGINT + n.n,
             ${src}, i.customer_id, ${attrs.replaceAll(/(\w+)/g, 'i.$1')},
             TIMESTAMPTZ '${BEGINNING_OF_TIME}', TIMESTAMPTZ '${END_OF_TIME}', true, $1
-     FROM cust_in i
-     JOIN (SELECT c.rowid AS r, row_number() OVER (ORDER BY c.customer_id) AS n FROM cust_in c
-           ANTI JOIN (SELECT customer_id FROM core.dim_customer WHERE source = ${src}) e
-             ON e.customer_id = c.customer_id) n ON n.r = i.rowid`,
+     FROM cust_in i ${newMembersNumbered('cust_in', 'i', 'core.dim_customer', 'customer_id', src)}`,
     [ctx.loadId, String(k?.max_key ?? 0), String(k?.max_durable ?? 0)],
   );
   const inserted = await count(db, `SELECT count(*) FROM core.dim_customer WHERE load_id = ${ctx.loadId}`);
   if (changed > 0) await repointFacts(db);
   return { 'core.dim_customer': inserted, customer_versions_closed: changed };
+}
+
+/**
+ * `JOIN (...) n ON n.r = <alias>.rowid`, numbering the rows of `from` (read as `alias`) whose id is
+ * not yet in `table` for this source 1, 2, … in id order, as `n.n`. The window sorts the ids alone
+ * and joins back by rowid: a window over the whole row would sort every column too.
+ */
+function newMembersNumbered(
+  from: string,
+  alias: string,
+  table: string,
+  idColumn: string,
+  src: string,
+  where = 'true',
+): string {
+  return `JOIN (SELECT f.rowid AS r, row_number() OVER (ORDER BY f.${idColumn}) AS n FROM ${from} f
+       ANTI JOIN (SELECT ${idColumn} FROM ${table} WHERE source = ${src}) e ON e.${idColumn} = f.${idColumn}
+       WHERE ${where}) n ON n.r = ${alias}.rowid`;
 }
 
 /** Facts that carry a customer version, with the time that picks the version. */
@@ -227,15 +240,10 @@ async function upsertDimension(
     [ctx.loadId],
   );
   const maxKey = await db.scalar(`SELECT coalesce(max(${keyColumn}), 0)::VARCHAR FROM ${table}`);
-  // new members are numbered by a sort of (id, rowid) alone, then joined back by rowid: a window
-  // over the whole row would sort every column too
   await db.run(
     `INSERT INTO ${table} (${keyColumn}, source, ${idColumn}, ${columns.join(', ')}, load_id)
      SELECT $2::BIGINT + n.n, ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
-     FROM ${from} t
-     JOIN (SELECT f.rowid AS r, row_number() OVER (ORDER BY f.${idColumn}) AS n FROM ${from} f
-           ANTI JOIN (SELECT ${idColumn} FROM ${table} WHERE source = ${src}) e ON e.${idColumn} = f.${idColumn}
-           WHERE f._problem IS NULL) n ON n.r = t.rowid`,
+     FROM ${from} t ${newMembersNumbered(from, 't', table, idColumn, src, 'f._problem IS NULL')}`,
     [ctx.loadId, String(maxKey ?? 0)],
   );
   return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
