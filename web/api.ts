@@ -4,6 +4,8 @@
  * for a token with a small form when the API answers 401.
  */
 
+import { MAX_BATCH, POST_READS } from '../src/api/routes/batch-reads.ts';
+
 export interface ApiErrorBody {
   readonly code: string;
   readonly message: string;
@@ -77,13 +79,10 @@ export interface ApiClientOptions {
 /** How often a read is asked again while the warehouse is handed to a writer (about 10 s in all). */
 const BUSY_RETRIES = 10;
 
-/** Most reads in one batch (the server's limit, src/api/routes/batch.ts). */
-const MAX_BATCH = 32;
-
 /** Reads can be asked again after a 503 `warehouse_busy`: the server did no work for them. */
 function isRead(path: string, init: RequestInit): boolean {
   const method = (init.method ?? 'GET').toUpperCase();
-  return method === 'GET' || (method === 'POST' && (path === '/v1/load' || path === '/v1/audiences/count'));
+  return method === 'GET' || (method === 'POST' && POST_READS.has(path));
 }
 
 function pause(ms: number, signal?: AbortSignal | null): Promise<void> {

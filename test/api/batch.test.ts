@@ -7,7 +7,7 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEnv } from '../../src/api/auth.ts';
-import { MAX_BATCH } from '../../src/api/routes/batch.ts';
+import { MAX_BATCH } from '../../src/api/routes/batch-reads.ts';
 import { runMining } from '../../src/mining/steps/mine.ts';
 import { type ApiFixture, apiFixture, bearer, largestRfmSegment, postJson, quietApp } from './fixture.ts';
 

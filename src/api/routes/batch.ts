@@ -22,9 +22,7 @@ import { z } from 'zod';
 import { type ApiEnv, requireRole } from '../auth.ts';
 import { apiError, readJson } from '../errors.ts';
 import { validate } from '../validate.ts';
-
-/** Most reads in one batch: a page asks at most 16 at once. */
-export const MAX_BATCH = 32;
+import { MAX_BATCH, POST_READS } from './batch-reads.ts';
 
 /**
  * Most bytes of JSON one batch carries (default), as much as one cube answer may be: a batch
@@ -33,8 +31,6 @@ export const MAX_BATCH = 32;
  * own it is streamed as usual (the dashboards' client does that).
  */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
-
-const POST_READS = new Set(['/v1/load', '/v1/audiences/count']);
 
 export const BatchRead = z.strictObject({
   method: z.enum(['GET', 'POST']),
