@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  allRegionsLabel,
   cubeFilters,
   filtersToSearch,
   hrefWithFilters,
@@ -76,5 +77,13 @@ describe('previousPeriod', () => {
       to: '2024-03-04',
     });
     expect(previousPeriod({ from: '2024-01-01', to: null, region: [], segment: [] })).toBeNull();
+  });
+});
+
+describe('allRegionsLabel', () => {
+  it('says every region only to a token without a region limit', () => {
+    expect(allRegionsLabel(null)).toBe('All regions');
+    expect(allRegionsLabel(['Europe'])).toBe('Europe (your region)');
+    expect(allRegionsLabel(['Europe', 'Asia Pacific'])).toBe('All your regions (2)');
   });
 });

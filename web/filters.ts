@@ -45,6 +45,16 @@ export const CHOICE_QUERIES = {
   },
 } as const;
 
+/**
+ * The region choice that sets no region filter. For a token limited to some regions (`GET /v1/me`)
+ * that is all of its own regions, never every region, so it says so.
+ */
+export function allRegionsLabel(limit: readonly string[] | null): string {
+  if (limit === null) return 'All regions';
+  if (limit.length === 1) return `${limit[0]} (your region)`;
+  return `All your regions (${limit.length})`;
+}
+
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** True for a real calendar date written YYYY-MM-DD (2026-02-30 is not one). */

@@ -8,6 +8,7 @@ import { type ApiError, createApiClient, storedToken, storeToken } from './api.t
 import type { PageContext } from './context.ts';
 import { loadCurrency } from './currency.ts';
 import {
+  allRegionsLabel,
   CHOICE_QUERIES,
   EMPTY_FILTERS,
   type Filters,
@@ -137,10 +138,17 @@ function fillSelect(
 
 let regions: string[] = [];
 let segments: string[] = [];
+/** The regions the token is limited to (`GET /v1/me`); null: every region. */
+let regionLimit: readonly string[] | null = null;
 /** The filter bar's choices, loading beside the first page (a page is ready once they are in). */
 let choices: Promise<void> = Promise.resolve();
 async function loadChoices(): Promise<void> {
-  const [r, s] = await Promise.all([api.load(CHOICE_QUERIES.region), api.load(CHOICE_QUERIES.segment)]);
+  const [r, s, me] = await Promise.all([
+    api.load(CHOICE_QUERIES.region),
+    api.load(CHOICE_QUERIES.segment),
+    api.get<{ regions: string[] | null }>('/v1/me'),
+  ]);
+  regionLimit = me.regions;
   regions = r.map((x) => String(x['customers.region'] ?? '')).filter((x) => x !== '');
   segments = s.map((x) => String(x['customers.rfm_segment'] ?? '')).filter((x) => x !== '');
 }
@@ -148,7 +156,7 @@ async function loadChoices(): Promise<void> {
 function syncFilterBar(f: Filters): void {
   from.value = f.from ?? '';
   to.value = f.to ?? '';
-  fillSelect(region, 'All regions', regions, f.region);
+  fillSelect(region, allRegionsLabel(regionLimit), regions, f.region);
   fillSelect(segment, 'All segments', segments, f.segment);
 }
 

@@ -21,6 +21,7 @@ import { dataRoutes } from './routes/data.ts';
 import { exploreRoutes } from './routes/explore.ts';
 import { healthRoutes } from './routes/health.ts';
 import { insightRoutes } from './routes/insights.ts';
+import { meRoutes } from './routes/me.ts';
 import { miningRoutes } from './routes/mining.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { segmentRoutes } from './routes/segments.ts';
@@ -142,6 +143,7 @@ export function createApp(options: AppOptions): Hono<ApiEnv> {
       ...(options.maxBatchBytes === undefined ? {} : { maxBytes: options.maxBatchBytes }),
     }),
   );
+  app.route('/v1/me', meRoutes());
   app.route('/v1/customers', customerRoutes({ db, model: options.model }));
   app.route('/v1/mining', miningRoutes({ db }));
   app.route('/v1/insights', insightRoutes({ db, model: options.model }));

@@ -3,6 +3,7 @@
  * /openapi.json is generated from the same objects (z.toJSONSchema).
  */
 import { z } from 'zod';
+import { RoleSchema } from '../db/token-store.ts';
 
 export const ErrorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
@@ -85,6 +86,12 @@ export const MiningRunResponse = z.object({
 });
 
 export const MiningRunsResponse = z.object({ runs: z.array(MiningRunResponse) });
+
+/** `GET /v1/me`: the caller's role and the regions its token is limited to (null: every region). */
+export const MeResponse = z.object({
+  role: RoleSchema,
+  regions: z.array(z.string()).nullable(),
+});
 
 export const SegmentsResponse = z.object({
   segments: z.array(

@@ -293,6 +293,18 @@ const CASES: Record<string, Case> = {
     }
   },
 
+  // the caller's own role and the regions its token was created with, nothing about the warehouse
+  'GET /v1/me': async () => {
+    for (const [role, caller] of Object.entries(all)) {
+      expect(await get('/v1/me', caller)).toEqual({ status: 200, body: { role, regions: null } });
+    }
+    for (const [role, callers] of Object.entries(limited)) {
+      for (const caller of callers) {
+        expect(await get('/v1/me', caller)).toEqual({ status: 200, body: { role, regions: caller.regions } });
+      }
+    }
+  },
+
   'GET /v1/segments': async () => {
     for (const caller of [all.executive, ...limited.executive]) {
       const body = (await get('/v1/segments', caller)).body as {

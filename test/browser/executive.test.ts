@@ -158,6 +158,25 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     await o.close();
   });
 
+  it("a Europe-only token's filter bar offers Europe alone and does not call it every region", async () => {
+    const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`, { token: hx.europeToken });
+    const options = await o.page
+      .locator('#filter-region option')
+      .evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
+    expect(options).toEqual([
+      ['', 'Europe (your region)'],
+      ['Europe', 'Europe'],
+    ]);
+    // the same page without a region filter shows exactly Europe's figures
+    const eu = await periodSql(PERIOD, 'Europe');
+    expect((await kpi(o.page, 'revenue')).raw).toBeCloseTo(eu.revenue, 2);
+    expect(o.errors).toEqual([]);
+    await o.close();
+    const admin = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
+    expect(await admin.page.locator('#filter-region option').first().textContent()).toBe('All regions');
+    await admin.close();
+  });
+
   it('the navigation keeps the chosen period and region on the next page', async () => {
     const o = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}&region=Europe`);
     const { page } = o;

@@ -80,6 +80,13 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
       }),
     },
+    '/v1/me': {
+      get: op(
+        "the caller's role and the regions its token is limited to (null: every region)",
+        'executive',
+        json(S.MeResponse, 'role and regions'),
+      ),
+    },
     '/v1/segments': {
       get: op(
         'RFM segments and clusters of the latest run with their sizes (through the cube)',
