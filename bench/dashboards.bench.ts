@@ -144,7 +144,10 @@ interface Load {
   /** Error states shown on the page and API answers >= 400: a figure is only worth its page. */
   problems: string[];
   requests: { method: string; url: string; body: string | null }[];
-  /** The page's API calls, slowest first: path and time from request start to response end. */
+  /**
+   * The page's API calls, slowest first: path and time from request start to response end; a
+   * batched read from its batch's request start to its line's end (the line's `ms`).
+   */
   calls: { path: string; ms: number }[];
 }
 
@@ -182,16 +185,36 @@ async function loadPage(page: Page, url: string): Promise<Load> {
   const requests = finished
     .filter((r) => new URL(r.url()).pathname.startsWith('/v1/') || new URL(r.url()).pathname === '/healthz')
     .map((r) => ({ method: r.method(), url: r.url(), body: r.postData() }));
-  const calls = finished
-    .filter((r) => new URL(r.url()).pathname.startsWith('/v1/'))
-    .map((r) => {
-      const u = new URL(r.url());
-      const body = r.postData();
-      // a cube query's members say which it is: the body, cut short
-      const what = body === null ? '' : ` ${body.length > 240 ? `${body.slice(0, 240)}…` : body}`;
-      return { path: `${r.method()} ${u.pathname}${u.search}${what}`, ms: r.timing().responseEnd };
-    })
-    .sort((a, b) => b.ms - a.ms);
+  // a cube query's members say which it is: the body, cut short
+  const what = (body: string | null) =>
+    body === null ? '' : ` ${body.length > 240 ? `${body.slice(0, 240)}…` : body}`;
+  const calls: Load['calls'] = [];
+  for (const r of finished) {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith('/v1/')) continue;
+    if (u.pathname !== '/v1/batch') {
+      calls.push({
+        path: `${r.method()} ${u.pathname}${u.search}${what(r.postData())}`,
+        ms: r.timing().responseEnd,
+      });
+      continue;
+    }
+    // a batch's reads, each timed by its line's `ms` from the moment the request left
+    const asked = (r.postDataJSON() as { requests: { method: string; path: string; body?: unknown }[] })
+      .requests;
+    const text = (await (await r.response())?.text().catch(() => '')) ?? '';
+    for (const l of text.split('\n').filter((x) => x !== '')) {
+      const { i, ms } = JSON.parse(l) as { i: number; ms: number };
+      const read = asked[i];
+      if (!read) continue;
+      const body = read.body === undefined ? null : JSON.stringify(read.body);
+      calls.push({
+        path: `${read.method} ${read.path}${what(body)} (batched)`,
+        ms: r.timing().requestStart + ms,
+      });
+    }
+  }
+  calls.sort((a, b) => b.ms - a.ms);
   return { firstChartMs, readyMs, bytes, requests, problems, calls };
 }
 

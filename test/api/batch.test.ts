@@ -62,13 +62,22 @@ async function batch(body: unknown, token?: string): Promise<Response> {
   return app.request('/v1/batch', postJson(body, token));
 }
 
-async function lines(res: Response): Promise<Line[]> {
+/**
+ * The batch's lines, each without its `ms`, once checked: whole milliseconds, in the order the lines
+ * were written (completion order), none later than the batch's own answer as the caller timed it.
+ */
+async function lines(res: Response, sentAt?: number): Promise<Line[]> {
   const text = await res.text();
+  const wall = sentAt === undefined ? Number.POSITIVE_INFINITY : performance.now() - sentAt;
   expect(text.endsWith('\n')).toBe(true);
-  return text
+  const parsed = text
     .trimEnd()
     .split('\n')
-    .map((l) => JSON.parse(l) as Line);
+    .map((l) => JSON.parse(l) as Line & { ms: number });
+  const ms = parsed.map((l) => l.ms);
+  for (const m of ms) expect(Number.isInteger(m) && m >= 0 && m <= wall).toBe(true);
+  expect(ms).toEqual([...ms].sort((a, b) => a - b));
+  return parsed.map(({ ms: _, ...l }) => l);
 }
 
 /** Fields that say when an answer was made, not what it is. */
@@ -97,10 +106,11 @@ describe('POST /v1/batch', () => {
     it(`answers each read as the same request alone (${who} token)`, async () => {
       const token = f.tokens[who];
       const asked = reads();
+      const sentAt = performance.now();
       const res = await batch({ requests: asked }, token);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/x-ndjson');
-      const got = await lines(res);
+      const got = await lines(res, sentAt);
       expect(got.map((l) => l.i).sort((a, b) => a - b)).toEqual(asked.map((_, i) => i));
       for (const l of got) {
         const expected = await alone(asked[l.i] as Read, token);

@@ -13,7 +13,8 @@
  * its own entry, asked alone it works.
  *
  * The answer is NDJSON (`application/x-ndjson`), one line per read in the order they complete:
- * `{"i": <index in the batch>, "status": <HTTP status>, "retry_after"?: <seconds>, "body": <the JSON answer>}`.
+ * `{"i": <index in the batch>, "status": <HTTP status>, "retry_after"?: <seconds>, "ms": <milliseconds
+ * from the batch's start to this answer's end>, "body": <the JSON answer>}`.
  * The batch itself answers 200 once its reads are valid; each read's own failure (400, 403, 503 …)
  * is in its line.
  */
@@ -75,15 +76,21 @@ function readUrl(read: BatchRead, i: number, base: string): URL {
   return url;
 }
 
-/** One NDJSON line; `json` is the answer's JSON text, kept as it is when it is one line. */
-function line(i: number, status: number, json: string, retryAfter: string | null): string {
+/** One NDJSON line without its `ms`; `json` is the answer's JSON text, kept as it is when it is one line. */
+function line(i: number, status: number, json: string, retryAfter: string | null): Line {
   let body = json;
   if (body.includes('\n')) body = JSON.stringify(JSON.parse(body));
   const after = retryAfter !== null && /^\d+$/.test(retryAfter) ? `,"retry_after":${retryAfter}` : '';
-  return `{"i":${i},"status":${status}${after},"body":${body}}\n`;
+  return { head: `{"i":${i},"status":${status}${after}`, body };
 }
 
-function errorLine(i: number, status: number, code: string, message: string): string {
+/** A line's parts: what comes before `ms`, and the answer's JSON. */
+interface Line {
+  readonly head: string;
+  readonly body: string;
+}
+
+function errorLine(i: number, status: number, code: string, message: string): Line {
   return line(i, status, JSON.stringify({ error: { code, message } }), null);
 }
 
@@ -112,7 +119,7 @@ async function bodyWithin(res: Response, budget: Budget): Promise<Uint8Array[] |
 }
 
 /** The read's answer as one line; never throws. */
-async function answerOf(i: number, request: Request, dispatch: Dispatch, budget: Budget): Promise<string> {
+async function answerOf(i: number, request: Request, dispatch: Dispatch, budget: Budget): Promise<Line> {
   const path = new URL(request.url).pathname;
   let res: Response;
   try {
@@ -171,12 +178,14 @@ export function batchRoutes(dispatch: Dispatch, options: { readonly maxBytes?: n
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
-        // every read starts at once; each line goes out as its read completes
+        // every read starts at once; each line goes out as its read completes, with the time it took
+        const t0 = performance.now();
         await Promise.all(
           subRequests.map(async (request, i) => {
-            const text = await answerOf(i, request, dispatch, budget);
+            const { head, body } = await answerOf(i, request, dispatch, budget);
+            const ms = Math.round(performance.now() - t0);
             try {
-              controller.enqueue(encoder.encode(text));
+              controller.enqueue(encoder.encode(`${head},"ms":${ms},"body":${body}}\n`));
             } catch {
               // the caller went away: the other reads finish, nobody reads them
             }
