@@ -25,7 +25,12 @@
  * leaves `holds = 0`, which only costs the faster plan until the next sync. A cluster synced by
  * older code has no such table: the key is treated as not checked.
  */
-import { type OneShardKey, ORDER_KEY, SHARD_COLUMN } from '../cube/dialect/clickhouse-layout.ts';
+import {
+  CURRENT_SCORES,
+  type OneShardKey,
+  ORDER_KEY,
+  SHARD_COLUMN,
+} from '../cube/dialect/clickhouse-layout.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
@@ -36,6 +41,32 @@ export const CHECKS_TABLE = 'sync_checks';
 
 /** The keys the sync checks (one today: the order key). */
 export const CHECKED_KEYS: readonly OneShardKey[] = [ORDER_KEY];
+
+/** What a record names: a table and what was checked about it (a key expression, or a built table's name). */
+export interface RecordName {
+  readonly table: string;
+  readonly sql: string;
+}
+
+/**
+ * The record of the current records with their latest scores side by side (clickhouse-layout.ts,
+ * CURRENT_SCORES): `holds` when the last sync rebuilt that table on every shard after the tables
+ * it is made of moved; `split` counts the shards where it was not built. A sync writes it pending
+ * before any table moves, so no record says the table is current while the customers or scores
+ * it was made of are being replaced.
+ */
+export const CURRENT_SCORES_RECORD: RecordName = {
+  table: `${CURRENT_SCORES.schema}.${CURRENT_SCORES.table}`,
+  sql: 'built after the customers and scores it is made of',
+};
+
+/** What the query planner may rely on, by the entry node's latest records. */
+export interface CheckedFacts {
+  /** keys whose values each sit on one shard */
+  readonly oneShardKeys: readonly OneShardKey[];
+  /** the current records with their latest scores side by side are in place on every shard */
+  readonly currentScores: boolean;
+}
 
 /** Creates the checks table on every shard (idempotent). */
 export async function ensureChecksTable(cluster: ClickHouseCluster): Promise<void> {
@@ -70,18 +101,18 @@ async function latestRecords(
   );
 }
 
-function recordName(key: OneShardKey): string {
+function recordName(key: RecordName): string {
   return `${key.table}\n${key.sql}`;
 }
 
 /**
- * The keys that node's latest records say are on one shard (what the query engine compiles for),
- * in one query; undefined when the node has no checks table (a cluster synced by older code).
+ * What that node's latest records say holds (what the query engine compiles for), in one query;
+ * undefined when the node has no checks table (a cluster synced by older code).
  */
-export async function oneShardKeysOn(
+export async function checkedFactsOn(
   client: ClickHouseClient,
   database: string,
-): Promise<OneShardKey[] | undefined> {
+): Promise<CheckedFacts | undefined> {
   let rows: Awaited<ReturnType<ClickHouseClient['rows']>>;
   try {
     rows = await client.rows(
@@ -92,7 +123,10 @@ export async function oneShardKeysOn(
     throw e;
   }
   const holding = new Set(rows.map((r) => recordName({ table: String(r.tbl), sql: String(r.key) })));
-  return CHECKED_KEYS.filter((k) => holding.has(recordName(k)));
+  return {
+    oneShardKeys: CHECKED_KEYS.filter((k) => holding.has(recordName(k))),
+    currentScores: holding.has(recordName(CURRENT_SCORES_RECORD)),
+  };
 }
 
 /**
@@ -101,7 +135,7 @@ export async function oneShardKeysOn(
  */
 export async function recordedOnShards(
   cluster: ClickHouseCluster,
-  key: OneShardKey,
+  key: RecordName,
 ): Promise<CheckState | undefined> {
   const database = cluster.target.database;
   const perShard = await Promise.all(
@@ -119,7 +153,7 @@ export async function recordedOnShards(
  */
 export async function recordCheck(
   cluster: ClickHouseCluster,
-  key: OneShardKey,
+  key: RecordName,
   syncId: string,
   split: number | undefined,
 ): Promise<void> {

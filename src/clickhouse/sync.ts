@@ -45,7 +45,14 @@ import {
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
-import { CHECKED_KEYS, ensureChecksTable, recordCheck, recordedOnShards, splitKeys } from './sync-checks.ts';
+import {
+  CHECKED_KEYS,
+  CURRENT_SCORES_RECORD,
+  ensureChecksTable,
+  recordCheck,
+  recordedOnShards,
+  splitKeys,
+} from './sync-checks.ts';
 import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
 import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
 import {
@@ -152,6 +159,11 @@ export async function syncWarehouse(
         Promise.all([compareWithCluster(db, cluster, tables), readStored(cluster)]),
       )
     : [new Map<string, Comparison>(), new Map<string, (StoredFigures | undefined)[]>()];
+  // the current records with their latest scores are rebuilt after the tables below move: until
+  // then no record may say they are current (sync-checks.ts, CURRENT_SCORES_RECORD)
+  if ((await recordedOnShards(cluster, CURRENT_SCORES_RECORD)) !== 'pending') {
+    await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, undefined);
+  }
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
@@ -220,6 +232,7 @@ export async function syncWarehouse(
       `${d.table}: the latest run has ${d.rows} rows for ${d.customers} customers on shard ${d.shard} (one per customer expected); queries on the cluster read the scores without the latest-scores tables`,
     );
   }
+  await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, shards.length - golden.currentScoresBuilt);
   return {
     stepsMs: syncSteps.ms,
     syncId,

@@ -110,3 +110,20 @@ export function latestScoresTable(table: string): string {
 export function goldenSchema(schema: string): string {
   return `${schema}_golden`;
 }
+
+/**
+ * Every shard's current customer records (`core.dim_customer WHERE is_current`) with their golden
+ * customer's latest scores side by side, one table the sync rebuilds after the latest-scores
+ * tables (src/clickhouse/sync-golden.ts): `customer_durable_key` (the record's key), then for each
+ * golden-score table the shard has a latest view of, every column of that table's latest row of
+ * the record's golden customer as `<table>__<column>` (`customer_rfm__rfm_segment`; NULL when the
+ * golden customer has no score). Read as `<schema>_golden.<name>` on each shard. The customers
+ * cube joined to the latest scores reads it instead of joining each score table, where the sync's
+ * record says it was built after the tables it is made of last moved (src/clickhouse/sync-checks.ts).
+ */
+export const CURRENT_SCORES = { schema: 'mining', table: 'current_customer_scores' } as const;
+
+/** The column of `CURRENT_SCORES` that holds `column` of the golden-score table `table` (`mining.customer_rfm`). */
+export function currentScoresColumn(table: string, column: string): string {
+  return `${table.slice(table.indexOf('.') + 1)}__${column}`;
+}

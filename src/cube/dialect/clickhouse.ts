@@ -81,9 +81,13 @@ function tryJoinsMovedRight(node: SelectNode, golden: boolean): SelectNode | und
 }
 
 /** `goldenJoinsOnShards`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
-function tryGoldenJoinsOnShards(node: SelectNode, golden: boolean): SelectNode | undefined {
+function tryGoldenJoinsOnShards(
+  node: SelectNode,
+  golden: boolean,
+  currentScores: boolean,
+): SelectNode | undefined {
   try {
-    return goldenJoinsOnShards(node, golden);
+    return goldenJoinsOnShards(node, golden, currentScores);
   } catch {
     return undefined;
   }
@@ -115,17 +119,26 @@ export interface ClickHouseCompilerOptions {
    * none: a distinct count of any key but the sharding key merges the shards' sets.
    */
   readonly oneShardKeys?: readonly OneShardKey[];
+  /**
+   * The shards hold their current customer records with the golden customers' latest scores side
+   * by side (clickhouse-layout.ts, CURRENT_SCORES), rebuilt since the customers and scores last
+   * moved, as the sync's record says (src/clickhouse/sync-checks.ts): the customers cube joined
+   * to latest-run scores reads that table instead of joining each score table. Default false.
+   */
+  readonly currentScores?: boolean;
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
   protected override readonly sqlVariant = 'clickhouse';
   private readonly goldenViews: boolean;
   private readonly oneShardKeys: readonly OneShardKey[];
+  private readonly currentScores: boolean;
 
   constructor(options: ClickHouseCompilerOptions = {}) {
     super();
     this.goldenViews = options.goldenViews ?? true;
     this.oneShardKeys = options.oneShardKeys ?? [];
+    this.currentScores = this.goldenViews && (options.currentScores ?? false);
   }
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
@@ -174,7 +187,9 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     // the customers cube joined only to golden-keyed scores runs on the shards over their own
     // rows and golden-score views (clickhouse-shard-joins.ts, goldenJoinsOnShards)
     const golden =
-      node.joins.length > 0 ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews) : undefined;
+      node.joins.length > 0
+        ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews, this.currentScores)
+        : undefined;
     if (golden !== undefined) {
       super.visitSelect(golden);
       return;
@@ -423,14 +438,18 @@ export const clickhouseDialectWithoutGoldenViews: Dialect = {
 
 /**
  * The dialect for what a cluster holds: its golden-score views, and the keys its sync found on
- * one shard (`ClickHouseCompilerOptions`). Without keys and with the views: `clickhouseDialect`.
+ * one shard and whether its current records with their latest scores are in place
+ * (`ClickHouseCompilerOptions`). Without keys or that table, and with the views: `clickhouseDialect`.
  */
 export function clickhouseDialectFor(options: ClickHouseCompilerOptions): Dialect {
   const goldenViews = options.goldenViews ?? true;
   const keys = options.oneShardKeys ?? [];
-  if (keys.length === 0) return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+  const currentScores = options.currentScores ?? false;
+  if (keys.length === 0 && !currentScores) {
+    return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+  }
   return {
     ...clickhouseDialect,
-    createCompiler: () => new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys }),
+    createCompiler: () => new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys, currentScores }),
   };
 }

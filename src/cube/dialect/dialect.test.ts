@@ -235,6 +235,33 @@ describe('the same plan in another dialect', () => {
     );
   });
 
+  it('ClickHouse reads the current records with their latest scores side by side only when the sync recorded them and the columns are the score tables’ own', () => {
+    const bySegment = {
+      measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
+      dimensions: ['customers.rfm_segment', 'customers.cluster_name'],
+    };
+    const side = compileQuery(model, bySegment, { dialect: clickhouseDialectFor({ currentScores: true }) });
+    expect(side.sql).toContain(
+      'SELECT `current_scores`.`customer_durable_key` AS `customers__customer_durable_key`, `current_scores`.`customer_rfm__rfm_segment` AS `rfm_scores__rfm_segment`, `current_scores`.`customer_segment__cluster_name` AS `cluster_scores__cluster_name`, `current_scores`.`customer_clv__clv` AS `clv_scores__clv`, `current_scores`.`customer_churn__churn_probability` AS `churn_scores__churn_probability`\nFROM `mining_golden`.`current_customer_scores` AS `current_scores`\n) AS `joined_g` ON (`customer_durable_key` = `customers__customer_durable_key`)',
+    );
+    expect(side.sql).not.toContain('_latest');
+    expect(side.sql.match(/ JOIN /g)).toHaveLength(1);
+    const joined = compileQuery(model, bySegment, { dialect: clickhouseDialect }).sql;
+    expect(joined).toContain('mining_golden.customer_rfm_latest');
+    // no record, or no golden views: the score tables one by one
+    expect(compileQuery(model, bySegment, { dialect: clickhouseDialectFor({}) }).sql).toBe(joined);
+    expect(
+      compileQuery(model, bySegment, {
+        dialect: clickhouseDialectFor({ goldenViews: false, currentScores: true }),
+      }).sql,
+    ).toBe(compileQuery(model, bySegment, { dialect: clickhouseDialectWithoutGoldenViews }).sql);
+    // rfm_score is computed by the score cube's own SQL, not a column of the table
+    const computed = { measures: ['customers.count'], dimensions: ['customers.rfm_score'] };
+    expect(
+      compileQuery(model, computed, { dialect: clickhouseDialectFor({ currentScores: true }) }).sql,
+    ).toBe(compileQuery(model, computed, { dialect: clickhouseDialect }).sql);
+  });
+
   it('nested joins keep each join type and read the last join on the outside', () => {
     const on = (a: string, b: string) =>
       BinaryNode.create('=', ColumnNode.create('k', a), ColumnNode.create('k', b));
