@@ -70,11 +70,12 @@ function goldenState(cluster: ClickHouseCluster | ClickHouseClient) {
   };
 }
 
-const NOTHING_CHECKED: CheckedFacts = { oneShardKeys: [], currentScores: false };
+const NOTHING_CHECKED: CheckedFacts = { oneShardKeys: [], currentScores: false, currentKeysUnique: false };
 
 /**
  * What the cluster's last sync checked (sync-checks.ts): the keys it found each on one shard, and
- * whether the current records with their latest scores side by side are in place. Read from the
+ * whether the current records with their latest scores side by side are in place, and whether the
+ * customers have one current row per key. Read from the
  * entry node before every statement rather than believed: a sync that loads an order split
  * across two customers turns its record off, and a statement compiled for per-shard counts after
  * that would count the split order once per shard; a sync that moves the customers or the scores
@@ -112,11 +113,12 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
     dialect: clickhouseDialect,
     async currentDialect() {
       const [dialect, facts] = await Promise.all([golden.dialect(), checked()]);
-      if (facts.oneShardKeys.length === 0 && !facts.currentScores) return dialect;
+      if (facts.oneShardKeys.length === 0 && !facts.currentScores && !facts.currentKeysUnique) return dialect;
       return clickhouseDialectFor({
         goldenViews: dialect !== clickhouseDialectWithoutGoldenViews,
         oneShardKeys: facts.oneShardKeys,
         currentScores: facts.currentScores,
+        currentKeysUnique: facts.currentKeysUnique,
       });
     },
     async dataVersion() {

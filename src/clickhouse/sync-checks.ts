@@ -60,12 +60,36 @@ export const CURRENT_SCORES_RECORD: RecordName = {
   sql: 'built after the customers and scores it is made of',
 };
 
+/**
+ * The record of `core.dim_customer` holding one current row per customer key (`split`: the keys
+ * with more than one). Nothing in the load makes two current versions of one customer, but
+ * nothing on the cluster enforces it either: the sync checks it on the DuckDB warehouse whenever
+ * the customers move, and the dialect joins the current customers with `ANY` (which stops at the
+ * first match) only while this record holds; with two current rows DuckDB's join meets both.
+ */
+export const CURRENT_KEYS_RECORD: RecordName = {
+  table: 'core.dim_customer',
+  sql: 'is_current: one row per customer_durable_key',
+};
+
+/** The number of customer keys with more than one current row in the DuckDB warehouse (0: the record holds). */
+export async function duplicateCurrentKeys(db: Database): Promise<number> {
+  const row = await db.one(
+    `SELECT count(*) AS n FROM (
+       SELECT customer_durable_key FROM core.dim_customer WHERE is_current
+       GROUP BY customer_durable_key HAVING count(*) > 1)`,
+  );
+  return Number(row?.n ?? 0);
+}
+
 /** What the query planner may rely on, by the entry node's latest records. */
 export interface CheckedFacts {
   /** keys whose values each sit on one shard */
   readonly oneShardKeys: readonly OneShardKey[];
   /** the current records with their latest scores side by side are in place on every shard */
   readonly currentScores: boolean;
+  /** `core.dim_customer` holds one current row per customer key */
+  readonly currentKeysUnique: boolean;
 }
 
 /** Creates the checks table on every shard (idempotent). */
@@ -126,6 +150,7 @@ export async function checkedFactsOn(
   return {
     oneShardKeys: CHECKED_KEYS.filter((k) => holding.has(recordName(k))),
     currentScores: holding.has(recordName(CURRENT_SCORES_RECORD)),
+    currentKeysUnique: holding.has(recordName(CURRENT_KEYS_RECORD)),
   };
 }
 

@@ -47,7 +47,9 @@ import {
 } from './schema.ts';
 import {
   CHECKED_KEYS,
+  CURRENT_KEYS_RECORD,
   CURRENT_SCORES_RECORD,
+  duplicateCurrentKeys,
   ensureChecksTable,
   recordCheck,
   recordedOnShards,
@@ -173,13 +175,17 @@ export async function syncWarehouse(
       : undefined;
     const keys = CHECKED_KEYS.filter((k) => k.table === `${t.schema}.${t.table}`);
     const recorded = await Promise.all(keys.map((k) => recordedOnShards(cluster, k)));
+    const customers = `${t.schema}.${t.table}` === CURRENT_KEYS_RECORD.table;
+    const uniqueBefore = customers ? await recordedOnShards(cluster, CURRENT_KEYS_RECORD) : undefined;
     if (comparison?.state !== 'same') {
-      // before the table moves, no record may say its keys are on one shard (sync-checks.ts)
+      // before the table moves, no record may say its keys are on one shard, or that its current
+      // rows are one per customer (sync-checks.ts)
       await Promise.all(
         keys.map((k, i) =>
           recorded[i] === 'holds' ? recordCheck(cluster, k, syncId, undefined) : undefined,
         ),
       );
+      if (uniqueBefore === 'holds') await recordCheck(cluster, CURRENT_KEYS_RECORD, syncId, undefined);
     }
     const { rows, mode } = await syncTable(
       db,
@@ -209,6 +215,16 @@ export async function syncWarehouse(
           ? `${key.table}: every value of ${key.sql} has rows of one customer key (checked ${delta === undefined ? 'every value' : 'the values above the high-water mark'})`
           : `${key.table}: ${split} values of ${key.sql} have rows of more than one customer key; their distinct count merges the shards' sets`,
       );
+    }
+    // an unchanged table keeps a finished record; otherwise every current row is checked again
+    if (customers && !(mode === 'unchanged' && (uniqueBefore === 'holds' || uniqueBefore === 'split'))) {
+      const duplicates = await steps.time('check_current_keys', () => duplicateCurrentKeys(db));
+      await recordCheck(cluster, CURRENT_KEYS_RECORD, syncId, duplicates);
+      if (duplicates > 0) {
+        log(
+          `${t.schema}.${t.table}: ${duplicates} customer keys have more than one current row; joins to the current customers keep every match`,
+        );
+      }
     }
     const report = {
       table: `${t.schema}.${t.table}`,

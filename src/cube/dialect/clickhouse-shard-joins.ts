@@ -193,11 +193,18 @@ function coLocated(left: TableNode, join: JoinNode): Source | undefined {
   return localized(join.table);
 }
 
-/** The one join of a SELECT whose FROM is a table by name, rewritten to run on the shards. */
-export function shardJoin(from: TableNode, join: JoinNode): JoinNode {
+/**
+ * The one join of a SELECT whose FROM is a table by name, rewritten to run on the shards. With
+ * `currentKeysUnique` (the sync found one current row per customer key), a co-located join to the
+ * current customers (model SQL `SELECT * FROM core.dim_customer WHERE is_current`) is marked unique
+ * (`ANY`: each row meets its one customer and the probe stops there).
+ */
+export function shardJoin(from: TableNode, join: JoinNode, currentKeysUnique = false): JoinNode {
   const leftAlias = sourceAlias(from);
   const on = rewriteRefs(join.on, new Set([leftAlias]), (_alias, column) => ColumnNode.create(column));
-  return { ...join, table: coLocated(from, join) ?? join.table, on };
+  const local = coLocated(from, join);
+  const unique = local !== undefined && currentKeysUnique && readsCurrentCustomers(join.table);
+  return { ...join, table: local ?? join.table, on, ...(unique ? { unique: true } : {}) };
 }
 
 /** A table every node reads from its own full copy. */

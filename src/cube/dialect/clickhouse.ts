@@ -63,9 +63,9 @@ const TRUNC = {
 };
 
 /** The join rewritten to run on the shards, or undefined when its ON uses the left alias otherwise than as `{alias}.column`. */
-function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
+function tryShardJoin(from: TableNode, join: JoinNode, currentKeysUnique: boolean): JoinNode | undefined {
   try {
-    return shardJoin(from, join);
+    return shardJoin(from, join, currentKeysUnique);
   } catch {
     return undefined;
   }
@@ -126,6 +126,13 @@ export interface ClickHouseCompilerOptions {
    * to latest-run scores reads that table instead of joining each score table. Default false.
    */
   readonly currentScores?: boolean;
+  /**
+   * `core.dim_customer` has one current row per customer key, as the sync's record says
+   * (src/clickhouse/sync-checks.ts): a fact's join to the current customers on the customer key,
+   * run on the shards, stops at the first match (`ANY`). Default false: `ALL`, which meets every
+   * current row of a key as DuckDB does.
+   */
+  readonly currentKeysUnique?: boolean;
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
@@ -133,12 +140,14 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
   private readonly goldenViews: boolean;
   private readonly oneShardKeys: readonly OneShardKey[];
   private readonly currentScores: boolean;
+  private readonly currentKeysUnique: boolean;
 
   constructor(options: ClickHouseCompilerOptions = {}) {
     super();
     this.goldenViews = options.goldenViews ?? true;
     this.oneShardKeys = options.oneShardKeys ?? [];
     this.currentScores = this.goldenViews && (options.currentScores ?? false);
+    this.currentKeysUnique = options.currentKeysUnique ?? false;
   }
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
@@ -209,7 +218,7 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     let from = node.from;
     const join = node.joins[0];
     if (join !== undefined && readsTableByName(from)) {
-      const onShards = tryShardJoin(from, join);
+      const onShards = tryShardJoin(from, join, this.currentKeysUnique);
       if (onShards !== undefined) {
         super.visitSelect({ ...node, with: [], joins: [onShards] });
         return;
@@ -445,11 +454,13 @@ export function clickhouseDialectFor(options: ClickHouseCompilerOptions): Dialec
   const goldenViews = options.goldenViews ?? true;
   const keys = options.oneShardKeys ?? [];
   const currentScores = options.currentScores ?? false;
-  if (keys.length === 0 && !currentScores) {
+  const currentKeysUnique = options.currentKeysUnique ?? false;
+  if (keys.length === 0 && !currentScores && !currentKeysUnique) {
     return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
   }
   return {
     ...clickhouseDialect,
-    createCompiler: () => new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys, currentScores }),
+    createCompiler: () =>
+      new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys, currentScores, currentKeysUnique }),
   };
 }

@@ -235,6 +235,18 @@ describe('the same plan in another dialect', () => {
     );
   });
 
+  it('ClickHouse joins a fact to the current customers with ANY only when one current row per key is recorded', () => {
+    const byRegion = { measures: ['sales.revenue', 'tickets.count'], dimensions: ['customers.region'] };
+    const unique = compileQuery(model, byRegion, {
+      dialect: clickhouseDialectFor({ currentKeysUnique: true }),
+    }).sql;
+    const all = compileQuery(model, byRegion, { dialect: clickhouseDialect }).sql;
+    const customers = 'LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS `customers`';
+    expect(unique.split(`ANY ${customers}`)).toHaveLength(3);
+    expect(all).not.toContain('ANY ');
+    expect(unique.replaceAll(`ANY ${customers}`, customers)).toBe(all);
+  });
+
   it('ClickHouse reads the current records with their latest scores side by side only when the sync recorded them and the columns are the score tables’ own', () => {
     const bySegment = {
       measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
