@@ -27,6 +27,7 @@
  */
 import {
   CURRENT_SCORES,
+  GOLDEN_KEY,
   type OneShardKey,
   ORDER_KEY,
   SHARD_COLUMN,
@@ -39,8 +40,8 @@ import { nextSeq } from './sync-stored.ts';
 
 export const CHECKS_TABLE = 'sync_checks';
 
-/** The keys the sync checks (one today: the order key). */
-export const CHECKED_KEYS: readonly OneShardKey[] = [ORDER_KEY];
+/** The keys the sync checks: the order key, and the golden customer key the customers cube counts. */
+export const CHECKED_KEYS: readonly OneShardKey[] = [ORDER_KEY, GOLDEN_KEY];
 
 /** What a record names: a table and what was checked about it (a key expression, or a built table's name). */
 export interface RecordName {

@@ -202,10 +202,13 @@ export async function syncWarehouse(
       const before = recorded[i];
       // an unchanged table keeps a finished record
       if (mode === 'unchanged' && (before === 'holds' || before === 'split')) continue;
-      const delta =
+      const plan =
         mode === 'incremental' && before === 'holds' && comparison?.state === 'differs'
           ? deltaPlan(t, comparison.mark)
           : undefined;
+      // a table with versions has old rows of the customers it touches rewritten (a re-pointed
+      // golden key among them): every value is checked, not only those of the new rows
+      const delta = plan?.replaceKey === undefined ? plan : undefined;
       const split = await steps.time('check_one_shard_keys', () =>
         splitKeys(db, key, delta === undefined ? undefined : { column: delta.column, mark: delta.mark }),
       );

@@ -5,13 +5,17 @@
  * check holds and revenue by region (and revenue + tickets) joins with `ANY`; a load that gives a
  * customer a second current row turns it false and the same engine joins with `ALL` again, which
  * counts that customer's lines once per current row as DuckDB does (with `ANY` they would count
- * once); removing the row turns it true again; a pending record gives `ALL`. Every figure is
- * compared with hand-written DuckDB SQL over the same warehouse.
+ * once); removing the row turns it true again; a pending record gives `ALL`. Then the golden key
+ * the customers cube counts (GOLDEN_KEY): each on one shard without identity merges, so CLV/churn
+ * by segment adds up the shards' exact counts; records merged into a golden customer on the other
+ * shard turn the check false and the shards' sets are merged again. Every figure is compared with
+ * hand-written DuckDB SQL over the same warehouse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseEngine } from '../../src/clickhouse/cube-engine.ts';
 import { syncWarehouse } from '../../src/clickhouse/sync.ts';
 import { CURRENT_KEYS_RECORD, recordCheck, recordedOnShards } from '../../src/clickhouse/sync-checks.ts';
+import { GOLDEN_KEY } from '../../src/cube/dialect/clickhouse-layout.ts';
 import type { CubeEngine } from '../../src/cube/engine.ts';
 import type { Model } from '../../src/cube/model/types.ts';
 import { isCompareResponse } from '../../src/cube/result/response.ts';
@@ -20,7 +24,7 @@ import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -28,6 +32,23 @@ const BY_REGION = { measures: ['sales.revenue'], dimensions: ['customers.region'
 const TWO_FACTS = { measures: ['sales.revenue', 'tickets.count'], dimensions: ['customers.region'] };
 const ANY_CUSTOMERS = /ANY LEFT JOIN \(SELECT \* FROM core_local\.dim_customer WHERE is_current\)/g;
 const ALL_CUSTOMERS = /\nLEFT JOIN \(SELECT \* FROM core_local\.dim_customer WHERE is_current\)/g;
+
+const BY_SEGMENT = {
+  measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
+  dimensions: ['customers.rfm_segment'],
+};
+const PER_SHARD_CUSTOMERS = /sum\(`__p\d+`\) AS `customers\.count`/;
+const LATEST = 'run_id = (SELECT run_id FROM mining.latest_run)';
+const GOLDEN = 'coalesce(c.golden_customer_key, c.customer_durable_key)';
+const BY_SEGMENT_SQL = `SELECT r.rfm_segment, count(DISTINCT ${GOLDEN}) AS n,
+    avg(v.clv) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS clv,
+    avg(h.churn_probability) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS churn
+  FROM core.dim_customer c
+  LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${LATEST}) r ON r.customer_durable_key = ${GOLDEN}
+  LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v ON v.customer_durable_key = ${GOLDEN}
+  LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) h ON h.customer_durable_key = ${GOLDEN}
+  WHERE c.is_current
+  GROUP BY r.rfm_segment`;
 
 describe.skipIf(!URL)(
   'joins to the current customers stop at the first match while each key has one current row',
@@ -120,6 +141,43 @@ describe.skipIf(!URL)(
       const report = await syncWarehouse(db, cluster, { mode: 'incremental' });
       expect(report.tables.find((t) => t.table === 'core.dim_customer')?.mode).toBe('unchanged');
       expect(await recordedOnShards(cluster, CURRENT_KEYS_RECORD)).toBe('holds');
+    });
+
+    async function bySegment(): Promise<Record<string, unknown>[]> {
+      const res = await runQuery(engine, model, BY_SEGMENT, { useRollups: false });
+      if (isCompareResponse(res)) throw new Error('unexpected compare response');
+      return res.data as Record<string, unknown>[];
+    }
+
+    it('golden keys each on one shard: customers counted per shard; records merged across shards: the sets merged again', async () => {
+      expect(await recordedOnShards(cluster, GOLDEN_KEY)).toBe('holds');
+      expect(await compiled(BY_SEGMENT)).toMatch(PER_SHARD_CUSTOMERS);
+      expectBySegment(await bySegment(), await db.all(BY_SEGMENT_SQL));
+      // customers 2..6 merged into customer 1, some of them placed on the other shard
+      await db.run(
+        'UPDATE core.dim_customer SET golden_customer_key = 1 WHERE customer_durable_key IN (2, 3, 4, 5, 6)',
+      );
+      let shards = 0;
+      for (const s of await cluster.shards()) {
+        const n = await s.client.scalar(
+          'SELECT count() FROM crm_bi.core__dim_customer WHERE customer_durable_key IN (1, 2, 3, 4, 5, 6)',
+        );
+        if (Number(n) > 0) shards++;
+      }
+      expect(shards).toBe(2);
+      await syncWarehouse(db, cluster, { mode: 'incremental' });
+      expect(await recordedOnShards(cluster, GOLDEN_KEY)).toBe('split');
+      const merged = await compiled(BY_SEGMENT);
+      expect(merged).not.toMatch(PER_SHARD_CUSTOMERS);
+      expect(merged).toMatch(/uniqExact\(coalesce\(`customers`\.golden_customer_key/);
+      const want = await db.all(BY_SEGMENT_SQL);
+      expectBySegment(await bySegment(), want);
+      // what the check keeps out: per-shard counts count customer 1 once on each shard
+      await recordCheck(cluster, GOLDEN_KEY, 'wrong', 0);
+      expect(await compiled(BY_SEGMENT)).toMatch(PER_SHARD_CUSTOMERS);
+      const wrong = (await bySegment()).reduce((n, r) => n + Number(r['customers.count']), 0);
+      expect(wrong).toBeGreaterThan(want.reduce((n, r) => n + Number(r.n), 0));
+      await recordCheck(cluster, GOLDEN_KEY, 'wrong', 1);
     });
   },
 );

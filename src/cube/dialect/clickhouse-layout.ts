@@ -64,6 +64,17 @@ export interface OneShardKey {
 /** The order key the default model's distinct order count (`sales.order_count`) counts. */
 export const ORDER_KEY: OneShardKey = { table: 'core.fact_order_line', sql: "source || '/' || order_id" };
 
+/**
+ * The golden customer key the customers cube counts (`customers.count`). A record merged into a
+ * golden customer is placed by its own key, so one golden customer's records may sit on two
+ * shards; the sync's check holds when every golden key's rows carry one customer key (no record
+ * merged into another customer), and then the exact count is the sum of the shards' counts.
+ */
+export const GOLDEN_KEY: OneShardKey = {
+  table: 'core.dim_customer',
+  sql: 'coalesce(golden_customer_key, customer_durable_key)',
+};
+
 /** Views that read only replicated tables, so they answer the same on every node. */
 const NODE_LOCAL_VIEWS: ReadonlySet<string> = new Set(['mining.latest_run', 'mining.previous_run']);
 

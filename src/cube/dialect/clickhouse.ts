@@ -160,24 +160,36 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     if (this.perShard.has(node)) this.append('\nSETTINGS distributed_group_by_no_merge = 1');
   }
 
-  /** Distinct counts of the sharding key as the sum of the shards' own counts, where that applies. */
-  private perShardDistinct(node: SelectNode): SelectNode | undefined {
+  /** SELECTs already in the form they run in (the per-shard level of a plan built here): not rewritten again. */
+  private readonly final = new WeakSet<SelectNode>();
+
+  /**
+   * Distinct counts of the sharding key as the sum of the shards' own counts, where that applies.
+   * `joinOnShards`: the one join was built to run on the shards (goldenJoinsOnShards).
+   */
+  private perShardDistinct(node: SelectNode, joinOnShards = false): SelectNode | undefined {
     const from = node.from;
     if (this.perShard.has(node) || !readsTableByName(from)) return undefined;
     if (!CUSTOMER_SHARDED_TABLES.has(`${from.schema}.${from.table}`)) return undefined;
     const join = node.joins[0];
-    if (node.joins.length > 1 || (join !== undefined && !joinStaysOnShard(from, join))) return undefined;
+    if (node.joins.length > 1) return undefined;
+    if (join !== undefined && !joinOnShards && !joinStaysOnShard(from, join)) return undefined;
     const table = `${from.schema}.${from.table}`;
     const keys = this.oneShardKeys.filter((k) => k.table === table).map((k) => k.sql);
     const twoLevels = shardDistinctCounts(node, from.alias ?? from.table, keys);
     if (twoLevels === undefined) return undefined;
     if (twoLevels.from.kind === 'Derived' && twoLevels.from.query.kind === 'Select') {
       this.perShard.add(twoLevels.from.query);
+      if (joinOnShards) this.final.add(twoLevels.from.query);
     }
     return twoLevels;
   }
 
   private visitSelectOnce(selected: SelectNode): void {
+    if (this.final.has(selected)) {
+      super.visitSelect(selected);
+      return;
+    }
     for (const cte of selected.with) this.ctes.set(cte.name, cte.query);
     // the customers cube on the left (current versions of a customer-sharded table) is read by
     // name when that lets every join run on the shards, as for a fact table on the left
@@ -200,7 +212,10 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
         ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews, this.currentScores)
         : undefined;
     if (golden !== undefined) {
-      super.visitSelect(golden);
+      // golden keys each on one shard (the sync's record): the shards' exact counts added up
+      const twoLevels = this.perShardDistinct(golden, true);
+      if (twoLevels !== undefined) this.visitSelect(twoLevels);
+      else super.visitSelect(golden);
       return;
     }
     // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)

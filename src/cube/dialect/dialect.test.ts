@@ -19,7 +19,7 @@ import {
   clickhouseDialectFor,
   clickhouseDialectWithoutGoldenViews,
 } from './clickhouse.ts';
-import { ORDER_KEY } from './clickhouse-layout.ts';
+import { GOLDEN_KEY, ORDER_KEY } from './clickhouse-layout.ts';
 
 let model: Model;
 beforeAll(async () => {
@@ -267,6 +267,19 @@ describe('the same plan in another dialect', () => {
         dialect: clickhouseDialectFor({ goldenViews: false, currentScores: true }),
       }).sql,
     ).toBe(compileQuery(model, bySegment, { dialect: clickhouseDialectWithoutGoldenViews }).sql);
+    // golden keys each on one shard (recorded): the shards' exact counts added up, over either plan
+    for (const currentScores of [true, false]) {
+      const perShard = compileQuery(model, bySegment, {
+        dialect: clickhouseDialectFor({ currentScores, oneShardKeys: [GOLDEN_KEY] }),
+      }).sql;
+      expect(perShard).toMatch(/^SELECT .*sum\(`__p2`\) AS `customers.count`/);
+      expect(perShard).toContain(
+        'uniqExact(coalesce(`customers`.golden_customer_key, `customers`.customer_durable_key)) AS `__p2`',
+      );
+      expect(perShard).toContain('SETTINGS distributed_group_by_no_merge = 1\n) AS `__per_shard`');
+      expect(perShard.includes('current_customer_scores')).toBe(currentScores);
+    }
+    expect(side.sql).toMatch(/^SELECT .*uniqExact\(coalesce/);
     // rfm_score is computed by the score cube's own SQL, not a column of the table
     const computed = { measures: ['customers.count'], dimensions: ['customers.rfm_score'] };
     expect(
