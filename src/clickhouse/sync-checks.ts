@@ -1,7 +1,11 @@
 /**
- * What the sync checks about the warehouse for the query planner, recorded on the cluster.
+ * What the sync checks about the warehouse for the query planner, recorded on the cluster: keys
+ * whose rows each sit on one shard (below; the order key and the golden customer key), one current
+ * row per customer key (CURRENT_KEYS_RECORD), and the side-by-side table of current records and
+ * their latest scores being current (CURRENT_SCORES_RECORD). Each is written pending before what it
+ * is about moves and its result after, so no record holds while the fact may not.
  *
- * One check today: a key whose rows all sit on one shard (clickhouse-layout.ts, OneShardKey). The
+ * A key whose rows all sit on one shard (clickhouse-layout.ts, OneShardKey). The
  * order key of the distinct order count (`ORDER_KEY`) is such a key when every order's lines
  * carry one customer key (the sharding key, NULL placed as 0): then each order's lines are on one
  * shard, and the exact distinct order count within a group is the sum of the shards' exact

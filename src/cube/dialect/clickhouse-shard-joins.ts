@@ -379,8 +379,11 @@ function latestScoresRead(source: Source): { table: string; added: Set<string> }
       return undefined;
     if (table !== undefined && table !== scores[0]) return undefined;
     table = scores[0];
-    const list = /^\s*SELECT\s+\*([\s\S]*?)\sFROM\s/i.exec(text)?.[1] ?? '';
-    for (const m of list.matchAll(/\bAS\s+[`"]?([A-Za-z_][A-Za-z0-9_]*)/gi)) added.add(m[1] as string);
+    // every column of the table under its own name, then the cube's own expressions
+    const list = /^\s*SELECT\s+\*(\s*,[\s\S]*?)?\sFROM\s/i.exec(text);
+    if (list === null) return undefined;
+    for (const m of (list[1] ?? '').matchAll(/\bAS\s+[`"]?([A-Za-z_][A-Za-z0-9_]*)/gi))
+      added.add(m[1] as string);
   }
   return table === undefined ? undefined : { table, added };
 }
