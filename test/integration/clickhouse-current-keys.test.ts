@@ -7,9 +7,9 @@
  * counts that customer's lines once per current row as DuckDB does (with `ANY` they would count
  * once); removing the row turns it true again; a pending record gives `ALL`. Then the golden key
  * the customers cube counts (GOLDEN_KEY): each on one shard without identity merges, so CLV/churn
- * by segment adds up the shards' exact counts; records merged into a golden customer on the other
- * shard turn the check false and the shards' sets are merged again. Every figure is compared with
- * hand-written DuckDB SQL over the same warehouse.
+ * by segment and customers by product category add up the shards' exact counts; records merged
+ * into a golden customer on the other shard turn the check false and the shards' sets are merged
+ * again. Every figure is compared with hand-written DuckDB SQL over the same warehouse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseEngine } from '../../src/clickhouse/cube-engine.ts';
@@ -143,6 +143,24 @@ describe.skipIf(!URL)(
       expect(await recordedOnShards(cluster, CURRENT_KEYS_RECORD)).toBe('holds');
     });
 
+    const BY_CATEGORY = { measures: ['customers.count'], dimensions: ['products.category'] };
+
+    /** Customers by product category (the fan-out) against hand-written DuckDB SQL. */
+    async function expectByCategory(): Promise<void> {
+      const want = await db.all(
+        `SELECT p.category, count(DISTINCT ${GOLDEN}) AS n FROM core.dim_customer c
+         LEFT JOIN core.fact_order_line f ON f.customer_durable_key = c.customer_durable_key
+         LEFT JOIN core.dim_product p ON p.product_key = f.product_key
+         WHERE c.is_current GROUP BY p.category`,
+      );
+      const res = await runQuery(engine, model, BY_CATEGORY, { useRollups: false });
+      if (isCompareResponse(res)) throw new Error('unexpected compare response');
+      const got = res.data.map(
+        (r) => `${String(r['products.category'] ?? 'NULL')}|${Number(r['customers.count'])}`,
+      );
+      expect(got.sort()).toEqual(want.map((w) => `${String(w.category ?? 'NULL')}|${Number(w.n)}`).sort());
+    }
+
     async function bySegment(): Promise<Record<string, unknown>[]> {
       const res = await runQuery(engine, model, BY_SEGMENT, { useRollups: false });
       if (isCompareResponse(res)) throw new Error('unexpected compare response');
@@ -153,6 +171,8 @@ describe.skipIf(!URL)(
       expect(await recordedOnShards(cluster, GOLDEN_KEY)).toBe('holds');
       expect(await compiled(BY_SEGMENT)).toMatch(PER_SHARD_CUSTOMERS);
       expectBySegment(await bySegment(), await db.all(BY_SEGMENT_SQL));
+      expect(await compiled(BY_CATEGORY)).toMatch(PER_SHARD_CUSTOMERS);
+      await expectByCategory();
       // customers 2..6 merged into customer 1, some of them placed on the other shard
       await db.run(
         'UPDATE core.dim_customer SET golden_customer_key = 1 WHERE customer_durable_key IN (2, 3, 4, 5, 6)',
@@ -172,6 +192,8 @@ describe.skipIf(!URL)(
       expect(merged).toMatch(/uniqExact\(coalesce\(`customers`\.golden_customer_key/);
       const want = await db.all(BY_SEGMENT_SQL);
       expectBySegment(await bySegment(), want);
+      expect(await compiled(BY_CATEGORY)).not.toMatch(PER_SHARD_CUSTOMERS);
+      await expectByCategory();
       // what the check keeps out: per-shard counts count customer 1 once on each shard
       await recordCheck(cluster, GOLDEN_KEY, 'wrong', 0);
       expect(await compiled(BY_SEGMENT)).toMatch(PER_SHARD_CUSTOMERS);

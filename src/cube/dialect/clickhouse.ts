@@ -222,7 +222,11 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     const moved =
       node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }, this.goldenViews) : undefined;
     if (moved !== undefined) {
-      super.visitSelect(moved);
+      // the customers cube read by name with every join on the shards: distinct counts of a key
+      // whose values each sit on one shard are the shards' exact counts added up
+      const twoLevels = node === byName ? this.perShardDistinct(moved, true) : undefined;
+      if (twoLevels !== undefined) this.visitSelect(twoLevels);
+      else super.visitSelect(moved);
       return;
     }
     if (node.joins.length > 1) {

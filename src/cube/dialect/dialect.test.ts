@@ -280,6 +280,17 @@ describe('the same plan in another dialect', () => {
       expect(perShard.includes('current_customer_scores')).toBe(currentScores);
     }
     expect(side.sql).toMatch(/^SELECT .*uniqExact\(coalesce/);
+    // the fan-out (the customers cube read by name, the lines and products joined on the shards) too
+    const fanOut = { measures: ['customers.count'], dimensions: ['products.category'] };
+    const fanOutPerShard = compileQuery(model, fanOut, {
+      dialect: clickhouseDialectFor({ oneShardKeys: [GOLDEN_KEY] }),
+    }).sql;
+    expect(fanOutPerShard).toMatch(/^SELECT .*sum\(`__p1`\) AS `customers.count`/);
+    expect(fanOutPerShard).toContain('FROM `core_local`.`fact_order_line` AS `sales`');
+    expect(fanOutPerShard).toContain('SETTINGS distributed_group_by_no_merge = 1');
+    expect(compileQuery(model, fanOut, { dialect: clickhouseDialect }).sql).toMatch(
+      /^SELECT .*uniqExact\(coalesce\(`customers`\.golden_customer_key, `customers`\.customer_durable_key\)\) AS `customers.count`/,
+    );
     // rfm_score is computed by the score cube's own SQL, not a column of the table
     const computed = { measures: ['customers.count'], dimensions: ['customers.rfm_score'] };
     expect(
