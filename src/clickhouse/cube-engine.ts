@@ -73,15 +73,14 @@ function goldenState(cluster: ClickHouseCluster | ClickHouseClient) {
 const NOTHING_CHECKED: CheckedFacts = { oneShardKeys: [], currentScores: false, currentKeysUnique: false };
 
 /**
- * What the cluster's last sync checked (sync-checks.ts): the keys it found each on one shard, and
- * whether the current records with their latest scores side by side are in place, and whether the
- * customers have one current row per key. Read from the
- * entry node before every statement rather than believed: a sync that loads an order split
- * across two customers turns its record off, and a statement compiled for per-shard counts after
- * that would count the split order once per shard; a sync that moves the customers or the scores
- * marks the side-by-side table pending until it is rebuilt. A node without the record table
- * (synced by older code) is asked again after RECHECK_MS; a failed read compiles with nothing
- * checked (the plans that are always exact).
+ * What the cluster's last sync checked (sync-checks.ts): the keys it found each on one shard,
+ * whether the customers have one current row per key, and whether the current records with their
+ * latest scores side by side are in place. Read from the entry node before every statement (one
+ * query) rather than believed: a sync that loads an order split across two customers turns its
+ * record off, and a statement compiled for per-shard counts after that would count the split
+ * order once per shard; a sync marks the side-by-side table pending until it is rebuilt. A node
+ * without the record table (synced by older code) is asked again after RECHECK_MS; a failed read
+ * compiles with nothing checked (the plans that are always exact).
  */
 function checkedState(cluster: ClickHouseCluster | ClickHouseClient) {
   let absentAt = Number.NEGATIVE_INFINITY;
