@@ -12,13 +12,12 @@ import {
   clickhouseDialectFor,
   clickhouseDialectWithoutGoldenViews,
 } from '../cube/dialect/clickhouse.ts';
-import type { OneShardKey } from '../cube/dialect/clickhouse-layout.ts';
 import type { Dialect } from '../cube/dialect/dialect.ts';
 import type { CubeEngine } from '../cube/engine.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import { CrmBiError, isCrmBiError } from '../errors.ts';
 import { convertClickHouseRows } from './convert-rows.ts';
-import { oneShardKeysOn } from './sync-checks.ts';
+import { type CheckedFacts, checkedFactsOn } from './sync-checks.ts';
 import { goldenViewsInPlace } from './sync-golden.ts';
 
 /** How long a cluster found without golden-score views is believed so before it is asked again (a sync adds them). */
@@ -71,25 +70,29 @@ function goldenState(cluster: ClickHouseCluster | ClickHouseClient) {
   };
 }
 
+const NOTHING_CHECKED: CheckedFacts = { oneShardKeys: [], currentScores: false, currentKeysUnique: false };
+
 /**
- * The keys the cluster's last sync found each on one shard (sync-checks.ts), read from the entry
- * node before every statement rather than believed: a sync that loads an order split across two
- * customers turns its record off, and a statement compiled for per-shard counts after that would
- * count the split order once per shard. A node without the record table (synced by older code)
- * is asked again after RECHECK_MS; a failed read compiles without keys (the plan that is always
- * exact).
+ * What the cluster's last sync checked (sync-checks.ts): the keys it found each on one shard,
+ * whether the customers have one current row per key, and whether the current records with their
+ * latest scores side by side are in place. Read from the entry node before every statement (one
+ * query) rather than believed: a sync that loads an order split across two customers turns its
+ * record off, and a statement compiled for per-shard counts after that would count the split
+ * order once per shard; a sync marks the side-by-side table pending until it is rebuilt. A node
+ * without the record table (synced by older code) is asked again after RECHECK_MS; a failed read
+ * compiles with nothing checked (the plans that are always exact).
  */
-function oneShardState(cluster: ClickHouseCluster | ClickHouseClient) {
+function checkedState(cluster: ClickHouseCluster | ClickHouseClient) {
   let absentAt = Number.NEGATIVE_INFINITY;
-  return async (): Promise<readonly OneShardKey[]> => {
-    // a bare client names no database: the plan without checked keys
-    if (!('entry' in cluster) || Date.now() - absentAt < RECHECK_MS) return [];
+  return async (): Promise<CheckedFacts> => {
+    // a bare client names no database: the plans without checked facts
+    if (!('entry' in cluster) || Date.now() - absentAt < RECHECK_MS) return NOTHING_CHECKED;
     try {
-      const keys = await oneShardKeysOn(cluster.entry, cluster.target.database);
-      if (keys === undefined) absentAt = Date.now();
-      return keys ?? [];
+      const facts = await checkedFactsOn(cluster.entry, cluster.target.database);
+      if (facts === undefined) absentAt = Date.now();
+      return facts ?? NOTHING_CHECKED;
     } catch {
-      return [];
+      return NOTHING_CHECKED;
     }
   };
 }
@@ -103,16 +106,18 @@ export function clickhouseEngine(cluster: ClickHouseCluster | ClickHouseClient):
   let engine = engines.get(client);
   if (engine) return engine;
   const golden = goldenState(cluster);
-  const oneShardKeys = oneShardState(cluster);
+  const checked = checkedState(cluster);
   engine = {
     kind: 'clickhouse',
     dialect: clickhouseDialect,
     async currentDialect() {
-      const [dialect, keys] = await Promise.all([golden.dialect(), oneShardKeys()]);
-      if (keys.length === 0) return dialect;
+      const [dialect, facts] = await Promise.all([golden.dialect(), checked()]);
+      if (facts.oneShardKeys.length === 0 && !facts.currentScores && !facts.currentKeysUnique) return dialect;
       return clickhouseDialectFor({
         goldenViews: dialect !== clickhouseDialectWithoutGoldenViews,
-        oneShardKeys: keys,
+        oneShardKeys: facts.oneShardKeys,
+        currentScores: facts.currentScores,
+        currentKeysUnique: facts.currentKeysUnique,
       });
     },
     async dataVersion() {

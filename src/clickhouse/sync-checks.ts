@@ -1,7 +1,11 @@
 /**
- * What the sync checks about the warehouse for the query planner, recorded on the cluster.
+ * What the sync checks about the warehouse for the query planner, recorded on the cluster: keys
+ * whose rows each sit on one shard (below; the order key and the golden customer key), one current
+ * row per customer key (CURRENT_KEYS_RECORD), and the side-by-side table of current records and
+ * their latest scores being current (CURRENT_SCORES_RECORD). Each is written pending before what it
+ * is about moves and its result after, so no record holds while the fact may not.
  *
- * One check today: a key whose rows all sit on one shard (clickhouse-layout.ts, OneShardKey). The
+ * A key whose rows all sit on one shard (clickhouse-layout.ts, OneShardKey). The
  * order key of the distinct order count (`ORDER_KEY`) is such a key when every order's lines
  * carry one customer key (the sharding key, NULL placed as 0): then each order's lines are on one
  * shard, and the exact distinct order count within a group is the sum of the shards' exact
@@ -25,7 +29,13 @@
  * leaves `holds = 0`, which only costs the faster plan until the next sync. A cluster synced by
  * older code has no such table: the key is treated as not checked.
  */
-import { type OneShardKey, ORDER_KEY, SHARD_COLUMN } from '../cube/dialect/clickhouse-layout.ts';
+import {
+  CURRENT_SCORES,
+  GOLDEN_KEY,
+  type OneShardKey,
+  ORDER_KEY,
+  SHARD_COLUMN,
+} from '../cube/dialect/clickhouse-layout.ts';
 import type { ClickHouseClient, ClickHouseCluster } from '../db/clickhouse.ts';
 import type { Database } from '../db/duckdb.ts';
 import { quoteIdent } from '../db/duckdb.ts';
@@ -34,8 +44,58 @@ import { nextSeq } from './sync-stored.ts';
 
 export const CHECKS_TABLE = 'sync_checks';
 
-/** The keys the sync checks (one today: the order key). */
-export const CHECKED_KEYS: readonly OneShardKey[] = [ORDER_KEY];
+/** The keys the sync checks: the order key, and the golden customer key the customers cube counts. */
+export const CHECKED_KEYS: readonly OneShardKey[] = [ORDER_KEY, GOLDEN_KEY];
+
+/** What a record names: a table and what was checked about it (a key expression, or a built table's name). */
+export interface RecordName {
+  readonly table: string;
+  readonly sql: string;
+}
+
+/**
+ * The record of the current records with their latest scores side by side (clickhouse-layout.ts,
+ * CURRENT_SCORES): `holds` when the last sync rebuilt that table on every shard after the tables
+ * it is made of moved; `split` counts the shards where it was not built. A sync writes it pending
+ * before any table moves, so no record says the table is current while the customers or scores
+ * it was made of are being replaced.
+ */
+export const CURRENT_SCORES_RECORD: RecordName = {
+  table: `${CURRENT_SCORES.schema}.${CURRENT_SCORES.table}`,
+  sql: 'built after the customers and scores it is made of',
+};
+
+/**
+ * The record of `core.dim_customer` holding one current row per customer key (`split`: the keys
+ * with more than one). Nothing in the load makes two current versions of one customer, but
+ * nothing on the cluster enforces it either: the sync checks it on the DuckDB warehouse whenever
+ * the customers move, and the dialect joins the current customers with `ANY` (which stops at the
+ * first match) only while this record holds; with two current rows DuckDB's join meets both.
+ */
+export const CURRENT_KEYS_RECORD: RecordName = {
+  table: 'core.dim_customer',
+  sql: 'is_current: one row per customer_durable_key',
+};
+
+/** The number of customer keys with more than one current row in the DuckDB warehouse (0: the record holds). */
+export async function duplicateCurrentKeys(db: Database): Promise<number> {
+  const row = await db.one(
+    `SELECT count(*) AS n FROM (
+       SELECT customer_durable_key FROM core.dim_customer WHERE is_current
+       GROUP BY customer_durable_key HAVING count(*) > 1)`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** What the query planner may rely on, by the entry node's latest records. */
+export interface CheckedFacts {
+  /** keys whose values each sit on one shard */
+  readonly oneShardKeys: readonly OneShardKey[];
+  /** the current records with their latest scores side by side are in place on every shard */
+  readonly currentScores: boolean;
+  /** `core.dim_customer` holds one current row per customer key */
+  readonly currentKeysUnique: boolean;
+}
 
 /** Creates the checks table on every shard (idempotent). */
 export async function ensureChecksTable(cluster: ClickHouseCluster): Promise<void> {
@@ -70,18 +130,18 @@ async function latestRecords(
   );
 }
 
-function recordName(key: OneShardKey): string {
+function recordName(key: RecordName): string {
   return `${key.table}\n${key.sql}`;
 }
 
 /**
- * The keys that node's latest records say are on one shard (what the query engine compiles for),
- * in one query; undefined when the node has no checks table (a cluster synced by older code).
+ * What that node's latest records say holds (what the query engine compiles for), in one query;
+ * undefined when the node has no checks table (a cluster synced by older code).
  */
-export async function oneShardKeysOn(
+export async function checkedFactsOn(
   client: ClickHouseClient,
   database: string,
-): Promise<OneShardKey[] | undefined> {
+): Promise<CheckedFacts | undefined> {
   let rows: Awaited<ReturnType<ClickHouseClient['rows']>>;
   try {
     rows = await client.rows(
@@ -92,7 +152,11 @@ export async function oneShardKeysOn(
     throw e;
   }
   const holding = new Set(rows.map((r) => recordName({ table: String(r.tbl), sql: String(r.key) })));
-  return CHECKED_KEYS.filter((k) => holding.has(recordName(k)));
+  return {
+    oneShardKeys: CHECKED_KEYS.filter((k) => holding.has(recordName(k))),
+    currentScores: holding.has(recordName(CURRENT_SCORES_RECORD)),
+    currentKeysUnique: holding.has(recordName(CURRENT_KEYS_RECORD)),
+  };
 }
 
 /**
@@ -101,7 +165,7 @@ export async function oneShardKeysOn(
  */
 export async function recordedOnShards(
   cluster: ClickHouseCluster,
-  key: OneShardKey,
+  key: RecordName,
 ): Promise<CheckState | undefined> {
   const database = cluster.target.database;
   const perShard = await Promise.all(
@@ -119,7 +183,7 @@ export async function recordedOnShards(
  */
 export async function recordCheck(
   cluster: ClickHouseCluster,
-  key: OneShardKey,
+  key: RecordName,
   syncId: string,
   split: number | undefined,
 ): Promise<void> {

@@ -27,6 +27,8 @@
  * (goldenViewsInPlace false), which keeps DuckDB's figures.
  */
 import {
+  CURRENT_SCORES,
+  currentScoresColumn,
   GOLDEN_POINTER_TABLE,
   GOLDEN_SCORE_TABLES,
   goldenSchema,
@@ -53,6 +55,8 @@ export interface GoldenScoresReport {
   /** latest-scores tables rebuilt, and kept as they were (nothing they are made of moved), over all shards */
   readonly latestRebuilt: number;
   readonly latestKept: number;
+  /** shards that hold the current records with their latest scores side by side (CURRENT_SCORES), rebuilt by this sync */
+  readonly currentScoresBuilt: number;
 }
 
 /**
@@ -73,8 +77,13 @@ export async function placeGoldenScores(
   const duplicates: GoldenScoresReport['duplicates'][number][] = [];
   let latestRebuilt = 0;
   let latestKept = 0;
+  let currentScoresBuilt = 0;
   const placeOnShard = async (client: ClickHouseClient, shard: number): Promise<void> => {
     if (!(await tableExists(client, database, pointers))) return;
+    await placeScoreTables(client, shard);
+    if (await placeCurrentScores(client, database, syncId)) currentScoresBuilt++;
+  };
+  const placeScoreTables = async (client: ClickHouseClient, shard: number): Promise<void> => {
     const runs = await tableExists(client, 'mining', 'latest_run');
     for (const name of GOLDEN_SCORE_TABLES) {
       const { schema, table, local } = live(name);
@@ -140,7 +149,68 @@ export async function placeGoldenScores(
   };
   await Promise.all((await cluster.shards()).map((s) => placeOnShard(s.client, s.shard)));
   duplicates.sort((a, b) => a.shard - b.shard || a.table.localeCompare(b.table));
-  return { duplicates, latestRebuilt, latestKept };
+  return { duplicates, latestRebuilt, latestKept, currentScoresBuilt };
+}
+
+/**
+ * Rebuilds the shard's current records with their golden customer's latest scores side by side
+ * (clickhouse-layout.ts, CURRENT_SCORES) from its `core.dim_customer` and its latest-scores
+ * tables, swapped in with one RENAME, and returns true; or drops it and returns false when a
+ * golden-score table has no latest view on this shard (no run yet, a duplicate, a table not
+ * synced): the dialect then joins the score tables one by one. Rebuilt by every sync: the
+ * records and the scores may both have moved; at 10M order lines (500 000 records per shard) it
+ * adds about 1.2-1.4 s to a sync, the shards side by side (docs/scale-out.md).
+ */
+async function placeCurrentScores(
+  client: ClickHouseClient,
+  database: string,
+  syncId: string,
+): Promise<boolean> {
+  const view = qualified(goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table);
+  const name = `${CURRENT_SCORES.schema}__${CURRENT_SCORES.table}`;
+  const sides: { table: string; latest: string; columns: string[] }[] = [];
+  for (const scores of GOLDEN_SCORE_TABLES) {
+    const { schema, table, local } = live(scores);
+    const latest = `latest__${local}`;
+    const ready =
+      (await tableExists(client, goldenSchema(schema), latestScoresTable(table))) &&
+      (await tableExists(client, database, latest));
+    if (!ready) {
+      await client.exec(`DROP TABLE IF EXISTS ${view}`);
+      return false;
+    }
+    const rows = await client.rows(
+      `SELECT name FROM system.columns WHERE database = '${database.replaceAll("'", '')}' AND table = '${latest}'`,
+    );
+    sides.push({ table: scores, latest, columns: rows.map((r) => String(r.name)) });
+  }
+  // 18.16 allows one JOIN per SELECT: each score table joins the result of the ones before, on
+  // the record's golden key (`ANY`: the latest tables hold one row per golden customer, checked)
+  let sql = `SELECT customer_durable_key, coalesce(golden_customer_key, customer_durable_key) AS __golden
+    FROM ${qualified(database, live(GOLDEN_POINTER_TABLE).local)} WHERE is_current`;
+  const kept = ['customer_durable_key', '__golden'];
+  for (const side of sides) {
+    const names = side.columns.map((c) => quoteChIdent(currentScoresColumn(side.table, c)));
+    const columns = side.columns.map((c, i) => `${quoteChIdent(c)} AS ${names[i]}`);
+    kept.push(...names);
+    sql = `SELECT ${kept.join(', ')} FROM (${sql}) ANY LEFT JOIN (
+      SELECT customer_durable_key AS __golden, ${columns.join(', ')} FROM ${qualified(database, side.latest)}
+    ) USING __golden`;
+  }
+  const stg = qualified(database, `stg_${syncId}__${name}`);
+  const old = qualified(database, `old_${syncId}__${name}`);
+  const target = qualified(database, name);
+  await client.exec(`CREATE TABLE ${stg} ENGINE = MergeTree ORDER BY tuple() AS ${sql}`);
+  if (await tableExists(client, database, name)) {
+    await client.exec(`RENAME TABLE ${target} TO ${old}, ${stg} TO ${target}`);
+    await client.exec(`DROP TABLE IF EXISTS ${old}`);
+  } else {
+    await client.exec(`RENAME TABLE ${stg} TO ${target}`);
+  }
+  // a view keeps the column list it was created with (a new score column): recreated
+  await client.exec(`DROP TABLE IF EXISTS ${view}`);
+  await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${target}`);
+  return true;
 }
 
 /** The table the run views read: a new run changes which rows are the latest. */

@@ -45,7 +45,16 @@ import {
   tablesWithPrefix,
   warehouseTables,
 } from './schema.ts';
-import { CHECKED_KEYS, ensureChecksTable, recordCheck, recordedOnShards, splitKeys } from './sync-checks.ts';
+import {
+  CHECKED_KEYS,
+  CURRENT_KEYS_RECORD,
+  CURRENT_SCORES_RECORD,
+  duplicateCurrentKeys,
+  ensureChecksTable,
+  recordCheck,
+  recordedOnShards,
+  splitKeys,
+} from './sync-checks.ts';
 import { type Comparison, checkLive, compareWithCluster } from './sync-compare.ts';
 import { type DeltaPlan, deltaPlan } from './sync-delta.ts';
 import {
@@ -152,6 +161,11 @@ export async function syncWarehouse(
         Promise.all([compareWithCluster(db, cluster, tables), readStored(cluster)]),
       )
     : [new Map<string, Comparison>(), new Map<string, (StoredFigures | undefined)[]>()];
+  // the current records with their latest scores are rebuilt after the tables below move: until
+  // then no record may say they are current (sync-checks.ts, CURRENT_SCORES_RECORD)
+  if ((await recordedOnShards(cluster, CURRENT_SCORES_RECORD)) !== 'pending') {
+    await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, undefined);
+  }
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
@@ -161,13 +175,17 @@ export async function syncWarehouse(
       : undefined;
     const keys = CHECKED_KEYS.filter((k) => k.table === `${t.schema}.${t.table}`);
     const recorded = await Promise.all(keys.map((k) => recordedOnShards(cluster, k)));
+    const customers = `${t.schema}.${t.table}` === CURRENT_KEYS_RECORD.table;
+    const uniqueBefore = customers ? await recordedOnShards(cluster, CURRENT_KEYS_RECORD) : undefined;
     if (comparison?.state !== 'same') {
-      // before the table moves, no record may say its keys are on one shard (sync-checks.ts)
+      // before the table moves, no record may say its keys are on one shard, or that its current
+      // rows are one per customer (sync-checks.ts)
       await Promise.all(
         keys.map((k, i) =>
           recorded[i] === 'holds' ? recordCheck(cluster, k, syncId, undefined) : undefined,
         ),
       );
+      if (uniqueBefore === 'holds') await recordCheck(cluster, CURRENT_KEYS_RECORD, syncId, undefined);
     }
     const { rows, mode } = await syncTable(
       db,
@@ -184,10 +202,13 @@ export async function syncWarehouse(
       const before = recorded[i];
       // an unchanged table keeps a finished record
       if (mode === 'unchanged' && (before === 'holds' || before === 'split')) continue;
-      const delta =
+      const plan =
         mode === 'incremental' && before === 'holds' && comparison?.state === 'differs'
           ? deltaPlan(t, comparison.mark)
           : undefined;
+      // a table with versions has old rows of the customers it touches rewritten (a re-pointed
+      // golden key among them): every value is checked, not only those of the new rows
+      const delta = plan?.replaceKey === undefined ? plan : undefined;
       const split = await steps.time('check_one_shard_keys', () =>
         splitKeys(db, key, delta === undefined ? undefined : { column: delta.column, mark: delta.mark }),
       );
@@ -197,6 +218,16 @@ export async function syncWarehouse(
           ? `${key.table}: every value of ${key.sql} has rows of one customer key (checked ${delta === undefined ? 'every value' : 'the values above the high-water mark'})`
           : `${key.table}: ${split} values of ${key.sql} have rows of more than one customer key; their distinct count merges the shards' sets`,
       );
+    }
+    // an unchanged table keeps a finished record; otherwise every current row is checked again
+    if (customers && !(mode === 'unchanged' && (uniqueBefore === 'holds' || uniqueBefore === 'split'))) {
+      const duplicates = await steps.time('check_current_keys', () => duplicateCurrentKeys(db));
+      await recordCheck(cluster, CURRENT_KEYS_RECORD, syncId, duplicates);
+      if (duplicates > 0) {
+        log(
+          `${t.schema}.${t.table}: ${duplicates} customer keys have more than one current row; joins to the current customers keep every match`,
+        );
+      }
     }
     const report = {
       table: `${t.schema}.${t.table}`,
@@ -220,6 +251,7 @@ export async function syncWarehouse(
       `${d.table}: the latest run has ${d.rows} rows for ${d.customers} customers on shard ${d.shard} (one per customer expected); queries on the cluster read the scores without the latest-scores tables`,
     );
   }
+  await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, shards.length - golden.currentScoresBuilt);
   return {
     stepsMs: syncSteps.ms,
     syncId,

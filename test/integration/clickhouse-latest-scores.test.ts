@@ -7,13 +7,19 @@
  * the customers placed on it), and cube figures from hand-written DuckDB SQL; checked after a full
  * sync, after a new mining run and after a customer's new version re-pointed to another golden
  * customer (incremental syncs), and with a latest run that holds two rows for one customer.
+ * After each sync, each shard's current records with their latest scores side by side
+ * (`mining_golden.current_customer_scores`) are checked against the DuckDB warehouse, and the
+ * engine's plan reads that table while the sync's record says it is current, and not otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickhouseEngine } from '../../src/clickhouse/cube-engine.ts';
 import { runClickHouseQuery } from '../../src/clickhouse/run-query.ts';
 import { syncWarehouse } from '../../src/clickhouse/sync.ts';
+import { CURRENT_SCORES_RECORD, recordCheck, recordedOnShards } from '../../src/clickhouse/sync-checks.ts';
 import { goldenViewsInPlace, placeGoldenScores } from '../../src/clickhouse/sync-golden.ts';
 import type { Model } from '../../src/cube/model/types.ts';
 import { type CubeResponse, isCompareResponse } from '../../src/cube/result/response.ts';
+import { explainQuery } from '../../src/cube/run.ts';
 import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
@@ -122,8 +128,52 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
 
   async function expectBySegmentRight(on: ClickHouseCluster = cluster): Promise<void> {
     const want = await db.all(BY_SEGMENT_SQL);
-    const rows = rowsOf(await runClickHouseQuery(on, model, BY_SEGMENT));
+    const rows = rowsOf(await runClickHouseQuery(on, model, BY_SEGMENT, { cache: false }));
     expectBySegment(rows, want);
+  }
+
+  /** Whether the engine's plan for CLV/churn by segment reads the records with their scores side by side. */
+  async function readsCurrentScores(on: ClickHouseCluster = cluster): Promise<boolean> {
+    const { sql } = await explainQuery(clickhouseEngine(on), model, BY_SEGMENT);
+    return sql.includes('`mining_golden`.`current_customer_scores`');
+  }
+
+  /**
+   * Per shard, its current records with their golden customer's latest scores, from DuckDB (the
+   * records as the cluster placed them) and from the shard's side-by-side table.
+   */
+  async function expectCurrentScoresRight(): Promise<void> {
+    for (const s of await cluster.shards()) {
+      const keys = (
+        await s.client.rows(
+          'SELECT customer_durable_key AS k FROM crm_bi.core__dim_customer WHERE is_current',
+        )
+      ).map((r) => Number(r.k));
+      const want = await db.all(
+        `SELECT c.customer_durable_key AS k, r.rfm_segment AS seg, v.clv, h.churn_probability AS churn, g.cluster_name AS cl
+         FROM core.dim_customer c
+         LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${LATEST}) r ON r.customer_durable_key = ${GOLDEN}
+         LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v ON v.customer_durable_key = ${GOLDEN}
+         LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) h ON h.customer_durable_key = ${GOLDEN}
+         LEFT JOIN (SELECT * FROM mining.customer_segment WHERE ${LATEST}) g ON g.customer_durable_key = ${GOLDEN}
+         WHERE c.is_current AND c.customer_durable_key IN (${[0, ...keys].join(', ')})`,
+      );
+      const got = await s.client.rows(
+        `SELECT customer_durable_key AS k, customer_rfm__rfm_segment AS seg, customer_clv__clv AS clv,
+           customer_churn__churn_probability AS churn, customer_segment__cluster_name AS cl
+         FROM mining_golden.current_customer_scores`,
+      );
+      const text = (rows: Record<string, unknown>[]) =>
+        sorted(
+          rows.map((r) =>
+            [r.k, r.seg, r.clv, r.churn, r.cl]
+              .map((v) => (v === null ? 'NULL' : Number.isNaN(Number(v)) ? String(v) : Number(v)))
+              .join('|'),
+          ),
+        );
+      expect(got.length).toBeGreaterThan(0);
+      expect(text(got)).toEqual(text(want));
+    }
   }
 
   it('after a full sync each shard holds the latest run of its golden customers, and the cube reads it with ANY', async () => {
@@ -135,6 +185,9 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
     expect([...rfm.values()].every((rows) => rows.some((r) => r.startsWith('1|')))).toBe(true);
     await expectLatestRight();
     await expectBySegmentRight();
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).toBe('holds');
+    await expectCurrentScoresRight();
+    expect(await readsCurrentScores()).toBe(true);
   });
 
   it('an incremental sync after a new mining run moves the latest tables to the new run', async () => {
@@ -163,6 +216,8 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
     const latest = await onShards('mining_golden.customer_rfm_latest', 'rfm_segment');
     expect([...latest.values()].flat().every((r) => r.split('|')[1] === '3')).toBe(true);
     await expectBySegmentRight();
+    await expectCurrentScoresRight();
+    expect(await readsCurrentScores()).toBe(true);
   });
 
   it('an incremental sync after a customer is re-pointed to another golden customer copies that one’s scores', async () => {
@@ -194,6 +249,32 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
     expect(latest.get((await shardOf(2)) as number)?.some((r) => r.startsWith('5|3|'))).toBe(true);
     await expectLatestRight();
     await expectBySegmentRight();
+    await expectCurrentScoresRight();
+    expect(await readsCurrentScores()).toBe(true);
+  });
+
+  it('reads the records with their scores side by side only while the sync’s record says they are current', async () => {
+    // a sync that stopped after marking the table pending (the customers or scores may have moved
+    // since it was built): the plan joins the score tables, with DuckDB's figures
+    await recordCheck(cluster, CURRENT_SCORES_RECORD, 'stopped', undefined);
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).toBe('pending');
+    expect(await readsCurrentScores()).toBe(false);
+    // what the plan would read: a table that lost a shard's rows answers other figures, so the
+    // pending record is what keeps them out
+    const [first] = await cluster.shards();
+    await first?.client.exec('TRUNCATE TABLE crm_bi.mining__current_customer_scores');
+    await expectBySegmentRight();
+    await recordCheck(cluster, CURRENT_SCORES_RECORD, 'stale', 0);
+    expect(await readsCurrentScores()).toBe(true);
+    const want = await db.all(BY_SEGMENT_SQL);
+    const rows = rowsOf(await runClickHouseQuery(cluster, model, BY_SEGMENT, { cache: false }));
+    expect(() => expectBySegment(rows, want)).toThrow();
+    // the next sync rebuilds it and records it current again
+    await syncWarehouse(db, cluster, { mode: 'incremental' });
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).toBe('holds');
+    await expectCurrentScoresRight();
+    expect(await readsCurrentScores()).toBe(true);
+    await expectBySegmentRight();
   });
 
   it('keeps a latest table when nothing it is made of moved, and rebuilds it when its score table did', async () => {
@@ -217,10 +298,14 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
       lines.some((l) => /mining\.customer_rfm: the latest run has \d+ rows for \d+ customers/.test(l)),
     ).toBe(true);
     expect(await goldenViewsInPlace(cluster)).toBe(false);
+    // no side-by-side table where a latest view is missing: the record does not hold
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).not.toBe('holds');
     // a fresh engine reads the scores without the golden views: DuckDB's figures, the duplicate included
     await expectBySegmentRight(ClickHouseCluster.fromUrl(URL as string));
+    expect(await readsCurrentScores(ClickHouseCluster.fromUrl(URL as string))).toBe(false);
     await db.run(`DELETE FROM mining.customer_rfm WHERE rfm_segment = 'Duplicate'`);
     await syncWarehouse(db, cluster, { mode: 'incremental' });
     expect(await goldenViewsInPlace(cluster)).toBe(true);
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).toBe('holds');
   });
 });

@@ -64,6 +64,17 @@ export interface OneShardKey {
 /** The order key the default model's distinct order count (`sales.order_count`) counts. */
 export const ORDER_KEY: OneShardKey = { table: 'core.fact_order_line', sql: "source || '/' || order_id" };
 
+/**
+ * The golden customer key the customers cube counts (`customers.count`). A record merged into a
+ * golden customer is placed by its own key, so one golden customer's records may sit on two
+ * shards; the sync's check holds when every golden key's rows carry one customer key (no record
+ * merged into another customer), and then the exact count is the sum of the shards' counts.
+ */
+export const GOLDEN_KEY: OneShardKey = {
+  table: 'core.dim_customer',
+  sql: 'coalesce(golden_customer_key, customer_durable_key)',
+};
+
 /** Views that read only replicated tables, so they answer the same on every node. */
 const NODE_LOCAL_VIEWS: ReadonlySet<string> = new Set(['mining.latest_run', 'mining.previous_run']);
 
@@ -109,4 +120,21 @@ export function latestScoresTable(table: string): string {
 /** The database of a schema's per-shard golden-score views: `mining` → `mining_golden`. */
 export function goldenSchema(schema: string): string {
   return `${schema}_golden`;
+}
+
+/**
+ * Every shard's current customer records (`core.dim_customer WHERE is_current`) with their golden
+ * customer's latest scores side by side, one table the sync rebuilds after the latest-scores
+ * tables (src/clickhouse/sync-golden.ts): `customer_durable_key` (the record's key), then for each
+ * golden-score table the shard has a latest view of, every column of that table's latest row of
+ * the record's golden customer as `<table>__<column>` (`customer_rfm__rfm_segment`; NULL when the
+ * golden customer has no score). Read as `<schema>_golden.<name>` on each shard. The customers
+ * cube joined to the latest scores reads it instead of joining each score table, where the sync's
+ * record says it was built after the tables it is made of last moved (src/clickhouse/sync-checks.ts).
+ */
+export const CURRENT_SCORES = { schema: 'mining', table: 'current_customer_scores' } as const;
+
+/** The column of `CURRENT_SCORES` that holds `column` of the golden-score table `table` (`mining.customer_rfm`). */
+export function currentScoresColumn(table: string, column: string): string {
+  return `${table.slice(table.indexOf('.') + 1)}__${column}`;
 }

@@ -34,7 +34,9 @@ import {
 import { RUN_SUBQUERY } from '../run-ids.ts';
 import { nestedColumns, type Resolve, rewriteRefs, sourceAlias } from './clickhouse-joins.ts';
 import {
+  CURRENT_SCORES,
   CUSTOMER_SHARDED_TABLES,
+  currentScoresColumn,
   GOLDEN_POINTER_TABLE,
   GOLDEN_SCORE_TABLES,
   goldenSchema,
@@ -191,11 +193,18 @@ function coLocated(left: TableNode, join: JoinNode): Source | undefined {
   return localized(join.table);
 }
 
-/** The one join of a SELECT whose FROM is a table by name, rewritten to run on the shards. */
-export function shardJoin(from: TableNode, join: JoinNode): JoinNode {
+/**
+ * The one join of a SELECT whose FROM is a table by name, rewritten to run on the shards. With
+ * `currentKeysUnique` (the sync found one current row per customer key), a co-located join to the
+ * current customers (model SQL `SELECT * FROM core.dim_customer WHERE is_current`) is marked unique
+ * (`ANY`: each row meets its one customer and the probe stops there).
+ */
+export function shardJoin(from: TableNode, join: JoinNode, currentKeysUnique = false): JoinNode {
   const leftAlias = sourceAlias(from);
   const on = rewriteRefs(join.on, new Set([leftAlias]), (_alias, column) => ColumnNode.create(column));
-  return { ...join, table: coLocated(from, join) ?? join.table, on };
+  const local = coLocated(from, join);
+  const unique = local !== undefined && currentKeysUnique && readsCurrentCustomers(join.table);
+  return { ...join, table: local ?? join.table, on, ...(unique ? { unique: true } : {}) };
 }
 
 /** A table every node reads from its own full copy. */
@@ -344,6 +353,88 @@ export function joinsStayOnShards(node: SelectNode, golden = true): boolean {
   );
 }
 
+/** The templates a source's model SQL may compile to (its query and its per-dialect variants). */
+function templatesOf(source: DerivedNode): (string | undefined)[] {
+  return [source.query, ...Object.values(source.variants ?? {})].map((t) => {
+    if (t === null) return '';
+    if (t.kind !== 'Template' || !t.parts.every((p) => typeof p === 'string')) return undefined;
+    return (t.parts as string[]).join('');
+  });
+}
+
+/**
+ * The golden-score table a latest-run score cube reads (`SELECT *[, e AS name …] FROM mining.<table>
+ * WHERE run_id = <latest run>`) and the names its own expressions add, or undefined.
+ */
+function latestScoresRead(source: Source): { table: string; added: Set<string> } | undefined {
+  if (source.kind !== 'Derived' || !readsLatestRun(source)) return undefined;
+  let table: string | undefined;
+  const added = new Set<string>();
+  for (const text of templatesOf(source)) {
+    if (text === undefined) return undefined;
+    if (text === '') continue;
+    const refs = [...text.matchAll(TABLE_REF)].map((m) => `${m[1]}.${m[2]}`);
+    const scores = refs.filter((r) => GOLDEN_SCORE_TABLES.has(r));
+    if (scores.length !== 1 || refs.some((r) => !GOLDEN_SCORE_TABLES.has(r) && !readsSameOnEveryNode(r)))
+      return undefined;
+    if (table !== undefined && table !== scores[0]) return undefined;
+    table = scores[0];
+    // every column of the table under its own name, then the cube's own expressions
+    const list = /^\s*SELECT\s+\*(\s*,[\s\S]*?)?\sFROM\s/i.exec(text);
+    if (list === null) return undefined;
+    for (const m of (list[1] ?? '').matchAll(/\bAS\s+[`"]?([A-Za-z_][A-Za-z0-9_]*)/gi))
+      added.add(m[1] as string);
+  }
+  return table === undefined ? undefined : { table, added };
+}
+
+/** Model SQL of the customers cube as the sync builds CURRENT_SCORES from it: `SELECT * FROM core.dim_customer WHERE is_current`. */
+function readsCurrentCustomers(source: Source): boolean {
+  if (source.kind !== 'Derived') return false;
+  return templatesOf(source).every((text) => {
+    if (text === '') return true;
+    const m = text === undefined ? null : FILTERED_TABLE.exec(text);
+    return m !== null && `${m[1]}.${m[2]}` === GOLDEN_POINTER_TABLE && m[3] === 'is_current';
+  });
+}
+
+/**
+ * The right side of `C ⋈ (C' ⋈ S1 ⋈ S2 …)` read from the shard's current records with their
+ * latest scores side by side (clickhouse-layout.ts, CURRENT_SCORES) instead of joining each score
+ * table: `selected` are the columns the query reads (`<alias>.<column>` of the score cubes, under
+ * their unique names), `key` the name of the record's key. Undefined when C is not the current
+ * customer records, a score cube does not keep the latest run of one golden-score table, or the
+ * query reads a column a score cube's own SQL computes (`rfm_score`): the table holds the score
+ * tables' columns only.
+ */
+function currentScoresSide(
+  from: Source,
+  joins: readonly JoinNode[],
+  selected: Node[],
+  key: string,
+): SelectNode | undefined {
+  if (!readsCurrentCustomers(from)) return undefined;
+  const byAlias = new Map<string, { table: string; added: Set<string> }>();
+  for (const j of joins) {
+    const read = latestScoresRead(j.table);
+    if (j.type !== 'left' || read === undefined) return undefined;
+    byAlias.set(sourceAlias(j.table), read);
+  }
+  const alias = 'current_scores';
+  const selections: Node[] = [AliasNode.create(ColumnNode.create(SHARD_COLUMN, alias), key)];
+  for (const sel of selected) {
+    if (sel.kind !== 'Alias' || sel.node.kind !== 'Column' || sel.node.table === undefined) return undefined;
+    const read = byAlias.get(sel.node.table);
+    if (read === undefined || read.added.has(sel.node.column)) return undefined;
+    const column = ColumnNode.create(currentScoresColumn(read.table, sel.node.column), alias);
+    selections.push(AliasNode.create(column, sel.alias));
+  }
+  return SelectNode.create({
+    selections,
+    from: TableNode.create(CURRENT_SCORES.table, goldenSchema(CURRENT_SCORES.schema), alias),
+  });
+}
+
 /**
  * The customers cube joined only to golden-keyed scores (`C ⋈ S1 ⋈ S2 …`, LEFT JOINs on
  * `coalesce(golden_customer_key, customer_durable_key)`), as `C ⋈ (C' ⋈ S1 ⋈ S2 …)`: C is read by
@@ -353,7 +444,11 @@ export function joinsStayOnShards(node: SelectNode, golden = true): boolean {
  * key), so each row of C meets exactly its own scores; every join then runs on the shards, and
  * the entry node merges partial aggregates. Undefined for any other shape.
  */
-export function goldenJoinsOnShards(node: SelectNode, golden = true): SelectNode | undefined {
+export function goldenJoinsOnShards(
+  node: SelectNode,
+  golden = true,
+  currentScores = false,
+): SelectNode | undefined {
   if (!golden || node.joins.length === 0 || node.from.kind !== 'Derived') return undefined;
   const byName = leftTableByName(node);
   const own = localized(node.from);
@@ -368,11 +463,15 @@ export function goldenJoinsOnShards(node: SelectNode, golden = true): SelectNode
   const key = `${fromAlias}__${SHARD_COLUMN}`;
   const { clauses, selections } = nestedColumns(nested, new Set([key]));
   const outer = clauses(byName, right);
-  const inner = SelectNode.create({
-    selections: [AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key), ...selections(false)],
-    from: own,
-    joins: scores as JoinNode[],
-  });
+  // where the sync built them, the records with their latest scores side by side: one table
+  // instead of a join per score table
+  const inner =
+    (currentScores ? currentScoresSide(node.from, node.joins, selections(false), key) : undefined) ??
+    SelectNode.create({
+      selections: [AliasNode.create(ColumnNode.create(SHARD_COLUMN, fromAlias), key), ...selections(false)],
+      from: own,
+      joins: scores as JoinNode[],
+    });
   // 18.16 resolves neither side's alias-qualified names in a shard join's ON: both bare
   const on = BinaryNode.create('=', ColumnNode.create(SHARD_COLUMN), ColumnNode.create(key));
   // each row of C meets the first row of C' with its key: the one it has, C' being the cube's

@@ -63,9 +63,9 @@ const TRUNC = {
 };
 
 /** The join rewritten to run on the shards, or undefined when its ON uses the left alias otherwise than as `{alias}.column`. */
-function tryShardJoin(from: TableNode, join: JoinNode): JoinNode | undefined {
+function tryShardJoin(from: TableNode, join: JoinNode, currentKeysUnique: boolean): JoinNode | undefined {
   try {
-    return shardJoin(from, join);
+    return shardJoin(from, join, currentKeysUnique);
   } catch {
     return undefined;
   }
@@ -81,9 +81,13 @@ function tryJoinsMovedRight(node: SelectNode, golden: boolean): SelectNode | und
 }
 
 /** `goldenJoinsOnShards`, or undefined when model SQL uses a cube alias otherwise than as `{alias}.column`. */
-function tryGoldenJoinsOnShards(node: SelectNode, golden: boolean): SelectNode | undefined {
+function tryGoldenJoinsOnShards(
+  node: SelectNode,
+  golden: boolean,
+  currentScores: boolean,
+): SelectNode | undefined {
   try {
-    return goldenJoinsOnShards(node, golden);
+    return goldenJoinsOnShards(node, golden, currentScores);
   } catch {
     return undefined;
   }
@@ -115,17 +119,35 @@ export interface ClickHouseCompilerOptions {
    * none: a distinct count of any key but the sharding key merges the shards' sets.
    */
   readonly oneShardKeys?: readonly OneShardKey[];
+  /**
+   * The shards hold their current customer records with the golden customers' latest scores side
+   * by side (clickhouse-layout.ts, CURRENT_SCORES), rebuilt since the customers and scores last
+   * moved, as the sync's record says (src/clickhouse/sync-checks.ts): the customers cube joined
+   * to latest-run scores reads that table instead of joining each score table. Default false.
+   */
+  readonly currentScores?: boolean;
+  /**
+   * `core.dim_customer` has one current row per customer key, as the sync's record says
+   * (src/clickhouse/sync-checks.ts): a fact's join to the current customers on the customer key,
+   * run on the shards, stops at the first match (`ANY`). Default false: `ALL`, which meets every
+   * current row of a key as DuckDB does.
+   */
+  readonly currentKeysUnique?: boolean;
 }
 
 export class ClickHouseQueryCompiler extends QueryCompiler {
   protected override readonly sqlVariant = 'clickhouse';
   private readonly goldenViews: boolean;
   private readonly oneShardKeys: readonly OneShardKey[];
+  private readonly currentScores: boolean;
+  private readonly currentKeysUnique: boolean;
 
   constructor(options: ClickHouseCompilerOptions = {}) {
     super();
     this.goldenViews = options.goldenViews ?? true;
     this.oneShardKeys = options.oneShardKeys ?? [];
+    this.currentScores = this.goldenViews && (options.currentScores ?? false);
+    this.currentKeysUnique = options.currentKeysUnique ?? false;
   }
   /** CTE bodies by name: 18.16 has no `WITH name AS (SELECT ...)`, so references are inlined. */
   private readonly ctes = new Map<string, SelectNode | UnionNode>();
@@ -138,24 +160,36 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     if (this.perShard.has(node)) this.append('\nSETTINGS distributed_group_by_no_merge = 1');
   }
 
-  /** Distinct counts of the sharding key as the sum of the shards' own counts, where that applies. */
-  private perShardDistinct(node: SelectNode): SelectNode | undefined {
+  /** SELECTs already in the form they run in (the per-shard level of a plan built here): not rewritten again. */
+  private readonly final = new WeakSet<SelectNode>();
+
+  /**
+   * Distinct counts of the sharding key as the sum of the shards' own counts, where that applies.
+   * `joinOnShards`: the one join was built to run on the shards (goldenJoinsOnShards).
+   */
+  private perShardDistinct(node: SelectNode, joinOnShards = false): SelectNode | undefined {
     const from = node.from;
     if (this.perShard.has(node) || !readsTableByName(from)) return undefined;
     if (!CUSTOMER_SHARDED_TABLES.has(`${from.schema}.${from.table}`)) return undefined;
     const join = node.joins[0];
-    if (node.joins.length > 1 || (join !== undefined && !joinStaysOnShard(from, join))) return undefined;
+    if (node.joins.length > 1) return undefined;
+    if (join !== undefined && !joinOnShards && !joinStaysOnShard(from, join)) return undefined;
     const table = `${from.schema}.${from.table}`;
     const keys = this.oneShardKeys.filter((k) => k.table === table).map((k) => k.sql);
     const twoLevels = shardDistinctCounts(node, from.alias ?? from.table, keys);
     if (twoLevels === undefined) return undefined;
     if (twoLevels.from.kind === 'Derived' && twoLevels.from.query.kind === 'Select') {
       this.perShard.add(twoLevels.from.query);
+      if (joinOnShards) this.final.add(twoLevels.from.query);
     }
     return twoLevels;
   }
 
   private visitSelectOnce(selected: SelectNode): void {
+    if (this.final.has(selected)) {
+      super.visitSelect(selected);
+      return;
+    }
     for (const cte of selected.with) this.ctes.set(cte.name, cte.query);
     // the customers cube on the left (current versions of a customer-sharded table) is read by
     // name when that lets every join run on the shards, as for a fact table on the left
@@ -174,16 +208,25 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     // the customers cube joined only to golden-keyed scores runs on the shards over their own
     // rows and golden-score views (clickhouse-shard-joins.ts, goldenJoinsOnShards)
     const golden =
-      node.joins.length > 0 ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews) : undefined;
+      node.joins.length > 0
+        ? tryGoldenJoinsOnShards({ ...node, with: [] }, this.goldenViews, this.currentScores)
+        : undefined;
     if (golden !== undefined) {
-      super.visitSelect(golden);
+      // golden keys each on one shard (the sync's record): the shards' exact counts added up
+      const twoLevels = this.perShardDistinct(golden, true);
+      if (twoLevels !== undefined) this.visitSelect(twoLevels);
+      else super.visitSelect(golden);
       return;
     }
     // a table by name stays on the left so the joins run on the shards (clickhouse-shard-joins.ts)
     const moved =
       node.joins.length > 0 ? tryJoinsMovedRight({ ...node, with: [] }, this.goldenViews) : undefined;
     if (moved !== undefined) {
-      super.visitSelect(moved);
+      // the customers cube read by name with every join on the shards: distinct counts of a key
+      // whose values each sit on one shard are the shards' exact counts added up
+      const twoLevels = node === byName ? this.perShardDistinct(moved, true) : undefined;
+      if (twoLevels !== undefined) this.visitSelect(twoLevels);
+      else super.visitSelect(moved);
       return;
     }
     if (node.joins.length > 1) {
@@ -194,7 +237,7 @@ export class ClickHouseQueryCompiler extends QueryCompiler {
     let from = node.from;
     const join = node.joins[0];
     if (join !== undefined && readsTableByName(from)) {
-      const onShards = tryShardJoin(from, join);
+      const onShards = tryShardJoin(from, join, this.currentKeysUnique);
       if (onShards !== undefined) {
         super.visitSelect({ ...node, with: [], joins: [onShards] });
         return;
@@ -423,14 +466,20 @@ export const clickhouseDialectWithoutGoldenViews: Dialect = {
 
 /**
  * The dialect for what a cluster holds: its golden-score views, and the keys its sync found on
- * one shard (`ClickHouseCompilerOptions`). Without keys and with the views: `clickhouseDialect`.
+ * one shard and whether its current records with their latest scores are in place
+ * (`ClickHouseCompilerOptions`). Without keys or that table, and with the views: `clickhouseDialect`.
  */
 export function clickhouseDialectFor(options: ClickHouseCompilerOptions): Dialect {
   const goldenViews = options.goldenViews ?? true;
   const keys = options.oneShardKeys ?? [];
-  if (keys.length === 0) return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+  const currentScores = options.currentScores ?? false;
+  const currentKeysUnique = options.currentKeysUnique ?? false;
+  if (keys.length === 0 && !currentScores && !currentKeysUnique) {
+    return goldenViews ? clickhouseDialect : clickhouseDialectWithoutGoldenViews;
+  }
   return {
     ...clickhouseDialect,
-    createCompiler: () => new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys }),
+    createCompiler: () =>
+      new ClickHouseQueryCompiler({ goldenViews, oneShardKeys: keys, currentScores, currentKeysUnique }),
   };
 }

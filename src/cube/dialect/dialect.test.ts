@@ -19,7 +19,7 @@ import {
   clickhouseDialectFor,
   clickhouseDialectWithoutGoldenViews,
 } from './clickhouse.ts';
-import { ORDER_KEY } from './clickhouse-layout.ts';
+import { GOLDEN_KEY, ORDER_KEY } from './clickhouse-layout.ts';
 
 let model: Model;
 beforeAll(async () => {
@@ -233,6 +233,69 @@ describe('the same plan in another dialect', () => {
         { dialect: clickhouseDialectWithoutGoldenViews },
       ).sql,
     );
+  });
+
+  it('ClickHouse joins a fact to the current customers with ANY only when one current row per key is recorded', () => {
+    const byRegion = { measures: ['sales.revenue', 'tickets.count'], dimensions: ['customers.region'] };
+    const unique = compileQuery(model, byRegion, {
+      dialect: clickhouseDialectFor({ currentKeysUnique: true }),
+    }).sql;
+    const all = compileQuery(model, byRegion, { dialect: clickhouseDialect }).sql;
+    const customers = 'LEFT JOIN (SELECT * FROM core_local.dim_customer WHERE is_current) AS `customers`';
+    expect(unique.split(`ANY ${customers}`)).toHaveLength(3);
+    expect(all).not.toContain('ANY ');
+    expect(unique.replaceAll(`ANY ${customers}`, customers)).toBe(all);
+  });
+
+  it('ClickHouse reads the current records with their latest scores side by side only when the sync recorded them and the columns are the score tables’ own', () => {
+    const bySegment = {
+      measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
+      dimensions: ['customers.rfm_segment', 'customers.cluster_name'],
+    };
+    const side = compileQuery(model, bySegment, { dialect: clickhouseDialectFor({ currentScores: true }) });
+    expect(side.sql).toContain(
+      'SELECT `current_scores`.`customer_durable_key` AS `customers__customer_durable_key`, `current_scores`.`customer_rfm__rfm_segment` AS `rfm_scores__rfm_segment`, `current_scores`.`customer_segment__cluster_name` AS `cluster_scores__cluster_name`, `current_scores`.`customer_clv__clv` AS `clv_scores__clv`, `current_scores`.`customer_churn__churn_probability` AS `churn_scores__churn_probability`\nFROM `mining_golden`.`current_customer_scores` AS `current_scores`\n) AS `joined_g` ON (`customer_durable_key` = `customers__customer_durable_key`)',
+    );
+    expect(side.sql).not.toContain('_latest');
+    expect(side.sql.match(/ JOIN /g)).toHaveLength(1);
+    const joined = compileQuery(model, bySegment, { dialect: clickhouseDialect }).sql;
+    expect(joined).toContain('mining_golden.customer_rfm_latest');
+    // no record, or no golden views: the score tables one by one
+    expect(compileQuery(model, bySegment, { dialect: clickhouseDialectFor({}) }).sql).toBe(joined);
+    expect(
+      compileQuery(model, bySegment, {
+        dialect: clickhouseDialectFor({ goldenViews: false, currentScores: true }),
+      }).sql,
+    ).toBe(compileQuery(model, bySegment, { dialect: clickhouseDialectWithoutGoldenViews }).sql);
+    // golden keys each on one shard (recorded): the shards' exact counts added up, over either plan
+    for (const currentScores of [true, false]) {
+      const perShard = compileQuery(model, bySegment, {
+        dialect: clickhouseDialectFor({ currentScores, oneShardKeys: [GOLDEN_KEY] }),
+      }).sql;
+      expect(perShard).toMatch(/^SELECT .*sum\(`__p2`\) AS `customers.count`/);
+      expect(perShard).toContain(
+        'uniqExact(coalesce(`customers`.golden_customer_key, `customers`.customer_durable_key)) AS `__p2`',
+      );
+      expect(perShard).toContain('SETTINGS distributed_group_by_no_merge = 1\n) AS `__per_shard`');
+      expect(perShard.includes('current_customer_scores')).toBe(currentScores);
+    }
+    expect(side.sql).toMatch(/^SELECT .*uniqExact\(coalesce/);
+    // the fan-out (the customers cube read by name, the lines and products joined on the shards) too
+    const fanOut = { measures: ['customers.count'], dimensions: ['products.category'] };
+    const fanOutPerShard = compileQuery(model, fanOut, {
+      dialect: clickhouseDialectFor({ oneShardKeys: [GOLDEN_KEY] }),
+    }).sql;
+    expect(fanOutPerShard).toMatch(/^SELECT .*sum\(`__p1`\) AS `customers.count`/);
+    expect(fanOutPerShard).toContain('FROM `core_local`.`fact_order_line` AS `sales`');
+    expect(fanOutPerShard).toContain('SETTINGS distributed_group_by_no_merge = 1');
+    expect(compileQuery(model, fanOut, { dialect: clickhouseDialect }).sql).toMatch(
+      /^SELECT .*uniqExact\(coalesce\(`customers`\.golden_customer_key, `customers`\.customer_durable_key\)\) AS `customers.count`/,
+    );
+    // rfm_score is computed by the score cube's own SQL, not a column of the table
+    const computed = { measures: ['customers.count'], dimensions: ['customers.rfm_score'] };
+    expect(
+      compileQuery(model, computed, { dialect: clickhouseDialectFor({ currentScores: true }) }).sql,
+    ).toBe(compileQuery(model, computed, { dialect: clickhouseDialect }).sql);
   });
 
   it('nested joins keep each join type and read the last join on the outside', () => {
