@@ -139,19 +139,20 @@ async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
   const { db } = ctx;
   const src = quoteLiteral(ctx.source);
   const attrs = CUSTOMER_ATTRIBUTES.join(', ');
+  const fromIn = CUSTOMER_ATTRIBUTES.map((a) => `i.${a}`).join(', ');
+  // Every statement reads c_customers itself (accepted rows: `_problem IS NULL`) rather than a temp
+  // table made here: DuckDB scans a table created inside the open transaction on one thread, so
+  // the insert of every customer, which reads it, would run on one core.
+  const differs = CUSTOMER_ATTRIBUTES.map((a) => `i.${a} IS DISTINCT FROM c.${a}`).join(' OR ');
   await db.run(
-    `CREATE OR REPLACE TEMP TABLE cust_in AS
-     SELECT customer_id, ${attrs}, coalesce(updated_at, $1::TIMESTAMPTZ) AS changed_at
-     FROM c_customers WHERE _problem IS NULL`,
+    `CREATE OR REPLACE TEMP TABLE cust_changed AS
+    SELECT i.customer_id, ${fromIn}, c.customer_key AS old_key, c.customer_durable_key AS durable,
+           greatest(coalesce(i.updated_at, $1::TIMESTAMPTZ), c.valid_from + INTERVAL 1 SECOND) AS change_ts
+    FROM c_customers i JOIN core.dim_customer c
+      ON c.source = ${src} AND c.is_current AND c.customer_id = i.customer_id
+    WHERE i._problem IS NULL AND (${differs})`,
     [ctx.loadStartedAt.toISOString()],
   );
-  const differs = CUSTOMER_ATTRIBUTES.map((a) => `i.${a} IS DISTINCT FROM c.${a}`).join(' OR ');
-  await db.run(`CREATE OR REPLACE TEMP TABLE cust_changed AS
-    SELECT i.*, c.customer_key AS old_key, c.customer_durable_key AS durable,
-           greatest(i.changed_at, c.valid_from + INTERVAL 1 SECOND) AS change_ts
-    FROM cust_in i JOIN core.dim_customer c
-      ON c.source = ${src} AND c.is_current AND c.customer_id = i.customer_id
-    WHERE ${differs}`);
   await db.run(`UPDATE core.dim_customer SET valid_to = ch.change_ts, is_current = false
     FROM cust_changed ch WHERE core.dim_customer.customer_key = ch.old_key`);
   const changed = await count(db, 'SELECT count(*) FROM cust_changed');
@@ -168,10 +169,10 @@ async function upsertCustomers(ctx: CoreLoadContext): Promise<TableCounts> {
   await db.run(
     `INSERT INTO core.dim_customer (customer_key, customer_durable_key, source, customer_id, ${attrs},
        valid_from, valid_to, is_current, load_id)
-     SELECT $2::BIGINT + n.n, $3::BIGINT + n.n,
-            ${src}, i.customer_id, ${attrs.replaceAll(/(\w+)/g, 'i.$1')},
+     SELECT $2::BIGINT + n.n, $3::BIGINT + n.n, ${src}, i.customer_id, ${fromIn},
             TIMESTAMPTZ '${BEGINNING_OF_TIME}', TIMESTAMPTZ '${END_OF_TIME}', true, $1
-     FROM cust_in i ${newMembersNumbered('cust_in', 'i', 'core.dim_customer', 'customer_id', src)}`,
+     FROM c_customers i
+     ${newMembersNumbered('c_customers', 'i', 'core.dim_customer', 'customer_id', src, 'f._problem IS NULL')}`,
     [ctx.loadId, String(k?.max_key ?? 0), String(k?.max_durable ?? 0)],
   );
   const inserted = await count(db, `SELECT count(*) FROM core.dim_customer WHERE load_id = ${ctx.loadId}`);
@@ -222,7 +223,20 @@ async function repointFacts(db: Database): Promise<void> {
       AND d.customer_durable_key IN (SELECT durable FROM cust_changed)`);
 }
 
-/** Updates a dimension keyed by (source, natural id) in place and appends new members with fresh keys. */
+/**
+ * Columns of a dimension that are not the conformed table's own (alias `t`): SQL over `t` and the
+ * joined tables.
+ */
+interface DerivedColumns {
+  readonly join: string;
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/**
+ * Updates a dimension keyed by (source, natural id) in place and appends new members with fresh keys.
+ * Both statements read the conformed table `from` itself (a table created inside the transaction
+ * would be scanned on one thread, see upsertCustomers).
+ */
 async function upsertDimension(
   ctx: CoreLoadContext,
   table: string,
@@ -230,20 +244,25 @@ async function upsertDimension(
   idColumn: string,
   columns: readonly string[],
   from: string,
+  derived?: DerivedColumns,
 ): Promise<number> {
   const { db } = ctx;
   const src = quoteLiteral(ctx.source);
+  const value = (c: string) => derived?.values[c] ?? `t.${c}`;
+  const join = derived?.join ?? '';
   const set = columns.map((c) => `${c} = t.${c}`).join(', ');
   await db.run(
-    `UPDATE ${table} SET ${set}, load_id = $1 FROM (SELECT * FROM ${from} WHERE _problem IS NULL) t
+    `UPDATE ${table} SET ${set}, load_id = $1
+     FROM (SELECT t.${idColumn}, ${columns.map((c) => `${value(c)} AS ${c}`).join(', ')}
+           FROM ${from} t ${join} WHERE t._problem IS NULL) t
      WHERE ${table}.source = ${src} AND ${table}.${idColumn} = t.${idColumn}`,
     [ctx.loadId],
   );
   const maxKey = await db.scalar(`SELECT coalesce(max(${keyColumn}), 0)::VARCHAR FROM ${table}`);
   await db.run(
     `INSERT INTO ${table} (${keyColumn}, source, ${idColumn}, ${columns.join(', ')}, load_id)
-     SELECT $2::BIGINT + n.n, ${src}, t.${idColumn}, ${columns.map((c) => `t.${c}`).join(', ')}, $1
-     FROM ${from} t ${newMembersNumbered(from, 't', table, idColumn, src, 'f._problem IS NULL')}`,
+     SELECT $2::BIGINT + n.n, ${src}, t.${idColumn}, ${columns.map(value).join(', ')}, $1
+     FROM ${from} t ${join} ${newMembersNumbered(from, 't', table, idColumn, src, 'f._problem IS NULL')}`,
     [ctx.loadId, String(maxKey ?? 0)],
   );
   return count(db, `SELECT count(*) FROM ${table} WHERE load_id = ${ctx.loadId}`);
@@ -271,19 +290,20 @@ function upsertCampaigns(ctx: CoreLoadContext): Promise<number> {
   );
 }
 
-async function upsertContacts(ctx: CoreLoadContext): Promise<number> {
-  const src = quoteLiteral(ctx.source);
-  await ctx.db.run(`CREATE OR REPLACE TEMP TABLE contacts_in AS
-    SELECT t.contact_id, d.customer_durable_key, t.name, t.email, t.phone, t.role, t._problem
-    FROM c_contacts t LEFT JOIN core.dim_customer d
-      ON d.source = ${src} AND d.customer_id = t.customer_id AND d.is_current`);
+/** Contacts carry their customer's durable key (the current version's). */
+function upsertContacts(ctx: CoreLoadContext): Promise<number> {
   return upsertDimension(
     ctx,
     'core.dim_contact',
     'contact_key',
     'contact_id',
     ['customer_durable_key', 'name', 'email', 'phone', 'role'],
-    'contacts_in',
+    'c_contacts',
+    {
+      join: `LEFT JOIN core.dim_customer d
+        ON d.source = ${quoteLiteral(ctx.source)} AND d.customer_id = t.customer_id AND d.is_current`,
+      values: { customer_durable_key: 'd.customer_durable_key' },
+    },
   );
 }
 

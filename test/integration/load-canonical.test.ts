@@ -294,6 +294,41 @@ PAY4,O99,2024-04-04T12:00:00Z,1.00,card
     ]);
   });
 
+  it('a repeated key keeps its first row: what refers to it loads once, with the first row', async () => {
+    // C2 and O2 come twice (the repeats name another city and another customer); a contact of C2,
+    // a line and a payment of O2 must each load once, tied to the first row
+    writeSmallExport(dir, {
+      'customers.csv': `customer_id,name,email,phone,region,country,city,channel,segment,signup_date,updated_at
+C1,Ann Lee,ann@example.com,,North,Germany,Berlin,web,,2024-01-01,
+C2,Bob Roe,,,South,Italy,Rome,store,,2024-01-05,
+C3,Cy Moe,cy@example.com,,North,Germany,Hamburg,web,,2024-01-09,
+C2,Bob Roe,,,South,Italy,Milan,store,,2024-01-05,
+`,
+      'contacts.csv': 'contact_id,customer_id,name,email,phone,role\nK1,C2,Bo Assistant,,,assistant\n',
+      'orders.csv': `order_id,customer_id,ordered_at,channel,order_type,status
+O2,C2,2024-03-02T23:30:00Z,store,sale,done
+O2,C3,2024-03-05T10:00:00Z,web,sale,done
+`,
+      'order_lines.csv': 'order_id,line_no,product_id,quantity,unit_price,discount\nO2,1,P1,1,10.00,0\n',
+      'payments.csv': 'payment_id,order_id,paid_at,amount,method\nPAY1,O2,2024-03-03T10:00:00Z,10.00,card\n',
+    });
+    const r = await loadSource(db, { source: dir, profile: 'canonical', maxRejectRate: 0.9 });
+    expect(r.rejects_by_reason).toEqual({ duplicate_key: 2 });
+    const c2 = await db.scalar(
+      "SELECT customer_durable_key::VARCHAR FROM core.dim_customer WHERE customer_id = 'C2'",
+    );
+    expect(await db.scalar("SELECT city FROM core.dim_customer WHERE customer_id = 'C2'")).toBe('Rome');
+    expect(
+      await db.all('SELECT contact_id, customer_durable_key::VARCHAR AS who FROM core.dim_contact'),
+    ).toEqual([{ contact_id: 'K1', who: c2 }]);
+    expect(
+      await db.all('SELECT order_id, customer_durable_key::VARCHAR AS who FROM core.fact_order_line'),
+    ).toEqual([{ order_id: 'O2', who: c2 }]);
+    expect(
+      await db.all('SELECT payment_id, customer_durable_key::VARCHAR AS who FROM core.fact_payment'),
+    ).toEqual([{ payment_id: 'PAY1', who: c2 }]);
+  });
+
   it('orders without their lines (or lines without their orders) are refused', async () => {
     writeSmallExport(dir);
     await loadSource(db, { source: dir, profile: 'canonical' });

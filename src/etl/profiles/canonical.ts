@@ -34,8 +34,9 @@ const SINGULAR: Record<EntityName, string> = {
  * Keys of an entity already in the warehouse for this source (so later files may refer to them;
  * a key may repeat, e.g. an order id once per line),
  * from loads before this one. What this load wrote itself comes from accepted rows, whose keys are
- * in `ok_<entity>` already; leaving those rows out (they are the newest row groups, skipped by
- * their load_id) spares e.g. the payments a distinct pass over the order lines just inserted.
+ * among this load's accepted keys already (acceptedKeys); leaving those rows out (they are the
+ * newest row groups, skipped by their load_id) spares e.g. the payments a distinct pass over the
+ * order lines just inserted.
  */
 const WAREHOUSE_KEYS: Partial<Record<EntityName, string>> = {
   customers:
@@ -70,8 +71,8 @@ const CONFORMED: Record<EntityName, ConformedTable | undefined> = {
 };
 
 const vTable = (e: EntityName) => `v_${e}`;
-/** Accepted keys of an entity in this load. */
-const okTable = (e: EntityName) => `ok_${e}`;
+/** The conformed table of an entity (orders have one too: the lines and payments read it). */
+const conformedTable = (e: EntityName) => CONFORMED[e] ?? 'c_orders';
 /** Rejected keys of an entity in this load (for `rejected_parent`). */
 const rejTable = (e: EntityName) => `rej_${e}`;
 /** Entities other files refer to: only their keys are kept after they are loaded. */
@@ -104,21 +105,21 @@ export const canonicalProfile: Profile = {
       stats.push({ file: file.path, entity: spec.name, rowsRead: recordsRead(raw) });
       await ctx.keepRaw(file.path, spec.name, raw.table);
       ctx.step(`checking ${spec.name}`);
-      const target = CONFORMED[spec.name] ?? 'c_orders';
+      const target = conformedTable(spec.name);
       if (spec.name === 'order_lines')
         await buildOrderLines(db, ctx.source, ctx.timezone, present.has('products'));
       else if (spec.name === 'payments') await buildPayments(db, spec, ctx.source, ctx.loadId, present);
       else await conform(db, spec, ctx.source, ctx.loadId, present, target);
       await recordRowRejects(db, file.path, raw, target, ',', { entity: spec.name, key: spec.key });
       if (spec.name === 'customers') Object.assign(warnings, await countWarnings(db, target));
-      if (REFERENCED.has(spec.name)) await keepKeys(db, spec, target);
+      if (REFERENCED.has(spec.name)) await keepRejectedKeys(db, spec, target);
       present.add(spec.name);
       await db.run(`DROP VIEW IF EXISTS ${quoteIdent(vTable(spec.name))}`);
       await dropTables(db, [raw.table]);
       const conformed = CONFORMED[spec.name];
       if (conformed) await ctx.emit(conformed);
     }
-    await dropTables(db, ['c_orders', ...[...present].flatMap((e) => [okTable(e), rejTable(e)])]);
+    await dropTables(db, ['c_orders', ...[...present].map(rejTable)]);
     const used = new Set([...byEntity.values()].map((f) => f.path));
     return {
       files: stats,
@@ -195,21 +196,32 @@ async function checkSubset(
 }
 
 /**
- * Queries of the keys of `ref` accepted in this load and of those already in the warehouse, each
- * returning a key at most once (`ok_<entity>` is distinct already). A row refers to a known key
- * when either matches: two left joins, rather than one join onto their UNION, spare deduplicating
- * this load's keys again (4M order ids for the payments at 1M customers).
+ * The keys of `ref` accepted in this load, as `k` (with `more`, further columns of its conformed
+ * table): the rows of the conformed table without a problem. Each key is there once, since every
+ * repeat of a key after its first row is a `duplicate_key` (createDups), so no DISTINCT is needed,
+ * and a left join onto them never repeats a row.
+ */
+function acceptedKeys(ref: EntityName, more = ''): string {
+  const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
+  return `SELECT ${quoteIdent(refKey)} AS k${more} FROM ${conformedTable(ref)} WHERE _problem IS NULL`;
+}
+
+/**
+ * Queries of the keys of `ref` accepted in this load (when it has the entity) and of those already
+ * in the warehouse, each returning a key at most once. A row refers to a known key when either
+ * matches: two left joins, rather than one join onto their UNION, spare deduplicating this load's
+ * keys again (4M order ids for the payments at 1M customers).
  */
 function knownKeySets(
   ref: EntityName,
   source: string,
   loadId: number,
   present: ReadonlySet<EntityName>,
+  more = '',
 ): string[] {
-  const refKey = CANONICAL_ENTITIES.find((e) => e.name === ref)?.key[0] as string;
   const held = warehouseKeys(ref, source, loadId);
   return [
-    present.has(ref) ? `SELECT ${quoteIdent(refKey)} AS k FROM ${okTable(ref)}` : undefined,
+    present.has(ref) ? acceptedKeys(ref, more) : undefined,
     held === undefined ? undefined : `SELECT DISTINCT k FROM (${held})`,
   ].filter((s): s is string => s !== undefined);
 }
@@ -218,11 +230,19 @@ function rejectedKeys(ref: EntityName, present: ReadonlySet<EntityName>): string
   return present.has(ref) ? `SELECT k FROM ${rejTable(ref)}` : 'SELECT NULL::VARCHAR AS k WHERE false';
 }
 
+/** Further columns of a referenced row to carry: `columns` (', a, b') of the row `column` names. */
+interface Carry {
+  readonly column: string;
+  readonly columns: string;
+}
+
 /**
  * SQL pieces that add duplicate-key and reference problems to `v` in one statement:
  * `duplicate_key` for every repeat of a natural key after its first row (in file order),
  * `rejected_parent` when a referenced row is in this load but was rejected,
  * `unknown_<entity>` when it is nowhere (neither in this load nor in the warehouse).
+ * `thisLoad` names, by referring column, the join onto the keys accepted in this load (which also
+ * selects `carry.columns` for `carry.column`).
  */
 async function problemJoins(
   db: Database,
@@ -230,7 +250,8 @@ async function problemJoins(
   source: string,
   loadId: number,
   present: ReadonlySet<EntityName>,
-): Promise<{ joins: string[]; cases: string[] }> {
+  carry?: Carry,
+): Promise<{ joins: string[]; cases: string[]; thisLoad: Record<string, string> }> {
   const v = vTable(spec.name);
   await createDups(db, v, spec.key);
   const joins = [
@@ -240,10 +261,13 @@ async function problemJoins(
     `WHEN v._problem IS NOT NULL THEN v._problem`,
     `WHEN dups.keep IS NOT NULL AND v._row <> dups.keep THEN ${quoteLiteral(`duplicate_key:${spec.key.join('+')}`)}`,
   ];
+  const thisLoad: Record<string, string> = {};
   spec.columns.forEach((col, i) => {
     if (!col.ref) return;
     const c = `v.${quoteIdent(col.name)}`;
-    const sets = knownKeySets(col.ref, source, loadId, present);
+    const more = carry?.column === col.name ? carry.columns : '';
+    const sets = knownKeySets(col.ref, source, loadId, present, more);
+    if (present.has(col.ref)) thisLoad[col.name] = `ok${i}_0`;
     for (const [j, q] of sets.entries()) joins.push(`LEFT JOIN (${q}) ok${i}_${j} ON ok${i}_${j}.k = ${c}`);
     const unknown = sets.map((_, j) => `ok${i}_${j}.k IS NULL`).join(' AND ') || 'true';
     joins.push(`LEFT JOIN (${rejectedKeys(col.ref, present)}) rj${i} ON rj${i}.k = ${c}`);
@@ -252,7 +276,7 @@ async function problemJoins(
     cases.push(`WHEN ${c} IS NOT NULL AND ${unknown}
       THEN ${quoteLiteral(`unknown_${SINGULAR[col.ref]}:${col.name}`)}`);
   });
-  return { joins, cases };
+  return { joins, cases, thisLoad };
 }
 
 async function conform(
@@ -270,9 +294,10 @@ async function conform(
 }
 
 /**
- * Payments take their customer from their order: in this load, or (for a payment of an order
- * loaded earlier, which the reference check accepts) from the warehouse. The validating view is
- * read once here; the rare warehouse lookups patch the materialized rows afterwards.
+ * Payments take their customer from their order: in this load (the reference check's join onto
+ * the accepted orders carries it), or (for a payment of an order loaded earlier, which the
+ * reference check accepts) from the warehouse. The validating view is read once here; the rare
+ * warehouse lookups patch the materialized rows afterwards.
  */
 async function buildPayments(
   db: Database,
@@ -281,14 +306,15 @@ async function buildPayments(
   loadId: number,
   present: ReadonlySet<EntityName>,
 ): Promise<void> {
-  const { joins, cases } = await problemJoins(db, spec, source, loadId, present);
-  const thisLoad = present.has('orders')
-    ? 'SELECT order_id, customer_id FROM c_orders WHERE _problem IS NULL'
-    : 'SELECT NULL::VARCHAR AS order_id, NULL::VARCHAR AS customer_id WHERE false';
+  const { joins, cases, thisLoad } = await problemJoins(db, spec, source, loadId, present, {
+    column: 'order_id',
+    columns: ', customer_id',
+  });
+  const order = thisLoad.order_id;
   await db.run(`CREATE OR REPLACE TEMP TABLE c_payments AS
-    SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem), o.customer_id
-    FROM v_payments v ${joins.join('\n    ')}
-    LEFT JOIN (${thisLoad}) o ON o.order_id = v.order_id`);
+    SELECT v.* REPLACE (CASE ${cases.join('\n      ')} END AS _problem),
+      ${order ? `${order}.customer_id` : 'NULL::VARCHAR AS customer_id'}
+    FROM v_payments v ${joins.join('\n    ')}`);
   const unmatched = 'SELECT order_id FROM c_payments WHERE customer_id IS NULL AND _problem IS NULL';
   if (!Number(await db.scalar(`SELECT count(*) FROM (${unmatched} LIMIT 1)`))) return;
   await db.run(`UPDATE c_payments SET customer_id = w.customer_id
@@ -312,7 +338,7 @@ async function buildOrderLines(
 ): Promise<void> {
   const spec = CANONICAL_ENTITIES.find((e) => e.name === 'order_lines') as EntitySpec;
   const products = [
-    haveProducts ? `SELECT product_id AS k FROM ${okTable('products')}` : undefined,
+    haveProducts ? acceptedKeys('products') : undefined,
     `SELECT product_id AS k FROM core.dim_product WHERE source = ${quoteLiteral(source)}`,
   ]
     .filter(Boolean)
@@ -358,14 +384,15 @@ async function createDups(db: Database, table: string, key: readonly string[]): 
     WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')} GROUP BY ALL HAVING count(*) > 1`);
 }
 
-/** Keeps the accepted and the rejected keys of an entity for the entities that refer to it. */
-async function keepKeys(db: Database, spec: EntitySpec, table: string): Promise<void> {
+/**
+ * Keeps the rejected keys of an entity (none of whose rows was accepted) for the entities that
+ * refer to it; they read its accepted keys from its conformed table (acceptedKeys).
+ */
+async function keepRejectedKeys(db: Database, spec: EntitySpec, table: string): Promise<void> {
   const key = quoteIdent(spec.key[0] as string);
-  await db.run(`CREATE OR REPLACE TEMP TABLE ${okTable(spec.name)} AS
-    SELECT DISTINCT ${spec.key.map(quoteIdent).join(', ')} FROM ${table} WHERE _problem IS NULL`);
   await db.run(`CREATE OR REPLACE TEMP TABLE ${rejTable(spec.name)} AS
     SELECT DISTINCT ${key} AS k FROM ${table} WHERE _problem IS NOT NULL AND ${key} IS NOT NULL
-    EXCEPT SELECT ${key} FROM ${okTable(spec.name)}`);
+    EXCEPT SELECT ${key} FROM ${table} WHERE _problem IS NULL`);
 }
 
 async function dropTables(db: Database, tables: readonly string[]): Promise<void> {
