@@ -73,6 +73,7 @@ function requests(customerId: string, segment: string): Record<string, readonly 
   return {
     '/healthz': ['/healthz'],
     '/v1/customers/{id}': [`/v1/customers/${encodeURIComponent(customerId)}`],
+    '/v1/me': ['/v1/me'],
     '/v1/mining/runs': ['/v1/mining/runs'],
     '/v1/mining/runs/{id}': ['/v1/mining/runs/1', '/v1/mining/runs/2'],
     '/v1/segments': ['/v1/segments'],
