@@ -51,6 +51,31 @@ export function restartCluster(): void {
   });
 }
 
+/** CLV and churn by RFM segment: the cube query `expectBySegment` checks. */
+export const BY_SEGMENT = {
+  measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
+  dimensions: ['customers.rfm_segment'],
+};
+
+/** Hand-written SQL's "the latest run" (mining.latest_run) on a score table. */
+export const LATEST = 'run_id = (SELECT run_id FROM mining.latest_run)';
+/** Hand-written SQL's golden customer key of a customer record aliased `c`. */
+export const GOLDEN = 'coalesce(c.golden_customer_key, c.customer_durable_key)';
+
+/**
+ * `BY_SEGMENT` in hand-written DuckDB SQL: each current record under its golden customer's latest
+ * scores, golden customers counted once, their scores averaged once (their own record's row).
+ */
+export const BY_SEGMENT_SQL = `SELECT r.rfm_segment, count(DISTINCT ${GOLDEN}) AS n,
+    avg(v.clv) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS clv,
+    avg(h.churn_probability) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS churn
+  FROM core.dim_customer c
+  LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${LATEST}) r ON r.customer_durable_key = ${GOLDEN}
+  LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v ON v.customer_durable_key = ${GOLDEN}
+  LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) h ON h.customer_durable_key = ${GOLDEN}
+  WHERE c.is_current
+  GROUP BY r.rfm_segment`;
+
 /**
  * CLV and churn by RFM segment from the cube (`customers.count`, `avg_clv`, `avg_churn_probability`
  * by `customers.rfm_segment`) equal the expected rows of hand-written SQL (`rfm_segment`, `n`,

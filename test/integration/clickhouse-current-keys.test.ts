@@ -24,7 +24,7 @@ import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
+import { BY_SEGMENT, BY_SEGMENT_SQL, clickHouseUrl, expectBySegment, GOLDEN } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -33,22 +33,7 @@ const TWO_FACTS = { measures: ['sales.revenue', 'tickets.count'], dimensions: ['
 const ANY_CUSTOMERS = /ANY LEFT JOIN \(SELECT \* FROM core_local\.dim_customer WHERE is_current\)/g;
 const ALL_CUSTOMERS = /\nLEFT JOIN \(SELECT \* FROM core_local\.dim_customer WHERE is_current\)/g;
 
-const BY_SEGMENT = {
-  measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
-  dimensions: ['customers.rfm_segment'],
-};
 const PER_SHARD_CUSTOMERS = /sum\(`__p\d+`\) AS `customers\.count`/;
-const LATEST = 'run_id = (SELECT run_id FROM mining.latest_run)';
-const GOLDEN = 'coalesce(c.golden_customer_key, c.customer_durable_key)';
-const BY_SEGMENT_SQL = `SELECT r.rfm_segment, count(DISTINCT ${GOLDEN}) AS n,
-    avg(v.clv) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS clv,
-    avg(h.churn_probability) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS churn
-  FROM core.dim_customer c
-  LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${LATEST}) r ON r.customer_durable_key = ${GOLDEN}
-  LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v ON v.customer_durable_key = ${GOLDEN}
-  LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) h ON h.customer_durable_key = ${GOLDEN}
-  WHERE c.is_current
-  GROUP BY r.rfm_segment`;
 
 describe.skipIf(!URL)(
   'joins to the current customers stop at the first match while each key has one current row',

@@ -24,7 +24,14 @@ import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
+import {
+  BY_SEGMENT,
+  BY_SEGMENT_SQL,
+  clickHouseUrl,
+  expectBySegment,
+  GOLDEN,
+  LATEST,
+} from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -35,23 +42,6 @@ const SCORES: readonly (readonly [string, string])[] = [
   ['customer_churn', 'churn_probability'],
   ['customer_clv', 'clv'],
 ];
-
-const BY_SEGMENT = {
-  measures: ['customers.count', 'customers.avg_clv', 'customers.avg_churn_probability'],
-  dimensions: ['customers.rfm_segment'],
-};
-
-const LATEST = 'run_id = (SELECT run_id FROM mining.latest_run)';
-const GOLDEN = 'coalesce(c.golden_customer_key, c.customer_durable_key)';
-const BY_SEGMENT_SQL = `SELECT r.rfm_segment, count(DISTINCT ${GOLDEN}) AS n,
-    avg(v.clv) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS clv,
-    avg(h.churn_probability) FILTER (WHERE c.customer_durable_key = ${GOLDEN}) AS churn
-  FROM core.dim_customer c
-  LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${LATEST}) r ON r.customer_durable_key = ${GOLDEN}
-  LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${LATEST}) v ON v.customer_durable_key = ${GOLDEN}
-  LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${LATEST}) h ON h.customer_durable_key = ${GOLDEN}
-  WHERE c.is_current
-  GROUP BY r.rfm_segment`;
 
 describe.skipIf(!URL)('the latest scores on the shards', () => {
   let db: Database;

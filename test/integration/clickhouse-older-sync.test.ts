@@ -19,7 +19,7 @@ import type { Database } from '../../src/db/duckdb.ts';
 import { isCrmBiError } from '../../src/errors.ts';
 import { fixtureWarehouse } from '../golden/fixture.ts';
 import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl, expectBySegment } from '../helpers/clickhouse.ts';
+import { BY_SEGMENT_SQL, clickHouseUrl, expectBySegment, GOLDEN, LATEST } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -49,24 +49,12 @@ describe.skipIf(!URL)('a cluster synced by older code, without golden-score view
     );
     model = await defaultModel();
     await syncWarehouse(db, ClickHouseCluster.fromUrl(URL as string));
-    const latest = 'run_id = (SELECT run_id FROM mining.latest_run)';
-    const golden = 'coalesce(c.golden_customer_key, c.customer_durable_key)';
-    bySegment = await db.all(
-      `SELECT r.rfm_segment, count(DISTINCT ${golden}) AS n,
-              avg(v.clv) FILTER (WHERE c.customer_durable_key = ${golden}) AS clv,
-              avg(h.churn_probability) FILTER (WHERE c.customer_durable_key = ${golden}) AS churn
-       FROM core.dim_customer c
-       LEFT JOIN (SELECT * FROM mining.customer_rfm WHERE ${latest}) r ON r.customer_durable_key = ${golden}
-       LEFT JOIN (SELECT * FROM mining.customer_clv WHERE ${latest}) v ON v.customer_durable_key = ${golden}
-       LEFT JOIN (SELECT * FROM mining.customer_churn WHERE ${latest}) h ON h.customer_durable_key = ${golden}
-       WHERE c.is_current
-       GROUP BY r.rfm_segment`,
-    );
+    bySegment = await db.all(BY_SEGMENT_SQL);
     byCluster = await db.all(
       `SELECT s.cluster_name, sum(f.revenue)::DOUBLE AS revenue
        FROM core.fact_order_line f
        LEFT JOIN core.dim_customer c ON c.customer_durable_key = f.customer_durable_key AND c.is_current
-       LEFT JOIN (SELECT * FROM mining.customer_segment WHERE ${latest}) s ON s.customer_durable_key = ${golden}
+       LEFT JOIN (SELECT * FROM mining.customer_segment WHERE ${LATEST}) s ON s.customer_durable_key = ${GOLDEN}
        GROUP BY s.cluster_name`,
     );
   }, 180_000);
