@@ -172,6 +172,18 @@ describe.skipIf(ENGINES.length === 0).each(ENGINES)('executive overview page on 
     expect((await kpi(o.page, 'revenue')).raw).toBeCloseTo(eu.revenue, 2);
     expect(o.errors).toEqual([]);
     await o.close();
+    // the longer label still fits a phone
+    const phone = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`, {
+      token: hx.europeToken,
+      width: 390,
+      height: 844,
+    });
+    const box = await phone.page.locator('#filter-region').boundingBox();
+    expect(box === null ? Number.POSITIVE_INFINITY : box.x + box.width).toBeLessThanOrEqual(390);
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await hx.screenshot(phone.page, 'executive-europe-390');
+    expect(phone.errors).toEqual([]);
+    await phone.close();
     const admin = await hx.open(`/executive?from=${PERIOD.from}&to=${PERIOD.to}`);
     expect(await admin.page.locator('#filter-region option').first().textContent()).toBe('All regions');
     await admin.close();
