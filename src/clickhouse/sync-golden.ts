@@ -106,14 +106,7 @@ export async function placeGoldenScores(
       );
       const copyBefore = await copyKeys(client, database, copy);
       const copyAfter = await copyKeys(client, database, stg);
-      if (copyBefore !== undefined) {
-        await client.exec(
-          `RENAME TABLE ${qualified(database, copy)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, copy)}`,
-        );
-        await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
-      } else {
-        await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, copy)}`);
-      }
+      await swapIntoPlace(client, database, { stg, target: copy, old }, copyBefore !== undefined);
       // a view keeps the column list it was created with: recreated, as the read tables are
       await client.exec(`DROP TABLE IF EXISTS ${qualified(goldenSchema(schema), table)}`);
       await client.exec(
@@ -197,20 +190,33 @@ async function placeCurrentScores(
       SELECT customer_durable_key AS __golden, ${columns.join(', ')} FROM ${qualified(database, side.latest)}
     ) USING __golden`;
   }
-  const stg = qualified(database, `stg_${syncId}__${name}`);
-  const old = qualified(database, `old_${syncId}__${name}`);
-  const target = qualified(database, name);
-  await client.exec(`CREATE TABLE ${stg} ENGINE = MergeTree ORDER BY tuple() AS ${sql}`);
-  if (await tableExists(client, database, name)) {
+  const stg = `stg_${syncId}__${name}`;
+  await client.exec(`CREATE TABLE ${qualified(database, stg)} ENGINE = MergeTree ORDER BY tuple() AS ${sql}`);
+  await swapIntoPlace(client, database, { stg, target: name, old: `old_${syncId}__${name}` });
+  // a view keeps the column list it was created with (a new score column): recreated
+  await client.exec(`DROP TABLE IF EXISTS ${view}`);
+  await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${qualified(database, name)}`);
+  return true;
+}
+
+/**
+ * Puts the filled staging table `stg` in the place of `target` on one node: one RENAME swaps them
+ * (readers see the old table or the new one, never neither) and the old one is dropped; a first
+ * build is renamed in. `exists`: whether `target` is there, when the caller knows.
+ */
+async function swapIntoPlace(
+  client: ClickHouseClient,
+  database: string,
+  names: { readonly stg: string; readonly target: string; readonly old: string },
+  exists?: boolean,
+): Promise<void> {
+  const [stg, target, old] = [names.stg, names.target, names.old].map((n) => qualified(database, n));
+  if (exists ?? (await tableExists(client, database, names.target))) {
     await client.exec(`RENAME TABLE ${target} TO ${old}, ${stg} TO ${target}`);
     await client.exec(`DROP TABLE IF EXISTS ${old}`);
   } else {
     await client.exec(`RENAME TABLE ${stg} TO ${target}`);
   }
-  // a view keeps the column list it was created with (a new score column): recreated
-  await client.exec(`DROP TABLE IF EXISTS ${view}`);
-  await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${target}`);
-  return true;
 }
 
 /** The table the run views read: a new run changes which rows are the latest. */
@@ -253,14 +259,7 @@ async function placeLatest(
   const [figures] = await client.rows(
     `SELECT count() AS n, uniqExact(customer_durable_key) AS k FROM ${qualified(database, stg)}`,
   );
-  if (await tableExists(client, database, latest)) {
-    await client.exec(
-      `RENAME TABLE ${qualified(database, latest)} TO ${qualified(database, old)}, ${qualified(database, stg)} TO ${qualified(database, latest)}`,
-    );
-    await client.exec(`DROP TABLE IF EXISTS ${qualified(database, old)}`);
-  } else {
-    await client.exec(`RENAME TABLE ${qualified(database, stg)} TO ${qualified(database, latest)}`);
-  }
+  await swapIntoPlace(client, database, { stg, target: latest, old });
   return { rows: Number(figures?.n ?? 0), customers: Number(figures?.k ?? 0) };
 }
 
