@@ -55,8 +55,13 @@ export interface GoldenScoresReport {
   /** latest-scores tables rebuilt, and kept as they were (nothing they are made of moved), over all shards */
   readonly latestRebuilt: number;
   readonly latestKept: number;
-  /** shards that hold the current records with their latest scores side by side (CURRENT_SCORES), rebuilt by this sync */
-  readonly currentScoresBuilt: number;
+  /**
+   * shards that hold the current records with their latest scores side by side (CURRENT_SCORES)
+   * after this sync, and of those the ones where it was rebuilt, patched from the moved records,
+   * or kept as it was (placeCurrentScores)
+   */
+  readonly currentScoresPlaced: number;
+  readonly currentScores: Readonly<Record<'rebuilt' | 'patched' | 'kept', number>>;
 }
 
 /**
@@ -65,25 +70,33 @@ export interface GoldenScoresReport {
  * shards side by side. `changed` names the tables this sync moved (undefined: every table may
  * have): a latest-scores table is kept as it is when neither its score table nor
  * `mining.mining_run` moved and the golden copy holds the same runs of the same customers as
- * before; otherwise it is rebuilt.
+ * before; otherwise it is rebuilt. `movedCustomers`, given when every shard's side-by-side table
+ * was current before this sync (its record held), lists the customer keys whose
+ * `core.dim_customer` rows the sync rewrote (empty: none): a shard that kept its four latest tables
+ * then patches its side-by-side table from those records instead of rebuilding it.
  */
 export async function placeGoldenScores(
   cluster: ClickHouseCluster,
   syncId: string,
   changed?: ReadonlySet<string>,
+  movedCustomers?: readonly string[],
 ): Promise<GoldenScoresReport> {
   const database = cluster.target.database;
   const pointers = live(GOLDEN_POINTER_TABLE).local;
   const duplicates: GoldenScoresReport['duplicates'][number][] = [];
   let latestRebuilt = 0;
   let latestKept = 0;
-  let currentScoresBuilt = 0;
+  const currentScores = { rebuilt: 0, patched: 0, kept: 0 };
   const placeOnShard = async (client: ClickHouseClient, shard: number): Promise<void> => {
     if (!(await tableExists(client, database, pointers))) return;
-    await placeScoreTables(client, shard);
-    if (await placeCurrentScores(client, database, syncId)) currentScoresBuilt++;
+    const kept = await placeScoreTables(client, shard);
+    const moved = kept === GOLDEN_SCORE_TABLES.size ? movedCustomers : undefined;
+    const outcome = await placeCurrentScores(client, database, syncId, moved);
+    if (outcome !== 'none') currentScores[outcome]++;
   };
-  const placeScoreTables = async (client: ClickHouseClient, shard: number): Promise<void> => {
+  /** Places the shard's golden copies and latest tables; returns how many latest tables it kept. */
+  const placeScoreTables = async (client: ClickHouseClient, shard: number): Promise<number> => {
+    let keptHere = 0;
     const runs = await tableExists(client, 'mining', 'latest_run');
     for (const name of GOLDEN_SCORE_TABLES) {
       const { schema, table, local } = live(name);
@@ -125,6 +138,7 @@ export async function placeGoldenScores(
         (await tableExists(client, database, `latest__${local}`));
       if (keep) {
         latestKept++;
+        keptHere++;
         continue;
       }
       const found = runs ? await placeLatest(client, database, syncId, schema, table, local) : undefined;
@@ -139,28 +153,48 @@ export async function placeGoldenScores(
         `CREATE VIEW ${latestView} AS SELECT * FROM ${qualified(database, `latest__${local}`)}`,
       );
     }
+    return keptHere;
   };
   await Promise.all((await cluster.shards()).map((s) => placeOnShard(s.client, s.shard)));
   duplicates.sort((a, b) => a.shard - b.shard || a.table.localeCompare(b.table));
-  return { duplicates, latestRebuilt, latestKept, currentScoresBuilt };
+  const currentScoresPlaced = currentScores.rebuilt + currentScores.patched + currentScores.kept;
+  return { duplicates, latestRebuilt, latestKept, currentScoresPlaced, currentScores };
 }
 
+/** What placeCurrentScores did on one shard. */
+type CurrentScoresOutcome = 'rebuilt' | 'patched' | 'kept' | 'none';
+
 /**
- * Rebuilds the shard's current records with their golden customer's latest scores side by side
- * (clickhouse-layout.ts, CURRENT_SCORES) from its `core.dim_customer` and its latest-scores
- * tables, swapped in with one RENAME, and returns true; or drops it and returns false when a
- * golden-score table has no latest view on this shard (no run yet, a duplicate, a table not
- * synced): the dialect then joins the score tables one by one. Rebuilt by every sync: the
- * records and the scores may both have moved; at 10M order lines (500 000 records per shard) it
- * adds about 1.2-1.4 s to a sync, the shards side by side (docs/scale-out.md).
+ * Places the shard's current records with their golden customer's latest scores side by side
+ * (clickhouse-layout.ts, CURRENT_SCORES) and says how; `none` when a golden-score table has no
+ * latest view on this shard (no run yet, a duplicate, a table not synced): the table's view is
+ * dropped and the dialect joins the score tables one by one.
+ *
+ * A row depends on two things only: that its record is current on this shard, and the latest
+ * scores of the record's golden customer. `moved` lists the customer keys whose `core.dim_customer`
+ * rows this sync rewrote, and is given only when every latest-scores table of this shard was kept
+ * and the table was current before this sync (sync.ts): then only those records can differ.
+ * - none moved: the table is kept;
+ * - moved records that are new, or kept their golden customer: their rows are appended (a new
+ *   version of a customer with the same golden key leaves its row as it is);
+ * - a moved record re-pointed or no longer current: the table is copied beside the live one
+ *   without the moved records' rows, their rows added, and swapped in with one RENAME.
+ * Either way the table is then checked against the shard's current records (count, and a hash
+ * of each record's key and golden key); a table that does not match (a hand edit, a sync that
+ * stopped) is rebuilt, as it is whenever `moved` is not given: every current record joined to the
+ * four latest tables. The rebuild costs about 1.2-1.4 s per sync at 10M order lines (500 000
+ * records per shard, the shards side by side); an append of a 1% load's records is a small
+ * fraction of that (docs/scale-out.md).
  */
 async function placeCurrentScores(
   client: ClickHouseClient,
   database: string,
   syncId: string,
-): Promise<boolean> {
+  moved: readonly string[] | undefined,
+): Promise<CurrentScoresOutcome> {
   const view = qualified(goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table);
   const name = `${CURRENT_SCORES.schema}__${CURRENT_SCORES.table}`;
+  const table = qualified(database, name);
   const sides: { table: string; latest: string; columns: string[] }[] = [];
   for (const scores of GOLDEN_SCORE_TABLES) {
     const { schema, table, local } = live(scores);
@@ -170,33 +204,113 @@ async function placeCurrentScores(
       (await tableExists(client, database, latest));
     if (!ready) {
       await client.exec(`DROP TABLE IF EXISTS ${view}`);
-      return false;
+      return 'none';
     }
     const rows = await client.rows(
       `SELECT name FROM system.columns WHERE database = '${database.replaceAll("'", '')}' AND table = '${latest}'`,
     );
     sides.push({ table: scores, latest, columns: rows.map((r) => String(r.name)) });
   }
-  // 18.16 allows one JOIN per SELECT: each score table joins the result of the ones before, on
-  // the record's golden key (`ANY`: the latest tables hold one row per golden customer, checked)
-  let sql = `SELECT customer_durable_key, coalesce(golden_customer_key, customer_durable_key) AS __golden
-    FROM ${qualified(database, live(GOLDEN_POINTER_TABLE).local)} WHERE is_current`;
-  const kept = ['customer_durable_key', '__golden'];
-  for (const side of sides) {
-    const names = side.columns.map((c) => quoteChIdent(currentScoresColumn(side.table, c)));
-    const columns = side.columns.map((c, i) => `${quoteChIdent(c)} AS ${names[i]}`);
-    kept.push(...names);
-    sql = `SELECT ${kept.join(', ')} FROM (${sql}) ANY LEFT JOIN (
-      SELECT customer_durable_key AS __golden, ${columns.join(', ')} FROM ${qualified(database, side.latest)}
-    ) USING __golden`;
-  }
+  const pointers = qualified(database, live(GOLDEN_POINTER_TABLE).local);
+  const records = `SELECT customer_durable_key, coalesce(golden_customer_key, customer_durable_key) AS __golden
+    FROM ${pointers} WHERE is_current`;
+  /** The rows of the current records `where` selects: 18.16 allows one JOIN per SELECT, so each score table joins the result of the ones before, on the golden key (`ANY`: one row per golden customer, checked); the score tables are read only for those records' golden customers. */
+  const joined = (where: string): string => {
+    const base = `${records}${where === '' ? '' : ` AND ${where}`}`;
+    let sql = base;
+    const kept = ['customer_durable_key', '__golden'];
+    for (const side of sides) {
+      const names = side.columns.map((c) => quoteChIdent(currentScoresColumn(side.table, c)));
+      const columns = side.columns.map((c, i) => `${quoteChIdent(c)} AS ${names[i]}`);
+      kept.push(...names);
+      const golden = where === '' ? '' : ` WHERE customer_durable_key IN (SELECT __golden FROM (${base}))`;
+      sql = `SELECT ${kept.join(', ')} FROM (${sql}) ANY LEFT JOIN (
+        SELECT customer_durable_key AS __golden, ${columns.join(', ')} FROM ${qualified(database, side.latest)}${golden}
+      ) USING __golden`;
+    }
+    return sql;
+  };
+  const swapIn = async (stg: string) => {
+    await swapIntoPlace(client, database, { stg, target: name, old: `old_${syncId}__${name}` });
+    // a view keeps the column list it was created with (a new score column): recreated
+    await client.exec(`DROP TABLE IF EXISTS ${view}`);
+    await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${table}`);
+  };
   const stg = `stg_${syncId}__${name}`;
-  await client.exec(`CREATE TABLE ${qualified(database, stg)} ENGINE = MergeTree ORDER BY tuple() AS ${sql}`);
-  await swapIntoPlace(client, database, { stg, target: name, old: `old_${syncId}__${name}` });
-  // a view keeps the column list it was created with (a new score column): recreated
-  await client.exec(`DROP TABLE IF EXISTS ${view}`);
-  await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${qualified(database, name)}`);
-  return true;
+  if (
+    moved !== undefined &&
+    (await tableExists(client, database, name)) &&
+    (await tableExists(client, goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table))
+  ) {
+    const outcome =
+      moved.length === 0
+        ? 'kept'
+        : await patchCurrentScores(client, database, syncId, { table, stg, records, joined, swapIn }, moved);
+    if (await matchesCurrentRecords(client, table, records)) return outcome;
+  }
+  await client.exec(`DROP TABLE IF EXISTS ${qualified(database, stg)}`);
+  await client.exec(
+    `CREATE TABLE ${qualified(database, stg)} ENGINE = MergeTree ORDER BY tuple() AS ${joined('')}`,
+  );
+  await swapIn(stg);
+  return 'rebuilt';
+}
+
+/** Brings the side-by-side table up to date with the `moved` records' rows (placeCurrentScores). */
+async function patchCurrentScores(
+  client: ClickHouseClient,
+  database: string,
+  syncId: string,
+  at: {
+    readonly table: string;
+    readonly stg: string;
+    readonly records: string;
+    readonly joined: (where: string) => string;
+    readonly swapIn: (stg: string) => Promise<void>;
+  },
+  moved: readonly string[],
+): Promise<'patched'> {
+  const keys = qualified(database, `stgk_${syncId}__current_scores`);
+  await client.exec(`DROP TABLE IF EXISTS ${keys}`);
+  await client.exec(`CREATE TABLE ${keys} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
+  try {
+    await client.insertTsv(keys, ['`k`'], `${moved.join('\n')}\n`);
+    const isMoved = `customer_durable_key IN (SELECT k FROM ${keys})`;
+    // rows of moved records that are no longer current, or point to another golden customer now
+    const stale = await client.scalar(
+      `SELECT count() FROM ${at.table} WHERE ${isMoved}
+       AND (customer_durable_key, __golden) NOT IN (SELECT customer_durable_key, __golden FROM (${at.records} AND ${isMoved}))`,
+    );
+    if (Number(stale) === 0) {
+      await client.exec(
+        `INSERT INTO ${at.table} ${at.joined(`${isMoved} AND customer_durable_key NOT IN (SELECT customer_durable_key FROM ${at.table} WHERE ${isMoved})`)}`,
+      );
+      return 'patched';
+    }
+    const stg = qualified(database, at.stg);
+    await client.exec(`DROP TABLE IF EXISTS ${stg}`);
+    await client.exec(`CREATE TABLE ${stg} AS ${at.table}`);
+    await client.exec(`INSERT INTO ${stg} SELECT * FROM ${at.table} WHERE NOT ${isMoved}`);
+    await client.exec(`INSERT INTO ${stg} ${at.joined(isMoved)}`);
+    await at.swapIn(at.stg);
+    return 'patched';
+  } finally {
+    await client.exec(`DROP TABLE IF EXISTS ${keys}`);
+  }
+}
+
+/** Whether the side-by-side table holds one row per current record of the shard, each with its record's golden key (count and a hash of both keys). */
+async function matchesCurrentRecords(
+  client: ClickHouseClient,
+  table: string,
+  records: string,
+): Promise<boolean> {
+  const figures = 'count() AS n, sum(cityHash64(customer_durable_key, __golden)) AS h';
+  const [held, want] = await Promise.all([
+    client.rows(`SELECT ${figures} FROM ${table}`),
+    client.rows(`SELECT ${figures} FROM (${records})`),
+  ]);
+  return String(held[0]?.n) === String(want[0]?.n) && String(held[0]?.h) === String(want[0]?.h);
 }
 
 /**

@@ -163,9 +163,13 @@ export async function syncWarehouse(
     : [new Map<string, Comparison>(), new Map<string, (StoredFigures | undefined)[]>()];
   // the current records with their latest scores are rebuilt after the tables below move: until
   // then no record may say they are current (sync-checks.ts, CURRENT_SCORES_RECORD)
-  if ((await recordedOnShards(cluster, CURRENT_SCORES_RECORD)) !== 'pending') {
+  const currentScoresBefore = await recordedOnShards(cluster, CURRENT_SCORES_RECORD);
+  if (currentScoresBefore !== 'pending') {
     await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, undefined);
   }
+  // the customer keys whose records this sync rewrites: none unless the customers move; unknown
+  // (undefined) after a full copy of them, or when the table was not current before this sync
+  let movedCustomers: readonly string[] | undefined = currentScoresBefore === 'holds' ? [] : undefined;
   const reports: TableSyncReport[] = [];
   for (const t of tables) {
     const started = performance.now();
@@ -187,7 +191,7 @@ export async function syncWarehouse(
       );
       if (uniqueBefore === 'holds') await recordCheck(cluster, CURRENT_KEYS_RECORD, syncId, undefined);
     }
-    const { rows, mode } = await syncTable(
+    const { rows, mode, replacedKeys } = await syncTable(
       db,
       cluster,
       t,
@@ -219,6 +223,7 @@ export async function syncWarehouse(
           : `${key.table}: ${split} values of ${key.sql} have rows of more than one customer key; their distinct count merges the shards' sets`,
       );
     }
+    if (customers && mode !== 'unchanged' && movedCustomers !== undefined) movedCustomers = replacedKeys;
     // an unchanged table keeps a finished record; otherwise every current row is checked again
     if (customers && !(mode === 'unchanged' && (uniqueBefore === 'holds' || uniqueBefore === 'split'))) {
       const duplicates = await steps.time('check_current_keys', () => duplicateCurrentKeys(db));
@@ -245,13 +250,19 @@ export async function syncWarehouse(
   await syncSteps.time('run_views', () => ensureRunViews(cluster));
   // the latest scores are kept where nothing they are made of moved (sync-golden.ts)
   const moved = new Set(reports.filter((r) => r.mode !== 'unchanged').map((r) => r.table));
-  const golden = await syncSteps.time('golden_scores', () => placeGoldenScores(cluster, syncId, moved));
+  const golden = await syncSteps.time('golden_scores', () =>
+    placeGoldenScores(cluster, syncId, moved, movedCustomers),
+  );
+  const { rebuilt, patched, kept } = golden.currentScores;
+  log(
+    `current records with their latest scores: rebuilt on ${rebuilt} shards, patched from ${movedCustomers?.length ?? 0} moved customer keys on ${patched}, kept on ${kept}`,
+  );
   for (const d of golden.duplicates) {
     log(
       `${d.table}: the latest run has ${d.rows} rows for ${d.customers} customers on shard ${d.shard} (one per customer expected); queries on the cluster read the scores without the latest-scores tables`,
     );
   }
-  await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, shards.length - golden.currentScoresBuilt);
+  await recordCheck(cluster, CURRENT_SCORES_RECORD, syncId, shards.length - golden.currentScoresPlaced);
   return {
     stepsMs: syncSteps.ms,
     syncId,
@@ -317,7 +328,7 @@ async function syncTable(
   stored: readonly (StoredFigures | undefined)[] | undefined,
   log: (m: string) => void,
   steps: StepTimer,
-): Promise<{ rows: number; mode: TableSyncMode }> {
+): Promise<{ rows: number; mode: TableSyncMode; replacedKeys?: readonly string[] }> {
   const names = stagingNames(t, syncId);
   if (compared?.state === 'same') return { rows: 0, mode: 'unchanged' };
   if (compared?.state === 'differs') {
@@ -336,7 +347,7 @@ async function syncTable(
       }
       try {
         // same columns as the live table (compareWithCluster checks): the read tables stay as they are
-        const rows = await withStaging(
+        const filled = await withStaging(
           db,
           cluster,
           t,
@@ -346,7 +357,7 @@ async function syncTable(
           () => fillIncrementally(db, cluster, t, names, plan, base, batchRows, log, steps),
           { recreateReadTables: false, liveCheck: 'keys' },
         );
-        return { rows, mode: 'incremental' };
+        return { ...filled, mode: 'incremental' };
       } catch (e) {
         if (
           !(e instanceof CrmBiError && e.code === 'sync_mismatch' && e.message.includes('(staging copy)'))
@@ -363,7 +374,7 @@ async function syncTable(
   // name the live table, which the swap replaces), and its full copy was just reconciled in full:
   // the keys figures show the swap took
   const sameColumns = compared?.state === 'differs';
-  const rows = await withStaging(
+  const { rows } = await withStaging(
     db,
     cluster,
     t,
@@ -386,6 +397,8 @@ interface Filled {
   readonly shardFigures?: readonly (readonly unknown[] | undefined)[];
   /** when set, the live table is checked after the swap by each shard's row count alone */
   readonly shardRows?: readonly string[];
+  /** the values of the table's replace key whose rows the fill rewrote (an incremental copy of a table with versions) */
+  readonly replacedKeys?: readonly string[];
 }
 
 /**
@@ -406,7 +419,7 @@ async function withStaging(
     recreateReadTables: true,
     liveCheck: 'full',
   },
-): Promise<number> {
+): Promise<Pick<Filled, 'rows' | 'replacedKeys'>> {
   const database = cluster.target.database;
   const shards = await cluster.shards();
   const { stg, stgd, stgk } = names;
@@ -443,7 +456,7 @@ async function withStaging(
       const figures = filled.shardFigures;
       await steps.time('store_figures', () => writeStored(cluster, t, syncId, 'live', figures));
     }
-    return filled.rows;
+    return { rows: filled.rows, ...(filled.replacedKeys ? { replacedKeys: filled.replacedKeys } : {}) };
   } catch (e) {
     await cluster.entry.exec(`DROP TABLE IF EXISTS ${qualified(database, stgd)}`).catch(() => {});
     for (const { client } of shards) {
@@ -704,6 +717,7 @@ async function fillIncrementally(
   const stg = qualified(database, names.stg);
   const live = qualified(database, names.live);
   let where = plan.where;
+  let replacedKeys: string[] | undefined;
   const replaceKey = plan.replaceKey;
   // a staging copy of the live parts plus a few new ones would start merging them all at once (a
   // rewrite of the table), and the swap's RENAME waits for a running merge: merges start again
@@ -721,7 +735,8 @@ async function fillIncrementally(
     const keyRows = await steps.time('replace_keys', () =>
       db.all(`SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`),
     );
-    const body = `${keyRows.map((r) => String(r.k)).join('\n')}\n`;
+    replacedKeys = keyRows.map((r) => String(r.k));
+    const body = `${replacedKeys.join('\n')}\n`;
     const stgk = qualified(database, names.stgk);
     const chKey = quoteChIdent(replaceKey);
     await steps.time('keep_rows', () =>
@@ -742,7 +757,7 @@ async function fillIncrementally(
     return { ...(await reconcileDelta(db, cluster, t, names, plan, base, log, steps)), rows };
   }
   const shardFigures = await steps.time('reconcile_staging', () => reconcileStaging(db, cluster, t, names));
-  return { rows, ...(shardFigures ? { shardFigures } : {}) };
+  return { rows, ...(shardFigures ? { shardFigures } : {}), ...(replacedKeys ? { replacedKeys } : {}) };
 }
 
 /** Rows of the DuckDB table above the cluster's high-water mark. */

@@ -66,6 +66,17 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
 
   const sorted = (rows: string[]) => [...rows].sort();
 
+  /** The shard the cluster placed customer `key`'s records on. */
+  async function shardOf(key: number): Promise<number | undefined> {
+    for (const s of await cluster.shards()) {
+      const n = await s.client.scalar(
+        `SELECT count() FROM crm_bi.core__dim_customer WHERE customer_durable_key = ${key}`,
+      );
+      if (Number(n) > 0) return s.shard;
+    }
+    return undefined;
+  }
+
   /**
    * Per shard, what its latest table of `table` must hold, from DuckDB: the latest run's rows of
    * the customers placed on the shard (as the cluster placed them) and of the golden customers
@@ -224,21 +235,62 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
     const report = await syncWarehouse(db, cluster, { mode: 'incremental' });
     expect(report.tables.find((t) => t.table === 'core.dim_customer')?.mode).not.toBe('unchanged');
     expect(report.tables.find((t) => t.table === 'mining.customer_clv')?.mode).toBe('unchanged');
-    const shardOf = async (key: number) => {
-      for (const s of await cluster.shards()) {
-        const n = await s.client.scalar(
-          `SELECT count() FROM crm_bi.core__dim_customer WHERE customer_durable_key = ${key}`,
-        );
-        if (Number(n) > 0) return s.shard;
-      }
-      return undefined;
-    };
     // the two customers live on different shards, so customer 5's scores reach customer 2's as a copy
     expect(await shardOf(2)).not.toBe(await shardOf(5));
     const latest = await onShards('mining_golden.customer_clv_latest', 'clv');
     expect(latest.get((await shardOf(2)) as number)?.some((r) => r.startsWith('5|3|'))).toBe(true);
     await expectLatestRight();
     await expectBySegmentRight();
+    await expectCurrentScoresRight();
+    expect(await readsCurrentScores()).toBe(true);
+  });
+
+  it('a load of new customers, new versions and a re-pointed record patches the side-by-side table, and a sync without moves keeps it', async () => {
+    // under a new load: a new customer (no scores), a new version of customer 4 still merged into
+    // customer 1, and customer 3 (merged into 1) split off again, so its golden customer is itself:
+    // its earlier versions still point to 1, so no golden copy and no latest table moves, and only
+    // the moved records' rows can differ
+    const [keys] = await db.all(
+      'SELECT max(customer_key) AS k, max(customer_durable_key) AS d FROM core.dim_customer',
+    );
+    const [key, durable] = [Number(keys?.k), Number(keys?.d)];
+    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+      VALUES (3, 'fixture', 'canonical', 'z', 3, 3, 0, 'succeeded', '2025-09-01 00:00:00+00', '2025-09-01 00:00:01+00')`);
+    /** Under load 3, customer `to.durableKey`'s current version (if any) closed and a new one made from customer `from`'s. */
+    const version = async (from: number, to: { customerKey: number; durableKey: number; golden: string }) => {
+      await db.run(`CREATE OR REPLACE TEMP TABLE version AS SELECT * REPLACE (${to.customerKey} AS customer_key,
+          ${to.durableKey} AS customer_durable_key, ${to.golden} AS golden_customer_key,
+          TIMESTAMPTZ '2025-09-01 00:00:00+00' AS valid_from, TIMESTAMPTZ '9999-12-31 00:00:00+00' AS valid_to,
+          true AS is_current, 3 AS load_id)
+        FROM core.dim_customer WHERE customer_durable_key = ${from} AND is_current`);
+      await db.run(`UPDATE core.dim_customer SET is_current = false, valid_to = TIMESTAMPTZ '2025-09-01 00:00:00+00'
+        WHERE customer_durable_key = ${to.durableKey} AND is_current`);
+      await db.run('INSERT INTO core.dim_customer SELECT * FROM version');
+    };
+    await version(6, { customerKey: key + 1, durableKey: durable + 1, golden: 'NULL' });
+    await version(4, { customerKey: key + 2, durableKey: 4, golden: 'golden_customer_key' });
+    await version(3, { customerKey: key + 3, durableKey: 3, golden: 'NULL' });
+    const lines: string[] = [];
+    const report = await syncWarehouse(db, cluster, {
+      mode: 'incremental',
+      onProgress: (l) => lines.push(l),
+    });
+    expect(report.tables.find((t) => t.table === 'core.dim_customer')?.mode).toBe('incremental');
+    const shards = (await cluster.shards()).length;
+    expect(lines).toContain(
+      `current records with their latest scores: rebuilt on 0 shards, patched from 3 moved customer keys on ${shards}, kept on 0`,
+    );
+    await expectCurrentScoresRight();
+    await expectLatestRight();
+    await expectBySegmentRight();
+    expect(await recordedOnShards(cluster, CURRENT_SCORES_RECORD)).toBe('holds');
+    expect(await readsCurrentScores()).toBe(true);
+    // nothing moved: every shard keeps its table
+    lines.length = 0;
+    await syncWarehouse(db, cluster, { mode: 'incremental', onProgress: (l) => lines.push(l) });
+    expect(lines).toContain(
+      `current records with their latest scores: rebuilt on 0 shards, patched from 0 moved customer keys on 0, kept on ${shards}`,
+    );
     await expectCurrentScoresRight();
     expect(await readsCurrentScores()).toBe(true);
   });
