@@ -476,8 +476,21 @@ async function withStaging(
  * small parts beside it, which background merges fold in.
  */
 async function mergeSorted(cluster: ClickHouseCluster, stg: string): Promise<void> {
-  const table = qualified(cluster.target.database, stg);
-  await onEveryShard(cluster, (client) => client.exec(`OPTIMIZE TABLE ${table} FINAL`));
+  const database = cluster.target.database;
+  const table = qualified(database, stg);
+  const merged = qualified(database, `${stg}__merged`);
+  await onEveryShard(cluster, async (client) => {
+    await client.exec(`OPTIMIZE TABLE ${table} FINAL`);
+    // the parts the merge replaced stay on disk, inactive, for `old_parts_lifetime` (8 minutes),
+    // and whoever drops the table next frees them: the next sync's swap, hundreds of
+    // milliseconds of an incremental sync. The merged part moves to a fresh table instead (its
+    // files shared, not copied) and the copy's leftovers are freed here, by the copy that made them.
+    await client.exec(`DROP TABLE IF EXISTS ${merged}`);
+    await client.exec(`CREATE TABLE ${merged} AS ${table}`);
+    await client.exec(`ALTER TABLE ${merged} REPLACE PARTITION tuple() FROM ${table}`);
+    await client.exec(`DROP TABLE ${table}`);
+    await client.exec(`RENAME TABLE ${merged} TO ${table}`);
+  });
 }
 
 function liveMismatch(t: TableMapping, problems: readonly string[]): CrmBiError {

@@ -1,6 +1,6 @@
 /**
  * Customer-placed tables are stored on every shard sorted by the customer key, one part per
- * shard after a full sync, so a shard's join of its order lines to its customers probes key after
+ * shard after a full sync (the parts the sort merged away already freed), so a shard's join of its order lines to its customers probes key after
  * key (docs/scale-out.md, "Figures"). A cluster copied before that layout (unsorted local tables)
  * is copied again in full by the next incremental sync, since a staging copy cannot share the
  * parts of a table sorted otherwise; the figures stay those of hand-written DuckDB SQL.
@@ -83,6 +83,11 @@ describe.skipIf(!URL)('customer-placed tables sorted by the customer key on the 
           ),
         );
         expect(parts, `${table} parts on shard ${s.shard}`).toBe(1);
+        // and none of the parts the merge replaced is left on disk for the next drop to free
+        const left = await s.client.scalar(
+          `SELECT count() FROM system.parts WHERE database = 'crm_bi' AND table = '${table}' AND NOT active`,
+        );
+        expect(Number(left), `${table} inactive parts on shard ${s.shard}`).toBe(0);
         const keys = await keysInStorageOrder(s, table);
         expect(keys.length).toBeGreaterThan(0);
         expect(keys).toEqual([...keys].sort((a, b) => a - b));
