@@ -134,14 +134,16 @@ function columnSql(spec: ColumnSpec, options: ValidateOptions): ColumnSql {
 }
 
 /**
- * `NULLIF(trim(x), '')`, without trim's cost for the common value that starts and ends with a
- * printable ASCII character: trim() strips only Unicode space separators (category Zs) from either
- * end, so it returns such a value unchanged, and building its copy was a large share of validating
- * a file (one trim per field). `x[-1]` is the last character, not byte, so a value ending in any
- * other character takes trim() as before.
+ * `NULLIF(trim(x), '')`, without trim's cost for the common value: ASCII text that starts with a
+ * printable character and does not end in a space. trim() strips only Unicode space separators
+ * (category Zs) from either end, and the only one in ASCII is the space, so it returns such a value
+ * unchanged; building its copy was a large share of validating a file (one trim per field).
+ * `strlen` (bytes) equals `length` (characters) exactly for ASCII text; any other value takes
+ * trim() as before. Reading the last character instead (`x[-1]`) cost more than trim() itself
+ * (on the 59M fields of 10M order lines, 1.8 CPU seconds against 1.4 for trim() and 0.8 for this).
  */
 export function trimmedText(x: string): string {
-  return `CASE WHEN ascii(${x}) BETWEEN 33 AND 126 AND ascii((${x})[-1]) BETWEEN 33 AND 126 THEN ${x} ELSE NULLIF(trim(${x}), '') END`;
+  return `CASE WHEN ascii(${x}) BETWEEN 33 AND 126 AND NOT ends_with(${x}, ' ') AND strlen(${x}) = length(${x}) THEN ${x} ELSE NULLIF(trim(${x}), '') END`;
 }
 
 /**
