@@ -112,7 +112,9 @@ export async function benchPostgres(customers: number, workDir: string, runs = 3
     try {
       const t0 = performance.now();
       const copied = await copyThroughPipe(client, select, ourPipe, (path) =>
-        readCsvRaw(duck, { path, stem: 'order_lines', format: 'csv', gzip: false, size: 0 }, columns),
+        readCsvRaw(duck, { path, stem: 'order_lines', format: 'csv', gzip: false, size: 0 }, columns, {
+          pipe: true,
+        }),
       );
       const seconds = (performance.now() - t0) / 1000;
       const raw = copied.result;
