@@ -34,7 +34,7 @@ export const PIPE_BUFFER_SIZE = 5 << 20;
  * the 4 MB `max_line_size`) a COPY stood still for each parse, and the last buffer's parse only
  * began once the COPY had ended. Small buffers keep the writer going, but with DuckDB's other
  * threads joining each small buffer's work the read took more CPU than it saved on two cores.
- * On 2 cores this took the bench's extraction from 0.75-0.83x of `psql \copy` to 0.96-1.02x
+ * On 2 cores this took the bench's extraction from 0.75-0.89x of `psql \copy` to 0.93-1.04x
  * (docs/postgres.md).
  */
 export async function readingPipe<T>(db: Database, read: () => Promise<T>): Promise<T> {
