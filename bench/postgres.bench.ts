@@ -112,7 +112,9 @@ export async function benchPostgres(customers: number, workDir: string, runs = 3
     try {
       const t0 = performance.now();
       const copied = await copyThroughPipe(client, select, ourPipe, (path) =>
-        readCsvRaw(duck, { path, stem: 'order_lines', format: 'csv', gzip: false, size: 0 }, columns),
+        readCsvRaw(duck, { path, stem: 'order_lines', format: 'csv', gzip: false, size: 0 }, columns, {
+          pipe: true,
+        }),
       );
       const seconds = (performance.now() - t0) / 1000;
       const raw = copied.result;
@@ -177,7 +179,7 @@ export async function benchPostgres(customers: number, workDir: string, runs = 3
       base,
       `WITH pick AS (SELECT order_id, line_no FROM ${SCHEMA}.order_lines WHERE deleted_at IS NULL
                      ORDER BY md5(order_id || line_no) LIMIT ${CHANGED})
-       UPDATE ${SCHEMA}.order_lines l SET quantity = l.quantity * 2 FROM pick
+       UPDATE ${SCHEMA}.order_lines l SET quantity = l.quantity + 1 FROM pick
        WHERE l.order_id = pick.order_id AND l.line_no = pick.line_no RETURNING 1 AS n`,
     );
     const t3 = performance.now();

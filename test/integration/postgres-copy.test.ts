@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Database, quoteLiteral } from '../../src/db/duckdb.ts';
 import { copyThroughPipe } from '../../src/etl/extract/postgres-copy.ts';
-import { readCsvRaw } from '../../src/etl/extract/read-raw.ts';
+import { PIPE_BUFFER_SIZE, readCsvRaw } from '../../src/etl/extract/read-raw.ts';
 import { havePostgres, TEST_PG_URL } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
@@ -81,6 +81,38 @@ describe.skipIf(!ok)('COPY ... TO STDOUT through a named pipe into DuckDB', () =
     // read_csv takes a quoted empty field ("") for NULL, as it does reading a file
     const wrong = rows.findIndex((r, i) => r.n !== String(i + 1) || r.s !== (values[i] || null));
     expect(wrong).toBe(-1);
+  });
+
+  it('a pipe read in small buffers on one thread keeps every row once and in order, and restores the thread count', async () => {
+    // about 16 MB: more than three of the pipe's read buffers, so rows straddle their boundaries
+    const n = 600_000;
+    await db.run('SET threads = 3');
+    const copied = await copyThroughPipe(
+      client,
+      `SELECT g AS n, repeat('x', g % 37) || CASE WHEN g % 5 = 0 THEN ',"q"' ELSE '' END AS s
+       FROM generate_series(1, ${n}) g ORDER BY g`,
+      join(dir, 'buffers.csv'),
+      (p) => readCsvRaw(db, file(p), ['n', 's'], { pipe: true }),
+    );
+    const { text, values } = expectedCsv(n);
+    expect(copied.bytes).toBe(Buffer.byteLength(text));
+    expect(copied.bytes).toBeGreaterThan(3 * PIPE_BUFFER_SIZE);
+    const raw = copied.result;
+    expect(raw.rows).toBe(n);
+    expect(raw.parseRejects).toEqual([]);
+    const rows = await db.all(`SELECT n, s FROM ${raw.table} ORDER BY rowid`);
+    const wrong = rows.findIndex((r, i) => r.n !== String(i + 1) || r.s !== (values[i] || null));
+    expect(wrong).toBe(-1);
+    expect(Number(await db.scalar("SELECT current_setting('threads')"))).toBe(3);
+    await expect(
+      within(
+        copyThroughPipe(client, 'SELECT 1 / 0 AS x', join(dir, 'buffers-fail.csv'), (p) =>
+          readCsvRaw(db, file(p), ['x'], { pipe: true }),
+        ),
+      ),
+    ).rejects.toThrow(/division by zero/);
+    expect(Number(await db.scalar("SELECT current_setting('threads')"))).toBe(3);
+    await db.run('RESET threads');
   });
 
   it('gives an empty table for no rows, and the connection stays usable', async () => {

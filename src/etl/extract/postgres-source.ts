@@ -30,7 +30,7 @@ import {
   type TableExtract,
 } from './postgres-mapping.ts';
 import { parsePostgresUrl, redactPostgres } from './postgres-url.ts';
-import { type RawTable, readCsvRaw, tempName } from './read-raw.ts';
+import { PIPE_BUFFER_SIZE, type RawTable, readCsvRaw, readingPipe, tempName } from './read-raw.ts';
 import { classify, type SourceFile } from './source-files.ts';
 
 /** Profiles that can read a PostgreSQL source, and how. */
@@ -184,7 +184,7 @@ export async function preparePostgres(
         p.dataFile,
         async (path) => {
           // known at once: a copy that fails after the read ended must still drop it
-          p.raw = await readCsvRaw(db, { ...file, path }, columns);
+          p.raw = await readCsvRaw(db, { ...file, path }, columns, { pipe: true });
           return p.raw;
         },
       );
@@ -277,9 +277,11 @@ async function copyKeys(
   into: string,
 ): Promise<void> {
   const copied = await copyThroughPipe(client, select, name, (path) =>
-    db.run(`CREATE TEMP TABLE ${quoteIdent(into)} AS SELECT * FROM read_csv(${quoteLiteral(path)}, header = true,
-      all_varchar = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-      columns = {${p.extract.key.map((k) => `${quoteLiteral(k)}: 'VARCHAR'`).join(', ')}})`),
+    readingPipe(db, () =>
+      db.run(`CREATE TEMP TABLE ${quoteIdent(into)} AS SELECT * FROM read_csv(${quoteLiteral(path)}, header = true,
+        all_varchar = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+        buffer_size = ${PIPE_BUFFER_SIZE}, columns = {${p.extract.key.map((k) => `${quoteLiteral(k)}: 'VARCHAR'`).join(', ')}})`),
+    ),
   );
   p.digests.set(basename(name), copied);
 }

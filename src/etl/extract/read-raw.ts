@@ -20,6 +20,31 @@ export interface CsvOptions {
   /** Whether the first record is a header (default true). */
   readonly header?: boolean;
   readonly encoding?: TextEncoding;
+  /** The path is a named pipe written while it is read (see `readingPipe`). */
+  readonly pipe?: boolean;
+}
+
+/** `read_csv`'s buffer for a pipe: it must exceed `max_line_size` (4 MB). */
+export const PIPE_BUFFER_SIZE = 5 << 20;
+
+/**
+ * Runs `read` (a `read_csv` of a named pipe with `buffer_size = PIPE_BUFFER_SIZE`) with DuckDB on
+ * one thread, then restores its thread count. DuckDB reads a pipe a whole buffer at a time and
+ * parses that buffer before reading on, while the writer waits: with the default buffer (64 MB for
+ * the 4 MB `max_line_size`) a COPY stood still for each parse, and the last buffer's parse only
+ * began once the COPY had ended. Small buffers keep the writer going, but with DuckDB's other
+ * threads joining each small buffer's work the read took more CPU than it saved on two cores.
+ * On 2 cores this took the bench's extraction from 0.75-0.89x of `psql \copy` to 0.93-1.04x
+ * (docs/postgres.md).
+ */
+export async function readingPipe<T>(db: Database, read: () => Promise<T>): Promise<T> {
+  const threads = Number(await db.scalar("SELECT current_setting('threads')"));
+  await db.run('SET threads = 1');
+  try {
+    return await read();
+  } finally {
+    await db.run(`SET threads = ${threads}`);
+  }
 }
 
 export interface RawTable {
@@ -124,15 +149,16 @@ export async function readCsvRaw(
     await transcode(file, readPath, encoding);
   }
   const columnSpec = `{${columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ')}}`;
-  try {
-    await inFileOrder(
-      db,
-      `CREATE TEMP TABLE ${quoteIdent(table)} AS
+  const sql = `CREATE TEMP TABLE ${quoteIdent(table)} AS
       SELECT * FROM read_csv(${quoteLiteral(readPath)}, header = ${header}, auto_detect = false,
         columns = ${columnSpec}, delim = ${quoteLiteral(delimiter)}, quote = '"', escape = '"',
         store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(scans)},
-        max_line_size = 4194304${file.gzip && encoding === 'utf-8' ? ", compression = 'gzip'" : ''})`,
-    );
+        max_line_size = 4194304${file.gzip && encoding === 'utf-8' ? ", compression = 'gzip'" : ''}${
+          options.pipe ? `, buffer_size = ${PIPE_BUFFER_SIZE}` : ''
+        })`;
+  try {
+    if (options.pipe) await readingPipe(db, () => inFileOrder(db, sql));
+    else await inFileOrder(db, sql);
   } catch (e) {
     throw new CrmBiError('unreadable_file', `${file.path}: cannot be read as CSV: ${firstLine(e)}`, {
       file: file.path,
