@@ -206,15 +206,18 @@ async function placeCurrentScores(
       await client.exec(`DROP TABLE IF EXISTS ${view}`);
       return 'none';
     }
-    const rows = await client.rows(
-      `SELECT name FROM system.columns WHERE database = '${database.replaceAll("'", '')}' AND table = '${latest}'`,
-    );
-    sides.push({ table: scores, latest, columns: rows.map((r) => String(r.name)) });
+    sides.push({ table: scores, latest, columns: await columnsOf(client, database, latest) });
   }
   const pointers = qualified(database, live(GOLDEN_POINTER_TABLE).local);
   const records = `SELECT customer_durable_key, coalesce(golden_customer_key, customer_durable_key) AS __golden
     FROM ${pointers} WHERE is_current`;
   /** The rows of the current records `where` selects: 18.16 allows one JOIN per SELECT, so each score table joins the result of the ones before, on the golden key (`ANY`: one row per golden customer, checked); the score tables are read only for those records' golden customers. */
+  /** The table's columns, in the order `joined` selects them. */
+  const layout = [
+    'customer_durable_key',
+    '__golden',
+    ...sides.flatMap((side) => side.columns.map((c) => currentScoresColumn(side.table, c))),
+  ];
   const joined = (where: string): string => {
     const base = `${records}${where === '' ? '' : ` AND ${where}`}`;
     let sql = base;
@@ -237,10 +240,11 @@ async function placeCurrentScores(
     await client.exec(`CREATE VIEW ${view} AS SELECT * FROM ${table}`);
   };
   const stg = `stg_${syncId}__${name}`;
+  // a table laid out otherwise (built by other code) is rebuilt: rows are appended by position
   if (
     moved !== undefined &&
-    (await tableExists(client, database, name)) &&
-    (await tableExists(client, goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table))
+    (await tableExists(client, goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table)) &&
+    (await columnsOf(client, database, name)).join(',') === layout.join(',')
   ) {
     const outcome =
       moved.length === 0
@@ -254,6 +258,14 @@ async function placeCurrentScores(
   );
   await swapIn(stg);
   return 'rebuilt';
+}
+
+/** The columns of `<database>.<table>` in their order (none when it does not exist). */
+async function columnsOf(client: ClickHouseClient, database: string, table: string): Promise<string[]> {
+  const rows = await client.rows(
+    `SELECT name FROM system.columns WHERE database = '${database.replaceAll("'", '')}' AND table = '${table.replaceAll("'", '')}'`,
+  );
+  return rows.map((r) => String(r.name));
 }
 
 /** Brings the side-by-side table up to date with the `moved` records' rows (placeCurrentScores). */

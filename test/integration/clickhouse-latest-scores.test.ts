@@ -293,6 +293,21 @@ describe.skipIf(!URL)('the latest scores on the shards', () => {
     );
     await expectCurrentScoresRight();
     expect(await readsCurrentScores()).toBe(true);
+    // a table laid out otherwise (as by other code: a column fewer) is rebuilt, not appended to
+    for (const s of await cluster.shards()) {
+      await s.client.exec('ALTER TABLE crm_bi.mining__current_customer_scores DROP COLUMN customer_clv__clv');
+    }
+    await db.run(`INSERT INTO meta.etl_load (load_id, source, profile, checksum, rows_read, rows_loaded, rows_rejected, status, started_at, finished_at)
+      VALUES (4, 'fixture', 'canonical', 'w', 1, 1, 0, 'succeeded', '2025-10-01 00:00:00+00', '2025-10-01 00:00:01+00')`);
+    await version(6, { customerKey: key + 4, durableKey: durable + 2, golden: 'NULL' });
+    await db.run('UPDATE core.dim_customer SET load_id = 4 WHERE customer_key = $1', [key + 4]);
+    lines.length = 0;
+    await syncWarehouse(db, cluster, { mode: 'incremental', onProgress: (l) => lines.push(l) });
+    expect(lines).toContain(
+      `current records with their latest scores: rebuilt on ${shards} shards, patched from 1 moved customer keys on 0, kept on 0`,
+    );
+    await expectCurrentScoresRight();
+    await expectBySegmentRight();
   });
 
   it('reads the records with their scores side by side only while the sync’s record says they are current', async () => {
