@@ -102,6 +102,19 @@ export function localName(t: TableMapping, prefix = ''): string {
   return `${prefix}${t.schema}__${t.table}`;
 }
 
+/**
+ * Creates `table` (qualified) on that node, one Int64 column `k` holding `keys`: a key list for
+ * `… IN (SELECT k FROM table)`, sent once rather than written into each statement.
+ */
+export async function createKeyTable(
+  client: ClickHouseClient,
+  table: string,
+  keys: readonly string[],
+): Promise<void> {
+  await client.exec(`CREATE TABLE ${table} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
+  if (keys.length > 0) await client.insertTsv(table, ['`k`'], `${keys.join('\n')}\n`);
+}
+
 /** `db`.`name` */
 export function qualified(database: string, name: string): string {
   return `${quoteChIdent(database)}.${quoteChIdent(name)}`;

@@ -35,7 +35,7 @@ import {
   latestScoresTable,
 } from '../cube/dialect/clickhouse-layout.ts';
 import { type ClickHouseClient, type ClickHouseCluster, quoteChIdent } from '../db/clickhouse.ts';
-import { qualified, tableExists } from './schema.ts';
+import { createKeyTable, qualified, tableExists } from './schema.ts';
 
 /** `mining.customer_rfm` → `mining__customer_rfm` (the shard's own rows). */
 function live(name: string): { schema: string; table: string; local: string } {
@@ -195,7 +195,8 @@ async function placeCurrentScores(
   const view = qualified(goldenSchema(CURRENT_SCORES.schema), CURRENT_SCORES.table);
   const name = `${CURRENT_SCORES.schema}__${CURRENT_SCORES.table}`;
   const table = qualified(database, name);
-  const sides: { table: string; latest: string; columns: string[] }[] = [];
+  /** Each golden-score table's latest table, its columns, and their names in the side-by-side table. */
+  const sides: { latest: string; columns: string[]; names: string[] }[] = [];
   for (const scores of GOLDEN_SCORE_TABLES) {
     const { schema, table, local } = live(scores);
     const latest = `latest__${local}`;
@@ -206,28 +207,31 @@ async function placeCurrentScores(
       await client.exec(`DROP TABLE IF EXISTS ${view}`);
       return 'none';
     }
-    sides.push({ table: scores, latest, columns: await columnsOf(client, database, latest) });
+    const columns = await columnsOf(client, database, latest);
+    sides.push({ latest, columns, names: columns.map((c) => currentScoresColumn(scores, c)) });
   }
   const pointers = qualified(database, live(GOLDEN_POINTER_TABLE).local);
   const records = `SELECT customer_durable_key, coalesce(golden_customer_key, customer_durable_key) AS __golden
     FROM ${pointers} WHERE is_current`;
-  /** The rows of the current records `where` selects: 18.16 allows one JOIN per SELECT, so each score table joins the result of the ones before, on the golden key (`ANY`: one row per golden customer, checked); the score tables are read only for those records' golden customers. */
   /** The table's columns, in the order `joined` selects them. */
-  const layout = [
-    'customer_durable_key',
-    '__golden',
-    ...sides.flatMap((side) => side.columns.map((c) => currentScoresColumn(side.table, c))),
-  ];
+  const layout = ['customer_durable_key', '__golden', ...sides.flatMap((side) => side.names)];
+  /**
+   * The rows of the current records `where` selects: 18.16 allows one JOIN per SELECT, so each
+   * score table joins the result of the ones before, on the golden key (`ANY`: one row per golden
+   * customer, checked); with `where`, the score tables are read only for those records' golden
+   * customers.
+   */
   const joined = (where: string): string => {
     const base = `${records}${where === '' ? '' : ` AND ${where}`}`;
+    const golden = where === '' ? '' : ` WHERE customer_durable_key IN (SELECT __golden FROM (${base}))`;
     let sql = base;
-    const kept = ['customer_durable_key', '__golden'];
+    let kept = 2;
     for (const side of sides) {
-      const names = side.columns.map((c) => quoteChIdent(currentScoresColumn(side.table, c)));
-      const columns = side.columns.map((c, i) => `${quoteChIdent(c)} AS ${names[i]}`);
-      kept.push(...names);
-      const golden = where === '' ? '' : ` WHERE customer_durable_key IN (SELECT __golden FROM (${base}))`;
-      sql = `SELECT ${kept.join(', ')} FROM (${sql}) ANY LEFT JOIN (
+      const columns = side.columns.map(
+        (c, i) => `${quoteChIdent(c)} AS ${quoteChIdent(side.names[i] as string)}`,
+      );
+      kept += side.names.length;
+      sql = `SELECT ${layout.slice(0, kept).map(quoteChIdent).join(', ')} FROM (${sql}) ANY LEFT JOIN (
         SELECT customer_durable_key AS __golden, ${columns.join(', ')} FROM ${qualified(database, side.latest)}${golden}
       ) USING __golden`;
     }
@@ -284,9 +288,8 @@ async function patchCurrentScores(
 ): Promise<'patched'> {
   const keys = qualified(database, `stgk_${syncId}__current_scores`);
   await client.exec(`DROP TABLE IF EXISTS ${keys}`);
-  await client.exec(`CREATE TABLE ${keys} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
   try {
-    await client.insertTsv(keys, ['`k`'], `${moved.join('\n')}\n`);
+    await createKeyTable(client, keys, moved);
     const isMoved = `customer_durable_key IN (SELECT k FROM ${keys})`;
     // rows of moved records that are no longer current, or point to another golden customer now
     const stale = await client.scalar(

@@ -33,6 +33,7 @@ import { quoteIdent } from '../db/duckdb.ts';
 import { RUN_VIEWS } from '../db/schema/migrations.ts';
 import { CrmBiError } from '../errors.ts';
 import {
+  createKeyTable,
   distributedDdl,
   ensureDatabases,
   localName,
@@ -748,14 +749,13 @@ async function fillIncrementally(
     const keyRows = await steps.time('replace_keys', () =>
       db.all(`SELECT CAST(${key} AS VARCHAR) AS k FROM (${keys}) WHERE ${key} IS NOT NULL`),
     );
-    replacedKeys = keyRows.map((r) => String(r.k));
-    const body = `${replacedKeys.join('\n')}\n`;
+    const replaced = keyRows.map((r) => String(r.k));
+    replacedKeys = replaced;
     const stgk = qualified(database, names.stgk);
     const chKey = quoteChIdent(replaceKey);
     await steps.time('keep_rows', () =>
       onEveryShard(cluster, async (client) => {
-        await client.exec(`CREATE TABLE ${stgk} (k Int64) ENGINE = MergeTree ORDER BY tuple()`);
-        if (keyRows.length > 0) await client.insertTsv(stgk, ['`k`'], body);
+        await createKeyTable(client, stgk, replaced);
         await client.exec(
           `INSERT INTO ${stg} SELECT * FROM ${live} WHERE isNull(${chKey}) OR ${chKey} NOT IN (SELECT k FROM ${stgk})`,
         );
