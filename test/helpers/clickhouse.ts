@@ -7,7 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { syncWarehouse } from '../../src/clickhouse/sync.ts';
+import type { Model } from '../../src/cube/model/types.ts';
 import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
+import type { Database } from '../../src/db/duckdb.ts';
+import { fixtureWarehouse } from '../golden/fixture.ts';
+import { defaultModel } from '../golden/helpers.ts';
 
 /** The test cluster's URL when it answers, else undefined (after a warning), or throws under CI=true. */
 export async function clickHouseUrl(): Promise<string | undefined> {
@@ -94,4 +99,18 @@ export function expectBySegment(rows: Record<string, unknown>[], expected: Recor
       else expect(Number(got)).toBeCloseTo(Number(want), 9);
     }
   }
+}
+
+/**
+ * A cluster test's starting point: the golden fixture warehouse and the default model, the
+ * warehouse synced in full to the cluster at `url`.
+ */
+export async function syncedFixture(
+  url: string,
+): Promise<{ db: Database; model: Model; cluster: ClickHouseCluster }> {
+  const db = await fixtureWarehouse();
+  const model = await defaultModel();
+  const cluster = ClickHouseCluster.fromUrl(url);
+  await syncWarehouse(db, cluster, { mode: 'full' });
+  return { db, model, cluster };
 }

@@ -8,13 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileForClickHouse } from '../../src/clickhouse/run-query.ts';
-import { syncWarehouse } from '../../src/clickhouse/sync.ts';
 import type { Model } from '../../src/cube/model/types.ts';
-import { ClickHouseCluster, type ClickHouseRow, type Shard } from '../../src/db/clickhouse.ts';
+import type { ClickHouseCluster, ClickHouseRow, Shard } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
-import { fixtureWarehouse } from '../golden/fixture.ts';
-import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, syncedFixture } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -32,10 +29,7 @@ describe.skipIf(!URL)('co-located joins on the ClickHouse cluster', () => {
   let cluster: ClickHouseCluster;
   let shards: Shard[];
   beforeAll(async () => {
-    db = await fixtureWarehouse();
-    model = await defaultModel();
-    cluster = ClickHouseCluster.fromUrl(URL as string);
-    await syncWarehouse(db, cluster);
+    ({ db, model, cluster } = await syncedFixture(URL as string));
     shards = await cluster.shards();
   }, 180_000);
   afterAll(() => db?.close());

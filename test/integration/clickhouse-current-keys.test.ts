@@ -20,11 +20,16 @@ import type { CubeEngine } from '../../src/cube/engine.ts';
 import type { Model } from '../../src/cube/model/types.ts';
 import { isCompareResponse } from '../../src/cube/result/response.ts';
 import { explainQuery, runQuery } from '../../src/cube/run.ts';
-import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
+import type { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
-import { fixtureWarehouse } from '../golden/fixture.ts';
-import { defaultModel } from '../golden/helpers.ts';
-import { BY_SEGMENT, BY_SEGMENT_SQL, clickHouseUrl, expectBySegment, GOLDEN } from '../helpers/clickhouse.ts';
+import {
+  BY_SEGMENT,
+  BY_SEGMENT_SQL,
+  clickHouseUrl,
+  expectBySegment,
+  GOLDEN,
+  syncedFixture,
+} from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -44,11 +49,8 @@ describe.skipIf(!URL)(
     let engine: CubeEngine;
 
     beforeAll(async () => {
-      db = await fixtureWarehouse();
-      model = await defaultModel();
-      cluster = ClickHouseCluster.fromUrl(URL as string);
+      ({ db, model, cluster } = await syncedFixture(URL as string));
       engine = clickhouseEngine(cluster);
-      await syncWarehouse(db, cluster, { mode: 'full' });
     }, 180_000);
     afterAll(() => db?.close());
 

@@ -22,9 +22,7 @@ import { isCompareResponse } from '../../src/cube/result/response.ts';
 import { explainQuery, runQuery } from '../../src/cube/run.ts';
 import { ClickHouseCluster } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
-import { fixtureWarehouse } from '../golden/fixture.ts';
-import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, syncedFixture } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -46,11 +44,8 @@ describe.skipIf(!URL)('orders counted per shard while each order has one custome
   let engine: CubeEngine;
 
   beforeAll(async () => {
-    db = await fixtureWarehouse();
-    model = await defaultModel();
-    cluster = ClickHouseCluster.fromUrl(URL as string);
+    ({ db, model, cluster } = await syncedFixture(URL as string));
     engine = clickhouseEngine(cluster);
-    await syncWarehouse(db, cluster, { mode: 'full' });
   }, 180_000);
   afterAll(() => db?.close());
 

@@ -23,9 +23,8 @@ import { generate } from '../../src/etl/synthetic/generate.ts';
 import { fitBgNbd } from '../../src/mining/models/bgnbd.ts';
 import { fitGammaGamma } from '../../src/mining/models/gamma-gamma.ts';
 import { computeBtydSummary, customerSummaryCtes } from '../../src/mining/steps/btyd-summary.ts';
-import { fixtureWarehouse } from '../golden/fixture.ts';
-import { cubeRows, defaultModel, NOW } from '../golden/helpers.ts';
-import { clickHouseUrl, restartCluster, shardPid } from '../helpers/clickhouse.ts';
+import { cubeRows, NOW } from '../golden/helpers.ts';
+import { clickHouseUrl, restartCluster, shardPid, syncedFixture } from '../helpers/clickhouse.ts';
 import { tempDir } from '../helpers/warehouse.ts';
 
 const URL = await clickHouseUrl();
@@ -290,10 +289,7 @@ describe.skipIf(!URL)('DuckDB and the ClickHouse cluster agree', () => {
   let model: Model;
   let cluster: ClickHouseCluster;
   beforeAll(async () => {
-    db = await fixtureWarehouse();
-    model = await defaultModel();
-    cluster = ClickHouseCluster.fromUrl(URL as string);
-    await syncWarehouse(db, cluster);
+    ({ db, model, cluster } = await syncedFixture(URL as string));
   }, 120_000);
   afterAll(() => db?.close());
 

@@ -9,11 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClickHouseQuery } from '../../src/clickhouse/run-query.ts';
 import { syncWarehouse } from '../../src/clickhouse/sync.ts';
 import type { Model } from '../../src/cube/model/types.ts';
-import { ClickHouseCluster, type Shard } from '../../src/db/clickhouse.ts';
+import type { ClickHouseCluster, Shard } from '../../src/db/clickhouse.ts';
 import type { Database } from '../../src/db/duckdb.ts';
-import { fixtureWarehouse } from '../golden/fixture.ts';
-import { defaultModel } from '../golden/helpers.ts';
-import { clickHouseUrl } from '../helpers/clickhouse.ts';
+import { clickHouseUrl, syncedFixture } from '../helpers/clickhouse.ts';
 
 const URL = await clickHouseUrl();
 
@@ -25,10 +23,7 @@ describe.skipIf(!URL)('customer-placed tables sorted by the customer key on the 
   let cluster: ClickHouseCluster;
   let shards: Shard[];
   beforeAll(async () => {
-    db = await fixtureWarehouse();
-    model = await defaultModel();
-    cluster = ClickHouseCluster.fromUrl(URL as string);
-    await syncWarehouse(db, cluster, { mode: 'full' });
+    ({ db, model, cluster } = await syncedFixture(URL as string));
     shards = await cluster.shards();
   }, 180_000);
   afterAll(() => db?.close());
